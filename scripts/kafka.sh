@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Local Apache Kafka broker (KRaft combined mode) from Maven Central jars.
+#   scripts/kafka.sh start|stop|status|fetch
+# Environment (all optional):
+#   KAFKA_VERSION   Kafka release from Maven Central        (default 4.1.1)
+#   KAFKA_PORT      client listener port on 127.0.0.1         (default 9092)
+#   KAFKA_CACHE     where the jars are cached                 (default ~/.cache/event-pipeline)
+#   KAFKA_DATA      log dir / pid / stdout of the broker      (default /tmp/event-pipeline-kafka-$KAFKA_PORT)
+#   KAFKA_PARTITIONS default partitions for new topics        (default 3)
+set -euo pipefail
+KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+KAFKA_CACHE="${KAFKA_CACHE:-$HOME/.cache/event-pipeline}"
+KAFKA_DATA="${KAFKA_DATA:-/tmp/event-pipeline-kafka-$KAFKA_PORT}"
+LIBDIR="$KAFKA_CACHE/kafka-$KAFKA_VERSION/libs"
+PIDFILE="$KAFKA_DATA/broker.pid"
+
+log() { echo "[kafka.sh] $*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+fetch() {
+  if [ -f "$LIBDIR/.complete" ]; then return 0; fi
+  command -v mvn >/dev/null || { log "mvn not found: install Maven (apt-get install maven) and Java 17"; exit 1; }
+  log "fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies from Maven Central into $LIBDIR"
+  local tmp; tmp="$(mktemp -d)"
+  cat > "$tmp/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.pipeline</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-storage</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
+  </dependencies>
+</project>
+POM
+  mkdir -p "$LIBDIR"
+  (cd "$tmp" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$LIBDIR" -DincludeScope=runtime) >&2
+  touch "$LIBDIR/.complete"
+  rm -rf "$tmp"
+}
+
+write_config() {
+  mkdir -p "$KAFKA_DATA/logs"
+  cat > "$KAFKA_DATA/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$KAFKA_DATA/logs
+num.partitions=${KAFKA_PARTITIONS:-3}
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+log.segment.bytes=268435456
+log.cleaner.backoff.ms=5000
+PROPS
+  cat > "$KAFKA_DATA/log4j2.properties" <<L4J
+status = error
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = $KAFKA_DATA/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+L4J
+}
+
+java_run() {
+  java -Xms256m -Xmx${KAFKA_HEAP:-768m} -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" \
+    -cp "$LIBDIR/*" "$@"
+}
+
+start() {
+  if port_open "$KAFKA_PORT"; then log "a broker already answers on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+  fetch
+  write_config
+  if [ ! -f "$KAFKA_DATA/logs/meta.properties" ]; then
+    local id; id="$(java_run kafka.tools.StorageTool random-uuid | tail -1)"
+    java_run kafka.tools.StorageTool format --cluster-id "$id" --config "$KAFKA_DATA/server.properties" --ignore-formatted >&2
+  fi
+  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (data $KAFKA_DATA)"
+  nohup java -Xms256m -Xmx${KAFKA_HEAP:-768m} -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" \
+    -cp "$LIBDIR/*" kafka.Kafka "$KAFKA_DATA/server.properties" > "$KAFKA_DATA/stdout.log" 2>&1 &
+  echo $! > "$PIDFILE"
+  for _ in $(seq 1 120); do
+    if port_open "$KAFKA_PORT"; then sleep 1; log "broker is up (pid $(cat "$PIDFILE"))"; return 0; fi
+    if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then log "broker exited; last lines of its output:"; tail -30 "$KAFKA_DATA/stdout.log" >&2; tail -30 "$KAFKA_DATA/server.log" >&2 || true; exit 1; fi
+    sleep 0.5
+  done
+  log "broker did not answer within 60 s"; exit 1
+}
+
+stop() {
+  if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    local pid; pid="$(cat "$PIDFILE")"
+    kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+    log "broker stopped"
+  else
+    log "no broker started by this script is running on port $KAFKA_PORT"
+  fi
+  rm -f "$PIDFILE"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) if port_open "$KAFKA_PORT"; then echo "up on 127.0.0.1:$KAFKA_PORT"; else echo "down"; exit 1; fi ;;
+  fetch) fetch ;;
+  wipe) stop; rm -rf "$KAFKA_DATA" ;;
+  *) echo "usage: $0 start|stop|restart|status|fetch|wipe" >&2; exit 2 ;;
+esac
