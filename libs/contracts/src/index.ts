@@ -1,0 +1,1 @@
+export type { Accumulator } from './Accumulator';
