@@ -1,1 +1,34 @@
 export type { Accumulator } from './Accumulator';
+export { ContractError } from './errors';
+export { EVENT_TOPICS, INTERNAL_TOPICS, COMPACTED_TOPICS, isEventTopic } from './topics';
+export type { EventTopic, InternalTopic } from './topics';
+export {
+  MetricPayloadV1,
+  AnalyticsPayloadV1,
+  DevicePayloadV1,
+  RealityPayloadV1,
+  ErrorPayloadV1,
+  UserPayloadV1,
+  PAYLOAD_SCHEMAS,
+  SCHEMA_VERSION,
+  EventInputSchema,
+  EventEnvelopeSchema,
+  AggregateMetricSchema,
+  AggregateRequestSchema,
+  ErrorResponseSchema,
+  IngestResponseSchema,
+} from './schemas';
+export type {
+  MetricPayload,
+  AnalyticsPayload,
+  DevicePayload,
+  RealityPayload,
+  ErrorPayload,
+  UserPayload,
+  PayloadOf,
+  EventInput,
+  EventEnvelope,
+  AggregateMetric,
+} from './schemas';
+export { normalizeEvent, parseEnvelope, describeFirstError, compileValidator, exceedsDepth, MAX_PAYLOAD_DEPTH } from './validateEvent';
+export type { NormalizeOptions } from './validateEvent';
