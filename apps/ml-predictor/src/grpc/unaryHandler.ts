@@ -1,0 +1,36 @@
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { CancelledError, DeadlineExceededError } from './errors';
+import { toGrpcError, type ErrorLogger } from './toGrpcError';
+
+/**
+ * Throws CANCELLED if the client went away, DEADLINE_EXCEEDED if its deadline has passed. Call it
+ * before heavy work (decoding, predict): grpc-js drops a late answer anyway, so the work is wasted.
+ */
+export function assertCallAlive(call: ServerUnaryCall<unknown, unknown>): void {
+  if (call.cancelled) throw new CancelledError();
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (ms !== Infinity && Date.now() >= ms) throw new DeadlineExceededError();
+}
+
+/**
+ * Adapts `run` (returns the response or throws) to a grpc-js unary handler; every thrown value goes
+ * through `toGrpcError`, so handlers never build a status themselves.
+ */
+export function unaryHandler<Req, Res>(
+  method: string,
+  log: ErrorLogger,
+  run: (request: Req, call: ServerUnaryCall<Req, Res>) => Res,
+): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    let response: Res;
+    try {
+      assertCallAlive(call);
+      response = run(call.request, call);
+    } catch (err) {
+      callback(toGrpcError(err, method, log));
+      return;
+    }
+    callback(null, response);
+  };
+}
