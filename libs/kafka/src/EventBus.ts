@@ -1,0 +1,123 @@
+/**
+ * The port every service talks to. Two adapters implement it: KafkaJsBus (a real broker) and
+ * InMemoryBus (the embedded mode and fast unit tests). Semantics both keep:
+ * - messages with the same key land on the same partition, in publish order;
+ * - in a consumer group each message is handled by one member; offsets are committed only after
+ *   the handler resolved (at-least-once), so a failed or crashed handler sees the batch again;
+ * - `publish` resolves once the message is durably stored (Kafka: acks from all in-sync replicas).
+ */
+export interface OutgoingMessage {
+  topic: string;
+  /** Partition key; null/undefined spreads messages over partitions. */
+  key?: string | null;
+  value: Buffer | string;
+  headers?: Record<string, string>;
+  /** Record timestamp in epoch ms (Kafka CreateTime). We set it to the event time, so Kafka's time index is the event-time index. */
+  timestampMs?: number;
+}
+
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  /** Kafka offsets are 64-bit; kept as decimal strings. */
+  offset: string;
+  key: string | null;
+  value: Buffer;
+  timestampMs: number;
+  headers: Record<string, string>;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface TopicPartitionOffset extends TopicPartition {
+  /** The next offset to read (Kafka's committed-offset convention: last handled + 1). */
+  offset: string;
+}
+
+export interface MessageBatch {
+  topic: string;
+  partition: number;
+  messages: IncomingMessage[];
+  /** Offset of the next message the broker will write; lag = highWatermark - (last offset + 1). */
+  highWatermark: string;
+  /** Keeps group membership alive during long handlers. */
+  heartbeat(): Promise<void>;
+}
+
+export type CommitMode =
+  /** Commit the batch's offsets as soon as the handler resolved (at-least-once). */
+  | 'after-handler'
+  /** Never commit automatically; the owner calls `Subscription.commit` (e.g. after a state snapshot). */
+  | 'manual';
+
+export interface SubscribeOptions {
+  groupId: string;
+  topics: readonly string[];
+  /** Where a group with no committed offset starts (default false: only new messages). */
+  fromBeginning?: boolean;
+  commit?: CommitMode;
+  handler(batch: MessageBatch): Promise<void>;
+  /** Called after every (re)assignment with this member's partitions, before their batches arrive. */
+  onAssignment?(assigned: TopicPartition[]): void | Promise<void>;
+}
+
+export interface Subscription {
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  assignments(): TopicPartition[];
+  stop(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions?: number;
+  replicationFactor?: number;
+  /** Log compaction: the topic keeps the latest value per key. */
+  compacted?: boolean;
+  /** Extra topic configs, e.g. `{ 'max.message.bytes': '16777216' }`. */
+  config?: Record<string, string>;
+}
+
+export interface ReadRangeOptions {
+  topic: string;
+  /** Inclusive lower bound on the record timestamp (epoch ms); default: the beginning. */
+  fromMs?: number;
+  /** Exclusive upper bound on the record timestamp (epoch ms); default: now. */
+  toMs?: number;
+  /** Only these partitions (default: all). */
+  partitions?: readonly number[];
+  signal?: AbortSignal;
+  /**
+   * Receives the messages in [fromMs, toMs) partition by partition, in offset order. `progress` is
+   * the fraction of the offset range read so far (0..1).
+   */
+  onBatch(messages: IncomingMessage[], progress: number): void | Promise<void>;
+}
+
+export interface EventBus {
+  readonly kind: 'kafka' | 'memory';
+  connect(): Promise<void>;
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  publish(message: OutgoingMessage): Promise<void>;
+  /** Publishes many messages; resolves when all are stored, rejects if any could not be. */
+  publishBatch(messages: readonly OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Reads a bounded range of a topic without joining a consumer group (batch jobs, training data). */
+  readRange(options: ReadRangeOptions): Promise<{ read: number }>;
+  partitionsFor(topic: string): Promise<number[]>;
+  /** Readiness: true when the broker answers a metadata request. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Hooks the services use to export Prometheus metrics without the bus depending on prom-client. */
+export interface BusObserver {
+  published?(topic: string, count: number): void;
+  publishFailed?(topic: string, count: number, error: Error): void;
+  consumed?(groupId: string, topic: string, count: number): void;
+  handled?(groupId: string, topic: string, seconds: number): void;
+  lag?(groupId: string, topic: string, partition: number, lag: number): void;
+  brokerUp?(up: boolean): void;
+}

@@ -1,0 +1,417 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type Consumer,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import type {
+  BusObserver,
+  EventBus,
+  IncomingMessage,
+  MessageBatch,
+  OutgoingMessage,
+  ReadRangeOptions,
+  SubscribeOptions,
+  Subscription,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './EventBus';
+import { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+
+export interface BusLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface KafkaJsBusOptions {
+  brokers: readonly string[];
+  clientId: string;
+  /** Partitions for topics this bus creates (default 3). Existing topics are left as they are. */
+  defaultPartitions?: number;
+  /** Replication factor for topics this bus creates (default 1: a single local broker). */
+  replicationFactor?: number;
+  /**
+   * Application-side batching (kafkajs has no linger): single `publish` calls wait up to `lingerMs`
+   * (default 2 ms) so concurrent calls share one produce request of at most `maxBatchMessages`
+   * (default 2,000) messages.
+   */
+  lingerMs?: number;
+  maxBatchMessages?: number;
+  /** Give up on a publish after this long and reject with BusUnavailableError (default 10,000 ms). */
+  publishTimeoutMs?: number;
+  /** Idempotent producer (kafkajs: experimental; implies acks=all and one in-flight request). Default true. */
+  idempotent?: boolean;
+  compression?: 'none' | 'gzip';
+  /** Consumer tuning. Session timeout must exceed the longest batch handler (heartbeats run between batches). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  maxBytesPerPartition?: number;
+  maxWaitTimeMs?: number;
+  observer?: BusObserver;
+  logger?: BusLogger;
+}
+
+interface Pending {
+  message: OutgoingMessage;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+const toHeaders = (h: KafkaMessage['headers']): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (h) for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  return out;
+};
+
+const toIncoming = (topic: string, partition: number, m: KafkaMessage): IncomingMessage => ({
+  topic,
+  partition,
+  offset: m.offset,
+  key: m.key ? m.key.toString('utf8') : null,
+  value: m.value ?? Buffer.alloc(0),
+  timestampMs: Number(m.timestamp),
+  headers: toHeaders(m.headers),
+});
+
+/** EventBus on a real Kafka cluster through kafkajs 2.2. */
+export class KafkaJsBus implements EventBus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly opts: Required<Omit<KafkaJsBusOptions, 'observer' | 'logger'>> & Pick<KafkaJsBusOptions, 'observer' | 'logger'>;
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = new Set<Promise<void>>();
+  private producerConnected: Promise<void> | undefined;
+  private adminConnected: Promise<void> | undefined;
+  private readonly consumers = new Set<Consumer>();
+  private closed = false;
+
+  constructor(options: KafkaJsBusOptions) {
+    this.opts = {
+      defaultPartitions: 3,
+      replicationFactor: 1,
+      lingerMs: 2,
+      maxBatchMessages: 2000,
+      publishTimeoutMs: 10_000,
+      idempotent: true,
+      compression: 'none',
+      sessionTimeoutMs: 30_000,
+      heartbeatIntervalMs: 3_000,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxWaitTimeMs: 50,
+      ...options,
+    };
+    const logger = options.logger;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5 },
+      logLevel: KafkaLogLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log }: LogEntry) => {
+          if (!logger) return;
+          const { message, ...rest } = log;
+          if (level <= KafkaLogLevel.ERROR) logger.error({ kafkajs: rest }, message);
+          else if (level === KafkaLogLevel.WARN) logger.warn({ kafkajs: rest }, message);
+        },
+    });
+    this.producer = this.kafka.producer({
+      idempotent: this.opts.idempotent,
+      maxInFlightRequests: this.opts.idempotent ? 1 : 5,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 },
+    });
+    this.admin = this.kafka.admin();
+  }
+
+  async connect(): Promise<void> {
+    await Promise.all([this.connectProducer(), this.connectAdmin()]);
+  }
+
+  private connectProducer(): Promise<void> {
+    this.producerConnected ??= this.producer.connect().catch((e) => {
+      this.producerConnected = undefined;
+      throw toBusError(e);
+    });
+    return this.producerConnected;
+  }
+
+  private connectAdmin(): Promise<void> {
+    this.adminConnected ??= this.admin.connect().catch((e) => {
+      this.adminConnected = undefined;
+      throw toBusError(e);
+    });
+    return this.adminConnected;
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    await this.connectAdmin();
+    const existing = new Set(await this.admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return;
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions ?? this.opts.defaultPartitions,
+          replicationFactor: s.replicationFactor ?? this.opts.replicationFactor,
+          configEntries: Object.entries({
+            ...(s.compacted ? { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' } : {}),
+            ...(s.config ?? {}),
+          }).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (e) {
+      // Another service may have created the same topic concurrently.
+      const err = e as { type?: string; message?: string };
+      if (err.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(err.message ?? '')) throw toBusError(e);
+    }
+  }
+
+  publish(message: OutgoingMessage): Promise<void> {
+    if (this.closed) return Promise.reject(new BusError('bus is closed', false));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ message, resolve, reject });
+      if (this.queue.length >= this.opts.maxBatchMessages) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.opts.lingerMs);
+    });
+  }
+
+  async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new BusError('bus is closed', false);
+    if (messages.length === 0) return;
+    const chunks: OutgoingMessage[][] = [];
+    for (let i = 0; i < messages.length; i += this.opts.maxBatchMessages) chunks.push(messages.slice(i, i + this.opts.maxBatchMessages));
+    await Promise.all(chunks.map((c) => this.send(c)));
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue.splice(0, this.opts.maxBatchMessages);
+    if (this.queue.length > 0) this.timer = setTimeout(() => this.flush(), 0);
+    if (batch.length === 0) return;
+    const p = this.send(batch.map((b) => b.message)).then(
+      () => batch.forEach((b) => b.resolve()),
+      (e: Error) => batch.forEach((b) => b.reject(e)),
+    );
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** One produce request per call (grouped by topic), retried with backoff until publishTimeoutMs. */
+  private async send(messages: readonly OutgoingMessage[]): Promise<void> {
+    const byTopic = new Map<string, { key?: string | null; value: Buffer | string; headers?: Record<string, string>; timestamp?: string }[]>();
+    for (const m of messages) {
+      let list = byTopic.get(m.topic);
+      if (!list) byTopic.set(m.topic, (list = []));
+      list.push({ key: m.key ?? null, value: m.value, headers: m.headers, timestamp: m.timestampMs === undefined ? undefined : String(m.timestampMs) });
+    }
+    const deadline = Date.now() + this.opts.publishTimeoutMs;
+    const attempt = async () => {
+      await this.connectProducer();
+      await this.producer.sendBatch({
+        acks: -1,
+        timeout: 30_000,
+        compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
+      });
+    };
+    let timeout: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        withRetries(attempt, { retries: 20, baseMs: 100, maxMs: 2_000, deadlineMs: deadline }),
+        new Promise<never>((_, reject) => {
+          timeout = setTimeout(() => reject(new BusUnavailableError(`Kafka did not acknowledge ${messages.length} message(s) within ${this.opts.publishTimeoutMs} ms`)), this.opts.publishTimeoutMs);
+        }),
+      ]);
+      this.opts.observer?.brokerUp?.(true);
+      for (const [topic, msgs] of byTopic) this.opts.observer?.published?.(topic, msgs.length);
+    } catch (e) {
+      const err = toBusError(e);
+      const final = err.retriable && !(err instanceof BusUnavailableError) ? new BusUnavailableError(`Kafka is unavailable: ${err.message}`, e) : err;
+      if (final instanceof BusUnavailableError) this.opts.observer?.brokerUp?.(false);
+      for (const [topic, msgs] of byTopic) this.opts.observer?.publishFailed?.(topic, msgs.length, final);
+      throw final;
+    } finally {
+      if (timeout) clearTimeout(timeout);
+    }
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const { groupId, handler } = options;
+    const manual = options.commit === 'manual';
+    const consumer = this.kafka.consumer({
+      groupId,
+      sessionTimeout: this.opts.sessionTimeoutMs,
+      heartbeatInterval: this.opts.heartbeatIntervalMs,
+      maxBytesPerPartition: this.opts.maxBytesPerPartition,
+      maxBytes: this.opts.maxBytesPerPartition * 4,
+      maxWaitTimeInMs: this.opts.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      // Reconnect forever: a broker outage must not need a service restart.
+      retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 10, restartOnFailure: async () => !this.closed },
+    });
+    this.consumers.add(consumer);
+    let assigned: TopicPartition[] = [];
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      assigned = Object.entries(e.payload.memberAssignment).flatMap(([topic, parts]) => (parts as number[]).map((partition) => ({ topic, partition })));
+      void Promise.resolve(options.onAssignment?.(assigned)).catch((err) => this.opts.logger?.error({ err }, 'onAssignment failed'));
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
+    const observer = this.opts.observer;
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale, commitOffsetsIfNecessary }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const started = process.hrtime.bigint();
+        const wrapped: MessageBatch = {
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m)),
+          highWatermark: batch.highWatermark,
+          heartbeat,
+        };
+        await handler(wrapped); // throws → offsets stay unresolved → kafkajs re-fetches the batch
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        resolveOffset(last);
+        if (!manual) {
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        }
+        await heartbeat();
+        await commitOffsetsIfNecessary().catch(() => undefined);
+        observer?.consumed?.(groupId, batch.topic, batch.messages.length);
+        observer?.handled?.(groupId, batch.topic, Number(process.hrtime.bigint() - started) / 1e9);
+        observer?.lag?.(groupId, batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)));
+      },
+    });
+    return {
+      commit: async (offsets: readonly TopicPartitionOffset[]) => {
+        if (offsets.length > 0) await consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+      },
+      assignments: () => assigned,
+      stop: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async partitionsFor(topic: string): Promise<number[]> {
+    await this.connectAdmin();
+    const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    return meta.topics[0]!.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
+  }
+
+  async readRange(options: ReadRangeOptions): Promise<{ read: number }> {
+    const { topic, signal } = options;
+    await this.connectAdmin();
+    const fromMs = options.fromMs ?? 0;
+    const toMs = options.toMs ?? Date.now();
+    const wanted = options.partitions ? new Set(options.partitions) : undefined;
+    const [starts, ends] = await Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, fromMs), this.admin.fetchTopicOffsets(topic)]);
+    // Record timestamps are not strictly ordered, so read from the first offset at/after fromMs up to
+    // the high watermark at job start, and filter every record by its timestamp.
+    const ranges = new Map<number, { start: bigint; end: bigint }>();
+    for (const s of starts) {
+      if (wanted && !wanted.has(s.partition)) continue;
+      const end = BigInt(ends.find((e) => e.partition === s.partition)!.high);
+      const start = s.offset === '-1' ? end : BigInt(s.offset);
+      if (start < end) ranges.set(s.partition, { start, end });
+    }
+    const total = [...ranges.values()].reduce((a, r) => a + Number(r.end - r.start), 0);
+    if (total === 0) return { read: 0 };
+    const groupId = `pipeline-range-reader-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 50, maxBytesPerPartition: this.opts.maxBytesPerPartition, allowAutoTopicCreation: false, retry: { retries: 5 } });
+    let read = 0;
+    let scanned = 0;
+    const done = new Set<number>();
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      const finished = new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(new BusError('read cancelled', false, signal?.reason));
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        void consumer
+          .run({
+            autoCommit: false,
+            eachBatch: async ({ batch, heartbeat }) => {
+              const r = ranges.get(batch.partition);
+              if (!r || done.has(batch.partition)) return;
+              const out: IncomingMessage[] = [];
+              for (const m of batch.messages) {
+                const off = BigInt(m.offset);
+                if (off < r.start) continue;
+                if (off >= r.end) break;
+                scanned++;
+                const ts = Number(m.timestamp);
+                if (ts >= fromMs && ts < toMs) out.push(toIncoming(topic, batch.partition, m));
+              }
+              read += out.length;
+              if (signal?.aborted) return;
+              try {
+                await options.onBatch(out, Math.min(1, scanned / total));
+              } catch (e) {
+                reject(e);
+                return;
+              }
+              await heartbeat();
+              const lastOff = BigInt(batch.messages[batch.messages.length - 1]!.offset);
+              if (lastOff + 1n >= r.end) {
+                done.add(batch.partition);
+                if (done.size === ranges.size) resolve();
+              }
+            },
+          })
+          .then(() => {
+            for (const [partition, r] of ranges) consumer.seek({ topic, partition, offset: r.start.toString() });
+          }, reject);
+      });
+      await finished;
+      return { read };
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.connectAdmin();
+      await Promise.race([this.admin.describeCluster(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2_000))]);
+      this.opts.observer?.brokerUp?.(true);
+      return true;
+    } catch {
+      this.opts.observer?.brokerUp?.(false);
+      return false;
+    }
+  }
+
+  /** Flushes queued publishes, stops consumers (their offsets are committed by their handlers), closes clients. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.queue.length > 0) this.flush();
+    await Promise.allSettled([...this.inFlight]);
+    this.closed = true;
+    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Bus errors carry one flag retry code reads: `retriable`. A retriable error (broker unreachable,
+ * leader moving, timeout) may succeed if tried again later; a non-retriable one (message too large,
+ * unknown topic, authorization) will not, and is surfaced at once.
+ */
+export class BusError extends Error {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'BusError';
+  }
+}
+
+/** The bus did not take the messages in time (e.g. Kafka is down); the caller should answer 503. */
+export class BusUnavailableError extends BusError {
+  constructor(message: string, cause?: unknown) {
+    super(message, true, cause);
+    this.name = 'BusUnavailableError';
+  }
+}
+
+const NON_RETRIABLE_KAFKA = new Set([
+  'MESSAGE_TOO_LARGE',
+  'INVALID_TOPIC_EXCEPTION',
+  'RECORD_LIST_TOO_LARGE',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_RECORD',
+  'UNSUPPORTED_VERSION',
+  'UNKNOWN_TOPIC_OR_PARTITION_PERMANENT',
+]);
+
+/** Classifies a kafkajs (or any) error. kafkajs marks its errors with `retriable` and a `type`. */
+export function toBusError(error: unknown): BusError {
+  if (error instanceof BusError) return error;
+  const e = error as { message?: string; retriable?: boolean; type?: string; name?: string };
+  const message = e?.message ?? String(error);
+  if (e?.type && NON_RETRIABLE_KAFKA.has(e.type)) return new BusError(message, false, error);
+  if (typeof e?.retriable === 'boolean') return new BusError(message, e.retriable, error);
+  // Connection-level failures from kafkajs (KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, ...)
+  if (e?.name && /Connection|NumberOfRetriesExceeded|Timeout|BrokerNotFound|LockTimeout|NonRetriable/.test(e.name)) {
+    return new BusError(message, !/NonRetriable/.test(e.name), error);
+  }
+  return new BusError(message, false, error);
+}
+
+/**
+ * Exponential backoff with full jitter: attempt n waits a random time in [0, min(max, base·2^n)].
+ * Only retriable errors are retried.
+ */
+export async function withRetries<T>(
+  op: () => Promise<T>,
+  opts: { retries: number; baseMs: number; maxMs: number; deadlineMs?: number; random?: () => number; sleep?: (ms: number) => Promise<void> },
+): Promise<T> {
+  const random = opts.random ?? Math.random;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      const busError = toBusError(err);
+      if (!busError.retriable || attempt >= opts.retries) throw busError;
+      const wait = random() * Math.min(opts.maxMs, opts.baseMs * 2 ** attempt);
+      if (opts.deadlineMs !== undefined && Date.now() + wait > opts.deadlineMs) throw busError;
+      await sleep(wait);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+export type {
+  EventBus,
+  BusObserver,
+  OutgoingMessage,
+  IncomingMessage,
+  MessageBatch,
+  SubscribeOptions,
+  Subscription,
+  CommitMode,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+  ReadRangeOptions,
+} from './EventBus';
+export { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+export { KafkaJsBus } from './KafkaJsBus';
+export type { KafkaJsBusOptions, BusLogger } from './KafkaJsBus';
+export { InMemoryBus } from './InMemoryBus';
+export { partitionForKey } from './partitionForKey';
+export { pipelineTopicSpecs } from './pipelineTopics';
+export { PipelineClient, toOutgoing } from './PipelineClient';

@@ -1,0 +1,3 @@
+export { kafkaBrokers, uniqueName, createTestTopics } from './broker';
+export { freePort, waitFor, httpRequest } from './net';
+export type { HttpResult } from './net';
