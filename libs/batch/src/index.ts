@@ -1,0 +1,28 @@
+// Public API of @pipeline/batch: pure batch analytics over event arrays, with mergeable partials.
+export { BatchError, BatchInputError } from './errors';
+export type { GroupKey } from './GroupKey';
+
+export { processBatch } from './processBatch';
+export { BatchSummary } from './BatchSummary';
+export type { BatchSummaryResult, SerializedBatchSummary } from './BatchSummary';
+
+export { timeWindowMetrics } from './timeWindowMetrics';
+export { WindowMetricsPartial } from './WindowMetricsPartial';
+export type { TimeWindowOptions, WindowMetric, SerializedWindowMetrics } from './WindowMetricsPartial';
+
+export { joinStreams } from './joinStreams';
+export type { JoinOptions, JoinRow, JoinType } from './joinStreams';
+
+export { detectAnomalies } from './detectAnomalies';
+export type { AnomalyOptions, AnomalyResult } from './detectAnomalies';
+export { AnomalyPartial } from './AnomalyPartial';
+export type { AnomalyStats, GroupAnomalyStats, AnomalyStatsOptions, SerializedAnomalyStats } from './AnomalyPartial';
+export { scoreAnomalies } from './scoreAnomalies';
+export type { Anomaly, ScoreOptions } from './scoreAnomalies';
+
+export { parseBatchOptions } from './parseBatchOptions';
+export { createBatchRun } from './createBatchRun';
+export type { BatchRun } from './createBatchRun';
+export { mergeBatchPartials } from './mergeBatchPartials';
+export { finishBatch } from './finishBatch';
+export type { BatchOperation, BatchJobOptions, SerializedPartial, SerializedJoinRun, SerializedAnomalyRun } from './BatchJobOptions';
