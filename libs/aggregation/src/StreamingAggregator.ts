@@ -1,0 +1,544 @@
+import { ByteReader } from './ByteReader';
+import { ByteWriter } from './ByteWriter';
+import { DeserializationError, InvalidArgumentError } from './errors';
+import { RateCounter } from './RateCounter';
+import { SlidingWindow } from './SlidingWindow';
+import { SpaceSaving, type TopKItem } from './SpaceSaving';
+import { WindowedQuantiles } from './WindowedQuantiles';
+
+export interface StreamingAggregatorOptions {
+  /** Default statistics window per metric, seconds. Default 300. */
+  windowSeconds?: number;
+  /** Per-metric window in seconds, overriding `windowSeconds` (e.g. `{ cpu_usage: 60 }`). */
+  windowOverrides?: Record<string, number>;
+  /** Window of `rate_per_sec` and `rates()`, seconds. Default 60. */
+  rateWindowSeconds?: number;
+  /** Most live series (overall + per-group, all metrics); past it new series are refused. Default 10,000. */
+  maxSeries?: number;
+  /** A series (or topic) with no accepted event for this long is dropped by `expire`. Default 2 × max(window, rate window), in ms. */
+  idleExpiryMs?: number;
+  /** DDSketch relative accuracy of percentiles. Default 0.01. */
+  relativeAccuracy?: number;
+  /** Items monitored per top-K dimension (Space-Saving capacity). Default 100. */
+  topKCapacity?: number;
+}
+
+/**
+ * Statistics of one series over its window. An empty window reports `count: 0, sum: 0,
+ * rate_per_sec: 0` and `null` for mean, min, max, variance, stddev and the percentiles.
+ * `variance` is the population variance; percentiles are lower rank-based quantiles within the
+ * relative accuracy; `rate_per_sec` is events per second over `rateWindowSeconds`.
+ */
+export interface SeriesStats {
+  count: number;
+  sum: number;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+  variance: number | null;
+  stddev: number | null;
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+  rate_per_sec: number;
+}
+
+export interface MetricStatsResult {
+  metric_name: string;
+  stats: SeriesStats;
+  groups: Record<string, SeriesStats>;
+  window_seconds: number;
+  /** Events recorded for the metric since its state was created (ok + late). */
+  total_events: number;
+  /** ISO-8601 of `nowMs`. */
+  timestamp: string;
+}
+
+export type RecordOutcome = 'ok' | 'late' | 'refused';
+
+export interface TopKResult {
+  dimension: string;
+  items: TopKItem[];
+}
+
+export interface RatesResult {
+  topics: Record<string, number>;
+  metrics: Record<string, number>;
+  window_seconds: number;
+}
+
+export interface AggregatorCounters {
+  /** Live series: one overall series per metric plus one per (metric, group). */
+  activeSeries: number;
+  /** `recordMetric` calls answered 'late'. */
+  lateEvents: number;
+  /** `recordMetric` calls answered 'refused' (series cap). */
+  refusedEvents: number;
+  /** 1 s buckets that left their window, tallied at each `expire`. */
+  windowExpirations: number;
+  /** Series dropped by `expire` for being idle. */
+  expiredSeries: number;
+  /** Every `recordMetric` and `recordEvent` call. */
+  totalEvents: number;
+}
+
+class Series {
+  constructor(
+    readonly window: SlidingWindow,
+    readonly quantiles: WindowedQuantiles,
+    /** The `nowMs` of the last accepted event (whole ms), for idle expiry. */
+    public lastSeenMs: number,
+  ) {}
+}
+
+interface MetricState {
+  windowSeconds: number;
+  overall: Series;
+  groups: Map<string, Series>;
+  totalEvents: number;
+}
+
+interface TopicState {
+  counter: RateCounter;
+  lastSeenMs: number;
+}
+
+const MAGIC = 0x5341; // "SA"
+const SERIAL_VERSION = 1;
+
+/**
+ * Real-time aggregation of many metric series, topic rates and top-K dimensions; pure and
+ * replica-mergeable. Feed it with `recordMetric` / `recordEvent` / `recordDimension`, call `expire`
+ * periodically, query with `metricStats` / `allStats` / `rates` / `topK`, and ship `serialize()`
+ * snapshots between replicas (`merge`).
+ *
+ * Each metric has an overall series (all groups) and one series per group. A series holds a
+ * `SlidingWindow` (1 s buckets; retained for max(window, rate window) so rates come from the same
+ * buckets) and a `WindowedQuantiles` (DDSketch per window/10 sub-window). So: count/sum/mean/min/
+ * max/variance have 1 s precision, percentiles window/10 precision (300–329 s of data for 300 s),
+ * `rate_per_sec` 1 s precision.
+ *
+ * Memory per series: ≈ 48 bytes per non-empty second (≤ 14.4 KB for 300 s) plus the sketches
+ * (hundreds of bytes to a few KB each, 11 at most) plus ~0.5 KB of objects; a series idle past its
+ * window holds almost nothing and is dropped after `idleExpiryMs`. The series cap bounds the total.
+ *
+ * Time: every method takes the caller's clock (`nowMs`, epoch ms); nothing reads the system clock.
+ * Events are placed by `eventTimeMs`; an event whose second is at least a window older than `nowMs`
+ * is 'late' (counted, not folded in). Future-dated events are accepted and appear once `nowMs`
+ * reaches their second.
+ */
+export class StreamingAggregator {
+  readonly windowSeconds: number;
+  readonly windowOverrides: Readonly<Record<string, number>>;
+  readonly rateWindowSeconds: number;
+  readonly maxSeries: number;
+  readonly idleExpiryMs: number;
+  readonly relativeAccuracy: number;
+  readonly topKCapacity: number;
+  private readonly metrics = new Map<string, MetricState>();
+  private readonly topics = new Map<string, TopicState>();
+  private readonly dims = new Map<string, SpaceSaving>();
+  private activeSeries = 0;
+  private lateEvents = 0;
+  private refusedEvents = 0;
+  private windowExpirations = 0;
+  private expiredSeries = 0;
+  private totalEvents = 0;
+
+  constructor(options: StreamingAggregatorOptions = {}) {
+    this.windowSeconds = positiveInteger('windowSeconds', options.windowSeconds ?? 300);
+    const overrides: Record<string, number> = {};
+    for (const [metric, seconds] of Object.entries(options.windowOverrides ?? {})) {
+      overrides[metric] = positiveInteger(`windowOverrides.${metric}`, seconds);
+    }
+    this.windowOverrides = overrides;
+    this.rateWindowSeconds = positiveInteger('rateWindowSeconds', options.rateWindowSeconds ?? 60);
+    this.maxSeries = positiveInteger('maxSeries', options.maxSeries ?? 10_000);
+    const longest = Math.max(this.windowSeconds, this.rateWindowSeconds, ...Object.values(overrides));
+    this.idleExpiryMs = positiveInteger('idleExpiryMs', options.idleExpiryMs ?? 2 * longest * 1000);
+    this.relativeAccuracy = options.relativeAccuracy ?? 0.01;
+    if (!(this.relativeAccuracy > 0 && this.relativeAccuracy < 1)) {
+      throw new InvalidArgumentError(`relativeAccuracy must be a number between 0 and 1 (exclusive), got ${String(this.relativeAccuracy)}`);
+    }
+    this.topKCapacity = positiveInteger('topKCapacity', options.topKCapacity ?? 100);
+  }
+
+  /**
+   * Folds `value` into the (metric, group) series and the metric's overall series.
+   * 'late': the event's second is ≤ nowSec − window (counted in `lateEvents` and the metric's
+   * `total_events`, not in any window). 'refused': the series does not exist and creating it (and
+   * the metric's overall series, for a new metric) would pass `maxSeries`.
+   */
+  recordMetric(metricName: string, group: string | undefined, value: number, eventTimeMs: number, nowMs: number): RecordOutcome {
+    if (!Number.isFinite(value)) throw new InvalidArgumentError(`value must be a finite number, got ${String(value)}`);
+    if (!Number.isFinite(eventTimeMs)) throw new InvalidArgumentError(`eventTimeMs must be a finite number of epoch milliseconds, got ${String(eventTimeMs)}`);
+    if (!Number.isFinite(nowMs)) throw new InvalidArgumentError(`nowMs must be a finite number of epoch milliseconds, got ${String(nowMs)}`);
+    this.totalEvents++;
+    let state = this.metrics.get(metricName);
+    const windowSeconds = state?.windowSeconds ?? this.windowOverrides[metricName] ?? this.windowSeconds;
+    if (Math.floor(eventTimeMs / 1000) <= Math.floor(nowMs / 1000) - windowSeconds) {
+      this.lateEvents++;
+      if (state !== undefined) state.totalEvents++;
+      return 'late';
+    }
+    let series: Series | undefined;
+    if (state === undefined) {
+      if (this.activeSeries + (group === undefined ? 1 : 2) > this.maxSeries) {
+        this.refusedEvents++;
+        return 'refused';
+      }
+      state = { windowSeconds, overall: this.newSeries(windowSeconds, nowMs), groups: new Map(), totalEvents: 0 };
+      this.metrics.set(metricName, state);
+      this.activeSeries++;
+    }
+    if (group !== undefined) {
+      series = state.groups.get(group);
+      if (series === undefined) {
+        if (this.activeSeries + 1 > this.maxSeries) {
+          this.refusedEvents++;
+          return 'refused';
+        }
+        series = this.newSeries(windowSeconds, nowMs);
+        state.groups.set(group, series);
+        this.activeSeries++;
+      }
+    }
+    state.totalEvents++;
+    const overall = state.overall;
+    if (!overall.window.record(value, eventTimeMs)) {
+      // Only possible after future-dated events pushed the newest bucket ahead of nowMs.
+      this.lateEvents++;
+      return 'late';
+    }
+    overall.quantiles.record(value, eventTimeMs);
+    if (nowMs > overall.lastSeenMs) overall.lastSeenMs = Math.floor(nowMs);
+    if (series !== undefined) {
+      series.window.record(value, eventTimeMs);
+      series.quantiles.record(value, eventTimeMs);
+      if (nowMs > series.lastSeenMs) series.lastSeenMs = Math.floor(nowMs);
+    }
+    return 'ok';
+  }
+
+  /** Counts one event of `topic` at `eventTimeMs` for `rates()`. */
+  recordEvent(topic: string, eventTimeMs: number, nowMs: number): void {
+    if (!Number.isFinite(nowMs)) throw new InvalidArgumentError(`nowMs must be a finite number of epoch milliseconds, got ${String(nowMs)}`);
+    this.totalEvents++;
+    let state = this.topics.get(topic);
+    if (state === undefined) {
+      state = { counter: new RateCounter({ windowSeconds: this.rateWindowSeconds }), lastSeenMs: Math.floor(nowMs) };
+      this.topics.set(topic, state);
+    }
+    state.counter.record(eventTimeMs);
+    if (nowMs > state.lastSeenMs) state.lastSeenMs = Math.floor(nowMs);
+  }
+
+  /** Adds `weight` (positive integer, default 1) to `item` in the top-K of `dimension`. */
+  recordDimension(dimension: string, item: string, weight = 1): void {
+    let summary = this.dims.get(dimension);
+    if (summary === undefined) {
+      summary = new SpaceSaving({ capacity: this.topKCapacity });
+      this.dims.set(dimension, summary);
+    }
+    summary.record(item, weight);
+  }
+
+  /**
+   * Drops series and topics idle for `idleExpiryMs` (by the `nowMs` of their last accepted event),
+   * and the buckets and sketch sub-windows of live series that have left their window.
+   */
+  expire(nowMs: number): void {
+    for (const [name, state] of this.metrics) {
+      for (const [group, series] of state.groups) {
+        if (nowMs - series.lastSeenMs >= this.idleExpiryMs) {
+          state.groups.delete(group);
+          this.activeSeries--;
+          this.expiredSeries++;
+        } else {
+          this.expireSeries(series, nowMs);
+        }
+      }
+      if (nowMs - state.overall.lastSeenMs >= this.idleExpiryMs) {
+        this.metrics.delete(name);
+        this.activeSeries -= 1 + state.groups.size;
+        this.expiredSeries += 1 + state.groups.size;
+      } else {
+        this.expireSeries(state.overall, nowMs);
+      }
+    }
+    for (const [topic, state] of this.topics) {
+      if (nowMs - state.lastSeenMs >= this.idleExpiryMs) this.topics.delete(topic);
+    }
+  }
+
+  /**
+   * Adds another replica's or partition's state (unchanged): same-second buckets, sketch
+   * sub-windows, topic slots and top-K summaries are merged exactly; counters are summed. The series
+   * cap is not applied to merged series. Options stay this aggregator's; windows must agree.
+   */
+  merge(other: StreamingAggregator): void {
+    for (const [name, theirs] of other.metrics) {
+      let state = this.metrics.get(name);
+      if (state === undefined) {
+        state = { windowSeconds: theirs.windowSeconds, overall: this.newSeries(theirs.windowSeconds, theirs.overall.lastSeenMs), groups: new Map(), totalEvents: 0 };
+        this.metrics.set(name, state);
+        this.activeSeries++;
+      }
+      mergeSeries(state.overall, theirs.overall);
+      for (const [group, series] of theirs.groups) {
+        let mine = state.groups.get(group);
+        if (mine === undefined) {
+          mine = this.newSeries(state.windowSeconds, series.lastSeenMs);
+          state.groups.set(group, mine);
+          this.activeSeries++;
+        }
+        mergeSeries(mine, series);
+      }
+      state.totalEvents += theirs.totalEvents;
+    }
+    for (const [topic, theirs] of other.topics) {
+      let state = this.topics.get(topic);
+      if (state === undefined) {
+        state = { counter: new RateCounter({ windowSeconds: this.rateWindowSeconds }), lastSeenMs: theirs.lastSeenMs };
+        this.topics.set(topic, state);
+      }
+      state.counter.merge(theirs.counter);
+      state.lastSeenMs = Math.max(state.lastSeenMs, theirs.lastSeenMs);
+    }
+    for (const [dimension, theirs] of other.dims) {
+      let summary = this.dims.get(dimension);
+      if (summary === undefined) {
+        summary = new SpaceSaving({ capacity: this.topKCapacity });
+        this.dims.set(dimension, summary);
+      }
+      summary.merge(theirs);
+    }
+    this.lateEvents += other.lateEvents;
+    this.refusedEvents += other.refusedEvents;
+    this.windowExpirations += other.windowExpirations;
+    this.expiredSeries += other.expiredSeries;
+    this.totalEvents += other.totalEvents;
+  }
+
+  /**
+   * Compact binary snapshot: options, counters, then per metric its name, total, and series (name,
+   * last-seen ms, 1 s buckets, sketch sub-windows); topics; top-K summaries. An idle series (empty
+   * window) costs its name plus ~10 bytes; a live one adds 10–40 bytes per non-empty second and
+   * ~1 byte per sketch bin.
+   */
+  serialize(): Uint8Array {
+    const w = new ByteWriter(4096);
+    w.u8(MAGIC >> 8);
+    w.u8(MAGIC & 0xff);
+    w.u8(SERIAL_VERSION);
+    w.varUint(this.windowSeconds);
+    w.varUint(this.rateWindowSeconds);
+    w.varUint(this.maxSeries);
+    w.varUint(this.idleExpiryMs);
+    w.f64(this.relativeAccuracy);
+    w.varUint(this.topKCapacity);
+    const overrides = Object.entries(this.windowOverrides);
+    w.varUint(overrides.length);
+    for (const [metric, seconds] of overrides) {
+      w.string(metric);
+      w.varUint(seconds);
+    }
+    w.varUint(this.lateEvents);
+    w.varUint(this.refusedEvents);
+    w.varUint(this.windowExpirations);
+    w.varUint(this.expiredSeries);
+    w.varUint(this.totalEvents);
+    w.varUint(this.metrics.size);
+    for (const [name, state] of this.metrics) {
+      w.string(name);
+      w.varUint(state.windowSeconds);
+      w.varUint(state.totalEvents);
+      writeSeries(w, state.overall);
+      w.varUint(state.groups.size);
+      for (const [group, series] of state.groups) {
+        w.string(group);
+        writeSeries(w, series);
+      }
+    }
+    w.varUint(this.topics.size);
+    for (const [topic, state] of this.topics) {
+      w.string(topic);
+      w.varInt(state.lastSeenMs);
+      state.counter.writeTo(w);
+    }
+    w.varUint(this.dims.size);
+    for (const [dimension, summary] of this.dims) {
+      w.string(dimension);
+      summary.writeTo(w);
+    }
+    return w.finish();
+  }
+
+  static deserialize(bytes: Uint8Array): StreamingAggregator {
+    const r = new ByteReader(bytes);
+    const magic = (r.u8() << 8) | r.u8();
+    if (magic !== MAGIC) throw new DeserializationError(`StreamingAggregator snapshot must start with "SA", got 0x${magic.toString(16)}`);
+    const version = r.u8();
+    if (version !== SERIAL_VERSION) throw new DeserializationError(`StreamingAggregator snapshot version must be ${SERIAL_VERSION}, got ${version}`);
+    const windowSeconds = r.varUint();
+    const rateWindowSeconds = r.varUint();
+    const maxSeries = r.varUint();
+    const idleExpiryMs = r.varUint();
+    const relativeAccuracy = r.f64();
+    const topKCapacity = r.varUint();
+    const windowOverrides: Record<string, number> = {};
+    const overrideCount = r.varUint();
+    for (let i = 0; i < overrideCount; i++) windowOverrides[r.string()] = r.varUint();
+    const agg = new StreamingAggregator({ windowSeconds, windowOverrides, rateWindowSeconds, maxSeries, idleExpiryMs, relativeAccuracy, topKCapacity });
+    agg.lateEvents = r.varUint();
+    agg.refusedEvents = r.varUint();
+    agg.windowExpirations = r.varUint();
+    agg.expiredSeries = r.varUint();
+    agg.totalEvents = r.varUint();
+    const metricCount = r.varUint();
+    for (let i = 0; i < metricCount; i++) {
+      const name = r.string();
+      const metricWindow = r.varUint();
+      const totalEvents = r.varUint();
+      const overall = agg.readSeries(r, metricWindow);
+      const groups = new Map<string, Series>();
+      const groupCount = r.varUint();
+      for (let g = 0; g < groupCount; g++) groups.set(r.string(), agg.readSeries(r, metricWindow));
+      agg.metrics.set(name, { windowSeconds: metricWindow, overall, groups, totalEvents });
+      agg.activeSeries += 1 + groupCount;
+    }
+    const topicCount = r.varUint();
+    for (let i = 0; i < topicCount; i++) {
+      const topic = r.string();
+      const lastSeenMs = r.varInt();
+      agg.topics.set(topic, { lastSeenMs, counter: RateCounter.readFrom(r) });
+    }
+    const dimCount = r.varUint();
+    for (let i = 0; i < dimCount; i++) agg.dims.set(r.string(), SpaceSaving.readFrom(r));
+    r.expectEnd('StreamingAggregator');
+    return agg;
+  }
+
+  /** Stats of the metric's overall series and of each group (or only `group`); undefined when unknown. */
+  metricStats(metricName: string, nowMs: number, group?: string): MetricStatsResult | undefined {
+    const state = this.metrics.get(metricName);
+    if (state === undefined) return undefined;
+    const groups: Record<string, SeriesStats> = {};
+    let stats: SeriesStats;
+    if (group !== undefined) {
+      const series = state.groups.get(group);
+      if (series === undefined) return undefined;
+      stats = this.seriesStats(series, state.windowSeconds, nowMs);
+      groups[group] = stats;
+    } else {
+      stats = this.seriesStats(state.overall, state.windowSeconds, nowMs);
+      for (const [name, series] of state.groups) groups[name] = this.seriesStats(series, state.windowSeconds, nowMs);
+    }
+    return {
+      metric_name: metricName,
+      stats,
+      groups,
+      window_seconds: state.windowSeconds,
+      total_events: state.totalEvents,
+      timestamp: new Date(nowMs).toISOString(),
+    };
+  }
+
+  /** metric name → overall stats, for every live metric. */
+  allStats(nowMs: number): Record<string, SeriesStats> {
+    const out: Record<string, SeriesStats> = {};
+    for (const [name, state] of this.metrics) out[name] = this.seriesStats(state.overall, state.windowSeconds, nowMs);
+    return out;
+  }
+
+  /** The `k` heaviest items of `dimension` with their Space-Saving error bounds; undefined when unknown. */
+  topK(dimension: string, k: number): TopKResult | undefined {
+    const summary = this.dims.get(dimension);
+    if (summary === undefined) return undefined;
+    return { dimension, items: summary.top(k) };
+  }
+
+  /** Dimension names, sorted. */
+  dimensions(): string[] {
+    return [...this.dims.keys()].sort();
+  }
+
+  /** Events per second over `rateWindowSeconds` per topic and per metric (overall series). */
+  rates(nowMs: number): RatesResult {
+    const topics: Record<string, number> = {};
+    for (const [topic, state] of this.topics) topics[topic] = state.counter.result(nowMs).ratePerSec;
+    const metrics: Record<string, number> = {};
+    for (const [name, state] of this.metrics) {
+      metrics[name] = state.overall.window.countInLast(this.rateWindowSeconds, nowMs) / this.rateWindowSeconds;
+    }
+    return { topics, metrics, window_seconds: this.rateWindowSeconds };
+  }
+
+  counters(): AggregatorCounters {
+    return {
+      activeSeries: this.activeSeries,
+      lateEvents: this.lateEvents,
+      refusedEvents: this.refusedEvents,
+      windowExpirations: this.windowExpirations,
+      expiredSeries: this.expiredSeries,
+      totalEvents: this.totalEvents,
+    };
+  }
+
+  private newSeries(windowSeconds: number, lastSeenMs: number): Series {
+    return new Series(
+      new SlidingWindow({ windowSeconds: Math.max(windowSeconds, this.rateWindowSeconds) }),
+      new WindowedQuantiles({ windowSeconds, relativeAccuracy: this.relativeAccuracy }),
+      Math.floor(lastSeenMs),
+    );
+  }
+
+  private readSeries(r: ByteReader, windowSeconds: number): Series {
+    const lastSeenMs = r.varInt();
+    const window = SlidingWindow.readFrom(r);
+    const quantiles = WindowedQuantiles.readContents(r, { windowSeconds, relativeAccuracy: this.relativeAccuracy });
+    return new Series(window, quantiles, lastSeenMs);
+  }
+
+  private expireSeries(series: Series, nowMs: number): void {
+    this.windowExpirations += series.window.expire(nowMs);
+    series.quantiles.expire(nowMs);
+  }
+
+  private seriesStats(series: Series, windowSeconds: number, nowMs: number): SeriesStats {
+    const w = series.window.result(nowMs, windowSeconds);
+    const q = series.quantiles.result(nowMs);
+    return {
+      count: w.count,
+      sum: w.sum,
+      mean: w.mean,
+      min: w.min,
+      max: w.max,
+      variance: w.variance,
+      stddev: w.stddev,
+      p50: q.p50,
+      p90: q.p90,
+      p95: q.p95,
+      p99: q.p99,
+      rate_per_sec: series.window.countInLast(this.rateWindowSeconds, nowMs) / this.rateWindowSeconds,
+    };
+  }
+}
+
+function mergeSeries(into: Series, from: Series): void {
+  into.window.merge(from.window);
+  into.quantiles.merge(from.quantiles);
+  if (from.lastSeenMs > into.lastSeenMs) into.lastSeenMs = from.lastSeenMs;
+}
+
+function writeSeries(w: ByteWriter, series: Series): void {
+  w.varInt(series.lastSeenMs);
+  series.window.writeTo(w);
+  series.quantiles.writeContents(w);
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}

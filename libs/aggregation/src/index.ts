@@ -1,0 +1,21 @@
+export { AggregationError, DeserializationError, IncompatibleMergeError, InvalidArgumentError } from './errors';
+export { SlidingWindow } from './SlidingWindow';
+export type { SlidingWindowOptions, WindowStats } from './SlidingWindow';
+export { DDSketch } from './DDSketch';
+export type { DDSketchOptions, DDSketchResult } from './DDSketch';
+export { SpaceSaving } from './SpaceSaving';
+export type { SpaceSavingOptions, TopKItem } from './SpaceSaving';
+export { RateCounter } from './RateCounter';
+export type { RateCounterOptions, RateResult } from './RateCounter';
+export { WindowedQuantiles } from './WindowedQuantiles';
+export type { WindowQuantiles, WindowedQuantilesOptions } from './WindowedQuantiles';
+export { StreamingAggregator } from './StreamingAggregator';
+export type {
+  AggregatorCounters,
+  MetricStatsResult,
+  RatesResult,
+  RecordOutcome,
+  SeriesStats,
+  StreamingAggregatorOptions,
+  TopKResult,
+} from './StreamingAggregator';
