@@ -2,7 +2,7 @@ import type { Accumulator } from '@pipeline/contracts';
 import { BatchInputError, describeValue } from './errors';
 import { extractColumns, type Columns } from './extractColumns';
 import { compareGroupKeys, toGroupKey, type GroupKey } from './GroupKey';
-import { MomentsTable } from './MomentsTable';
+import { MomentsTable, type SerializedMoments } from './MomentsTable';
 import { fieldName } from './optionCheckers';
 import { readKind, readObject } from './readSerialized';
 
@@ -30,14 +30,14 @@ export interface SerializedAnomalyStats {
   kind: 'anomaly_stats';
   value_key: string;
   group_key: string | null;
-  groups: { group: GroupKey; moments: [number, number, number, number, number, number, number] }[];
+  groups: { group: GroupKey; moments: SerializedMoments }[];
 }
 
 /**
  * Phase 1 of distributed anomaly detection: mergeable population mean/stddev of the values, per group.
  * Each partition records its events, the partials are merged (Chan et al.), and phase 2
  * (`scoreAnomalies`) scores every partition against the merged statistics.
- * Memory: one 56-byte row per group. Events without a value are skipped; non-numeric values are errors.
+ * Memory: one 64-byte row per group. Events without a value are skipped; non-numeric values are errors.
  *
  * Merged statistics equal a single pass up to floating-point rounding (relative ~1e-15), so a value
  * whose |z| lies within rounding of the threshold could be classified differently; `finishBatch` on a
@@ -95,7 +95,7 @@ export class AnomalyPartial implements Accumulator<AnomalyStats | GroupAnomalySt
   statsOf(g: GroupKey): AnomalyStats | undefined {
     const r = this.rowOf.get(g);
     if (r === undefined) return undefined;
-    return { mean: this.table.count[r] === 0 ? 0 : this.table.mean[r], stddev: this.table.stddev(r), count: this.table.count[r] };
+    return { mean: this.table.count[r] === 0 ? 0 : this.table.meanOf(r), stddev: this.table.stddev(r), count: this.table.count[r] };
   }
 
   /** Ungrouped: `{ mean, stddev, count }` (mean and stddev 0 when there are no values). Grouped: one entry per group with a value, sorted by group. */

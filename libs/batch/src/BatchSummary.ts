@@ -2,7 +2,7 @@ import type { Accumulator } from '@pipeline/contracts';
 import { BatchInputError, describeValue } from './errors';
 import { asEvent, extractColumns } from './extractColumns';
 import { compileFieldGetter } from './fieldGetter';
-import { MomentsTable } from './MomentsTable';
+import { MomentsTable, type SerializedMoments } from './MomentsTable';
 import { readObject, readKind } from './readSerialized';
 
 /** The result of `processBatch`. */
@@ -28,7 +28,7 @@ export interface SerializedBatchSummary {
   kind: 'batch_summary';
   value_key: string;
   count: number;
-  moments: [number, number, number, number, number, number, number] | null;
+  moments: SerializedMoments | null;
   by_type: Record<string, number>;
   /** [earliest, latest] epoch ms, or null when there are no events. */
   time: [number, number] | null;
@@ -96,7 +96,7 @@ export class BatchSummary implements Accumulator<BatchSummaryResult, SerializedB
       count: this.count,
       value_count: m.count[0],
       sum: hasValues ? m.totalSum(0) : 0,
-      mean: hasValues ? m.mean[0] : null,
+      mean: hasValues ? m.meanOf(0) : null,
       min: hasValues ? m.min[0] : null,
       max: hasValues ? m.max[0] : null,
       stddev: hasValues ? m.stddev(0) : null,

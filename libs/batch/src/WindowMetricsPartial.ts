@@ -2,7 +2,7 @@ import type { Accumulator } from '@pipeline/contracts';
 import { BatchInputError, describeValue } from './errors';
 import { extractColumns } from './extractColumns';
 import { compareGroupKeys, toGroupKey, type GroupKey } from './GroupKey';
-import { MomentsTable } from './MomentsTable';
+import { MomentsTable, type SerializedMoments } from './MomentsTable';
 import { fieldName, minutesToMs, positiveNumber } from './optionCheckers';
 import { readKind, readObject } from './readSerialized';
 
@@ -41,7 +41,7 @@ export interface SerializedWindowMetrics {
   value_key: string;
   group_key: string | null;
   /** One entry per non-empty (window, group): start in epoch ms, group (null when ungrouped or absent), moments row. */
-  rows: { start: number; group: GroupKey; moments: [number, number, number, number, number, number, number] }[];
+  rows: { start: number; group: GroupKey; moments: SerializedMoments }[];
 }
 
 /**
@@ -55,7 +55,7 @@ export interface SerializedWindowMetrics {
  * an event exactly at 00:10 → [00:05, 00:15) and [00:10, 00:20) too (start inclusive, end exclusive).
  *
  * Events without a value (absent or null) are skipped; non-numeric values and bad timestamps are errors.
- * Memory: one 56-byte moments row + map entry (~150 bytes) per non-empty (window, group).
+ * Memory: one 64-byte moments row + map entry (~150 bytes) per non-empty (window, group).
  */
 export class WindowMetricsPartial implements Accumulator<WindowMetric[], SerializedWindowMetrics> {
   private readonly table = new MomentsTable(64);
@@ -153,7 +153,7 @@ export class WindowMetricsPartial implements Accumulator<WindowMetric[], Seriali
         end: new Date(this.rowStart[r] + this.windowMs).toISOString(),
         count: t.count[r],
         sum: t.totalSum(r),
-        mean: t.mean[r],
+        mean: t.meanOf(r),
         min: t.min[r],
         max: t.max[r],
         stddev: t.stddev(r),
