@@ -1,0 +1,87 @@
+// deploy/prometheus: the scrape config and rules load in promtool, the rule unit tests pass, and
+// every rule is written against the metric catalogue (support/pipelineMetrics.ts).
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeRun, REPO_ROOT, requireTool, run } from './support/tools';
+import { readYamlDocuments } from './support/renderKustomization';
+import { needsRange, promqlMetricRefs, unknownMetricReason } from './support/pipelineMetrics';
+
+const PROM_DIR = join(REPO_ROOT, 'deploy/prometheus');
+const RULE_FILES = readdirSync(join(PROM_DIR, 'rules')).filter((f) => f.endsWith('.yml')).map((f) => join(PROM_DIR, 'rules', f));
+const TEST_FILES = readdirSync(join(PROM_DIR, 'tests')).filter((f) => f.endsWith('.yml')).map((f) => join(PROM_DIR, 'tests', f));
+const SERVICES = { 'api-gateway': 8080, ingest: 8081, aggregator: 8082, 'ml-trainer': 8083, 'ml-predictor': 8084, 'batch-processor': 8085 };
+
+type Rule = { record?: string; alert?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+const rules: Rule[] = RULE_FILES.flatMap((f) => (readYamlDocuments(f)[0] as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules));
+const recorded = new Set(rules.flatMap((r) => (r.record ? [r.record] : [])));
+
+describe('deploy/prometheus', () => {
+  it('passes promtool check config (which also checks the rule files it loads)', () => {
+    const promtool = requireTool('promtool', 'prometheus');
+    const r = run(promtool, ['check', 'config', join(PROM_DIR, 'prometheus.yml')]);
+    expect({ status: r.status, out: describeRun(r) }).toMatchObject({ status: 0 });
+    expect(r.stdout).toContain(`SUCCESS: ${RULE_FILES.length} rule files found`);
+  });
+
+  it('passes promtool check rules for every rule file', () => {
+    const promtool = requireTool('promtool', 'prometheus');
+    const r = run(promtool, ['check', 'rules', ...RULE_FILES]);
+    expect({ status: r.status, out: describeRun(r) }).toMatchObject({ status: 0 });
+  });
+
+  it('passes the promtool rule unit tests in deploy/prometheus/tests', () => {
+    const promtool = requireTool('promtool', 'prometheus');
+    expect(TEST_FILES.length).toBeGreaterThan(0);
+    const r = run(promtool, ['test', 'rules', ...TEST_FILES]);
+    expect({ status: r.status, out: describeRun(r) }).toMatchObject({ status: 0 });
+    expect(r.stdout.match(/SUCCESS/g)?.length).toBe(TEST_FILES.length);
+  });
+
+  it('scrapes all six services by their compose DNS name and HTTP port, labelled with service', () => {
+    const config = readYamlDocuments(join(PROM_DIR, 'prometheus.yml'))[0] as {
+      scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[]; labels: { service: string } }[] }[];
+    };
+    const job = config.scrape_configs.find((j) => j.job_name === 'pipeline');
+    const targets = Object.fromEntries(job!.static_configs.map((s) => [s.labels.service, s.targets]));
+    expect(targets).toEqual(Object.fromEntries(Object.entries(SERVICES).map(([s, port]) => [s, [`${s}:${port}`]])));
+    expect(job!.metrics_path).toBe('/metrics');
+  });
+
+  it('writes every rule against catalogued metrics or other recording rules, counters through a range', () => {
+    const problems: string[] = [];
+    for (const rule of rules) {
+      for (const ref of promqlMetricRefs(rule.expr)) {
+        const reason = recorded.has(ref.name) ? null : unknownMetricReason(ref.name);
+        if (reason) problems.push(`${rule.record ?? rule.alert}: ${reason}`);
+        if (needsRange(ref.name) && !ref.range) problems.push(`${rule.record ?? rule.alert}: ${ref.name} is used without rate()/increase()`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('has the alerts the runbook names, each with a severity and a summary', () => {
+    const alerts = rules.filter((r) => r.alert);
+    expect(alerts.map((a) => a.alert).sort()).toEqual([
+      'PipelineConsumerLagGrowing',
+      'PipelineDeadLetterRate',
+      'PipelineKafkaBrokerUnavailable',
+      'PipelinePredictionLatencyHigh',
+      'PipelinePublishErrors',
+      'PipelineServiceDown',
+    ]);
+    for (const a of alerts) {
+      expect({ alert: a.alert, severity: ['page', 'warning'].includes(a.labels?.severity ?? '') }).toEqual({ alert: a.alert, severity: true });
+      expect({ alert: a.alert, hasSummary: Boolean(a.annotations?.summary) }).toEqual({ alert: a.alert, hasSummary: true });
+    }
+    expect(rules.find((r) => r.alert === 'PipelinePredictionLatencyHigh')!.expr).toContain('> 0.002');
+  });
+
+  it('tests every alert in a promtool unit test', () => {
+    const tested = new Set(
+      TEST_FILES.flatMap((f) => (readYamlDocuments(f)[0] as { tests: { alert_rule_test?: { alertname: string }[] }[] }).tests)
+        .flatMap((t) => t.alert_rule_test ?? [])
+        .map((t) => t.alertname),
+    );
+    expect(rules.filter((r) => r.alert && !tested.has(r.alert)).map((r) => r.alert)).toEqual([]);
+  });
+});
