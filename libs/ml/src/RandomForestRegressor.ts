@@ -172,14 +172,15 @@ export class RandomForestRegressor {
             right[parent] = i;
           }
         }
+        if (nodePos >= c.nodeFeature.length) throw new RangeError(`tree ${t} runs past the node section`);
         const f = c.nodeFeature[nodePos++]!;
         if (f === leafMark) {
           feature[i] = -1;
           right[i] = -1;
-          value[i] = c.leafValue[leafPos++]!;
+          value[i] = at(c.leafValue, leafPos++, t);
         } else {
           if (f >= p) throw new RangeError(`tree ${t} node ${i} has feature ${f} of ${p}`);
-          const b = c.nodeBin[binPos++]!;
+          const b = at(c.nodeBin, binPos++, t);
           if (b >= binner.nBins(f) - 1) throw new RangeError(`tree ${t} node ${i} has bin ${b} beyond feature ${f}'s thresholds`);
           feature[i] = f;
           bin[i] = b;
@@ -267,4 +268,9 @@ export interface CompactForest {
   binThresholds: Float64Array;
   binOffsets: Int32Array;
   featureImportances: Float64Array;
+}
+
+function at(a: ArrayLike<number>, i: number, tree: number): number {
+  if (i >= a.length) throw new RangeError(`tree ${tree} runs past the end of a section`);
+  return a[i]!;
 }

@@ -3,7 +3,7 @@ import type { FeatureMatrix } from './FeatureMatrix';
 import { Rng } from './Rng';
 
 export interface SplitOptions {
-  /** Fraction of rows held out for testing, in [0, 1). Default 0.2. The test set gets `floor(n·f)` rows. */
+  /** Fraction of rows held out for testing, in [0, 1). Default 0.2. The test set gets `ceil(n·f)` rows (as scikit-learn). */
   testFraction?: number;
   /** Shuffle seed (default 0). Same seed and row count → same split. */
   seed?: number;
@@ -38,7 +38,7 @@ export function trainTestSplit(x: FeatureMatrix, y: Float64Array | undefined, op
   }
   if (y && y.length !== x.nRows) throw new MlInputError(`target has ${y.length} values for ${x.nRows} rows`, 'targetKey');
   const n = x.nRows;
-  const nTest = Math.floor(n * testFraction);
+  const nTest = Math.ceil(n * testFraction);
   if (n - nTest < 1) throw new MlInputError(`testFraction ${testFraction} leaves no training rows out of ${n}`, 'params.testFraction');
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
