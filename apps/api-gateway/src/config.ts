@@ -1,0 +1,28 @@
+import { envInt, envList, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+
+export interface GatewayConfig extends BaseConfig {
+  /** API keys accepted on /pipeline routes (Authorization: Bearer <key> or X-API-Key). Empty = auth off. */
+  apiKeys: string[];
+  /** Base URL of the ingest service that POST /pipeline/events forwards to. */
+  ingestUrl: string;
+  /** host:port of the ml-predictor gRPC server. */
+  predictorAddress: string;
+  /** JSON body limit for /pipeline routes (bytes). Default 10 MiB. */
+  bodyLimitBytes: number;
+  /** Requests per second allowed per client (API key or IP), with a burst of 2 s worth. 0 = unlimited. */
+  rateLimitPerSec: number;
+  /** How long POST /pipeline/spark/process waits for an inline job before answering 202 (ms). */
+  syncWaitMs: number;
+}
+
+export function readGatewayConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): GatewayConfig {
+  return {
+    ...readBaseConfig(env, 'api-gateway', 8080, opts),
+    apiKeys: envList(env, 'API_KEYS'),
+    ingestUrl: envString(env, 'INGEST_URL', 'http://127.0.0.1:8081').replace(/\/$/, ''),
+    predictorAddress: envString(env, 'PREDICTOR_GRPC_ADDR', '127.0.0.1:50051'),
+    bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, { min: 1024 }),
+    rateLimitPerSec: envInt(env, 'RATE_LIMIT_PER_SEC', 0, { min: 0 }),
+    syncWaitMs: envInt(env, 'SYNC_WAIT_MS', 2_000, { min: 0, max: 60_000 }),
+  };
+}

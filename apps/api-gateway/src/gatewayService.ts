@@ -1,0 +1,36 @@
+import express from 'express';
+import { HttpError, type ServiceFactory } from '@pipeline/service-runtime';
+import { apiKeyAuth, rateLimit } from './auth';
+import type { GatewayConfig } from './config';
+import { docsRoutes } from './docs';
+import { buildOpenApi, type OpenApiPaths } from './openapi';
+import { aggregateRoutes } from './routes/aggregate';
+import { eventsRoutes } from './routes/events';
+
+/**
+ * The public REST surface. Thin: it validates, forwards to ingest (events), publishes metric events
+ * (aggregate), and reads the other services' state from Kafka-fed views (stats, ML, batch).
+ */
+export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus }) => {
+  const extraPaths: OpenApiPaths = {};
+  let doc: object | undefined;
+  return {
+    routes(app) {
+      docsRoutes(app, () => (doc ??= buildOpenApi(extraPaths)));
+      app.use('/pipeline', rateLimit(config.rateLimitPerSec), apiKeyAuth(config.apiKeys));
+      // Events are streamed to ingest untouched; every other /pipeline route takes JSON.
+      eventsRoutes(app, { ingestUrl: config.ingestUrl, bodyLimitBytes: config.bodyLimitBytes });
+      app.use('/pipeline', (req, _res, next) => {
+        if (req.method === 'GET' || req.method === 'DELETE' || req.method === 'HEAD') return next();
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== 'application/json') {
+          req.resume();
+          return next(new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json, got ${type ? `"${type}"` : 'none'}`));
+        }
+        next();
+      });
+      app.use('/pipeline', express.json({ limit: config.bodyLimitBytes, strict: true }));
+      aggregateRoutes(app, bus);
+    },
+  };
+};

@@ -1,0 +1,83 @@
+import {
+  AggregateRequestSchema,
+  AggregateMetricSchema,
+  ErrorResponseSchema,
+  EventInputSchema,
+  IngestResponseSchema,
+  PAYLOAD_SCHEMAS,
+} from '@pipeline/contracts';
+
+/** Extra operations registered by later route modules (stats, ML, batch), merged into the document. */
+export type OpenApiPaths = Record<string, Record<string, unknown>>;
+
+const strip = (schema: object): object => JSON.parse(JSON.stringify(schema, (k, v) => (k === '$id' ? undefined : v))) as object;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ 'application/json': { schema } });
+const errorResponse = (description: string) => ({ description, content: json(ref('ErrorResponse')) });
+export const commonErrors = {
+  '400': errorResponse('Invalid request; the message names the field and what was expected'),
+  '401': errorResponse('Missing or invalid API key (only when API_KEYS is set)'),
+  '413': errorResponse('Body larger than the limit'),
+  '415': errorResponse('Unsupported Content-Type'),
+  '429': errorResponse('Rate limit exceeded (Retry-After)'),
+  '503': errorResponse('A dependency (Kafka, ingest, predictor) is unavailable (Retry-After)'),
+};
+
+/**
+ * The OpenAPI 3.1 document, generated from the same TypeBox JSON Schemas that validate requests
+ * (OpenAPI 3.1 uses JSON Schema 2020-12, so the schemas embed as they are).
+ */
+export function buildOpenApi(extraPaths: OpenApiPaths = {}, extraSchemas: Record<string, object> = {}): object {
+  const schemas: Record<string, object> = {
+    EventInput: strip(EventInputSchema),
+    AggregateMetric: strip(AggregateMetricSchema),
+    AggregateRequest: strip(AggregateRequestSchema),
+    IngestResponse: strip(IngestResponseSchema),
+    ErrorResponse: strip(ErrorResponseSchema),
+    ...Object.fromEntries(Object.entries(PAYLOAD_SCHEMAS).map(([, s]) => [String((s as { $id?: string }).$id), strip(s)])),
+    ...extraSchemas,
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Event pipeline API',
+      version: '1.0.0',
+      description: 'The /pipeline REST surface: ingest events, real-time statistics, ML training and prediction, batch jobs.',
+    },
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+    },
+    security: [{ bearer: [] }, { apiKey: [] }, {}],
+    paths: {
+      '/pipeline/events': {
+        post: {
+          summary: 'Ingest events: one event, a JSON array, or NDJSON (streamed)',
+          description: `Each event is validated against its topic's payload schema (${Object.keys(PAYLOAD_SCHEMAS).join(', ')}); id and timestamp are filled in when absent. Valid events are published; invalid ones are reported by index.`,
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { oneOf: [ref('EventInput'), { type: 'array', items: ref('EventInput') }] } },
+              'application/x-ndjson': { schema: { type: 'string', description: 'One EventInput JSON object per line' } },
+            },
+          },
+          responses: { '202': { description: 'Accepted (some events may be rejected, listed by index)', content: json(ref('IngestResponse')) }, ...commonErrors },
+        },
+      },
+      '/pipeline/aggregate': {
+        post: {
+          summary: 'Record metric values (published to events.metrics)',
+          requestBody: { required: true, content: json(ref('AggregateRequest')) },
+          responses: {
+            '202': {
+              description: 'Accepted',
+              content: json({ type: 'object', properties: { status: { const: 'accepted' }, accepted: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } } } }),
+            },
+            ...commonErrors,
+          },
+        },
+      },
+      ...extraPaths,
+    },
+  };
+}

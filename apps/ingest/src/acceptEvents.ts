@@ -1,0 +1,46 @@
+import { ContractError, normalizeEvent, type EventEnvelope } from '@pipeline/contracts';
+
+export interface Rejection {
+  index: number;
+  error: string;
+}
+
+export interface AcceptedEvent {
+  event: EventEnvelope;
+  /** The serialized envelope, as it goes on the topic. */
+  json: string;
+}
+
+/** Kafka's default max.message.bytes is ~1 MB; an event must fit in one record with headroom. */
+export const MAX_EVENT_BYTES = 900_000;
+
+/**
+ * Validates a slice of a request's events. Valid ones come back as full envelopes; invalid ones as
+ * `{index, error}` with the index in the whole request (partial failure is data, not an exception).
+ */
+export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs: number, source: string): { valid: AcceptedEvent[]; rejected: Rejection[] } {
+  const valid: AcceptedEvent[] = [];
+  const rejected: Rejection[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const item = raw[i];
+    if (item instanceof ParseFailure) {
+      rejected.push({ index: firstIndex + i, error: item.parseError });
+      continue;
+    }
+    try {
+      const event = normalizeEvent(item, { nowMs, defaultSource: source });
+      const json = JSON.stringify(event);
+      if (json.length > MAX_EVENT_BYTES) throw new ContractError(`event is ${json.length} bytes serialized; the limit is ${MAX_EVENT_BYTES}`, '');
+      valid.push({ event, json });
+    } catch (e) {
+      if (!(e instanceof ContractError)) throw e;
+      rejected.push({ index: firstIndex + i, error: e.message });
+    }
+  }
+  return { valid, rejected };
+}
+
+/** Stands in for an NDJSON line that was not JSON, so it is rejected by its index like any bad event. */
+export class ParseFailure {
+  constructor(readonly parseError: string) {}
+}

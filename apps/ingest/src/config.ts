@@ -1,0 +1,19 @@
+import { envInt, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+
+export interface IngestConfig extends BaseConfig {
+  /** Largest request body accepted (bytes); larger ones get 413. Default 16 MiB. */
+  maxBodyBytes: number;
+  /** Valid events are published in chunks of this many (one produce request each). */
+  publishChunkSize: number;
+  /** Consumer group of the validator that dead-letters malformed messages written straight to Kafka. */
+  validatorGroupId: string;
+}
+
+export function readIngestConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): IngestConfig {
+  return {
+    ...readBaseConfig(env, 'ingest', 8081, opts),
+    maxBodyBytes: envInt(env, 'MAX_BODY_BYTES', 16 * 1024 * 1024, { min: 1024 }),
+    publishChunkSize: envInt(env, 'PUBLISH_CHUNK_SIZE', 1000, { min: 1, max: 10_000 }),
+    validatorGroupId: env['VALIDATOR_GROUP_ID'] || 'pipeline-ingest-validator',
+  };
+}

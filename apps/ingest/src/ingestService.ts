@@ -1,0 +1,171 @@
+import express, { type Request, type Response } from 'express';
+import { Counter } from 'prom-client';
+import { EVENT_TOPICS, INTERNAL_TOPICS, ContractError, parseEnvelope } from '@pipeline/contracts';
+import { BusError, BusUnavailableError, type OutgoingMessage, type Subscription } from '@pipeline/kafka';
+import { HttpError, type ServiceFactory } from '@pipeline/service-runtime';
+import { acceptEvents, type AcceptedEvent, type Rejection } from './acceptEvents';
+import type { IngestConfig } from './config';
+import { BodyTooLargeError, readNdjson } from './ndjson';
+
+/** Header ingest sets on events it validated, so its own dead-letter validator skips them. */
+export const VALIDATED_HEADER = 'pipeline-validated';
+
+const toRecord = (a: AcceptedEvent): OutgoingMessage => ({
+  topic: a.event.topic,
+  key: a.event.key,
+  value: a.json,
+  timestampMs: Date.parse(a.event.timestamp),
+  headers: { [VALIDATED_HEADER]: '1' },
+});
+
+/**
+ * The write path for HTTP producers (POST /v1/events) and the dead-letter validator for messages
+ * written straight to the event topics. Kafka down → 503 + Retry-After: an event is answered 202
+ * only after Kafka acknowledged it (acks=all), so nothing answered 202 is ever lost.
+ */
+export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metrics, logger }) => {
+  const accepted = new Counter({ name: 'pipeline_ingest_events_accepted_total', help: 'Events accepted over HTTP and published', labelNames: ['topic'], registers: [metrics.registry] });
+  const rejectedCount = new Counter({ name: 'pipeline_ingest_events_rejected_total', help: 'Events rejected over HTTP', labelNames: ['reason'], registers: [metrics.registry] });
+  const deadLettered = new Counter({ name: 'pipeline_deadletter_total', help: 'Messages moved to the dead-letter topic', labelNames: ['topic', 'reason'], registers: [metrics.registry] });
+  const jsonBody = express.json({ limit: config.maxBodyBytes, strict: true, type: () => true });
+  let validator: Subscription | undefined;
+
+  async function publish(valid: AcceptedEvent[]): Promise<void> {
+    if (valid.length === 0) return;
+    await bus.publishBatch(valid.map(toRecord));
+    for (const v of valid) accepted.inc({ topic: v.event.topic });
+  }
+
+  function unavailable(e: unknown, acceptedSoFar: number, rejected: Rejection[]): HttpError {
+    if (e instanceof BusUnavailableError) {
+      return new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; events not yet acknowledged were not accepted — retry later', { accepted: acceptedSoFar, rejected }, { 'Retry-After': '5' });
+    }
+    if (e instanceof BusError) return new HttpError(500, 'publish_failed', `publishing failed: ${e.message}`, { accepted: acceptedSoFar });
+    throw e;
+  }
+
+  function respond(res: Response, total: number, acceptedCount: number, rejected: Rejection[], ids: string[]): void {
+    for (const r of rejected) rejectedCount.inc({ reason: r.error.startsWith('line is not valid JSON') ? 'invalid_json' : 'schema' });
+    if (total === 0) throw new HttpError(400, 'empty_batch', 'the request contains no events');
+    if (acceptedCount === 0) {
+      const message = total === 1 ? rejected[0]!.error : `all ${total} events were rejected; first: events[${rejected[0]!.index}]: ${rejected[0]!.error}`;
+      throw new HttpError(400, 'invalid_event', message, { accepted: 0, rejected });
+    }
+    res.status(202).json({ accepted: acceptedCount, rejected, ids });
+  }
+
+  async function handleJson(req: Request, res: Response): Promise<void> {
+    const body: unknown = req.body;
+    const items = Array.isArray(body) ? body : [body];
+    const rejected: Rejection[] = [];
+    const ids: string[] = [];
+    let acceptedCount = 0;
+    const now = Date.now();
+    for (let i = 0; i < items.length; i += config.publishChunkSize) {
+      const r = acceptEvents(items.slice(i, i + config.publishChunkSize), i, now, 'http');
+      rejected.push(...r.rejected);
+      try {
+        await publish(r.valid);
+      } catch (e) {
+        throw unavailable(e, acceptedCount, rejected);
+      }
+      acceptedCount += r.valid.length;
+      for (const v of r.valid) ids.push(v.event.id);
+    }
+    respond(res, items.length, acceptedCount, rejected, ids);
+  }
+
+  async function handleNdjson(req: Request, res: Response): Promise<void> {
+    const rejected: Rejection[] = [];
+    const ids: string[] = [];
+    let acceptedCount = 0;
+    let total = 0;
+    try {
+      for await (const chunk of readNdjson(req, { chunkSize: config.publishChunkSize, maxBytes: config.maxBodyBytes })) {
+        const r = acceptEvents(chunk, total, Date.now(), 'http');
+        total += chunk.length;
+        rejected.push(...r.rejected);
+        try {
+          await publish(r.valid);
+        } catch (e) {
+          req.resume();
+          throw unavailable(e, acceptedCount, rejected);
+        }
+        acceptedCount += r.valid.length;
+        for (const v of r.valid) ids.push(v.event.id);
+      }
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) {
+        req.resume();
+        throw new HttpError(413, 'payload_too_large', `${e.message}; the first ${acceptedCount} valid events before the limit were published`, { accepted: acceptedCount, ids });
+      }
+      throw e;
+    }
+    respond(res, total, acceptedCount, rejected, ids);
+  }
+
+  return {
+    routes(app) {
+      app.post('/v1/events', async (req, res) => {
+        const declared = Number(req.headers['content-length'] ?? NaN);
+        if (declared > config.maxBodyBytes) {
+          req.resume();
+          throw new HttpError(413, 'payload_too_large', `request body of ${declared} bytes exceeds the limit of ${config.maxBodyBytes} bytes`);
+        }
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type === 'application/json') {
+          await new Promise<void>((resolve, reject) => jsonBody(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+          await handleJson(req, res);
+        } else if (type === 'application/x-ndjson' || type === 'application/jsonl') {
+          await handleNdjson(req, res);
+        } else {
+          req.resume();
+          throw new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json or application/x-ndjson, got ${type ? `"${type}"` : 'none'}`);
+        }
+      });
+    },
+
+    async start() {
+      // Producers that write to Kafka themselves (kcat, other clients) are checked here; malformed
+      // messages go to the dead-letter topic with the reason in headers, and are counted.
+      validator = await bus.subscribe({
+        groupId: config.validatorGroupId,
+        topics: EVENT_TOPICS,
+        handler: async (batch) => {
+          const dead: OutgoingMessage[] = [];
+          const now = Date.now();
+          for (const m of batch.messages) {
+            if (m.headers[VALIDATED_HEADER] === '1') continue;
+            try {
+              parseEnvelope(m.value, m.topic, { nowMs: now, defaultSource: 'kafka' });
+            } catch (e) {
+              if (!(e instanceof ContractError)) throw e;
+              const reason = e.message.startsWith('message is not valid JSON') ? 'invalid_json' : 'schema';
+              deadLettered.inc({ topic: m.topic, reason });
+              dead.push({
+                topic: INTERNAL_TOPICS.deadLetter,
+                key: m.key,
+                value: m.value,
+                headers: {
+                  'dlq-reason': reason,
+                  'dlq-error': e.message.slice(0, 1000),
+                  'dlq-topic': m.topic,
+                  'dlq-partition': String(m.partition),
+                  'dlq-offset': m.offset,
+                },
+              });
+            }
+          }
+          if (dead.length > 0) {
+            await bus.publishBatch(dead); // throws → batch redelivered, nothing skipped
+            logger.warn({ count: dead.length, topic: batch.topic }, 'dead-lettered malformed messages');
+          }
+        },
+      });
+    },
+
+    async stop() {
+      await validator?.stop();
+    },
+  };
+};

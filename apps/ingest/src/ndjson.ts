@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { ParseFailure } from './acceptEvents';
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body exceeds the limit of ${limit} bytes`);
+  }
+}
+
+/**
+ * Streams NDJSON lines from a request without buffering the whole body: yields parsed lines in
+ * chunks of `chunkSize` (a line that is not JSON yields a `ParseFailure` entry in its place so the
+ * caller can reject it by index). Blank lines are skipped and do not count as events. Backpressure:
+ * the next chunk is read only after the consumer of the previous one finished.
+ */
+export async function* readNdjson(stream: Readable, opts: { chunkSize: number; maxBytes: number }): AsyncGenerator<unknown[]> {
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let bytes = 0;
+  let chunk: unknown[] = [];
+  const take = (line: string) => {
+    const trimmed = line.trim();
+    if (trimmed === '') return;
+    try {
+      chunk.push(JSON.parse(trimmed));
+    } catch (e) {
+      chunk.push(new ParseFailure(`line is not valid JSON: ${(e as Error).message}`));
+    }
+  };
+  for await (const data of stream as AsyncIterable<Buffer>) {
+    bytes += data.length;
+    if (bytes > opts.maxBytes) throw new BodyTooLargeError(opts.maxBytes);
+    const text = carry + decoder.write(data);
+    let start = 0;
+    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+      take(text.slice(start, nl));
+      start = nl + 1;
+      if (chunk.length >= opts.chunkSize) {
+        yield chunk;
+        chunk = [];
+      }
+    }
+    carry = text.slice(start);
+  }
+  take(carry + decoder.end());
+  if (chunk.length > 0) yield chunk;
+}
+

@@ -1,0 +1,11 @@
+export { ConfigError, envString, envInt, envList, envEnum, readBaseConfig } from './config';
+export type { BaseConfig } from './config';
+export { createLogger } from './logger';
+export type { Logger } from './logger';
+export { ServiceMetrics } from './metrics';
+export { HttpError, errorHandler, notFoundHandler } from './httpErrors';
+export { createServiceApp, listen, closeServer } from './serviceApp';
+export type { ReadinessCheck } from './serviceApp';
+export { onShutdown } from './shutdown';
+export { startService, runMain } from './serviceHost';
+export type { ServiceContext, ServiceInstance, ServiceFactory, RunningService } from './serviceHost';

@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BusObserver } from '@pipeline/kafka';
+
+/**
+ * The Prometheus metrics every service exports (names follow Prometheus conventions: `pipeline_`
+ * prefix, base units, `_total` counters). Service-specific metrics are registered on `registry`
+ * by the service itself.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly eventsConsumed: Counter<'topic'>;
+  readonly messagesPublished: Counter<'topic'>;
+  readonly publishErrors: Counter<'topic'>;
+  readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
+  readonly handlerDuration: Histogram<'topic'>;
+  readonly brokerUp: Gauge;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+
+  constructor(service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+    const r = [this.registry];
+    this.eventsConsumed = new Counter({ name: 'pipeline_events_consumed_total', help: 'Messages handled by this service, per topic', labelNames: ['topic'], registers: r });
+    this.messagesPublished = new Counter({ name: 'pipeline_messages_published_total', help: 'Messages acknowledged by Kafka, per topic', labelNames: ['topic'], registers: r });
+    this.publishErrors = new Counter({ name: 'pipeline_publish_errors_total', help: 'Messages that could not be published, per topic', labelNames: ['topic'], registers: r });
+    this.consumerLag = new Gauge({ name: 'pipeline_consumer_lag_messages', help: 'Messages behind the high watermark at the last batch, per partition', labelNames: ['group', 'topic', 'partition'], registers: r });
+    this.handlerDuration = new Histogram({
+      name: 'pipeline_handler_duration_seconds',
+      help: 'Time to handle one consumed batch',
+      labelNames: ['topic'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    });
+    this.brokerUp = new Gauge({ name: 'pipeline_kafka_broker_up', help: '1 when the last Kafka request succeeded, 0 when it failed', registers: r });
+    this.httpDuration = new Histogram({
+      name: 'pipeline_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    });
+  }
+
+  /** Connects the bus's hooks to these metrics. */
+  busObserver(): BusObserver {
+    return {
+      published: (topic, n) => this.messagesPublished.inc({ topic }, n),
+      publishFailed: (topic, n) => this.publishErrors.inc({ topic }, n),
+      consumed: (_g, topic, n) => this.eventsConsumed.inc({ topic }, n),
+      handled: (_g, topic, s) => this.handlerDuration.observe({ topic }, s),
+      lag: (group, topic, partition, lag) => this.consumerLag.set({ group, topic, partition: String(partition) }, lag),
+      brokerUp: (up) => this.brokerUp.set(up ? 1 : 0),
+    };
+  }
+}

@@ -1,0 +1,123 @@
+import type { Express } from 'express';
+import type { Server } from 'node:http';
+import { KafkaJsBus, pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
+import type { BaseConfig } from './config';
+import { createLogger, type Logger } from './logger';
+import { ServiceMetrics } from './metrics';
+import { closeServer, createServiceApp, listen, type ReadinessCheck } from './serviceApp';
+import { onShutdown } from './shutdown';
+
+export interface ServiceContext<C extends BaseConfig> {
+  config: C;
+  bus: EventBus;
+  metrics: ServiceMetrics;
+  logger: Logger;
+}
+
+/** What an app contributes: its routes, extra readiness checks, and start/stop of its consumers. */
+export interface ServiceInstance {
+  routes?(app: Express): void;
+  readiness?: ReadinessCheck[];
+  /** Starts consumers/servers; called after the HTTP server listens. */
+  start?(): Promise<void>;
+  /** Finishes in-flight work and commits offsets; called before the bus closes. */
+  stop?(): Promise<void>;
+}
+
+export type ServiceFactory<C extends BaseConfig> = (ctx: ServiceContext<C>) => ServiceInstance | Promise<ServiceInstance>;
+
+export interface RunningService {
+  name: string;
+  server: Server;
+  port: number;
+  metrics: ServiceMetrics;
+  /** Stops taking HTTP requests, stops the service (offsets committed), leaves the bus open. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one service on a given bus: HTTP server with /healthz, /readyz (bus first), /metrics and the
+ * service's routes, then the service's consumers. Used by each app's main.ts (Kafka bus) and by the
+ * embedded mode (in-memory bus, all services in one process).
+ */
+export async function startService<C extends BaseConfig>(
+  factory: ServiceFactory<C>,
+  config: C,
+  bus: EventBus,
+  opts: { logger?: Logger; metrics?: ServiceMetrics; isShuttingDown?: () => boolean } = {},
+): Promise<RunningService> {
+  const logger = opts.logger ?? createLogger(config.serviceName, config.logLevel);
+  const metrics = opts.metrics ?? new ServiceMetrics(config.serviceName);
+  const instance = await factory({ config, bus, metrics, logger });
+  let stopping = false;
+  const app = createServiceApp({
+    metrics,
+    logger,
+    readiness: [{ name: bus.kind === 'kafka' ? 'kafka' : 'bus', check: () => bus.ping() }, ...(instance.readiness ?? [])],
+    isShuttingDown: () => stopping || (opts.isShuttingDown?.() ?? false),
+    routes: instance.routes?.bind(instance),
+  });
+  const server = await listen(app, config.httpHost, config.httpPort);
+  const port = (server.address() as { port: number }).port;
+  await instance.start?.();
+  logger.info({ port, bus: bus.kind }, `${config.serviceName} started`);
+  return {
+    name: config.serviceName,
+    server,
+    port,
+    metrics,
+    stop: async () => {
+      stopping = true;
+      await closeServer(server);
+      await instance.stop?.();
+    },
+  };
+}
+
+/**
+ * The whole of an app's main.ts: read config (fail fast with the variable's name), connect to Kafka,
+ * provision topics, start the service, and shut down gracefully on SIGTERM.
+ */
+export async function runMain<C extends BaseConfig>(factory: ServiceFactory<C>, readConfig: () => C): Promise<void> {
+  let config: C;
+  try {
+    config = readConfig();
+  } catch (e) {
+    process.stderr.write(`configuration error: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.serviceName, config.logLevel);
+  const metrics = new ServiceMetrics(config.serviceName);
+  const bus = new KafkaJsBus({
+    brokers: config.kafkaBrokers,
+    clientId: config.kafkaClientId,
+    defaultPartitions: config.topicPartitions,
+    replicationFactor: config.replicationFactor,
+    observer: metrics.busObserver(),
+    logger,
+  });
+  let running: RunningService | undefined;
+  const lifecycle = onShutdown(logger, config.shutdownTimeoutMs, [
+    ['service', async () => running?.stop()],
+    ['bus', async () => bus.close()],
+  ]);
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  try {
+    // Provisioning retries until the broker answers, so services may start before Kafka does.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await bus.ensureTopics(pipelineTopicSpecs({ partitions: config.topicPartitions, replicationFactor: config.replicationFactor }));
+        break;
+      } catch (err) {
+        if (lifecycle.isShuttingDown()) return;
+        logger.warn({ err: (err as Error).message, attempt }, 'Kafka not reachable yet; retrying topic provisioning');
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      }
+    }
+    running = await startService(factory, config, bus, { logger, metrics, isShuttingDown: lifecycle.isShuttingDown });
+  } catch (err) {
+    logger.fatal({ err }, 'failed to start');
+    await bus.close().catch(() => undefined);
+    process.exit(1);
+  }
+}
