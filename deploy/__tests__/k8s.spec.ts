@@ -1,0 +1,286 @@
+// deploy/k8s: base and both overlays render (support/renderKustomization.ts), every built-in object
+// passes the Kubernetes OpenAPI schema (kubernetes-models), custom resources (Strimzi, Prometheus
+// Operator) have their required fields, and the pieces agree with each other (ports, probes,
+// partitions vs replicas, secrets, images).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { isCoreKind, renderKustomization, strategicMerge, type K8sObject } from './support/renderKustomization';
+import { REPO_ROOT } from './support/tools';
+
+const K8S = join(REPO_ROOT, 'deploy/k8s');
+const SERVICES: Record<string, number> = { 'api-gateway': 8080, ingest: 8081, aggregator: 8082, 'ml-trainer': 8083, 'ml-predictor': 8084, 'batch-processor': 8085 };
+const TOPICS = [
+  'events.analytics', 'events.devices', 'events.reality', 'events.errors', 'events.metrics', 'events.user',
+  'pipeline.deadletter', 'pipeline.aggregator.snapshots', 'pipeline.ml.commands', 'pipeline.ml.jobs',
+  'pipeline.ml.models', 'pipeline.batch.commands', 'pipeline.batch.jobs',
+];
+const COMPACTED = ['pipeline.aggregator.snapshots', 'pipeline.ml.jobs', 'pipeline.ml.models', 'pipeline.batch.jobs'];
+
+type Model = { validate(): void };
+const MODELS: Record<string, new (data: never) => Model> = {
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'v1/Namespace': Namespace,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'apps/v1/Deployment': Deployment,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+};
+
+type Container = {
+  name: string;
+  image: string;
+  ports: { name: string; containerPort: number }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  envFrom?: { configMapRef?: { name: string } }[];
+  readinessProbe?: { httpGet?: { path: string; port: string } };
+  livenessProbe?: { httpGet?: { path: string; port: string } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { runAsNonRoot?: boolean; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+  volumeMounts?: { name: string; mountPath: string }[];
+};
+type DeploymentObj = K8sObject & {
+  spec: {
+    replicas: number;
+    strategy?: { type: string };
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: { securityContext?: { runAsNonRoot?: boolean; runAsUser?: number }; containers: Container[]; volumes?: { name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }[] };
+    };
+  };
+};
+type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const renders: Record<string, K8sObject[]> = {
+  base: renderKustomization(join(K8S, 'base')),
+  dev: renderKustomization(join(K8S, 'overlays/dev')),
+  prod: renderKustomization(join(K8S, 'overlays/prod')),
+};
+const find = (objs: K8sObject[], kind: string, name?: string) => objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+const one = <T extends K8sObject = K8sObject & { spec: Spec }>(objs: K8sObject[], kind: string, name: string): T => {
+  const found = find(objs, kind, name);
+  if (found.length !== 1) throw new Error(`expected one ${kind}/${name}, found ${found.length}`);
+  return found[0] as T;
+};
+const envOf = (c: Container) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+const labelsMatch = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
+  const objs = renders[variant]!;
+  const deployments = find(objs, 'Deployment') as DeploymentObj[];
+
+  it('validates every built-in object against the Kubernetes schema and knows every kind', () => {
+    const failures: string[] = [];
+    for (const o of objs.filter(isCoreKind)) {
+      const Model = MODELS[`${o.apiVersion}/${o.kind}`];
+      if (!Model) {
+        failures.push(`${o.apiVersion} ${o.kind}/${o.metadata.name}: no schema model registered in this test`);
+        continue;
+      }
+      try {
+        new Model(o as never).validate();
+      } catch (e) {
+        failures.push(`${o.kind}/${o.metadata.name}: ${(e as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    const custom = objs.filter((o) => !isCoreKind(o)).map((o) => `${o.apiVersion} ${o.kind}`);
+    const allowed = ['kafka.strimzi.io/v1 Kafka', 'kafka.strimzi.io/v1 KafkaNodePool', 'kafka.strimzi.io/v1 KafkaTopic', 'monitoring.coreos.com/v1 ServiceMonitor'];
+    expect(custom.filter((c) => !allowed.includes(c))).toEqual([]);
+  });
+
+  it('runs one Deployment per service, with its HTTP port, probes, resources and a locked-down container', () => {
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(Object.keys(SERVICES).sort());
+    for (const d of deployments) {
+      const name = d.metadata.name;
+      const pod = d.spec.template.spec;
+      expect(pod.containers).toHaveLength(1);
+      const c = pod.containers[0]!;
+      const port = SERVICES[name]!;
+      expect({ name, env: envOf(c) }).toMatchObject({ name, env: { HTTP_PORT: String(port), KAFKA_CLIENT_ID: name } });
+      expect({ name, http: c.ports.find((p) => p.name === 'http')?.containerPort }).toEqual({ name, http: port });
+      expect({ name, readiness: c.readinessProbe?.httpGet, liveness: c.livenessProbe?.httpGet }).toEqual({
+        name,
+        readiness: { path: '/readyz', port: 'http' },
+        liveness: { path: '/healthz', port: 'http' },
+      });
+      expect({ name, requests: Object.keys(c.resources?.requests ?? {}).sort(), limits: Object.keys(c.resources?.limits ?? {}).sort() }).toEqual({
+        name,
+        requests: ['cpu', 'memory'],
+        limits: ['cpu', 'memory'],
+      });
+      // USER node in the image is a name; the kubelet can only prove non-root from a numeric uid.
+      expect({ name, pod: pod.securityContext }).toMatchObject({ name, pod: { runAsNonRoot: true, runAsUser: 1000 } });
+      expect({ name, sc: c.securityContext }).toMatchObject({
+        name,
+        sc: { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      });
+      const tmp = c.volumeMounts?.find((m) => m.mountPath === '/tmp');
+      expect({ name, tmpIsEmptyDir: Boolean(tmp && pod.volumes?.find((v) => v.name === tmp.name)?.emptyDir) }).toEqual({ name, tmpIsEmptyDir: true });
+      expect({ name, annotations: d.spec.template.metadata.annotations }).toEqual({
+        name,
+        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' },
+      });
+      expect({ name, selects: labelsMatch(d.spec.selector.matchLabels, d.spec.template.metadata.labels) }).toEqual({ name, selects: true });
+      for (const ref of c.envFrom ?? []) if (variant !== 'base') expect(find(objs, 'ConfigMap', ref.configMapRef!.name)).toHaveLength(1);
+    }
+    const predictor = deployments.find((d) => d.metadata.name === 'ml-predictor')!.spec.template.spec.containers[0]!;
+    expect([predictor.ports.find((p) => p.name === 'grpc')?.containerPort, envOf(predictor).GRPC_PORT]).toEqual([50051, '50051']);
+  });
+
+  it('exposes each service through a Service that selects its pods on the http port (and grpc for ml-predictor)', () => {
+    for (const d of deployments) {
+      const svc = one(objs, 'Service', d.metadata.name);
+      expect({ name: d.metadata.name, selects: labelsMatch(svc.spec.selector, d.spec.template.metadata.labels) }).toEqual({ name: d.metadata.name, selects: true });
+      const ports = (svc.spec.ports as { name: string; port: number; targetPort: string }[]).map((p) => [p.name, p.port, p.targetPort]);
+      const expected: [string, number, string][] = [['http', SERVICES[d.metadata.name]!, 'http']];
+      if (d.metadata.name === 'ml-predictor') expected.push(['grpc', 50051, 'grpc']);
+      expect(ports).toEqual(expected);
+    }
+  });
+
+  it('autoscales api-gateway, ingest and ml-predictor and protects every service with a PodDisruptionBudget', () => {
+    const hpas = find(objs, 'HorizontalPodAutoscaler') as (K8sObject & { spec: Spec })[];
+    expect(hpas.map((h) => [h.metadata.name, h.spec.scaleTargetRef.kind, h.spec.scaleTargetRef.name]).sort()).toEqual([
+      ['api-gateway', 'Deployment', 'api-gateway'],
+      ['ingest', 'Deployment', 'ingest'],
+      ['ml-predictor', 'Deployment', 'ml-predictor'],
+    ]);
+    for (const h of hpas) expect(h.spec.minReplicas).toBeLessThanOrEqual(h.spec.maxReplicas);
+    for (const d of deployments) {
+      const pdb = one(objs, 'PodDisruptionBudget', d.metadata.name);
+      expect({ name: d.metadata.name, selects: labelsMatch(pdb.spec.selector.matchLabels, d.spec.template.metadata.labels) }).toEqual({ name: d.metadata.name, selects: true });
+    }
+  });
+
+  it('mounts the ml-trainer model volume at MODEL_CACHE_DIR, with one replica and Recreate for its ReadWriteOnce claim', () => {
+    const d = deployments.find((x) => x.metadata.name === 'ml-trainer')!;
+    const c = d.spec.template.spec.containers[0]!;
+    const mount = c.volumeMounts!.find((m) => m.mountPath === envOf(c).MODEL_CACHE_DIR)!;
+    const claim = d.spec.template.spec.volumes!.find((v) => v.name === mount.name)!.persistentVolumeClaim!.claimName;
+    expect(one(objs, 'PersistentVolumeClaim', claim).spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect([d.spec.replicas, d.spec.strategy?.type]).toEqual([1, 'Recreate']);
+  });
+});
+
+describe.each(['dev', 'prod'])('deploy/k8s overlay %s', (variant) => {
+  const objs = renders[variant]!;
+  const namespace = variant === 'dev' ? 'pipeline-dev' : 'pipeline';
+  const config = one(objs, 'ConfigMap', 'pipeline-config') as K8sObject & { data: Record<string, string> };
+  const kafka = one(objs, 'Kafka', 'pipeline-kafka');
+  const pools = find(objs, 'KafkaNodePool') as (K8sObject & { spec: Spec })[];
+  const topics = find(objs, 'KafkaTopic') as (K8sObject & { spec: Spec })[];
+
+  it('puts every namespaced object in its namespace and ships that Namespace', () => {
+    expect(one(objs, 'Namespace', namespace).metadata.name).toBe(namespace);
+    expect(objs.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== namespace).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
+
+  it('declares a Strimzi KRaft Kafka with node pools that hold both roles', () => {
+    expect(kafka.apiVersion).toBe('kafka.strimzi.io/v1');
+    expect(kafka.spec.kafka.version).toMatch(/^4\.\d+\.\d+$/);
+    expect(kafka.spec.kafka.listeners.length).toBeGreaterThan(0);
+    expect(kafka.spec).not.toHaveProperty('zookeeper');
+    expect(pools.length).toBeGreaterThan(0);
+    for (const p of pools) {
+      expect(p.metadata.labels?.['strimzi.io/cluster']).toBe('pipeline-kafka');
+      expect(p.spec.replicas).toBeGreaterThan(0);
+      expect(p.spec.storage.type).toBe('jbod');
+    }
+    const roles = new Set(pools.flatMap((p) => p.spec.roles as string[]));
+    expect([...roles].sort()).toEqual(['broker', 'controller']);
+  });
+
+  it('points KAFKA_BROKERS at the Strimzi bootstrap Service of the plain listener', () => {
+    const plain = (kafka.spec.kafka.listeners as { name: string; port: number; tls: boolean }[]).find((l) => !l.tls)!;
+    expect(config.data.KAFKA_BROKERS).toBe(`pipeline-kafka-kafka-bootstrap:${plain.port}`);
+  });
+
+  it('declares all 13 topics with the partition count the services use, compacting the state topics', () => {
+    expect(topics.map((t) => t.spec.topicName).sort()).toEqual([...TOPICS].sort());
+    for (const t of topics) {
+      expect({ topic: t.spec.topicName, cluster: t.metadata.labels?.['strimzi.io/cluster'], partitions: t.spec.partitions }).toEqual({
+        topic: t.spec.topicName,
+        cluster: 'pipeline-kafka',
+        partitions: Number(config.data.KAFKA_TOPIC_PARTITIONS),
+      });
+    }
+    expect(topics.filter((t) => t.spec.config?.['cleanup.policy'] === 'compact').map((t) => t.spec.topicName).sort()).toEqual([...COMPACTED].sort());
+  });
+
+  it('keeps the replication factor within the broker count and equal to the broker default', () => {
+    const brokers = pools.filter((p) => (p.spec.roles as string[]).includes('broker')).reduce((n, p) => n + (p.spec.replicas as number), 0);
+    const rf = Number(config.data.KAFKA_REPLICATION_FACTOR);
+    expect(rf).toBeLessThanOrEqual(brokers);
+    expect(kafka.spec.kafka.config['default.replication.factor']).toBe(rf);
+    expect(kafka.spec.kafka.config['offsets.topic.replication.factor']).toBeLessThanOrEqual(brokers);
+    expect(kafka.spec.kafka.config['min.insync.replicas']).toBeLessThanOrEqual(rf);
+  });
+
+  it('never runs more aggregator or batch-processor replicas than partitions (extra consumers would idle)', () => {
+    const partitions = Number(config.data.KAFKA_TOPIC_PARTITIONS);
+    for (const name of ['aggregator', 'batch-processor']) {
+      expect({ name, withinPartitions: one<DeploymentObj>(objs, 'Deployment', name).spec.replicas <= partitions }).toEqual({ name, withinPartitions: true });
+    }
+  });
+});
+
+describe('deploy/k8s overlay differences', () => {
+  it('dev ships a placeholder API_KEYS Secret that api-gateway reads; prod ships none (real secret manager)', () => {
+    const gateway = one<DeploymentObj>(renders.dev!, 'Deployment', 'api-gateway').spec.template.spec.containers[0]!;
+    const ref = gateway.env!.find((e) => e.name === 'API_KEYS')!.valueFrom!.secretKeyRef!;
+    expect(ref).toEqual({ name: 'pipeline-secrets', key: 'API_KEYS' });
+    expect(Object.keys(one(renders.dev!, 'Secret', ref.name).stringData as object)).toEqual(['API_KEYS']);
+    expect(find(renders.prod!, 'Secret')).toEqual([]);
+    expect(find(renders.base!, 'Secret')).toEqual([]);
+  });
+
+  it('prod pins every image to the registry with a version tag; dev uses the locally built :local images', () => {
+    const images = (v: string) => (find(renders[v]!, 'Deployment') as DeploymentObj[]).map((d) => [d.metadata.name, d.spec.template.spec.containers[0]!.image]);
+    expect(images('prod')).toEqual(images('base').map(([n]) => [n, `registry.example.com/event-pipeline/${n}:0.1.0`]));
+    expect(images('dev')).toEqual(images('base').map(([n]) => [n, `event-pipeline/${n}:local`]));
+  });
+
+  it('prod has a ServiceMonitor that selects every pipeline Service on its http port and keeps job="pipeline"', () => {
+    const sm = one(renders.prod!, 'ServiceMonitor', 'event-pipeline');
+    expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
+    const services = find(renders.prod!, 'Service') as (K8sObject & { spec: Spec })[];
+    expect(services.filter((s) => !labelsMatch(sm.spec.selector.matchLabels, s.metadata.labels ?? {})).map((s) => s.metadata.name)).toEqual([]);
+    expect(sm.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+    expect(sm.spec.endpoints[0].relabelings).toContainEqual({ action: 'replace', targetLabel: 'job', replacement: 'pipeline' });
+    for (const s of services) expect(s.spec.ports.map((p: { name: string }) => p.name)).toContain('http');
+  });
+
+  it('prod runs 3-node persistent Kafka with RF 3 and dev one ephemeral node with RF 1', () => {
+    const shape = (v: string) => {
+      const pool = one(renders[v]!, 'KafkaNodePool', 'dual-role');
+      return [pool.spec.replicas, pool.spec.storage.volumes.map((x: { type: string }) => x.type), one(renders[v]!, 'ConfigMap', 'pipeline-config').data.KAFKA_REPLICATION_FACTOR];
+    };
+    expect(shape('prod')).toEqual([3, ['persistent-claim'], '3']);
+    expect(shape('dev')).toEqual([1, ['ephemeral'], '1']);
+  });
+});
+
+describe('kustomize renderer', () => {
+  it('rejects kustomization fields it does not implement instead of ignoring them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kust-'));
+    writeFileSync(join(dir, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: x-\n');
+    expect(() => renderKustomization(dir)).toThrow(`${join(dir, 'kustomization.yaml')}: renderer does not support namePrefix`);
+  });
+
+  it('merges containers by name and replaces other lists, leaving the target unchanged', () => {
+    const target = { spec: { replicas: 1, containers: [{ name: 'a', image: 'x', args: ['1'] }, { name: 'b', image: 'y' }] } };
+    const before = structuredClone(target);
+    const merged = strategicMerge(target, { spec: { replicas: 3, containers: [{ name: 'b', image: 'z', args: ['2'] }] } });
+    expect(merged).toEqual({ spec: { replicas: 3, containers: [{ name: 'a', image: 'x', args: ['1'] }, { name: 'b', image: 'z', args: ['2'] }] } });
+    expect(strategicMerge({ volumes: [{ id: 0, type: 'a' }] }, { volumes: [{ id: 0, type: 'b' }] })).toEqual({ volumes: [{ id: 0, type: 'b' }] });
+    expect(target).toEqual(before);
+  });
+});
