@@ -53,6 +53,7 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
   private data: Float64Array;
   private head = 0;
   private len = 0;
+  private dropped = 0;
 
   constructor(options: SlidingWindowOptions = {}) {
     const windowSeconds = options.windowSeconds ?? 300;
@@ -162,6 +163,16 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
       if (sec <= lo) break;
       if (sec <= nowSec) n += d[slot * STRIDE + 1];
     }
+    return n;
+  }
+
+  /**
+   * Buckets dropped for leaving the window (by `expire`, by a newer event or by a merge) since the
+   * last call; resets the tally.
+   */
+  takeDroppedBuckets(): number {
+    const n = this.dropped;
+    this.dropped = 0;
     return n;
   }
 
@@ -302,6 +313,7 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
       dropped++;
     }
     if (this.len === 0) this.head = 0;
+    this.dropped += dropped;
     return dropped;
   }
 

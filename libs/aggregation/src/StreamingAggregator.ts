@@ -75,7 +75,7 @@ export interface AggregatorCounters {
   lateEvents: number;
   /** `recordMetric` calls answered 'refused' (series cap). */
   refusedEvents: number;
-  /** 1 s buckets that left their window, tallied at each `expire`. */
+  /** 1 s buckets that left their window (pushed out by newer events or by `expire`), tallied at each `expire`. */
   windowExpirations: number;
   /** Series dropped by `expire` for being idle. */
   expiredSeries: number;
@@ -252,6 +252,7 @@ export class StreamingAggregator {
     for (const [name, state] of this.metrics) {
       for (const [group, series] of state.groups) {
         if (nowMs - series.lastSeenMs >= this.idleExpiryMs) {
+          this.windowExpirations += series.window.takeDroppedBuckets();
           state.groups.delete(group);
           this.activeSeries--;
           this.expiredSeries++;
@@ -260,6 +261,8 @@ export class StreamingAggregator {
         }
       }
       if (nowMs - state.overall.lastSeenMs >= this.idleExpiryMs) {
+        this.windowExpirations += state.overall.window.takeDroppedBuckets();
+        for (const series of state.groups.values()) this.windowExpirations += series.window.takeDroppedBuckets();
         this.metrics.delete(name);
         this.activeSeries -= 1 + state.groups.size;
         this.expiredSeries += 1 + state.groups.size;
@@ -502,7 +505,8 @@ export class StreamingAggregator {
   }
 
   private expireSeries(series: Series, nowMs: number): void {
-    this.windowExpirations += series.window.expire(nowMs);
+    series.window.expire(nowMs);
+    this.windowExpirations += series.window.takeDroppedBuckets();
     series.quantiles.expire(nowMs);
   }
 

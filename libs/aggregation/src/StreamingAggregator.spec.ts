@@ -1,0 +1,213 @@
+import { DDSketch } from './DDSketch';
+import { DeserializationError, IncompatibleMergeError, InvalidArgumentError } from './errors';
+import { StreamingAggregator, type SeriesStats } from './StreamingAggregator';
+
+const T0 = Date.UTC(2026, 10, 27, 0, 0, 0);
+
+/** Rounds every number to 12 significant digits so whole values can be compared despite float noise. */
+function round<T>(x: T): T {
+  return JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
+}
+
+const EMPTY: SeriesStats = {
+  count: 0, sum: 0, mean: null, min: null, max: null, variance: null, stddev: null, p50: null, p90: null, p95: null, p99: null, rate_per_sec: 0,
+};
+
+function sketchQuantiles(values: number[]): Pick<SeriesStats, 'p50' | 'p90' | 'p95' | 'p99'> {
+  const s = new DDSketch();
+  values.forEach((v) => s.add(v));
+  const { p50, p90, p95, p99 } = s.result();
+  return { p50, p90, p95, p99 };
+}
+
+describe('StreamingAggregator', () => {
+  it('feeds the (metric, group) series and the overall series, with the old report example', () => {
+    const agg = new StreamingAggregator();
+    expect(agg.recordMetric('cpu_usage', 'host-a', 75.5, T0, T0)).toBe('ok');
+    expect(agg.recordMetric('cpu_usage', 'host-b', 82.3, T0 + 500, T0 + 500)).toBe('ok');
+    const overall: SeriesStats = {
+      count: 2, sum: 157.8, mean: 78.9, min: 75.5, max: 82.3, variance: 11.56, stddev: 3.4,
+      ...sketchQuantiles([75.5, 82.3]), rate_per_sec: 2 / 60,
+    };
+    const stats = agg.metricStats('cpu_usage', T0 + 1000)!;
+    expect(round(stats)).toEqual(round({
+      metric_name: 'cpu_usage',
+      stats: round(overall),
+      groups: {
+        'host-a': { count: 1, sum: 75.5, mean: 75.5, min: 75.5, max: 75.5, variance: 0, stddev: 0, p50: 75.5, p90: 75.5, p95: 75.5, p99: 75.5, rate_per_sec: 1 / 60 },
+        'host-b': { count: 1, sum: 82.3, mean: 82.3, min: 82.3, max: 82.3, variance: 0, stddev: 0, p50: 82.3, p90: 82.3, p95: 82.3, p99: 82.3, rate_per_sec: 1 / 60 },
+      },
+      window_seconds: 300,
+      total_events: 2,
+      timestamp: '2026-11-27T00:00:01.000Z',
+    }));
+    expect(agg.metricStats('cpu_usage', T0 + 1000, 'host-b')!.stats).toEqual(stats.groups['host-b']);
+    expect(agg.metricStats('cpu_usage', T0, 'host-z')).toBeUndefined();
+    expect(agg.metricStats('nope', T0)).toBeUndefined();
+    expect(round(agg.allStats(T0 + 1000))).toEqual({ cpu_usage: round(overall) });
+    expect(agg.counters()).toEqual({ activeSeries: 3, lateEvents: 0, refusedEvents: 0, windowExpirations: 0, expiredSeries: 0, totalEvents: 2 });
+  });
+
+  it('reports an empty window as count 0 and nulls, while total_events keeps counting', () => {
+    const agg = new StreamingAggregator({ windowSeconds: 10 });
+    agg.recordMetric('latency', undefined, 12, T0, T0);
+    const later = agg.metricStats('latency', T0 + 400_000)!;
+    expect([later.stats, later.total_events, later.groups]).toEqual([EMPTY, 1, {}]);
+  });
+
+  it('answers late for events a window older than now, counting them without folding them in', () => {
+    const agg = new StreamingAggregator({ windowSeconds: 60 });
+    expect(agg.recordMetric('m', 'g', 1, T0 + 100_000, T0 + 100_000)).toBe('ok');
+    expect(agg.recordMetric('m', 'g', 1000, T0 + 40_999, T0 + 100_000)).toBe('late'); // second T0s+40 ≤ 100 - 60
+    expect(agg.recordMetric('m', 'g', 2, T0 + 41_000, T0 + 100_000)).toBe('ok');
+    const stats = agg.metricStats('m', T0 + 100_000)!;
+    expect([stats.stats.count, stats.stats.max, stats.total_events, agg.counters().lateEvents]).toEqual([2, 2, 3, 1]);
+  });
+
+  it('refuses new series past maxSeries (overall + group count) and counts them', () => {
+    const agg = new StreamingAggregator({ maxSeries: 3 });
+    expect(agg.recordMetric('a', 'g1', 1, T0, T0)).toBe('ok'); // 2 series
+    expect(agg.recordMetric('a', 'g2', 1, T0, T0)).toBe('ok'); // 3
+    expect(agg.recordMetric('a', 'g3', 1, T0, T0)).toBe('refused');
+    expect(agg.recordMetric('b', undefined, 1, T0, T0)).toBe('refused');
+    expect(agg.recordMetric('a', 'g1', 5, T0, T0)).toBe('ok'); // existing series still accept
+    expect(agg.recordMetric('a', undefined, 5, T0, T0)).toBe('ok');
+    expect(agg.counters()).toEqual({ activeSeries: 3, lateEvents: 0, refusedEvents: 2, windowExpirations: 0, expiredSeries: 0, totalEvents: 6 });
+    expect(agg.metricStats('a', T0)!.stats.count).toBe(4);
+  });
+
+  it('expires idle series after idleExpiryMs and old buckets of live ones', () => {
+    const agg = new StreamingAggregator({ windowSeconds: 10, rateWindowSeconds: 10, idleExpiryMs: 20_000 });
+    agg.recordMetric('m', 'quiet', 1, T0, T0);
+    for (let s = 0; s < 25; s++) agg.recordMetric('m', 'busy', s, T0 + s * 1000, T0 + s * 1000);
+    agg.recordEvent('orders', T0, T0);
+    agg.expire(T0 + 19_999);
+    expect(agg.counters().activeSeries).toBe(3);
+    agg.expire(T0 + 20_000); // quiet: last event at T0
+    expect(Object.keys(agg.metricStats('m', T0 + 24_000)!.groups)).toEqual(['busy']);
+    expect(agg.rates(T0 + 20_000).topics).toEqual({});
+    // Buckets out of the 10 s window: seconds 0..14 of busy and of the overall series (pushed out by
+    // newer events), plus quiet's second 0 at the first expire (T0 + 19,999 ms).
+    expect(agg.counters()).toEqual({ activeSeries: 2, lateEvents: 0, refusedEvents: 0, windowExpirations: 31, expiredSeries: 1, totalEvents: 27 });
+    agg.expire(T0 + 24_000 + 20_000);
+    expect(agg.counters().activeSeries).toBe(0);
+    expect(agg.counters().expiredSeries).toBe(3);
+    expect(agg.metricStats('m', T0)).toBeUndefined();
+  });
+
+  it('uses per-metric window overrides', () => {
+    const agg = new StreamingAggregator({ windowSeconds: 300, windowOverrides: { fast: 10 } });
+    agg.recordMetric('fast', undefined, 1, T0, T0);
+    agg.recordMetric('slow', undefined, 1, T0, T0);
+    expect(agg.metricStats('fast', T0 + 10_000)!.stats.count).toBe(0);
+    expect(agg.metricStats('fast', T0)!.window_seconds).toBe(10);
+    expect(agg.metricStats('slow', T0 + 10_000)!.stats.count).toBe(1);
+    expect(agg.recordMetric('fast', undefined, 1, T0, T0 + 10_000)).toBe('late');
+  });
+
+  it('computes percentiles over the sketch sub-windows overlapping the window', () => {
+    const agg = new StreamingAggregator({ windowSeconds: 300 });
+    const values: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const v = Math.exp((i % 97) / 10);
+      values.push(v);
+      agg.recordMetric('latency_ms', 'svc', v, T0 + i * 100, T0 + i * 100);
+    }
+    const stats = agg.metricStats('latency_ms', T0 + 299_999)!.stats;
+    expect({ p50: stats.p50, p90: stats.p90, p95: stats.p95, p99: stats.p99 }).toEqual(sketchQuantiles(values));
+    expect(stats.rate_per_sec).toBe(10);
+  });
+
+  it('tracks topic rates and metric rates over rateWindowSeconds', () => {
+    const agg = new StreamingAggregator({ rateWindowSeconds: 10 });
+    for (let i = 0; i < 100; i++) {
+      agg.recordEvent('clicks', T0 + i * 100, T0 + i * 100);
+      agg.recordMetric('m', undefined, i, T0 + i * 200, T0 + i * 200);
+    }
+    expect(agg.rates(T0 + 9_999)).toEqual({ topics: { clicks: 100 / 10 }, metrics: { m: 50 / 10 }, window_seconds: 10 });
+    expect(agg.rates(T0 + 19_999)).toEqual({ topics: { clicks: 0 }, metrics: { m: 50 / 10 }, window_seconds: 10 });
+  });
+
+  it('keeps top-K per dimension with error bounds', () => {
+    const agg = new StreamingAggregator({ topKCapacity: 2 });
+    for (const x of ['timeout', 'timeout', 'timeout', 'dns', 'tls']) agg.recordDimension('error_type', x);
+    agg.recordDimension('action', 'click', 5);
+    expect(agg.topK('error_type', 5)).toEqual({
+      dimension: 'error_type',
+      items: [
+        { item: 'timeout', count: 3, error: 0 },
+        { item: 'tls', count: 2, error: 1 },
+      ],
+    });
+    expect(agg.topK('nope', 1)).toBeUndefined();
+    expect(agg.dimensions()).toEqual(['action', 'error_type']);
+  });
+
+  describe('merge and serialization', () => {
+    function feed(agg: StreamingAggregator, from: number, to: number): void {
+      for (let i = from; i < to; i++) {
+        const t = T0 + i * 37;
+        agg.recordMetric(`metric-${i % 3}`, i % 5 === 0 ? undefined : `g${i % 4}`, ((i * 7919) % 1000) - 300, t, t);
+        agg.recordEvent(`topic-${i % 2}`, t, t);
+        agg.recordDimension('action', `a${(i * i) % 13}`);
+      }
+    }
+    const NOW = T0 + 6000 * 37;
+
+    it('merging partitions equals one aggregator fed everything, and leaves the argument unchanged', () => {
+      const single = new StreamingAggregator();
+      feed(single, 0, 6000);
+      const parts = [new StreamingAggregator(), new StreamingAggregator(), new StreamingAggregator()];
+      feed(parts[0], 0, 2500);
+      feed(parts[1], 2500, 6000);
+      const merged = new StreamingAggregator();
+      const before = parts[1].serialize();
+      parts.forEach((p) => merged.merge(p));
+      expect(parts[1].serialize()).toEqual(before);
+      for (const m of ['metric-0', 'metric-1', 'metric-2']) expect(round(merged.metricStats(m, NOW))).toEqual(round(single.metricStats(m, NOW)));
+      expect(merged.rates(NOW)).toEqual(single.rates(NOW));
+      expect(merged.topK('action', 20)).toEqual(single.topK('action', 20));
+      expect(merged.counters()).toEqual(single.counters());
+    });
+
+    it('round-trips through serialize/deserialize to an equal aggregator', () => {
+      const agg = new StreamingAggregator({ windowOverrides: { 'metric-1': 120 }, topKCapacity: 7 });
+      feed(agg, 0, 6000);
+      agg.expire(NOW);
+      const bytes = agg.serialize();
+      const copy = StreamingAggregator.deserialize(bytes);
+      expect(copy.allStats(NOW)).toEqual(agg.allStats(NOW));
+      expect(copy.metricStats('metric-1', NOW)).toEqual(agg.metricStats('metric-1', NOW));
+      expect(copy.rates(NOW)).toEqual(agg.rates(NOW));
+      expect(copy.topK('action', 7)).toEqual(agg.topK('action', 7));
+      expect(copy.counters()).toEqual(agg.counters());
+      expect(copy.serialize()).toEqual(bytes);
+    });
+
+    it('costs well under 100 bytes per idle series in a snapshot', () => {
+      const agg = new StreamingAggregator({ windowSeconds: 10, rateWindowSeconds: 10 });
+      for (let i = 0; i < 1000; i++) agg.recordMetric('requests', `group-${i}`, i, T0, T0);
+      agg.expire(T0 + 60_000);
+      expect(agg.serialize().length / 1001).toBeLessThan(40);
+    });
+
+    it('rejects snapshots that are not aggregator snapshots and mismatched windows', () => {
+      expect(() => StreamingAggregator.deserialize(Uint8Array.of(1, 2, 3))).toThrow(
+        new DeserializationError('StreamingAggregator snapshot must start with "SA", got 0x102'),
+      );
+      const a = new StreamingAggregator({ windowSeconds: 60 });
+      const b = new StreamingAggregator({ windowSeconds: 120 });
+      a.recordMetric('m', undefined, 1, T0, T0);
+      b.recordMetric('m', undefined, 1, T0, T0);
+      expect(() => a.merge(b)).toThrow(new IncompatibleMergeError('cannot merge a SlidingWindow of 120 s into one of 60 s'));
+    });
+  });
+
+  it('rejects bad values and options with the field name', () => {
+    const agg = new StreamingAggregator();
+    expect(() => agg.recordMetric('m', undefined, Number.NaN, T0, T0)).toThrow(new InvalidArgumentError('value must be a finite number, got NaN'));
+    expect(() => new StreamingAggregator({ windowOverrides: { m: 0 } })).toThrow(
+      new InvalidArgumentError('windowOverrides.m must be a positive integer, got 0'),
+    );
+  });
+});
