@@ -1,0 +1,57 @@
+import { KMeans } from './KMeans';
+import { Rng } from './Rng';
+
+function blobs(perBlob: number, centers: number[][], seed: number): { data: Float64Array; nRows: number; nCols: number } {
+  const r = new Rng(seed);
+  const p = centers[0]!.length;
+  const n = perBlob * centers.length;
+  const data = new Float64Array(n * p);
+  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) data[i * p + j] = centers[i % centers.length]![j]! + 0.1 * r.nextGaussian();
+  return { data, nRows: n, nCols: p };
+}
+
+describe('KMeans', () => {
+  it('solves a hand-checked case: two pairs of points', () => {
+    const x = { data: Float64Array.of(0, 0, 0, 2, 10, 0, 10, 2), nRows: 4, nCols: 2 };
+    const km = KMeans.fit(x, { nClusters: 2, seed: 1 });
+    const centers = [Array.from(km.centers.subarray(0, 2)), Array.from(km.centers.subarray(2, 4))].sort((a, b) => a[0]! - b[0]!);
+    expect(centers).toEqual([[0, 1], [10, 1]]);
+    expect(km.inertia).toBe(4);
+    expect(km.labels[0]).toBe(km.labels[1]);
+    expect(km.labels[2]).toBe(km.labels[3]);
+    expect(km.labels[0]).not.toBe(km.labels[2]);
+  });
+
+  it('finds well-separated blobs: every blob one cluster, centres near the truth', () => {
+    const truth = [[0, 0, 0], [5, 5, 5], [-5, 5, 0], [5, -5, 0]];
+    const x = blobs(100, truth, 7);
+    const km = KMeans.fit(x, { nClusters: 4, seed: 3 });
+    for (let b = 0; b < 4; b++) {
+      const labels = new Set<number>();
+      for (let i = b; i < x.nRows; i += 4) labels.add(km.labels[i]!);
+      expect(labels.size).toBe(1);
+      const c = [...labels][0]!;
+      for (let j = 0; j < 3; j++) expect(Math.abs(km.centers[c * 3 + j]! - truth[b]![j]!)).toBeLessThan(0.05);
+    }
+    expect(km.predictRow(truth[1]!)).toBe(km.labels[1]);
+  });
+
+  it('is deterministic under a seed, and inertia equals the sum of squared distances to the centres', () => {
+    const x = blobs(50, [[0, 0], [1, 1], [3, 0]], 2);
+    const a = KMeans.fit(x, { nClusters: 3, seed: 5 });
+    const b = KMeans.fit(x, { nClusters: 3, seed: 5 });
+    expect(b.centers).toEqual(a.centers);
+    expect(b.labels).toEqual(a.labels);
+    let s = 0;
+    for (let i = 0; i < x.nRows; i++) {
+      const c = a.labels[i]!;
+      s += (x.data[i * 2]! - a.centers[c * 2]!) ** 2 + (x.data[i * 2 + 1]! - a.centers[c * 2 + 1]!) ** 2;
+    }
+    expect(a.inertia).toBeCloseTo(s, 9);
+  });
+
+  it('rejects nClusters greater than the number of rows', () => {
+    const x = { data: Float64Array.of(1, 2), nRows: 2, nCols: 1 };
+    expect(() => KMeans.fit(x, { nClusters: 3 })).toThrow('params.nClusters must be an integer in [1, 2], got 3');
+  });
+});
