@@ -42,7 +42,7 @@ mkdirSync(join(root, 'tmp'), { recursive: true });
 const out = join(root, 'tmp', 'jest-results.json');
 rmSync(out, { force: true });
 const projects = unitOnly ? ['--selectProjects', 'unit'] : intOnly ? ['--selectProjects', 'integration'] : [];
-const status = run(join(root, 'node_modules', '.bin', 'jest'), [...projects, '--maxWorkers=2', '--json', `--outputFile=${out}`, ...jestArgs]);
+const status = run(join(root, 'node_modules', '.bin', 'jest'), [...projects, '--maxWorkers=2', '--forceExit', '--json', `--outputFile=${out}`, ...jestArgs]);
 let passed = 0;
 let failed = 0;
 try {
