@@ -1,0 +1,96 @@
+// docker-compose.yml: validated by docker-compose itself (`config` needs no Docker engine), then
+// its resolved form is checked against the service contract (ports, env, health, dependencies).
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describeRun, REPO_ROOT, requireTool, run } from './support/tools';
+
+const SERVICES: Record<string, number> = { 'api-gateway': 8080, ingest: 8081, aggregator: 8082, 'ml-trainer': 8083, 'ml-predictor': 8084, 'batch-processor': 8085 };
+type ComposeService = {
+  image?: string;
+  build?: { context: string; args?: Record<string, string> };
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  init?: boolean;
+};
+type Compose = { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+
+/** docker-compose v1 prints volumes as "source:target:mode"; returns [source, target]. */
+const mounts = (s: ComposeService) => (s.volumes ?? []).map((v) => v.split(':').slice(0, 2) as [string, string]);
+
+/** docker-compose config in a temp copy of the compose file, optionally with .env from .env.example. */
+function composeConfig(withEnv: boolean) {
+  const compose = requireTool('docker-compose', 'docker-compose');
+  const dir = mkdtempSync(join(tmpdir(), 'compose-'));
+  copyFileSync(join(REPO_ROOT, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
+  if (withEnv) copyFileSync(join(REPO_ROOT, '.env.example'), join(dir, '.env'));
+  const env = { ...process.env };
+  for (const k of ['API_KEYS', 'KAFKA_TOPIC_PARTITIONS', 'LOG_LEVEL', 'GRAFANA_ADMIN_PASSWORD']) delete env[k];
+  return run(compose, ['-f', 'docker-compose.yml', 'config'], { cwd: dir, env });
+}
+
+describe('docker-compose.yml', () => {
+  let config: Compose;
+  beforeAll(() => {
+    const r = composeConfig(true);
+    if (r.status !== 0) throw new Error(`docker-compose config failed: ${describeRun(r)}`);
+    config = parse(r.stdout) as Compose;
+  });
+
+  it('refuses to start without API_KEYS, naming .env.example', () => {
+    const r = composeConfig(false);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('API_KEYS is not set; copy .env.example to .env and set it');
+  });
+
+  it('builds each of the six services from the one Dockerfile with APP as build arg, health-checked and init-wrapped', () => {
+    for (const [name, port] of Object.entries(SERVICES)) {
+      const s = config.services[name]!;
+      expect({ name, args: s.build?.args, healthcheck: s.healthcheck?.test, init: s.init }).toEqual({
+        name,
+        args: { APP: name },
+        healthcheck: ['CMD', 'node', 'healthcheck.cjs'],
+        init: true,
+      });
+      expect({ name, env: s.environment }).toMatchObject({
+        name,
+        env: { HTTP_PORT: String(port), KAFKA_BROKERS: 'kafka:9092', KAFKA_CLIENT_ID: name, KAFKA_TOPIC_PARTITIONS: '3', KAFKA_REPLICATION_FACTOR: '1' },
+      });
+      expect({ name, kafka: s.depends_on?.kafka }).toEqual({ name, kafka: { condition: 'service_healthy' } });
+    }
+  });
+
+  it('wires the gateway to ingest and the predictor, waits for both to be healthy, and takes API_KEYS from .env', () => {
+    const gw = config.services['api-gateway']!;
+    expect(gw.environment).toMatchObject({ INGEST_URL: 'http://ingest:8081', PREDICTOR_GRPC_ADDR: 'ml-predictor:50051', API_KEYS: 'change-me-local-dev-key' });
+    expect(gw.depends_on).toEqual({ kafka: { condition: 'service_healthy' }, ingest: { condition: 'service_healthy' }, 'ml-predictor': { condition: 'service_healthy' } });
+    expect(config.services['ml-predictor']!.environment).toMatchObject({ GRPC_PORT: '50051' });
+    expect(config.services.aggregator!.environment).toMatchObject({ AGG_WINDOW_SECONDS: '300', AGG_MAX_SERIES: '10000', AGG_SNAPSHOT_INTERVAL_MS: '500' });
+  });
+
+  it('runs Kafka from apache/kafka in KRaft mode (no ZooKeeper) with a health check and a named data volume', () => {
+    const k = config.services.kafka!;
+    expect(k.image).toMatch(/^apache\/kafka:4\.\d+\.\d+$/);
+    expect(k.environment).toMatchObject({ KAFKA_PROCESS_ROLES: 'broker,controller', KAFKA_CONTROLLER_QUORUM_VOTERS: '1@kafka:9093', KAFKA_LOG_DIRS: '/var/lib/kafka/data' });
+    expect(Object.keys(config.services).filter((s) => /zookeeper/i.test(s))).toEqual([]);
+    expect(k.healthcheck?.test.join(' ')).toContain('kafka-broker-api-versions.sh --bootstrap-server localhost:9092');
+    expect(mounts(k)).toContainEqual(['kafka-data', '/var/lib/kafka/data']);
+  });
+
+  it('keeps trained models in a named volume at ml-trainer MODEL_CACHE_DIR', () => {
+    const t = config.services['ml-trainer']!;
+    expect(mounts(t)).toContainEqual(['models', t.environment!.MODEL_CACHE_DIR]);
+    expect(Object.keys(config.volumes).sort()).toEqual(['grafana-data', 'kafka-data', 'models', 'prometheus-data']);
+  });
+
+  it('mounts our Prometheus config and rules, and Grafana provisioning and dashboards, read-only', () => {
+    const binds = (name: string) =>
+      (config.services[name]!.volumes ?? []).filter((v) => v.startsWith('/')).map((v) => v.replace(/^\/tmp\/compose-[^/]+\//, ''));
+    expect(binds('prometheus')).toEqual(['deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro', 'deploy/prometheus/rules:/etc/prometheus/rules:ro']);
+    expect(binds('grafana')).toEqual(['deploy/grafana/provisioning:/etc/grafana/provisioning:ro', 'deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro']);
+    expect([config.services.prometheus!.image, config.services.grafana!.image]).toEqual([expect.stringMatching(/^prom\/prometheus:v\d/), expect.stringMatching(/^grafana\/grafana:\d/)]);
+  });
+});
