@@ -104,4 +104,9 @@ describe('deploy/grafana', () => {
     expect({ status: r.status, out: describeRun(r) }).toMatchObject({ status: 0 });
     expect(r.stdout).toContain(`SUCCESS: ${queries.length} rules found`);
   });
+
+  it('describes every panel in docs/deploy.md with the same text as the panel description', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs/deploy.md'), 'utf8');
+    expect(queryPanels.filter((p) => !doc.includes(`- **${p.title}** — ${p.description}`)).map((p) => p.title)).toEqual([]);
+  });
 });
