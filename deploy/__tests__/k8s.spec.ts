@@ -261,7 +261,7 @@ describe('deploy/k8s overlay differences', () => {
   it('prod runs 3-node persistent Kafka with RF 3 and dev one ephemeral node with RF 1', () => {
     const shape = (v: string) => {
       const pool = one(renders[v]!, 'KafkaNodePool', 'dual-role');
-      return [pool.spec.replicas, pool.spec.storage.volumes.map((x: { type: string }) => x.type), one(renders[v]!, 'ConfigMap', 'pipeline-config').data.KAFKA_REPLICATION_FACTOR];
+      return [pool.spec.replicas, pool.spec.storage.volumes.map((x: { type: string }) => x.type), one<K8sObject & { data: Record<string, string> }>(renders[v]!, 'ConfigMap', 'pipeline-config').data.KAFKA_REPLICATION_FACTOR];
     };
     expect(shape('prod')).toEqual([3, ['persistent-claim'], '3']);
     expect(shape('dev')).toEqual([1, ['ephemeral'], '1']);
