@@ -33,17 +33,32 @@ const NON_RETRIABLE_KAFKA = new Set([
   'UNKNOWN_TOPIC_OR_PARTITION_PERMANENT',
 ]);
 
-/** Classifies a kafkajs (or any) error. kafkajs marks its errors with `retriable` and a `type`. */
+/** kafkajs errors that mean "the cluster is unreachable or busy right now": worth retrying later. */
+const TRANSIENT_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  // Raised after kafkajs's own retries ran out; the cause is still transient (e.g. broker down).
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSStaleTopicMetadataAssignment',
+]);
+
+/** Classifies a kafkajs (or any) error. kafkajs marks its errors with `retriable`, `type` and `name`. */
 export function toBusError(error: unknown): BusError {
   if (error instanceof BusError) return error;
-  const e = error as { message?: string; retriable?: boolean; type?: string; name?: string };
+  const e = error as { message?: string; retriable?: boolean; type?: string; name?: string; cause?: unknown };
   const message = e?.message ?? String(error);
   if (e?.type && NON_RETRIABLE_KAFKA.has(e.type)) return new BusError(message, false, error);
+  if (e?.name && TRANSIENT_NAMES.has(e.name)) return new BusError(message, true, error);
+  // kafkajs wraps connection failures in KafkaJSNonRetriableError once its own retries ran out;
+  // the network being down is still transient for us.
+  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection error|Connection timeout/.test(message)) return new BusError(message, true, error);
+  if (e?.cause && e.cause !== error && toBusError(e.cause).retriable) return new BusError(message, true, error);
   if (typeof e?.retriable === 'boolean') return new BusError(message, e.retriable, error);
-  // Connection-level failures from kafkajs (KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, ...)
-  if (e?.name && /Connection|NumberOfRetriesExceeded|Timeout|BrokerNotFound|LockTimeout|NonRetriable/.test(e.name)) {
-    return new BusError(message, !/NonRetriable/.test(e.name), error);
-  }
   return new BusError(message, false, error);
 }
 
