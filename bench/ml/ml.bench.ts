@@ -77,6 +77,7 @@ interface Round {
   iso: { fitS: number; auc: number; skFitS: number; skAuc: number };
   predictRowUs: number;
   predictorRowUs: number;
+  predictRowCpuUs: number;
   skPredictRowUs: number;
   modelBytes: number;
   sklearn: string;
@@ -112,11 +113,14 @@ for (let round = 0; round < ROUNDS; round++) {
   let sink = 0;
   const reps = 20_000;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < reps; i++) {
     row.set(x.subarray((i % 2000) * P, (i % 2000) * P + P));
     sink += f.predictRow(row);
   }
   const predictRowUs = ((performance.now() - t0) * 1000) / reps;
+  const cpu = process.cpuUsage(c0);
+  const predictRowCpuUs = (cpu.user + cpu.system) / reps;
   const model = trainModel({ modelName: 'bench', modelType: 'random_forest', featureKeys: Array.from({ length: P }, (_, j) => `x${j}`), targetKey: 'target', rows, version: 1, trainedAt: '2026-11-27T00:00:00Z', params: { seed: round } });
   const predictor = createPredictor(model);
   const t1 = performance.now();
@@ -144,6 +148,7 @@ for (let round = 0; round < ROUNDS; round++) {
     iso: { fitS: isoS, auc, skFitS: sk.iforest.fitS, skAuc: sk.iforest.auc },
     predictRowUs,
     predictorRowUs,
+    predictRowCpuUs,
     skPredictRowUs: sk.predictRowUs,
     modelBytes,
     sklearn: sk.sklearn,
@@ -164,7 +169,7 @@ for (const n of RF_SIZES) {
   const skR2 = med((r) => r.rf[n]!.skR2);
   lines.push(`| RF ${n.toLocaleString('en')} rows: held-out R² | ${r2.toFixed(4)} | ${skR2.toFixed(4)} | ${(r2 - skR2 >= 0 ? '+' : '') + (r2 - skR2).toFixed(4)} |`);
 }
-lines.push(`| RF single-row predict, in-process (raw forest / createPredictor with checks+scaler path) | ${med((r) => r.predictRowUs).toFixed(2)} µs / ${med((r) => r.predictorRowUs).toFixed(2)} µs | ${med((r) => r.skPredictRowUs).toFixed(0)} µs (\`predict\` on 1 row) | — |`);
+lines.push(`| RF single-row predict, in-process: raw forest wall / raw forest CPU time / createPredictor (with input checks) wall | ${med((r) => r.predictRowUs).toFixed(2)} µs / ${med((r) => r.predictRowCpuUs).toFixed(2)} µs / ${med((r) => r.predictorRowUs).toFixed(2)} µs | ${med((r) => r.skPredictRowUs).toFixed(0)} µs (\`predict\` on 1 row) | — |`);
 lines.push(`| RF model size (100 trees, depth 10, 8,000 training rows), encodeModel | ${med((r) => r.modelBytes).toLocaleString('en')} bytes | — | ml-random-forest JSON: 9.5 MB (FACTS.md) |`);
 const kmO = med((r) => r.km.fitS);
 const kmS = med((r) => r.km.skFitS);

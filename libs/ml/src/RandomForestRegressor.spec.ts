@@ -67,6 +67,13 @@ describe('RandomForestRegressor', () => {
     expect(Array.from(f.featureImportances).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
   });
 
+  it('the packed prediction layout gives exactly the flat-array traversal result', () => {
+    const { x, y } = friedman(500, 6);
+    const f = RandomForestRegressor.fit(x, y, { nEstimators: 15, seed: 1 });
+    const probe = friedman(200, 7).x;
+    for (let i = 0; i < 200; i++) expect(f.predictRow(probe.data, i * 10)).toBe(f.predictRowFlat(probe.data, i * 10));
+  });
+
   it('respects maxDepth and minSamplesLeaf', () => {
     const { x, y } = friedman(300, 5);
     const f = RandomForestRegressor.fit(x, y, { nEstimators: 3, maxDepth: 3, minSamplesLeaf: 20, bootstrap: false });
