@@ -194,7 +194,7 @@ Machine: ${machine}
 
 Medians of ${ROUNDS} rounds; each round runs our code and then \`/usr/bin/python3 bench/ml/sklearn_baseline.py\`
 on the same bytes (seeded data written by the bench), so both sides see the same machine load.
-RF seeds differ per round on both sides only through our \`seed: round\` (sklearn uses random_state=0).
+Our seeds change per round (\`seed: round\`); sklearn uses random_state=0 in every round.
 ml-random-forest is not re-run (63.8 s for 2,000 rows, R² 0.758 — FACTS.md).
 
 ${table}
