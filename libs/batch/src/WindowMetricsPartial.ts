@@ -95,41 +95,32 @@ export class WindowMetricsPartial implements Accumulator<WindowMetric[], Seriali
     const keys = cols.groupKeys;
     const W = this.windowMs;
     const S = this.slideMs;
-    let cachedStart = NaN;
-    let cachedGroups: Map<GroupKey, number> | undefined;
-    let cachedGroup: GroupKey | undefined;
-    let cachedRow = -1;
+    // Per-group cache of the rows of the windows of the group's latest event: events of a group mostly
+    // arrive in time order, so most events skip the map lookups even when groups interleave.
+    const K = Math.ceil(W / S) + 1;
+    const G = Math.max(1, keys.length);
+    const cached = G * K <= 1 << 20;
+    const cacheStart = new Float64Array(cached ? G : 0).fill(NaN);
+    const cacheRows = new Int32Array(cached ? G * K : 0).fill(-1);
     for (let i = 0; i < cols.length; i++) {
       const x = values[i];
       if (x !== x) continue; // no value
       const t = times[i];
-      const g: GroupKey = gids === null ? null : keys[gids[i]];
+      const g = gids === null ? 0 : gids[i];
       let last = Math.floor(t / S) * S;
       if (last > t) last -= S;
       else if (last + S <= t) last += S;
-      for (let start = last; start > t - W; start -= S) {
-        let row: number;
-        if (start === cachedStart && g === cachedGroup) {
-          row = cachedRow;
-        } else {
-          if (start !== cachedStart) {
-            cachedGroups = this.index.get(start);
-            if (cachedGroups === undefined) this.index.set(start, (cachedGroups = new Map()));
-            cachedStart = start;
-          }
-          let r = cachedGroups!.get(g);
-          if (r === undefined) {
-            r = this.table.addRow();
-            this.rowStart.push(start);
-            this.rowGroup.push(g);
-            cachedGroups!.set(g, r);
-          }
-          row = r;
-          cachedGroup = g;
-          cachedRow = r;
+      if (cached && cacheStart[g] !== last) {
+        cacheStart[g] = last;
+        cacheRows.fill(-1, g * K, g * K + K);
+      }
+      for (let j = 0, start = last; start > t - W; j++, start -= S) {
+        let row = cached ? cacheRows[g * K + j] : -1;
+        if (row < 0) {
+          row = this.rowFor(start, gids === null ? null : keys[g]);
+          if (cached) cacheRows[g * K + j] = row;
         }
         this.table.record(row, x);
-        if (start !== last) cachedStart = NaN; // hopping: keep the cache on the latest window only
       }
     }
   }

@@ -57,3 +57,31 @@ describe('joinStreams', () => {
     expect(() => joinStreams([], [], { key: 'key', type: 'outer' as 'inner' })).toThrow('type must be "inner" or "left", got "outer"');
   });
 });
+
+describe('joinStreams against a nested-loop reference', () => {
+  it('matches a brute-force join on 300 × 200 events with mixed key types, duplicates and a time bound', () => {
+    let s = 12345;
+    const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const keyOf = () => { const u = rand(); return u < 0.1 ? null : u < 0.2 ? Math.floor(rand() * 5) : u < 0.25 ? rand() < 0.5 : `k${Math.floor(rand() * 60)}`; };
+    const left = Array.from({ length: 300 }, (_, i) => ({ id: i, k: keyOf(), timestamp: Math.floor(rand() * 100_000) }));
+    const right = Array.from({ length: 200 }, (_, i) => ({ id: i, k: keyOf(), timestamp: Math.floor(rand() * 100_000) }));
+    for (const [l, r] of [[left, right], [right, left]]) {
+      for (const type of ['inner', 'left'] as const) {
+        for (const withinSeconds of [undefined, 10]) {
+          const expected: unknown[] = [];
+          for (const a of l) {
+            let matched = false;
+            for (const b of r) {
+              if (a.k === null || a.k !== b.k) continue;
+              if (withinSeconds !== undefined && Math.abs(a.timestamp - b.timestamp) > withinSeconds * 1000) continue;
+              matched = true;
+              expected.push({ key: a.k, left: a, right: b });
+            }
+            if (!matched && type === 'left') expected.push({ key: a.k, left: a, right: null });
+          }
+          expect(joinStreams(l, r, { key: 'k', type, withinSeconds })).toEqual(expected);
+        }
+      }
+    }
+  });
+});

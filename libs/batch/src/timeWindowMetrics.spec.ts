@@ -77,3 +77,42 @@ describe('timeWindowMetrics', () => {
     );
   });
 });
+
+describe('timeWindowMetrics against a brute-force reference', () => {
+  it.each([
+    [10, undefined],
+    [10, 4],
+    [7, 7],
+    [15, 1],
+  ])('window %p min, slide %p min, grouped, interleaved groups out of time order', (windowMinutes, slideMinutes) => {
+    let s = 99;
+    const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const events = Array.from({ length: 400 }, () => ({ timestamp: at(Math.floor(rand() * 120 * 60) / 60) - 60_000 * 30, value: Math.floor(rand() * 21) - 10, g: ['x', 'y', 'z'][Math.floor(rand() * 3)] }));
+    const W = windowMinutes * 60_000;
+    const S = (slideMinutes ?? windowMinutes) * 60_000;
+    const buckets = new Map<string, number[]>();
+    for (const e of events) {
+      for (let start = Math.floor((e.timestamp - W) / S) * S; start <= e.timestamp; start += S) {
+        if (start <= e.timestamp && e.timestamp < start + W) {
+          const k = `${start}|${e.g}`;
+          buckets.set(k, [...(buckets.get(k) ?? []), e.value]);
+        }
+      }
+    }
+    const expected = [...buckets.entries()]
+      .map(([k, xs]) => {
+        const [start, g] = k.split('|');
+        const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+        return { start: Number(start), g, count: xs.length, sum: xs.reduce((a, b) => a + b, 0), mean, min: Math.min(...xs), max: Math.max(...xs), stddev: Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length) };
+      })
+      .sort((a, b) => a.start - b.start || (a.g < b.g ? -1 : 1));
+    const actual = timeWindowMetrics(events, { windowMinutes, slideMinutes, valueKey: 'value', groupKey: 'g' });
+    expect(actual.map((r) => [r.start, r.end, r.group, r.count, r.sum, r.min, r.max])).toEqual(
+      expected.map((r) => [new Date(r.start).toISOString(), new Date(r.start + W).toISOString(), r.g, r.count, r.sum, r.min, r.max]),
+    );
+    actual.forEach((r, i) => {
+      expect(r.mean).toBeCloseTo(expected[i].mean, 12);
+      expect(r.stddev).toBeCloseTo(expected[i].stddev, 12);
+    });
+  });
+});
