@@ -1,4 +1,5 @@
 import type { Accumulator } from '@pipeline/contracts';
+import { BinStore } from './BinStore';
 import { ByteReader } from './ByteReader';
 import { ByteWriter } from './ByteWriter';
 import { DeserializationError, IncompatibleMergeError, InvalidArgumentError } from './errors';
@@ -23,110 +24,8 @@ export interface DDSketchResult {
 }
 
 const SERIAL_VERSION = 1;
-const EMPTY = new Float64Array(0);
 /** Smallest positive normal double: smaller magnitudes count as zero (their log would underflow). */
 const MIN_NORMAL = 2.2250738585072014e-308;
-
-/**
- * Counts per bin index over a contiguous range, with the lowest bins collapsed into one once the range
- * would exceed `maxBins`. The array covers [offset, offset + counts.length); [lo, hi] is in use.
- */
-class DenseStore {
-  counts: Float64Array = EMPTY;
-  offset = 0;
-  lo = 0;
-  hi = -1;
-  total = 0;
-
-  constructor(readonly maxBins: number) {}
-
-  add(index: number, count: number): void {
-    const i = index < this.lo || index > this.hi ? this.extend(index, index) : index;
-    this.counts[i - this.offset] += count;
-    this.total += count;
-  }
-
-  /** Makes [newLo, newHi] (plus what is in use) addressable; returns where `index` now lands. */
-  extend(newLoIn: number, newHiIn: number, index: number = newLoIn): number {
-    const empty = this.total === 0;
-    const lo0 = empty ? newLoIn : Math.min(this.lo, newLoIn);
-    const hi = empty ? newHiIn : Math.max(this.hi, newHiIn);
-    const lo = Math.max(lo0, hi - this.maxBins + 1);
-    if (lo < this.offset || hi >= this.offset + this.counts.length) {
-      const range = hi - lo + 1;
-      const length = Math.min(this.maxBins, range + 8 + (range >> 2));
-      const offset = !empty && lo < this.lo ? hi - length + 1 : lo;
-      const next = new Float64Array(length);
-      if (!empty) {
-        for (let k = this.lo; k <= this.hi; k++) next[Math.max(k, lo) - offset] += this.counts[k - this.offset];
-      }
-      this.counts = next;
-      this.offset = offset;
-    } else if (!empty && lo > this.lo) {
-      // Collapse in place: bins below the new lowest bin fold into it.
-      let folded = 0;
-      for (let k = this.lo; k < lo; k++) {
-        folded += this.counts[k - this.offset];
-        this.counts[k - this.offset] = 0;
-      }
-      this.counts[lo - this.offset] += folded;
-    }
-    this.lo = lo;
-    this.hi = hi;
-    return Math.max(index, lo);
-  }
-
-  /** Smallest bin index whose cumulative count exceeds `rank` (0-based). */
-  keyAtRank(rank: number): number {
-    let cum = 0;
-    for (let k = this.lo; k <= this.hi; k++) {
-      cum += this.counts[k - this.offset];
-      if (cum > rank) return k;
-    }
-    return this.hi;
-  }
-
-  mergeFrom(other: DenseStore): void {
-    if (other.total === 0) return;
-    this.extend(other.lo, other.hi);
-    for (let k = other.lo; k <= other.hi; k++) {
-      const c = other.counts[k - other.offset];
-      if (c !== 0) this.counts[Math.max(k, this.lo) - this.offset] += c;
-    }
-    this.total += other.total;
-  }
-
-  clear(): void {
-    if (this.total !== 0) this.counts.fill(0);
-    this.lo = 0;
-    this.hi = -1;
-    this.total = 0;
-  }
-
-  write(w: ByteWriter): void {
-    if (this.total === 0) {
-      w.varUint(0);
-      return;
-    }
-    w.varUint(this.hi - this.lo + 1);
-    w.varInt(this.lo);
-    for (let k = this.lo; k <= this.hi; k++) w.varUint(this.counts[k - this.offset]);
-  }
-
-  read(r: ByteReader): void {
-    const length = r.varUint();
-    if (length === 0) return;
-    if (length > this.maxBins) throw new DeserializationError(`DDSketch store has ${length} bins, more than maxBins ${this.maxBins}`);
-    this.lo = r.varInt();
-    this.hi = this.lo + length - 1;
-    this.offset = this.lo;
-    this.counts = new Float64Array(length);
-    for (let k = 0; k < length; k++) {
-      this.counts[k] = r.varUint();
-      this.total += this.counts[k];
-    }
-  }
-}
 
 /**
  * DDSketch (Masson, Rim & Lee, VLDB 2019): quantiles with a relative-error guarantee, mergeable exactly.
@@ -141,7 +40,9 @@ class DenseStore {
  * below 2.2e-308 count as zero, and zeros are counted exactly. Constant inputs come back exactly
  * (clamped to min = max).
  *
- * Memory bound: at most `maxBins` (default 2048) float64 counts per sign, i.e. 16 KB each. At α = 1%
+ * Memory bound: a sketch with few values keeps sparse (index, count) pairs, 8 bytes per non-empty
+ * bin; otherwise a dense array of at most `maxBins` (default 2048) float64 counts per sign, i.e.
+ * 16 KB each — see `BinStore`. At α = 1%
  * 2048 bins span a ratio of γ^2048 ≈ 6·10^17 between the largest and smallest magnitude (e.g. 1 ns
  * to 19 years), so real latency data never collapses. Past that, the lowest-magnitude bins are folded
  * into the lowest kept bin: high quantiles keep their guarantee, while quantiles that land in the
@@ -157,8 +58,9 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
   private readonly multiplier: number;
   private readonly minIndexable: number;
   private readonly maxIndexable: number;
-  private readonly positive: DenseStore;
-  private readonly negative: DenseStore;
+  private readonly positive: BinStore;
+  /** Created on the first negative value: most metrics never have one. */
+  private negative: BinStore | undefined;
   private zeroCount = 0;
   private total = 0;
   private sumValue = 0;
@@ -178,8 +80,7 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
     this.multiplier = 1 / Math.log(this.gamma);
     this.minIndexable = MIN_NORMAL * this.gamma;
     this.maxIndexable = Number.MAX_VALUE / this.gamma;
-    this.positive = new DenseStore(maxBins);
-    this.negative = new DenseStore(maxBins);
+    this.positive = new BinStore(maxBins);
   }
 
   static create(options: DDSketchOptions = {}): DDSketch {
@@ -199,7 +100,7 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
       throw new InvalidArgumentError(`count must be a positive integer, got ${String(count)}`);
     }
     if (value > this.minIndexable) this.positive.add(Math.ceil(Math.log(value) * this.multiplier), count);
-    else if (value < -this.minIndexable) this.negative.add(Math.ceil(Math.log(-value) * this.multiplier), count);
+    else if (value < -this.minIndexable) (this.negative ??= new BinStore(this.maxBins)).add(Math.ceil(Math.log(-value) * this.multiplier), count);
     else this.zeroCount += count;
     this.total += count;
     this.sumValue += value * count;
@@ -213,12 +114,13 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
     if (this.total === 0) return null;
     const rank = Math.floor(q * (this.total - 1));
     let v: number;
-    if (rank < this.negative.total) {
-      v = -this.binValue(this.negative.keyAtRank(this.negative.total - 1 - rank));
-    } else if (rank < this.negative.total + this.zeroCount) {
+    const negatives = this.negative?.total ?? 0;
+    if (rank < negatives) {
+      v = -this.binValue(this.negative!.keyAtRank(negatives - 1 - rank));
+    } else if (rank < negatives + this.zeroCount) {
       v = 0;
     } else {
-      v = this.binValue(this.positive.keyAtRank(rank - this.negative.total - this.zeroCount));
+      v = this.binValue(this.positive.keyAtRank(rank - negatives - this.zeroCount));
     }
     return Math.min(this.maxValue, Math.max(this.minValue, v));
   }
@@ -249,7 +151,7 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
     }
     if (other.total === 0) return;
     this.positive.mergeFrom(other.positive);
-    this.negative.mergeFrom(other.negative);
+    if (other.negative !== undefined && other.negative.total > 0) (this.negative ??= new BinStore(this.maxBins)).mergeFrom(other.negative);
     this.zeroCount += other.zeroCount;
     this.total += other.total;
     this.sumValue += other.sumValue;
@@ -260,7 +162,7 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
   /** Empties the sketch but keeps its bin arrays, so a reused sketch does not reallocate. */
   clear(): void {
     this.positive.clear();
-    this.negative.clear();
+    this.negative?.clear();
     this.zeroCount = 0;
     this.total = 0;
     this.sumValue = 0;
@@ -310,7 +212,8 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
     w.f64(this.minValue);
     w.f64(this.maxValue);
     this.positive.write(w);
-    this.negative.write(w);
+    if (this.negative === undefined) w.u8(0); // the empty-store tag
+    else this.negative.write(w);
   }
 
   static readContents(r: ByteReader, options: DDSketchOptions): DDSketch {
@@ -321,8 +224,10 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
     sketch.minValue = r.f64();
     sketch.maxValue = r.f64();
     sketch.positive.read(r);
-    sketch.negative.read(r);
-    sketch.total = sketch.zeroCount + sketch.positive.total + sketch.negative.total;
+    const negative = new BinStore(sketch.maxBins);
+    negative.read(r);
+    if (negative.total > 0) sketch.negative = negative;
+    sketch.total = sketch.zeroCount + sketch.positive.total + negative.total;
     return sketch;
   }
 

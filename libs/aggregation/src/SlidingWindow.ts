@@ -36,8 +36,9 @@ const SERIAL_VERSION = 1;
  * extra old data at the start, and values stamped later in the current second at the end).
  *
  * Memory: 48 bytes per non-empty second, so at most `48 × windowSeconds` bytes (14.4 KB for 300 s)
- * however high the event rate; a series with one event a minute holds 5 buckets. Buckets live in one
- * Float64Array sorted by second.
+ * however high the event rate. Buckets live in one Float64Array sorted by second, whose capacity
+ * grows 8 → 32 → `windowSeconds` buckets: a series with one event a minute holds 384 bytes, and
+ * a busy one reallocates only twice (repeated doubling fragmented the allocator measurably).
  *
  * Numerics: each bucket keeps (count, sum, m2) updated with Welford's method, and buckets are
  * combined with Chan et al.'s parallel formula `m2 = m2a + m2b + δ²·na·nb/(na+nb)`, so variance
@@ -327,7 +328,8 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
         slot -= this.head;
         this.head = 0;
       } else {
-        const next = new Float64Array(Math.min(Math.max(4, capacity * 2), this.windowSeconds) * STRIDE);
+        // Grow 8 → 32 → windowSeconds buckets: few reallocations, so little allocator fragmentation.
+        const next = new Float64Array(Math.min(capacity < 8 ? 8 : capacity < 32 ? 32 : this.windowSeconds, this.windowSeconds) * STRIDE);
         next.set(this.data);
         this.data = next;
       }

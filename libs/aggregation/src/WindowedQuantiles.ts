@@ -33,8 +33,9 @@ const EMPTY_QUANTILES: WindowQuantiles = { p50: null, p90: null, p95: null, p99:
  * seconds of data (300–329 s by default) — coarser than the 1 s buckets of `SlidingWindow`,
  * because a sketch per second would be ~10× larger. Values keep the sketch's relative accuracy.
  *
- * Memory: `subWindows + 1` sketches at most, each sized by the spread of its values (a few hundred
- * bytes to a few KB); sub-windows that leave the window are freed by `expire`.
+ * Memory: `subWindows + 1` sketches at most, each sized by its values (sparse: 8 bytes per
+ * non-empty bin, e.g. ~256 bytes for 30 values; dense past that, at most `maxBins` × 8 bytes per
+ * sign); sub-windows that leave the window are emptied by `expire` and their arrays reused.
  */
 export class WindowedQuantiles {
   readonly windowSeconds: number;
@@ -120,13 +121,16 @@ export class WindowedQuantiles {
     return merged ?? found;
   }
 
-  /** Frees sub-windows entirely older than the window at `nowMs`. */
+  /**
+   * Empties sub-windows entirely older than the window at `nowMs`. Their sketches keep their bin
+   * arrays for the next sub-window (a series that stays idle is dropped whole by its owner).
+   */
   expire(nowMs: number): void {
     const loSub = Math.floor((Math.floor(nowMs / 1000) - this.windowSeconds + 1) / this.subSeconds);
     for (let i = 0; i < this.slots; i++) {
-      if (this.stamps[i] < loSub) {
+      if (this.stamps[i] < loSub && this.stamps[i] !== -Infinity) {
         this.stamps[i] = -Infinity;
-        this.sketches[i] = undefined;
+        this.sketches[i]?.clear();
       }
     }
   }
@@ -153,9 +157,9 @@ export class WindowedQuantiles {
     }
     if (other.newestSub > this.newestSub) this.newestSub = other.newestSub;
     for (let i = 0; i < this.slots; i++) {
-      if (this.stamps[i] <= this.newestSub - this.slots) {
+      if (this.stamps[i] <= this.newestSub - this.slots && this.stamps[i] !== -Infinity) {
         this.stamps[i] = -Infinity;
-        this.sketches[i] = undefined;
+        this.sketches[i]?.clear();
       }
     }
   }
