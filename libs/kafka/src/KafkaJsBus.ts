@@ -41,7 +41,7 @@ export interface KafkaJsBusOptions {
   /**
    * Application-side batching (kafkajs has no linger): single `publish` calls wait up to `lingerMs`
    * (default 2 ms) so concurrent calls share one produce request of at most `maxBatchMessages`
-   * (default 2,000) messages.
+   * (default 5,000) messages.
    */
   lingerMs?: number;
   maxBatchMessages?: number;
@@ -101,7 +101,7 @@ export class KafkaJsBus implements EventBus {
       defaultPartitions: 3,
       replicationFactor: 1,
       lingerMs: 2,
-      maxBatchMessages: 2000,
+      maxBatchMessages: 5000,
       publishTimeoutMs: 10_000,
       idempotent: true,
       compression: 'none',
@@ -191,19 +191,30 @@ export class KafkaJsBus implements EventBus {
     });
   }
 
+  /**
+   * Batches join the same linger queue as single publishes, so concurrent callers (e.g. several
+   * HTTP requests of 1,000 events) share produce requests of up to maxBatchMessages.
+   */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new BusError('bus is closed', false);
     if (messages.length === 0) return;
-    const chunks: OutgoingMessage[][] = [];
-    for (let i = 0; i < messages.length; i += this.opts.maxBatchMessages) chunks.push(messages.slice(i, i + this.opts.maxBatchMessages));
-    await Promise.all(chunks.map((c) => this.send(c)));
+    const done: Promise<void>[] = [];
+    for (const message of messages) {
+      done.push(new Promise<void>((resolve, reject) => this.queue.push({ message, resolve, reject })));
+    }
+    if (this.queue.length >= this.opts.maxBatchMessages) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.opts.lingerMs);
+    const results = await Promise.allSettled(done);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.queue.splice(0, this.opts.maxBatchMessages);
-    if (this.queue.length > 0) this.timer = setTimeout(() => this.flush(), 0);
+    if (this.queue.length >= this.opts.maxBatchMessages) setImmediate(() => this.flush());
+    else if (this.queue.length > 0) this.timer = setTimeout(() => this.flush(), this.opts.lingerMs);
     if (batch.length === 0) return;
     const p = this.send(batch.map((b) => b.message)).then(
       () => batch.forEach((b) => b.resolve()),

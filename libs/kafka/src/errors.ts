@@ -30,7 +30,8 @@ const NON_RETRIABLE_KAFKA = new Set([
   'CLUSTER_AUTHORIZATION_FAILED',
   'INVALID_RECORD',
   'UNSUPPORTED_VERSION',
-  'UNKNOWN_TOPIC_OR_PARTITION_PERMANENT',
+  // Topics are provisioned at start and auto-creation is off: an unknown topic will not appear by retrying.
+  'UNKNOWN_TOPIC_OR_PARTITION',
 ]);
 
 /** kafkajs errors that mean "the cluster is unreachable or busy right now": worth retrying later. */
@@ -38,8 +39,6 @@ const TRANSIENT_NAMES = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',
   'KafkaJSRequestTimeoutError',
-  // Raised after kafkajs's own retries ran out; the cause is still transient (e.g. broker down).
-  'KafkaJSNumberOfRetriesExceeded',
   'KafkaJSBrokerNotFound',
   'KafkaJSLockTimeout',
   'KafkaJSTimeout',
@@ -57,7 +56,8 @@ export function toBusError(error: unknown): BusError {
   // kafkajs wraps connection failures in KafkaJSNonRetriableError once its own retries ran out;
   // the network being down is still transient for us.
   if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection error|Connection timeout/.test(message)) return new BusError(message, true, error);
-  if (e?.cause && e.cause !== error && toBusError(e.cause).retriable) return new BusError(message, true, error);
+  // KafkaJSNumberOfRetriesExceeded (raised when kafkajs's own retries ran out) is as transient as its cause.
+  if (e?.cause && e.cause !== error) return new BusError(message, toBusError(e.cause).retriable, error);
   if (typeof e?.retriable === 'boolean') return new BusError(message, e.retriable, error);
   return new BusError(message, false, error);
 }
