@@ -107,6 +107,8 @@ export interface EventBus {
   /** Reads a bounded range of a topic without joining a consumer group (batch jobs, training data). */
   readRange(options: ReadRangeOptions): Promise<{ read: number }>;
   partitionsFor(topic: string): Promise<number[]>;
+  /** Per partition, the offset the next written message will get (the high watermark). */
+  highWatermarks(topic: string): Promise<Map<number, bigint>>;
   /** Readiness: true when the broker answers a metadata request. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -115,3 +115,23 @@ describe('withRetries', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('CompactedTopicView', () => {
+  it('keeps the latest value per key, deletes on tombstones, and catches up to what was written', async () => {
+    const { CompactedTopicView } = await import('./index');
+    const bus = new InMemoryBus();
+    await bus.ensureTopics([{ topic: 'state', partitions: 2, compacted: true }]);
+    await bus.publishBatch([
+      { topic: 'state', key: 'a', value: '1' },
+      { topic: 'state', key: 'b', value: '2' },
+      { topic: 'state', key: 'a', value: '3' },
+    ]);
+    const view = new CompactedTopicView(bus, { topic: 'state', groupPrefix: 'v', decode: (m) => Number(m.value.toString()) });
+    await view.start();
+    await view.catchUp(2000);
+    expect([...view.entries()].sort()).toEqual([['a', 3], ['b', 2]]);
+    await bus.publish({ topic: 'state', key: 'b', value: Buffer.alloc(0) });
+    await view.catchUp(2000);
+    expect([...view.entries()]).toEqual([['a', 3]]);
+  });
+});

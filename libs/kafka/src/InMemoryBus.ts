@@ -209,6 +209,10 @@ export class InMemoryBus implements EventBus {
     return this.topicOf(topic).partitions.map((_, i) => i);
   }
 
+  async highWatermarks(topic: string): Promise<Map<number, bigint>> {
+    return new Map(this.topicOf(topic).partitions.map((log, p) => [p, BigInt(log.length)]));
+  }
+
   async ping(): Promise<boolean> {
     return !this.closed;
   }

@@ -331,6 +331,12 @@ export class KafkaJsBus implements EventBus {
     return meta.topics[0]!.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
   }
 
+  async highWatermarks(topic: string): Promise<Map<number, bigint>> {
+    await this.connectAdmin();
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
   async readRange(options: ReadRangeOptions): Promise<{ read: number }> {
     const { topic, signal } = options;
     await this.connectAdmin();

@@ -19,3 +19,5 @@ export { InMemoryBus } from './InMemoryBus';
 export { partitionForKey } from './partitionForKey';
 export { pipelineTopicSpecs } from './pipelineTopics';
 export { PipelineClient, toOutgoing } from './PipelineClient';
+export { CompactedTopicView } from './CompactedTopicView';
+export type { CompactedTopicViewOptions } from './CompactedTopicView';

@@ -39,8 +39,8 @@ export async function collect(topics: string[], opts: { fromBeginning?: boolean;
   return {
     messages,
     find: (pred: (m: IncomingMessage) => boolean) => messages.filter(pred),
-    async waitFor(pred: (m: IncomingMessage) => boolean, count = 1, timeoutMs = 20_000) {
-      return waitFor(() => (messages.filter(pred).length >= count ? messages.filter(pred) : undefined), { timeoutMs, what: `${count} matching message(s)` });
+    async waitFor(pred: (m: IncomingMessage) => boolean, count = 1, timeoutMs = 20_000): Promise<IncomingMessage[]> {
+      return waitFor<IncomingMessage[] | undefined>(() => (messages.filter(pred).length >= count ? messages.filter(pred) : undefined), { timeoutMs, what: `${count} matching message(s)` }) as Promise<IncomingMessage[]>;
     },
     async stop() {
       await sub.stop();

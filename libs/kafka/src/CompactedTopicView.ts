@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import type { EventBus, IncomingMessage, Subscription } from './EventBus';
+
+export interface CompactedTopicViewOptions<T> {
+  topic: string;
+  /** Decodes a message; return undefined to ignore it. An empty value is a tombstone (the key is deleted). */
+  decode(message: IncomingMessage): T | undefined;
+  /** Consumer-group prefix; each view instance reads with its own throw-away group, from the beginning. */
+  groupPrefix: string;
+  /** Called after each applied update. */
+  onUpdate?(key: string, value: T | undefined): void;
+}
+
+/**
+ * A materialized view of a compacted topic: the latest value per key, kept current by a consumer
+ * that reads the whole topic from the beginning (each instance in its own group, so every replica
+ * of a service sees every key). Used for aggregator snapshots, job status and the model registry.
+ */
+export class CompactedTopicView<T> {
+  private readonly values = new Map<string, T>();
+  /** Next offset to read per partition. */
+  private readonly positions = new Map<number, bigint>();
+  private sub: Subscription | undefined;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly opts: CompactedTopicViewOptions<T>,
+  ) {}
+
+  async start(): Promise<void> {
+    this.sub = await this.bus.subscribe({
+      groupId: `${this.opts.groupPrefix}-${randomUUID()}`,
+      topics: [this.opts.topic],
+      fromBeginning: true,
+      commit: 'manual', // a view never commits: it always rebuilds from the beginning
+      handler: async (batch) => {
+        for (const m of batch.messages) {
+          if (m.key === null) continue;
+          if (m.value.length === 0) {
+            this.values.delete(m.key);
+            this.opts.onUpdate?.(m.key, undefined);
+            continue;
+          }
+          const v = this.opts.decode(m);
+          if (v === undefined) continue;
+          this.values.set(m.key, v);
+          this.opts.onUpdate?.(m.key, v);
+        }
+        const last = batch.messages[batch.messages.length - 1];
+        if (last) this.positions.set(batch.partition, BigInt(last.offset) + 1n);
+        const w = this.waiters;
+        this.waiters = [];
+        for (const f of w) f();
+      },
+    });
+  }
+
+  get(key: string): T | undefined {
+    return this.values.get(key);
+  }
+
+  entries(): IterableIterator<[string, T]> {
+    return this.values.entries();
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  /**
+   * Resolves once the view has read everything written to the topic before this call (read-your-
+   * writes for a caller that just published). Rejects after `timeoutMs`.
+   */
+  async catchUp(timeoutMs = 10_000): Promise<void> {
+    const targets = await this.bus.highWatermarks(this.opts.topic);
+    const deadline = Date.now() + timeoutMs;
+    const behind = () => [...targets].some(([p, hw]) => hw > 0n && (this.positions.get(p) ?? 0n) < hw);
+    while (behind()) {
+      if (Date.now() > deadline) throw new Error(`view of ${this.opts.topic} did not catch up within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.sub?.stop();
+  }
+}
