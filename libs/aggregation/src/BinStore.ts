@@ -13,8 +13,8 @@ const TAG_SPARSE = 2;
  * The bins of one sign of a DDSketch: integer counts per bin index, whichever layout is smaller.
  *
  * - sparse: sorted `[index, count]` int32 pairs (8 bytes per non-empty bin) — a sketch of 30 values
- *   spread over 200 bins takes 256 bytes instead of 1.6 KB. Used while the pairs are smaller than
- *   the dense array would be and every count is below 2^31.
+ *   spread over 200 bins takes 256 bytes instead of 1.6 KB. Used while the pairs take less than
+ *   half the bytes of the dense array and every count is below 2^31.
  * - dense: one float64 count per bin between the lowest and highest index (8 bytes per bin).
  *
  * At most `maxBins` bins are kept: past that the lowest bins fold into the lowest kept one
@@ -173,7 +173,9 @@ export class BinStore {
     if (2 * this.size === p.length) {
       const capacity = Math.max(4, 2 * this.size);
       // Switch when the pairs would outgrow the dense array they stand in for.
-      if (capacity >= denseLength(range, this.maxBins)) return false; // 8 bytes per pair vs 8 per dense bin
+      // Go dense once the pairs would take half the dense array's bytes (8 per pair, 8 per dense
+      // bin): beyond that, sorted inserts cost more time than the memory they save.
+      if (2 * capacity >= denseLength(range, this.maxBins)) return false;
       const next = new Int32Array(2 * capacity);
       next.set(p.subarray(0, 2 * this.size));
       this.pairs = next;

@@ -23,8 +23,12 @@ export interface SlidingWindowOptions {
   windowSeconds?: number;
 }
 
-// One bucket is 6 float64 slots: [second, count, sum, m2, min, max]; m2 = Σ(x - mean)² of the bucket.
-const STRIDE = 6;
+// One bucket is 40 bytes in two parallel arrays: `keys` int32 [second - base, count] and `vals`
+// float64 [sum, m2, min, max], where m2 = Σ(x - mean)² of the bucket's values.
+const KS = 2;
+const VS = 4;
+const EMPTY_KEYS = new Int32Array(0);
+const EMPTY_VALS = new Float64Array(0);
 const SERIAL_VERSION = 1;
 
 /**
@@ -35,10 +39,11 @@ const SERIAL_VERSION = 1;
  * floor(nowMs / 1000)`, i.e. `(nowMs - window, nowMs]` widened to whole seconds (up to 999 ms of
  * extra old data at the start, and values stamped later in the current second at the end).
  *
- * Memory: 48 bytes per non-empty second, so at most `48 × windowSeconds` bytes (14.4 KB for 300 s)
- * however high the event rate. Buckets live in one Float64Array sorted by second, whose capacity
- * grows 8 → 32 → `windowSeconds` buckets: a series with one event a minute holds 384 bytes, and
- * a busy one reallocates only twice (repeated doubling fragmented the allocator measurably).
+ * Memory: 40 bytes per non-empty second, so at most `40 × windowSeconds` bytes (12 KB for 300 s)
+ * however high the event rate: int32 (second − base, count) plus float64 (sum, m2, min, max),
+ * sorted by second. Capacity grows 8 → 32 → `windowSeconds` buckets: a series with one event a
+ * minute holds 320 bytes, and a busy one reallocates only twice (repeated doubling fragmented the
+ * allocator measurably). A bucket counts at most 2^31 − 1 values (2 billion per second).
  *
  * Numerics: each bucket keeps (count, sum, m2) updated with Welford's method, and buckets are
  * combined with Chan et al.'s parallel formula `m2 = m2a + m2b + δ²·na·nb/(na+nb)`, so variance
@@ -51,7 +56,10 @@ const SERIAL_VERSION = 1;
  */
 export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
   readonly windowSeconds: number;
-  private data: Float64Array;
+  private keys: Int32Array = EMPTY_KEYS;
+  private vals: Float64Array = EMPTY_VALS;
+  /** Epoch second that relative bucket seconds count from (set when the window is empty). */
+  private base = 0;
   private head = 0;
   private len = 0;
   private dropped = 0;
@@ -62,7 +70,6 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
       throw new InvalidArgumentError(`windowSeconds must be a positive integer, got ${String(windowSeconds)}`);
     }
     this.windowSeconds = windowSeconds;
-    this.data = new Float64Array(0);
   }
 
   static create(options: SlidingWindowOptions = {}): SlidingWindow {
@@ -76,7 +83,7 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
 
   /** The newest bucket's second (epoch seconds), or undefined when empty. */
   get newestSecond(): number | undefined {
-    return this.len === 0 ? undefined : this.data[(this.head + this.len - 1) * STRIDE];
+    return this.len === 0 ? undefined : this.base + this.keys[(this.head + this.len - 1) * KS];
   }
 
   /**
@@ -89,27 +96,29 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
       throw new InvalidArgumentError(`eventTimeMs must be a finite number of epoch milliseconds, got ${String(eventTimeMs)}`);
     }
     const sec = Math.floor(eventTimeMs / 1000);
-    const d = this.data;
-    if (this.len > 0) {
-      const lastSlot = this.head + this.len - 1;
-      const lastSec = d[lastSlot * STRIDE];
-      if (sec === lastSec) {
-        addToBucket(d, lastSlot * STRIDE, value);
-        return true;
-      }
-      if (sec < lastSec) {
-        if (sec <= lastSec - this.windowSeconds) return false;
-        const i = this.search(sec);
-        if (i < this.head + this.len && this.data[i * STRIDE] === sec) {
-          addToBucket(this.data, i * STRIDE, value);
-        } else {
-          this.insertAt(i, sec, value);
-        }
-        return true;
-      }
-      this.dropBefore(sec - this.windowSeconds + 1);
+    if (this.len === 0) {
+      this.base = sec;
+      this.head = 0;
+      this.insertAt(0, 0, value);
+      return true;
     }
-    this.insertAt(this.head + this.len, sec, value);
+    const rel = sec - this.base;
+    const lastSlot = this.head + this.len - 1;
+    const lastRel = this.keys[lastSlot * KS];
+    if (rel === lastRel) {
+      addToBucket(this.keys, this.vals, lastSlot, value);
+      return true;
+    }
+    if (rel < lastRel) {
+      if (rel <= lastRel - this.windowSeconds) return false;
+      const i = this.search(rel);
+      if (i < this.head + this.len && this.keys[i * KS] === rel) addToBucket(this.keys, this.vals, i, value);
+      else this.insertAt(i, rel, value);
+      return true;
+    }
+    this.dropBefore(sec - this.windowSeconds + 1);
+    if (this.len === 0) return this.record(value, eventTimeMs);
+    this.insertAt(this.head + this.len, rel, value);
     return true;
   }
 
@@ -122,31 +131,32 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     if (!(spanSeconds >= 1 && spanSeconds <= this.windowSeconds)) {
       throw new InvalidArgumentError(`spanSeconds must be between 1 and ${this.windowSeconds}, got ${String(spanSeconds)}`);
     }
-    const nowSec = Math.floor(nowMs / 1000);
-    const lo = nowSec - spanSeconds;
-    const d = this.data;
+    const nowRel = Math.floor(nowMs / 1000) - this.base;
+    const lo = nowRel - spanSeconds;
+    const k = this.keys;
+    const d = this.vals;
     let n = 0;
     let sum = 0;
     let m2 = 0;
     let min = Infinity;
     let max = -Infinity;
     for (let slot = this.head + this.len - 1; slot >= this.head; slot--) {
-      const o = slot * STRIDE;
-      const sec = d[o];
-      if (sec <= lo) break;
-      if (sec > nowSec) continue;
-      const nb = d[o + 1];
-      const sb = d[o + 2];
+      const rel = k[slot * KS];
+      if (rel <= lo) break;
+      if (rel > nowRel) continue;
+      const nb = k[slot * KS + 1];
+      const o = slot * VS;
+      const sb = d[o];
       if (n === 0) {
-        m2 = d[o + 3];
+        m2 = d[o + 1];
       } else {
         const delta = sb / nb - sum / n;
-        m2 += d[o + 3] + (delta * delta * n * nb) / (n + nb);
+        m2 += d[o + 1] + (delta * delta * n * nb) / (n + nb);
       }
       n += nb;
       sum += sb;
-      if (d[o + 4] < min) min = d[o + 4];
-      if (d[o + 5] > max) max = d[o + 5];
+      if (d[o + 2] < min) min = d[o + 2];
+      if (d[o + 3] > max) max = d[o + 3];
     }
     if (n === 0) return { count: 0, sum: 0, mean: null, min: null, max: null, variance: null, stddev: null };
     const variance = Math.max(0, m2 / n);
@@ -155,14 +165,14 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
 
   /** Number of values in the buckets of `(nowSec - spanSeconds, nowSec]` (used for rates). */
   countInLast(spanSeconds: number, nowMs: number): number {
-    const nowSec = Math.floor(nowMs / 1000);
-    const lo = nowSec - spanSeconds;
-    const d = this.data;
+    const nowRel = Math.floor(nowMs / 1000) - this.base;
+    const lo = nowRel - spanSeconds;
+    const k = this.keys;
     let n = 0;
     for (let slot = this.head + this.len - 1; slot >= this.head; slot--) {
-      const sec = d[slot * STRIDE];
-      if (sec <= lo) break;
-      if (sec <= nowSec) n += d[slot * STRIDE + 1];
+      const rel = k[slot * KS];
+      if (rel <= lo) break;
+      if (rel <= nowRel) n += k[slot * KS + 1];
     }
     return n;
   }
@@ -193,35 +203,39 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
       );
     }
     if (other.len === 0) return;
-    const a = this.data;
-    const b = other.data;
-    const out = new Float64Array((this.len + other.len) * STRIDE);
+    const base = this.len === 0 ? other.base : this.base;
+    const shift = other.base - base;
+    const size = this.len + other.len;
+    const keys = new Int32Array(size * KS);
+    const vals = new Float64Array(size * VS);
     let i = this.head;
     let j = other.head;
     const iEnd = this.head + this.len;
     const jEnd = other.head + other.len;
     let k = 0;
     while (i < iEnd || j < jEnd) {
-      const sa = i < iEnd ? a[i * STRIDE] : Infinity;
-      const sb = j < jEnd ? b[j * STRIDE] : Infinity;
-      if (sa < sb) {
-        out.set(a.subarray(i * STRIDE, (i + 1) * STRIDE), k * STRIDE);
+      const ra = i < iEnd ? this.keys[i * KS] : Infinity;
+      const rb = j < jEnd ? other.keys[j * KS] + shift : Infinity;
+      if (ra <= rb) {
+        keys[k * KS] = ra;
+        keys[k * KS + 1] = this.keys[i * KS + 1];
+        vals.set(this.vals.subarray(i * VS, (i + 1) * VS), k * VS);
+        if (ra === rb) combineBucket(keys, vals, k, other.keys, other.vals, j++);
         i++;
-      } else if (sb < sa) {
-        out.set(b.subarray(j * STRIDE, (j + 1) * STRIDE), k * STRIDE);
-        j++;
       } else {
-        out.set(a.subarray(i * STRIDE, (i + 1) * STRIDE), k * STRIDE);
-        combineBucket(out, k * STRIDE, b, j * STRIDE);
-        i++;
+        keys[k * KS] = rb;
+        keys[k * KS + 1] = other.keys[j * KS + 1];
+        vals.set(other.vals.subarray(j * VS, (j + 1) * VS), k * VS);
         j++;
       }
       k++;
     }
-    this.data = out;
+    this.keys = keys;
+    this.vals = vals;
+    this.base = base;
     this.head = 0;
     this.len = k;
-    this.dropBefore(out[(k - 1) * STRIDE] - this.windowSeconds + 1);
+    this.dropBefore(base + keys[(k - 1) * KS] - this.windowSeconds + 1);
   }
 
   serialize(): Uint8Array {
@@ -248,20 +262,21 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
   writeTo(w: ByteWriter): void {
     w.varUint(this.windowSeconds);
     w.varUint(this.len);
-    const d = this.data;
+    const d = this.vals;
     let prev = 0;
     for (let slot = this.head; slot < this.head + this.len; slot++) {
-      const o = slot * STRIDE;
-      if (slot === this.head) w.varInt(d[o]);
-      else w.varUint(d[o] - prev);
-      prev = d[o];
-      const n = d[o + 1];
+      const rel = this.keys[slot * KS];
+      if (slot === this.head) w.varInt(this.base + rel);
+      else w.varUint(rel - prev);
+      prev = rel;
+      const n = this.keys[slot * KS + 1];
       w.varUint(n);
-      w.f64(d[o + 2]);
+      const o = slot * VS;
+      w.f64(d[o]);
       if (n !== 1) {
+        w.f64(d[o + 1]);
+        w.f64(d[o + 2]);
         w.f64(d[o + 3]);
-        w.f64(d[o + 4]);
-        w.f64(d[o + 5]);
       }
     }
   }
@@ -272,43 +287,47 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     if (len > window.windowSeconds) {
       throw new DeserializationError(`SlidingWindow snapshot holds ${len} buckets, more than its ${window.windowSeconds} s window`);
     }
-    const d = new Float64Array(len * STRIDE);
-    let sec = 0;
+    const keys = new Int32Array(len * KS);
+    const d = new Float64Array(len * VS);
+    let rel = 0;
     for (let k = 0; k < len; k++) {
-      const o = k * STRIDE;
-      sec = k === 0 ? r.varInt() : sec + r.varUint();
+      if (k === 0) window.base = r.varInt();
+      else rel += r.varUint();
       const n = r.varUint();
-      d[o] = sec;
-      d[o + 1] = n;
-      d[o + 2] = r.f64();
+      keys[k * KS] = rel;
+      keys[k * KS + 1] = n;
+      const o = k * VS;
+      d[o] = r.f64();
       if (n === 1) {
-        d[o + 4] = d[o + 5] = d[o + 2];
+        d[o + 2] = d[o + 3] = d[o];
       } else {
+        d[o + 1] = r.f64();
+        d[o + 2] = r.f64();
         d[o + 3] = r.f64();
-        d[o + 4] = r.f64();
-        d[o + 5] = r.f64();
       }
     }
-    window.data = d;
+    window.keys = keys;
+    window.vals = d;
     window.len = len;
     return window;
   }
 
-  /** First slot whose second is ≥ `sec` (binary search over the sorted buckets). */
-  private search(sec: number): number {
+  /** First slot whose relative second is ≥ `rel` (binary search over the sorted buckets). */
+  private search(rel: number): number {
     let lo = this.head;
     let hi = this.head + this.len;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.data[mid * STRIDE] < sec) lo = mid + 1;
+      if (this.keys[mid * KS] < rel) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   private dropBefore(minSec: number): number {
+    const minRel = minSec - this.base;
     let dropped = 0;
-    while (this.len > 0 && this.data[this.head * STRIDE] < minSec) {
+    while (this.len > 0 && this.keys[this.head * KS] < minRel) {
       this.head++;
       this.len--;
       dropped++;
@@ -319,56 +338,66 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
   }
 
   /** Inserts a new single-value bucket at slot `at` (head ≤ at ≤ head + len), making room as needed. */
-  private insertAt(at: number, sec: number, value: number): void {
+  private insertAt(at: number, rel: number, value: number): void {
     let slot = at;
-    const capacity = this.data.length / STRIDE;
+    const capacity = this.keys.length / KS;
     if (this.head + this.len === capacity) {
       if (this.head > 0) {
-        this.data.copyWithin(0, this.head * STRIDE, (this.head + this.len) * STRIDE);
+        this.keys.copyWithin(0, this.head * KS, (this.head + this.len) * KS);
+        this.vals.copyWithin(0, this.head * VS, (this.head + this.len) * VS);
         slot -= this.head;
         this.head = 0;
       } else {
         // Grow 8 → 32 → windowSeconds buckets: few reallocations, so little allocator fragmentation.
-        const next = new Float64Array(Math.min(capacity < 8 ? 8 : capacity < 32 ? 32 : this.windowSeconds, this.windowSeconds) * STRIDE);
-        next.set(this.data);
-        this.data = next;
+        const next = Math.min(capacity < 8 ? 8 : capacity < 32 ? 32 : this.windowSeconds, this.windowSeconds);
+        const keys = new Int32Array(next * KS);
+        const vals = new Float64Array(next * VS);
+        keys.set(this.keys);
+        vals.set(this.vals);
+        this.keys = keys;
+        this.vals = vals;
       }
     }
-    const d = this.data;
     const end = this.head + this.len;
-    if (slot < end) d.copyWithin((slot + 1) * STRIDE, slot * STRIDE, end * STRIDE);
-    const o = slot * STRIDE;
-    d[o] = sec;
-    d[o + 1] = 1;
-    d[o + 2] = value;
-    d[o + 3] = 0;
-    d[o + 4] = value;
-    d[o + 5] = value;
+    if (slot < end) {
+      this.keys.copyWithin((slot + 1) * KS, slot * KS, end * KS);
+      this.vals.copyWithin((slot + 1) * VS, slot * VS, end * VS);
+    }
+    this.keys[slot * KS] = rel;
+    this.keys[slot * KS + 1] = 1;
+    const o = slot * VS;
+    this.vals[o] = value;
+    this.vals[o + 1] = 0;
+    this.vals[o + 2] = value;
+    this.vals[o + 3] = value;
     this.len++;
   }
 }
 
-/** Welford update of one bucket with one value. */
-function addToBucket(d: Float64Array, o: number, value: number): void {
-  const n = d[o + 1];
-  const sum = d[o + 2];
+/** Welford update of bucket `slot` with one value. */
+function addToBucket(keys: Int32Array, vals: Float64Array, slot: number, value: number): void {
+  const n = keys[slot * KS + 1];
+  const o = slot * VS;
+  const sum = vals[o];
   const meanOld = sum / n;
   const sumNew = sum + value;
-  d[o + 1] = n + 1;
-  d[o + 2] = sumNew;
-  d[o + 3] += (value - meanOld) * (value - sumNew / (n + 1));
-  if (value < d[o + 4]) d[o + 4] = value;
-  if (value > d[o + 5]) d[o + 5] = value;
+  keys[slot * KS + 1] = n + 1;
+  vals[o] = sumNew;
+  vals[o + 1] += (value - meanOld) * (value - sumNew / (n + 1));
+  if (value < vals[o + 2]) vals[o + 2] = value;
+  if (value > vals[o + 3]) vals[o + 3] = value;
 }
 
-/** Chan et al. combination of bucket `src[so..]` into bucket `dst[o..]` (same second). */
-function combineBucket(dst: Float64Array, o: number, src: Float64Array, so: number): void {
-  const na = dst[o + 1];
-  const nb = src[so + 1];
-  const delta = src[so + 2] / nb - dst[o + 2] / na;
-  dst[o + 3] += src[so + 3] + (delta * delta * na * nb) / (na + nb);
-  dst[o + 1] = na + nb;
-  dst[o + 2] += src[so + 2];
-  if (src[so + 4] < dst[o + 4]) dst[o + 4] = src[so + 4];
-  if (src[so + 5] > dst[o + 5]) dst[o + 5] = src[so + 5];
+/** Chan et al. combination of bucket `j` of (srcKeys, srcVals) into bucket `k` of (keys, vals) (same second). */
+function combineBucket(keys: Int32Array, vals: Float64Array, k: number, srcKeys: Int32Array, srcVals: Float64Array, j: number): void {
+  const na = keys[k * KS + 1];
+  const nb = srcKeys[j * KS + 1];
+  const o = k * VS;
+  const so = j * VS;
+  const delta = srcVals[so] / nb - vals[o] / na;
+  vals[o + 1] += srcVals[so + 1] + (delta * delta * na * nb) / (na + nb);
+  keys[k * KS + 1] = na + nb;
+  vals[o] += srcVals[so];
+  if (srcVals[so + 2] < vals[o + 2]) vals[o + 2] = srcVals[so + 2];
+  if (srcVals[so + 3] > vals[o + 3]) vals[o + 3] = srcVals[so + 3];
 }
