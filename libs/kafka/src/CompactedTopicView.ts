@@ -7,6 +7,11 @@ export interface CompactedTopicViewOptions<T> {
   decode(message: IncomingMessage): T | undefined;
   /** Consumer-group prefix; each view instance reads with its own throw-away group, from the beginning. */
   groupPrefix: string;
+  /**
+   * Whether `next` replaces `current` for a key (default: always — the latest message wins, as
+   * compaction does). E.g. snapshots keep the one that has consumed more of its input.
+   */
+  accept?(current: T, next: T): boolean;
   /** Called after each applied update. */
   onUpdate?(key: string, value: T | undefined): void;
 }
@@ -44,6 +49,8 @@ export class CompactedTopicView<T> {
           }
           const v = this.opts.decode(m);
           if (v === undefined) continue;
+          const current = this.values.get(m.key);
+          if (current !== undefined && this.opts.accept && !this.opts.accept(current, v)) continue;
           this.values.set(m.key, v);
           this.opts.onUpdate?.(m.key, v);
         }

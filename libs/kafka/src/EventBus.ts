@@ -66,6 +66,11 @@ export interface SubscribeOptions {
 
 export interface Subscription {
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /**
+   * Moves this member's position on an assigned partition: the next batch for it starts at
+   * `offset`. Call it from the handler and return without handling the current batch.
+   */
+  seek(target: TopicPartitionOffset): void;
   assignments(): TopicPartition[];
   stop(): Promise<void>;
 }

@@ -21,6 +21,8 @@ interface Member {
   /** Next offset to deliver per "topic:partition". */
   position: Map<string, number>;
   running: boolean;
+  /** Partitions whose position the handler moved with seek() during the current batch. */
+  seeked: Set<string>;
   scheduled: boolean;
   busy: boolean;
 }
@@ -98,7 +100,7 @@ export class InMemoryBus implements EventBus {
     for (const topic of options.topics) this.topicOf(topic);
     let group = this.groups.get(options.groupId);
     if (!group) this.groups.set(options.groupId, (group = { members: [], committed: new Map() }));
-    const member: Member = { id: this.nextMemberId++, options, assigned: [], position: new Map(), running: true, scheduled: false, busy: false };
+    const member: Member = { id: this.nextMemberId++, options, assigned: [], position: new Map(), running: true, seeked: new Set(), scheduled: false, busy: false };
     group.members.push(member);
     this.rebalance(group);
     const g = group;
@@ -107,6 +109,11 @@ export class InMemoryBus implements EventBus {
         for (const o of offsets) g.committed.set(tpKey(o.topic, o.partition), Number(o.offset));
       },
       assignments: () => member.assigned,
+      seek: (t: TopicPartitionOffset) => {
+        member.position.set(tpKey(t.topic, t.partition), Number(t.offset));
+        member.seeked.add(tpKey(t.topic, t.partition));
+        this.schedule(g, member);
+      },
       stop: async () => {
         member.running = false;
         while (member.busy) await new Promise((r) => setTimeout(r, 1));
@@ -171,6 +178,10 @@ export class InMemoryBus implements EventBus {
           m.busy = false;
           this.schedule(group, m, this.opts.retryDelayMs ?? 100);
           return;
+        }
+        if (m.seeked.delete(key)) {
+          delivered = true; // the handler moved the position; deliver from there next
+          continue;
         }
         if (m.position.get(key) !== pos) continue; // rebalanced meanwhile
         m.position.set(key, pos + messages.length);

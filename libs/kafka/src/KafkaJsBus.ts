@@ -279,6 +279,7 @@ export class KafkaJsBus implements EventBus {
     });
     this.consumers.add(consumer);
     let assigned: TopicPartition[] = [];
+    const seeked = new Set<string>();
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       assigned = Object.entries(e.payload.memberAssignment).flatMap(([topic, parts]) => (parts as number[]).map((partition) => ({ topic, partition })));
       void Promise.resolve(options.onAssignment?.(assigned)).catch((err) => this.opts.logger?.error({ err }, 'onAssignment failed'));
@@ -301,6 +302,7 @@ export class KafkaJsBus implements EventBus {
           heartbeat,
         };
         await handler(wrapped); // throws → offsets stay unresolved → kafkajs re-fetches the batch
+        if (seeked.delete(`${batch.topic}:${batch.partition}`)) return; // handler moved the position
         const last = batch.messages[batch.messages.length - 1]!.offset;
         resolveOffset(last);
         if (!manual) {
@@ -318,6 +320,10 @@ export class KafkaJsBus implements EventBus {
         if (offsets.length > 0) await consumer.commitOffsets(offsets.map((o) => ({ ...o })));
       },
       assignments: () => assigned,
+      seek: (t: TopicPartitionOffset) => {
+        seeked.add(`${t.topic}:${t.partition}`);
+        consumer.seek({ topic: t.topic, partition: t.partition, offset: t.offset });
+      },
       stop: async () => {
         this.consumers.delete(consumer);
         await consumer.disconnect();
