@@ -32,3 +32,29 @@ export type {
 } from './schemas';
 export { normalizeEvent, parseEnvelope, describeFirstError, compileValidator, exceedsDepth, MAX_PAYLOAD_DEPTH } from './validateEvent';
 export type { NormalizeOptions } from './validateEvent';
+export {
+  BATCH_TASKS_TOPIC,
+  BATCH_JOB_STATUSES,
+  BatchSourceSchema,
+  BatchProcessRequestSchema,
+  BatchJobSchema,
+  batchJobKeys,
+  parseBatchJobKey,
+  isTerminalBatchStatus,
+  summarizeBatchJob,
+  readBatchInput,
+} from './batchSchemas';
+export type {
+  BatchJobStatus,
+  BatchProcessRequest,
+  BatchJob,
+  BatchSourceRange,
+  BatchInput,
+  BatchCommand,
+  BatchTask,
+  BatchJobRecord,
+  BatchProgressRecord,
+  BatchPartialRecord,
+  BatchCancelRecord,
+  BatchJobKey,
+} from './batchSchemas';

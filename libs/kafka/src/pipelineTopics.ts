@@ -1,4 +1,4 @@
-import { COMPACTED_TOPICS, EVENT_TOPICS, INTERNAL_TOPICS } from '@pipeline/contracts';
+import { BATCH_TASKS_TOPIC, COMPACTED_TOPICS, EVENT_TOPICS, INTERNAL_TOPICS } from '@pipeline/contracts';
 import type { TopicSpec } from './EventBus';
 
 /**
@@ -16,5 +16,6 @@ export function pipelineTopicSpecs(opts: { partitions: number; replicationFactor
       compacted: COMPACTED_TOPICS.includes(topic),
       config: topic === INTERNAL_TOPICS.aggregatorSnapshots || topic === INTERNAL_TOPICS.mlModels || topic === INTERNAL_TOPICS.batchJobs ? large : undefined,
     })),
+    { topic: BATCH_TASKS_TOPIC, partitions: opts.partitions, replicationFactor: opts.replicationFactor },
   ];
 }

@@ -1,0 +1,274 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ContractError } from './errors';
+
+/**
+ * The batch-job contract shared by the gateway (REST) and the batch-processor service (Kafka):
+ * the REST body, the public job view, and the records on the batch topics.
+ *
+ * Topics and keys
+ *   pipeline.batch.commands   key <job_id>             BatchCommand  {job_id, request, submitted_at}
+ *   pipeline.batch.tasks      key <job_id>/<task>#<n>  BatchTask     one per (side, source partition); the
+ *                                                                    `#<n>` salt makes task i land on tasks
+ *                                                                    partition i mod P, so replicas split them
+ *   pipeline.batch.jobs (compacted):
+ *     job/<id>                    BatchJobRecord      queued → running → succeeded | failed | cancelled
+ *     job/<id>/progress/<task>    BatchProgressRecord progress 0..1 and events read of one task
+ *     job/<id>/partial/<task>     BatchPartialRecord  the task's serialized partial (large; ≤ 16 MiB)
+ *     job/<id>/cancel             BatchCancelRecord   cancel marker, written by DELETE
+ * Progress and partial keys get empty values (deleted in views) once the job has finished.
+ */
+export const BATCH_TASKS_TOPIC = 'pipeline.batch.tasks';
+
+export const BATCH_JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type BatchJobStatus = (typeof BATCH_JOB_STATUSES)[number];
+const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+export const isTerminalBatchStatus = (s: BatchJobStatus): boolean => TERMINAL.has(s);
+
+const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Number()], { description: 'ISO-8601 date-time with a zone, or epoch milliseconds' });
+
+export const BatchSourceSchema = Type.Object(
+  {
+    topic: Type.String({ minLength: 1, maxLength: 249, description: 'Topic to read, e.g. "events.metrics" (not a pipeline.* topic)' }),
+    from: Time,
+    to: Time,
+  },
+  { $id: 'BatchSource', additionalProperties: false, description: 'Records with from ≤ event time < to (the record timestamp is the event time); from must not be after to' },
+);
+
+export const BatchProcessRequestSchema = Type.Object(
+  {
+    operation: Type.Union([Type.Literal('process_batch'), Type.Literal('time_window_metrics'), Type.Literal('join'), Type.Literal('detect_anomalies')]),
+    events: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'Inline events (small jobs); not for join' })),
+    left: Type.Optional(Type.Array(Type.Unknown(), { description: 'join: inline left events' })),
+    right: Type.Optional(Type.Array(Type.Unknown(), { description: 'join: inline right events' })),
+    source: Type.Optional(BatchSourceSchema),
+    right_source: Type.Optional(BatchSourceSchema),
+    value_key: Type.Optional(Type.String({ description: 'Field holding the value (top level, then payload, then a dotted path); default "value"' })),
+    window_minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'time_window_metrics: window length' })),
+    slide_minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'time_window_metrics: hop (≤ window_minutes); tumbling when absent' })),
+    group_key: Type.Optional(Type.String({ description: 'time_window_metrics, detect_anomalies: field to group by' })),
+    join_key: Type.Optional(Type.String({ description: 'join: key field (alias "key")' })),
+    join_type: Type.Optional(Type.Union([Type.Literal('inner'), Type.Literal('left')])),
+    within_seconds: Type.Optional(Type.Number({ minimum: 0, description: 'join: |left time − right time| ≤ within_seconds' })),
+    threshold_std: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'detect_anomalies: |z| above this is an anomaly' })),
+  },
+  {
+    $id: 'BatchProcessRequest',
+    description:
+      'A batch job. Input: `events` (or `left`+`right` for join) inline, or `source` (and `right_source` for join) to read a time range of a topic. ' +
+      'Inline jobs are answered 200 with the result when they finish within the gateway wait, otherwise 202 with the job id.',
+  },
+);
+export type BatchProcessRequest = Static<typeof BatchProcessRequestSchema>;
+
+/** The public view of a job (GET /pipeline/spark/jobs/{id}). */
+export const BatchJobSchema = Type.Object(
+  {
+    job_id: Type.String(),
+    operation: Type.String(),
+    status: Type.Union(BATCH_JOB_STATUSES.map((s) => Type.Literal(s))),
+    progress: Type.Number({ minimum: 0, maximum: 1, description: 'Fraction of the input read (offset range per partition, averaged over tasks)' }),
+    events_read: Type.Integer(),
+    submitted_at: Type.String({ format: 'date-time' }),
+    started_at: Type.Optional(Type.String({ format: 'date-time' })),
+    finished_at: Type.Optional(Type.String({ format: 'date-time' })),
+    tasks: Type.Optional(Type.Integer({ description: 'Source jobs: one task per (side, partition)' })),
+    cancel_requested: Type.Optional(Type.Boolean()),
+    result: Type.Optional(Type.Unknown({ description: 'succeeded: the operation result' })),
+    reason: Type.Optional(Type.String({ description: 'failed/cancelled: why' })),
+  },
+  { $id: 'BatchJob' },
+);
+export type BatchJob = Static<typeof BatchJobSchema>;
+
+/** One source read by a job: the epoch-ms range [fromMs, toMs) of a topic, and the join side it feeds. */
+export interface BatchSourceRange {
+  side?: 'left' | 'right';
+  topic: string;
+  fromMs: number;
+  toMs: number;
+}
+
+export type BatchInput =
+  | { kind: 'events'; events: unknown[] }
+  | { kind: 'join_events'; left: unknown[]; right: unknown[] }
+  | { kind: 'source'; sources: BatchSourceRange[] };
+
+/** Kafka message on pipeline.batch.commands. */
+export interface BatchCommand {
+  job_id: string;
+  /** The REST body as received. */
+  request: Record<string, unknown>;
+  submitted_at: string;
+}
+
+/** Kafka message on pipeline.batch.tasks: read one partition of one source and publish the partial. */
+export interface BatchTask {
+  job_id: string;
+  /** Index of this task; partials are merged in task order, so every replica count gives the same answer. */
+  task: number;
+  tasks: number;
+  side?: 'left' | 'right';
+  topic: string;
+  partition: number;
+  from_ms: number;
+  to_ms: number;
+  request: Record<string, unknown>;
+  started_at: string;
+  /** Epoch ms after which the job is failed. */
+  deadline_ms: number;
+}
+
+export interface BatchJobRecord {
+  job_id: string;
+  operation: string;
+  status: BatchJobStatus;
+  submitted_at: string;
+  started_at?: string;
+  finished_at?: string;
+  deadline_ms?: number;
+  tasks?: number;
+  events_read?: number;
+  result?: unknown;
+  reason?: string;
+  /** Terminal records of source jobs: which replica (host/pid) ran each task. */
+  workers?: string[];
+}
+
+export interface BatchProgressRecord {
+  job_id: string;
+  task: number;
+  progress: number;
+  events_read: number;
+  worker: string;
+}
+
+export interface BatchPartialRecord {
+  job_id: string;
+  task: number;
+  events_read: number;
+  worker: string;
+  partial: unknown;
+}
+
+export interface BatchCancelRecord {
+  job_id: string;
+  requested_at: string;
+}
+
+export const batchJobKeys = {
+  status: (jobId: string) => `job/${jobId}`,
+  progress: (jobId: string, task: number) => `job/${jobId}/progress/${task}`,
+  partial: (jobId: string, task: number) => `job/${jobId}/partial/${task}`,
+  cancel: (jobId: string) => `job/${jobId}/cancel`,
+};
+
+export type BatchJobKey = { kind: 'status' | 'cancel'; jobId: string } | { kind: 'progress' | 'partial'; jobId: string; task: number };
+
+const KEY = /^job\/([^/]+)(?:\/(cancel)|\/(progress|partial)\/(\d+))?$/;
+
+/** Parses a key of pipeline.batch.jobs; undefined for anything else. */
+export function parseBatchJobKey(key: string): BatchJobKey | undefined {
+  const m = KEY.exec(key);
+  if (!m) return undefined;
+  const jobId = m[1]!;
+  if (m[2]) return { kind: 'cancel', jobId };
+  if (m[3]) return { kind: m[3] as 'progress' | 'partial', jobId, task: Number(m[4]) };
+  return { kind: 'status', jobId };
+}
+
+/**
+ * The public view of a job from its status record and its tasks' progress records: progress is the
+ * mean over tasks (a task without a record counts 0), events_read their sum; a finished job has
+ * progress 1 (succeeded) and the events_read of its final record.
+ */
+export function summarizeBatchJob(record: BatchJobRecord, progress: readonly BatchProgressRecord[], cancelRequested = false): BatchJob {
+  let p = 0;
+  let read = record.events_read ?? 0;
+  if (record.status === 'succeeded') p = 1;
+  else if (record.status === 'running' || isTerminalBatchStatus(record.status)) {
+    const n = record.tasks ?? 0;
+    if (n > 0 && progress.length > 0) {
+      const live = progress.filter((r) => r.task < n);
+      p = live.reduce((a, r) => a + Math.min(1, Math.max(0, r.progress)), 0) / n;
+      if (record.events_read === undefined) read = live.reduce((a, r) => a + r.events_read, 0);
+    }
+  }
+  const view: BatchJob = { job_id: record.job_id, operation: record.operation, status: record.status, progress: p, events_read: read, submitted_at: record.submitted_at };
+  if (record.started_at !== undefined) view.started_at = record.started_at;
+  if (record.finished_at !== undefined) view.finished_at = record.finished_at;
+  if (record.tasks !== undefined) view.tasks = record.tasks;
+  if (cancelRequested && !isTerminalBatchStatus(record.status)) view.cancel_requested = true;
+  if (record.result !== undefined) view.result = record.result;
+  if (record.reason !== undefined) view.reason = record.reason;
+  return view;
+}
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const MAX_EPOCH_MS = 8.64e15;
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+function readTime(value: unknown, field: string): number {
+  if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS) return value;
+  if (typeof value === 'string' && ISO_WITH_ZONE.test(value)) {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new ContractError(`${field} must be an ISO-8601 date-time with a zone or epoch milliseconds, got ${quote(value)}`, field);
+}
+
+function quote(value: unknown): string {
+  let s: string;
+  try {
+    s = value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
+  } catch {
+    s = typeof value;
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function readSource(value: unknown, field: string, side?: 'left' | 'right'): BatchSourceRange {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ContractError(`${field} must be an object {"topic","from","to"}, got ${quote(value)}`, field);
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'topic' && k !== 'from' && k !== 'to') throw new ContractError(`${field}.${k} is not an allowed field`, `${field}.${k}`);
+  for (const k of ['topic', 'from', 'to']) if (o[k] === undefined || o[k] === null) throw new ContractError(`${field}.${k} is required`, `${field}.${k}`);
+  if (typeof o.topic !== 'string' || !TOPIC_NAME.test(o.topic)) throw new ContractError(`${field}.topic must be a Kafka topic name (letters, digits, ".", "_", "-"), got ${quote(o.topic)}`, `${field}.topic`);
+  if (o.topic.startsWith('pipeline.')) throw new ContractError(`${field}.topic must not be an internal pipeline topic, got ${quote(o.topic)}`, `${field}.topic`);
+  const fromMs = readTime(o.from, `${field}.from`);
+  const toMs = readTime(o.to, `${field}.to`);
+  if (fromMs > toMs) throw new ContractError(`${field}.from must not be after ${field}.to, got from ${quote(o.from)} and to ${quote(o.to)}`, `${field}.from`);
+  return { ...(side ? { side } : {}), topic: o.topic, fromMs, toMs };
+}
+
+function readArray(value: unknown, field: string, nonEmpty: boolean): unknown[] {
+  if (!Array.isArray(value)) throw new ContractError(`${field} must be an array of events, got ${quote(value)}`, field);
+  if (nonEmpty && value.length === 0) throw new ContractError(`${field} must contain at least one event`, field);
+  return value;
+}
+
+/**
+ * The input part of a batch request (the options are checked by `parseBatchOptions` of @pipeline/batch):
+ *   non-join: exactly one of `events` (non-empty array) or `source`;
+ *   join:     `left` + `right` arrays, or `source` (left side) + `right_source`.
+ * Throws ContractError naming the field, e.g. `source.from must not be after source.to, got from … and to …`.
+ */
+export function readBatchInput(body: Record<string, unknown>, isJoin: boolean): BatchInput {
+  const has = (k: string) => body[k] !== undefined && body[k] !== null;
+  if (isJoin) {
+    if (has('events')) throw new ContractError('events is not used by join: give left and right, or source and right_source', 'events');
+    if (has('source') || has('right_source')) {
+      if (has('left') || has('right')) throw new ContractError('left/right and source/right_source are exclusive: give one pair', has('left') ? 'left' : 'right');
+      if (!has('source')) throw new ContractError('source is required with right_source (the left side of the join)', 'source');
+      if (!has('right_source')) throw new ContractError('right_source is required with source (the right side of the join)', 'right_source');
+      return { kind: 'source', sources: [readSource(body.source, 'source', 'left'), readSource(body.right_source, 'right_source', 'right')] };
+    }
+    if (!has('left')) throw new ContractError('left is required for join (or source and right_source)', 'left');
+    if (!has('right')) throw new ContractError('right is required for join (or source and right_source)', 'right');
+    return { kind: 'join_events', left: readArray(body.left, 'left', false), right: readArray(body.right, 'right', false) };
+  }
+  for (const k of ['left', 'right', 'right_source']) if (has(k)) throw new ContractError(`${k} is only used by join`, k);
+  if (has('events') && has('source')) throw new ContractError('events and source are exclusive: give inline events or a source range', 'events');
+  if (has('source')) return { kind: 'source', sources: [readSource(body.source, 'source')] };
+  if (!has('events')) throw new ContractError('events or source is required', 'events');
+  return { kind: 'events', events: readArray(body.events, 'events', true) };
+}
