@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { InMemoryBus } from '@pipeline/kafka';
+import { ModelRegistryView, publishModel, RegistryError, type RegisteredModel } from './index';
+
+const TOPIC = 'pipeline.ml.models';
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** Deterministic bytes 0,1,…,250,0,1,… shifted by `seed`. */
+const bytesOf = (n: number, seed = 0) => Uint8Array.from({ length: n }, (_, i) => (i + seed) % 251);
+
+async function setup() {
+  const bus = new InMemoryBus({ defaultPartitions: 3 });
+  await bus.ensureTopics([{ topic: TOPIC, compacted: true }]);
+  const invalid: string[] = [];
+  const view = new ModelRegistryView(bus, { topic: TOPIC, groupPrefix: 'test-registry', onInvalid: (n, v, r) => invalid.push(`${n}/${v}: ${r}`) });
+  const added: RegisteredModel[] = [];
+  view.onAdded((m) => added.push(m));
+  await view.start();
+  return { bus, view, invalid, added };
+}
+
+describe('model registry on the compacted topic', () => {
+  it('publishes chunks then the manifest, and the view reassembles the exact bytes', async () => {
+    const { bus, view, added } = await setup();
+    const bytes = bytesOf(512 * 1024 * 2 + 100);
+    const manifest = await publishModel(bus, { topic: TOPIC, name: 'latency', version: 1, bytes, metadata: { type: 'random_forest' }, publishedAt: '2026-11-27T10:00:00.000Z' });
+    expect(manifest).toEqual({ name: 'latency', version: 1, sha256: sha(bytes), size: 1048676, chunks: 3, chunkBytes: 524288, publishedAt: '2026-11-27T10:00:00.000Z', metadata: { type: 'random_forest' } });
+    expect(bus.messages(TOPIC).map((m) => `${m.key}:${m.value.length}`).sort()).toEqual([
+      'model/latency/1/chunk/0:524288',
+      'model/latency/1/chunk/1:524288',
+      'model/latency/1/chunk/2:100',
+      `model/latency/1:${JSON.stringify(manifest).length}`,
+    ]);
+    await view.catchUp();
+    expect(added.map((m) => m.manifest)).toEqual([manifest]);
+    expect(Buffer.compare(view.get('latency')!.bytes, Buffer.from(bytes))).toBe(0);
+    expect(view.get('latency', 1)!.manifest).toEqual(manifest);
+    expect(view.get('latency', 2)).toBeUndefined();
+    expect(view.get('other')).toBeUndefined();
+    await view.stop();
+  });
+
+  it('keeps a version pending while its manifest has arrived but a chunk has not', async () => {
+    const { bus, view, added } = await setup();
+    const bytes = bytesOf(10);
+    const manifest = { name: 'm', version: 1, sha256: sha(bytes), size: 10, chunks: 2, chunkBytes: 6, publishedAt: '2026-11-27T10:00:00.000Z', metadata: {} };
+    await bus.publish({ topic: TOPIC, key: 'model/m/1', value: JSON.stringify(manifest) });
+    await bus.publish({ topic: TOPIC, key: 'model/m/1/chunk/1', value: Buffer.from(bytes.subarray(6)) });
+    await view.catchUp();
+    expect([view.get('m'), added.length]).toEqual([undefined, 0]);
+    await bus.publish({ topic: TOPIC, key: 'model/m/1/chunk/0', value: Buffer.from(bytes.subarray(0, 6)) });
+    await view.catchUp();
+    expect([...view.get('m')!.bytes]).toEqual([...bytes]);
+    expect(added.map((m) => m.manifest.version)).toEqual([1]);
+    await view.stop();
+  });
+
+  it('rejects chunks whose sha256 does not match the manifest, then accepts the right ones', async () => {
+    const { bus, view, invalid } = await setup();
+    const bytes = bytesOf(8);
+    const manifest = { name: 'm', version: 2, sha256: sha(bytes), size: 8, chunks: 1, chunkBytes: 8, publishedAt: '2026-11-27T10:00:00.000Z', metadata: {} };
+    const wrong = Buffer.from(bytesOf(8, 1));
+    await bus.publish({ topic: TOPIC, key: 'model/m/2/chunk/0', value: wrong });
+    await bus.publish({ topic: TOPIC, key: 'model/m/2', value: JSON.stringify(manifest) });
+    await view.catchUp();
+    expect(view.get('m', 2)).toBeUndefined();
+    expect(invalid).toEqual([`m/2: sha256 of the assembled chunks is ${sha(wrong)}, manifest says ${sha(bytes)}`]);
+    await bus.publish({ topic: TOPIC, key: 'model/m/2/chunk/0', value: Buffer.from(bytes) });
+    await view.catchUp();
+    expect([...view.get('m', 2)!.bytes]).toEqual([...bytes]);
+    await view.stop();
+  });
+
+  it('reports a size mismatch naming both sizes', async () => {
+    const { bus, view, invalid } = await setup();
+    const manifest = { name: 'm', version: 1, sha256: 'x', size: 9, chunks: 1, chunkBytes: 9, publishedAt: '2026-11-27T10:00:00.000Z', metadata: {} };
+    await bus.publish({ topic: TOPIC, key: 'model/m/1/chunk/0', value: Buffer.from([1, 2, 3]) });
+    await bus.publish({ topic: TOPIC, key: 'model/m/1', value: JSON.stringify(manifest) });
+    await view.catchUp();
+    expect(invalid).toEqual(['m/1: assembled 3 bytes from 1 chunks, manifest says 9']);
+    await view.stop();
+  });
+
+  it('gives max(any version seen)+1 as the next version, counting chunks of an unfinished publish', async () => {
+    const { bus, view } = await setup();
+    expect(view.nextVersion('m')).toBe(1);
+    await publishModel(bus, { topic: TOPIC, name: 'm', version: 1, bytes: bytesOf(5), metadata: {}, publishedAt: '2026-11-27T10:00:00.000Z' });
+    await publishModel(bus, { topic: TOPIC, name: 'm', version: 2, bytes: bytesOf(5, 3), metadata: {}, publishedAt: '2026-11-27T10:01:00.000Z' });
+    await bus.publish({ topic: TOPIC, key: 'model/m/3/chunk/0', value: Buffer.from([1]) }); // crashed before its manifest
+    await view.catchUp();
+    expect([view.nextVersion('m'), view.nextVersion('other'), view.get('m')!.manifest.version]).toEqual([4, 1, 2]);
+    expect(view.list().map((m) => `${m.manifest.name}/${m.manifest.version}`)).toEqual(['m/1', 'm/2']);
+    await view.stop();
+  });
+
+  it('rebuilds every version in a new view (a restarted predictor) and withdraws a tombstoned manifest', async () => {
+    const { bus, view } = await setup();
+    await publishModel(bus, { topic: TOPIC, name: 'b', version: 1, bytes: bytesOf(3), metadata: { n: 1 }, publishedAt: '2026-11-27T10:00:00.000Z' });
+    await publishModel(bus, { topic: TOPIC, name: 'a', version: 1, bytes: bytesOf(4), metadata: { n: 2 }, publishedAt: '2026-11-27T10:00:00.000Z', chunkBytes: 1 });
+    await view.stop();
+    const again = new ModelRegistryView(bus, { topic: TOPIC, groupPrefix: 'test-registry' });
+    await again.start();
+    await again.catchUp();
+    expect(again.list().map((m) => [m.manifest.name, m.manifest.chunks, [...m.bytes]])).toEqual([
+      ['a', 4, [0, 1, 2, 3]],
+      ['b', 1, [0, 1, 2]],
+    ]);
+    await bus.publish({ topic: TOPIC, key: 'model/a/1', value: Buffer.alloc(0) });
+    await again.catchUp();
+    expect(again.list().map((m) => m.manifest.name)).toEqual(['b']);
+    await again.stop();
+  });
+
+  it('refuses names that could break the key format, bad versions and empty models', async () => {
+    const bus = new InMemoryBus();
+    await bus.ensureTopics([{ topic: TOPIC }]);
+    const base = { topic: TOPIC, name: 'ok', version: 1, bytes: bytesOf(1), metadata: {}, publishedAt: '2026-11-27T10:00:00.000Z' };
+    await expect(publishModel(bus, { ...base, name: 'a/b' })).rejects.toThrow(
+      new RegistryError('model name must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ (letters, digits, ".", "_", "-"; at most 128), got "a/b"'),
+    );
+    await expect(publishModel(bus, { ...base, version: 0 })).rejects.toThrow(new RegistryError('model version must be an integer in [1, 4294967295], got 0'));
+    await expect(publishModel(bus, { ...base, bytes: new Uint8Array(0) })).rejects.toThrow(new RegistryError('model bytes must not be empty'));
+    expect(bus.messages(TOPIC)).toEqual([]);
+  });
+});

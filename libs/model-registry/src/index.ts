@@ -1,0 +1,10 @@
+// Public API of @pipeline/model-registry: model versions on the compacted model topic (chunked
+// publish, verified reassembly, hot-load notifications) for ml-trainer and ml-predictor.
+export { RegistryError } from './errors';
+export { MODEL_NAME, manifestKey, chunkKey, parseModelKey } from './modelKeys';
+export type { ParsedKey } from './modelKeys';
+export type { ModelManifest, RegisteredModel } from './ModelManifest';
+export { publishModel, DEFAULT_CHUNK_BYTES } from './publishModel';
+export type { PublishModelOptions } from './publishModel';
+export { ModelRegistryView } from './ModelRegistryView';
+export type { ModelRegistryViewOptions, ModelAddedListener } from './ModelRegistryView';
