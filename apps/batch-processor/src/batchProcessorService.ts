@@ -1,0 +1,93 @@
+import { Counter, Histogram } from 'prom-client';
+import { BATCH_TASKS_TOPIC, INTERNAL_TOPICS, type BatchCommand, type BatchTask } from '@pipeline/contracts';
+import type { IncomingMessage, Subscription, TopicPartition } from '@pipeline/kafka';
+import type { ServiceFactory } from '@pipeline/service-runtime';
+import { BatchWorker } from './BatchWorker';
+import type { BatchProcessorConfig } from './config';
+import { JobStore } from './JobStore';
+
+/**
+ * The batch-processor: consumes pipeline.batch.commands and pipeline.batch.tasks in one consumer
+ * group (so replicas split both), runs jobs with @pipeline/batch and keeps their state on the
+ * compacted pipeline.batch.jobs. HTTP: /healthz, /readyz, /metrics and GET /v1/batch/worker
+ * (this replica's id and assigned partitions).
+ */
+export const createBatchProcessor: ServiceFactory<BatchProcessorConfig> = ({ config, bus, metrics, logger }) => {
+  const jobsTotal = new Counter({ name: 'pipeline_batch_jobs_total', help: 'Batch jobs ended by this replica, per operation and final status', labelNames: ['operation', 'status'], registers: [metrics.registry] });
+  const jobDuration = new Histogram({
+    name: 'pipeline_batch_job_duration_seconds',
+    help: 'Time from a job being taken to its end, for jobs ended by this replica',
+    labelNames: ['operation'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+    registers: [metrics.registry],
+  });
+  const store = new JobStore(bus);
+  const worker = new BatchWorker({
+    bus,
+    store,
+    workerId: config.workerId,
+    jobTimeoutMs: config.jobTimeoutMs,
+    progressIntervalMs: config.progressIntervalMs,
+    logger,
+    onFinished: (operation, status, seconds) => {
+      jobsTotal.inc({ operation, status });
+      jobDuration.observe({ operation }, seconds);
+    },
+    onConsumed: (topic, n) => metrics.eventsConsumed.inc({ topic }, n),
+  });
+  let sub: Subscription | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let assigned: TopicPartition[] = [];
+  let sweeping = false;
+
+  const decode = <T>(m: IncomingMessage): T | undefined => {
+    try {
+      return JSON.parse(m.value.toString('utf8')) as T;
+    } catch {
+      logger.warn({ topic: m.topic, partition: m.partition, offset: m.offset }, 'skipping a batch message that is not JSON');
+      return undefined;
+    }
+  };
+
+  return {
+    routes(app) {
+      app.get('/v1/batch/worker', (_req, res) => {
+        res.json({ worker: config.workerId, group: config.groupId, assignments: assigned });
+      });
+    },
+    async start() {
+      await store.start();
+      await store.catchUp(60_000);
+      sub = await bus.subscribe({
+        groupId: config.groupId,
+        topics: [INTERNAL_TOPICS.batchCommands, BATCH_TASKS_TOPIC],
+        commit: 'after-handler', // a task's offset is committed only after its partial is stored
+        onAssignment: (a) => void (assigned = a),
+        handler: async (batch) => {
+          for (const m of batch.messages) {
+            if (batch.topic === BATCH_TASKS_TOPIC) {
+              const task = decode<BatchTask>(m);
+              if (task) await worker.handleTask(task, batch.heartbeat);
+            } else {
+              const command = decode<BatchCommand>(m);
+              if (command?.job_id) await worker.handleCommand(command);
+            }
+          }
+        },
+      });
+      timer = setInterval(() => {
+        if (sweeping) return;
+        sweeping = true;
+        worker
+          .sweep()
+          .catch((err) => logger.warn({ err }, 'batch watchdog sweep failed'))
+          .finally(() => (sweeping = false));
+      }, config.watchdogIntervalMs);
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await sub?.stop();
+      await store.stop();
+    },
+  };
+};

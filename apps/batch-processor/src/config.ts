@@ -1,0 +1,26 @@
+import { hostname } from 'node:os';
+import { envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+
+export interface BatchProcessorConfig extends BaseConfig {
+  /** Consumer group of the replicas; commands and tasks are split among its members. */
+  groupId: string;
+  /** A job not finished this long after a replica took its command is failed with a reason (ms). Default 30 min. */
+  jobTimeoutMs: number;
+  /** Least time between two progress records of one task (ms). Default 500. */
+  progressIntervalMs: number;
+  /** How often each replica checks for cancel markers and passed deadlines (ms). Default 1,000. */
+  watchdogIntervalMs: number;
+  /** Name of this replica in progress records and results (default host/pid). */
+  workerId: string;
+}
+
+export function readBatchProcessorConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): BatchProcessorConfig {
+  return {
+    ...readBaseConfig(env, 'batch-processor', 8085, opts),
+    groupId: envString(env, 'BATCH_GROUP_ID', 'pipeline-batch-processor'),
+    jobTimeoutMs: envInt(env, 'BATCH_JOB_TIMEOUT_MS', 30 * 60_000, { min: 1_000 }),
+    progressIntervalMs: envInt(env, 'BATCH_PROGRESS_INTERVAL_MS', 500, { min: 10 }),
+    watchdogIntervalMs: envInt(env, 'BATCH_WATCHDOG_INTERVAL_MS', 1_000, { min: 10 }),
+    workerId: envString(env, 'BATCH_WORKER_ID', `${hostname()}/${process.pid}`),
+  };
+}
