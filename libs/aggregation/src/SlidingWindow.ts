@@ -219,13 +219,13 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
       if (ra <= rb) {
         keys[k * KS] = ra;
         keys[k * KS + 1] = this.keys[i * KS + 1];
-        vals.set(this.vals.subarray(i * VS, (i + 1) * VS), k * VS);
+        for (let f = 0; f < VS; f++) vals[k * VS + f] = this.vals[i * VS + f];
         if (ra === rb) combineBucket(keys, vals, k, other.keys, other.vals, j++);
         i++;
       } else {
         keys[k * KS] = rb;
         keys[k * KS + 1] = other.keys[j * KS + 1];
-        vals.set(other.vals.subarray(j * VS, (j + 1) * VS), k * VS);
+        for (let f = 0; f < VS; f++) vals[k * VS + f] = other.vals[j * VS + f];
         j++;
       }
       k++;

@@ -19,3 +19,6 @@ export type {
   StreamingAggregatorOptions,
   TopKResult,
 } from './StreamingAggregator';
+export { foldEvent, TOPK_DIMENSIONS } from './foldEvent';
+export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, snapshotKey } from './PartitionSnapshot';
+export type { PartitionSnapshot } from './PartitionSnapshot';
