@@ -58,3 +58,15 @@ export type {
   BatchCancelRecord,
   BatchJobKey,
 } from './batchSchemas';
+export {
+  ML_MODEL_TYPES,
+  ML_JOB_STATES,
+  MlTrainSourceSchema,
+  MlTrainRequestSchema,
+  MlPredictRequestSchema,
+  MlClusterRequestSchema,
+  MlAnomaliesRequestSchema,
+  MlJobStatusSchema,
+  parseTrainRequest,
+} from './mlSchemas';
+export type { MlModelType, MlTrainRequest, MlTrainSource, MlPredictRequest, MlClusterRequest, MlAnomaliesRequest, MlJobCommand, MlJobState, MlJobStatus } from './mlSchemas';

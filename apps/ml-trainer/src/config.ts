@@ -1,0 +1,29 @@
+import { envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+
+export interface TrainerConfig extends BaseConfig {
+  /** Consumer group reading `pipeline.ml.commands`. */
+  commandsGroupId: string;
+  /** Training jobs run at once in this process (each in its own worker thread). Default 1. */
+  maxConcurrentJobs: number;
+  /** Path of the bundled `train.worker.js`; empty = train on the main thread (tests, embedded fallback). */
+  trainWorkerPath: string;
+  /** Least time between two progress updates of one job on `pipeline.ml.jobs` (ms). Default 500. */
+  progressIntervalMs: number;
+  /** How often a running job heartbeats its consumer group (ms); must be well under the session timeout (30 s). Default 3000. */
+  heartbeatIntervalMs: number;
+}
+
+/** `defaultWorkerPath` is where main.ts knows the worker was bundled (next to itself). */
+export function readTrainerConfig(
+  env: Record<string, string | undefined> = process.env,
+  opts: { requireBrokers?: boolean; defaultWorkerPath?: string } = {},
+): TrainerConfig {
+  return {
+    ...readBaseConfig(env, 'ml-trainer', 8083, opts),
+    commandsGroupId: envString(env, 'ML_TRAINER_GROUP_ID', 'pipeline-ml-trainer'),
+    maxConcurrentJobs: envInt(env, 'ML_MAX_CONCURRENT_JOBS', 1, { min: 1, max: 64 }),
+    trainWorkerPath: envString(env, 'TRAIN_WORKER_PATH', opts.defaultWorkerPath ?? ''),
+    progressIntervalMs: envInt(env, 'ML_PROGRESS_INTERVAL_MS', 500, { min: 0, max: 60_000 }),
+    heartbeatIntervalMs: envInt(env, 'ML_HEARTBEAT_INTERVAL_MS', 3_000, { min: 100, max: 10_000 }),
+  };
+}

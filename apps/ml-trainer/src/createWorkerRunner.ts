@@ -1,0 +1,45 @@
+import { Worker } from 'node:worker_threads';
+import { MlInputError } from '@pipeline/ml';
+import type { TrainingRunner, WorkerMessage } from './TrainingRunner';
+
+/** A worker that died or failed for a reason other than bad input; retrying may succeed. */
+export class TrainingWorkerError extends Error {
+  readonly retriable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingWorkerError';
+  }
+}
+
+/**
+ * Trains each job in a fresh worker thread running `workerPath` (train.worker.js), so the main
+ * thread keeps heartbeating Kafka and answering HTTP. One thread per job: its memory is returned
+ * when the job ends, and aborting is `worker.terminate()`. Bad input comes back as MlInputError.
+ */
+export function createWorkerRunner(workerPath: string): TrainingRunner {
+  return {
+    train(request, onProgress, signal) {
+      return new Promise((resolve, reject) => {
+        signal.throwIfAborted();
+        const worker = new Worker(workerPath, { workerData: request });
+        let settled = false;
+        const settle = (f: () => void) => {
+          if (settled) return;
+          settled = true;
+          signal.removeEventListener('abort', onAbort);
+          f();
+          void worker.terminate();
+        };
+        const onAbort = () => settle(() => reject(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+        worker.on('message', (m: WorkerMessage) => {
+          if (m.type === 'progress') onProgress(m.fraction);
+          else if (m.type === 'done') settle(() => resolve({ bytes: m.bytes, summary: m.summary }));
+          else settle(() => reject(m.name === 'MlInputError' ? new MlInputError(m.message, m.field ?? '') : new TrainingWorkerError(`training failed: ${m.message}`)));
+        });
+        worker.on('error', (err) => settle(() => reject(new TrainingWorkerError(`training worker crashed: ${err.message}`))));
+        worker.on('exit', (code) => settle(() => reject(new TrainingWorkerError(`training worker exited with code ${code} before finishing`))));
+      });
+    },
+  };
+}

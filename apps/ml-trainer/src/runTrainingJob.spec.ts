@@ -1,0 +1,120 @@
+import { INTERNAL_TOPICS, type MlJobCommand, type MlJobStatus } from '@pipeline/contracts';
+import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { createPredictor, decodeModel } from '@pipeline/ml';
+import { ModelRegistryView } from '@pipeline/model-registry';
+import { createInlineRunner } from './createInlineRunner';
+import { runTrainingJob } from './runTrainingJob';
+
+/** y = 2·a − b + 1 on a small grid: linear regression recovers it exactly. */
+const rows = Array.from({ length: 40 }, (_, i) => ({ a: i % 8, b: Math.floor(i / 8), y: 2 * (i % 8) - Math.floor(i / 8) + 1 }));
+const T0 = Date.parse('2026-11-27T10:00:00.000Z');
+
+async function setup() {
+  const bus = new InMemoryBus({ defaultPartitions: 3 });
+  await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+  const registry = new ModelRegistryView(bus, { topic: INTERNAL_TOPICS.mlModels, groupPrefix: 't' });
+  await registry.start();
+  let tick = 0;
+  const deps = { bus, registry, runner: createInlineRunner(), progressIntervalMs: 0, signal: new AbortController().signal, now: () => new Date(T0 + 1000 * tick++) };
+  const statuses = (jobId: string) =>
+    bus
+      .messages(INTERNAL_TOPICS.mlJobs)
+      .filter((m) => m.key === jobId)
+      .map((m) => JSON.parse(m.value.toString()) as MlJobStatus);
+  return { bus, registry, deps, statuses };
+}
+
+const command = (jobId: string, request: Record<string, unknown>): MlJobCommand => ({ job_id: jobId, request: request as never, submitted_at: '2026-11-27T09:59:59.000Z' });
+
+describe('runTrainingJob', () => {
+  it('goes running → training → publishing → succeeded and publishes version 1 to the registry', async () => {
+    const { deps, statuses, registry } = await setup();
+    const out = await runTrainingJob(command('j1', { model_name: 'lin', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: rows, params: { testFraction: 0 } }), deps);
+    const seen = statuses('j1');
+    expect(seen.map((s) => [s.status, s.phase, s.progress])).toEqual([
+      ['running', 'reading', 0],
+      ['running', 'training', 0.3],
+      ['running', 'training', 0.95], // progress of the (single-step) linear fit
+      ['running', 'publishing', 0.95],
+      ['succeeded', undefined, 1],
+    ]);
+    expect(out.status).toEqual({
+      job_id: 'j1',
+      status: 'succeeded',
+      progress: 1,
+      model_name: 'lin',
+      model_type: 'linear_regression',
+      model_version: 1,
+      metrics: out.summary!.metrics,
+      rows: 40,
+      submitted_at: '2026-11-27T09:59:59.000Z',
+      started_at: '2026-11-27T10:00:00.000Z',
+      finished_at: expect.stringMatching(/^2026-11-27T10:00:\d\d\.000Z$/),
+      duration_seconds: expect.any(Number),
+      updated_at: expect.any(String),
+    });
+    expect(seen[4]).toEqual(out.status);
+    expect(out.summary!.metrics.trainR2).toBeCloseTo(1, 12);
+    await registry.catchUp();
+    const model = decodeModel(registry.get('lin')!.bytes);
+    expect([model.version, createPredictor(model).predictRow([3, 2])]).toEqual([1, expect.closeTo(5, 9)]);
+    expect(registry.get('lin')!.manifest.metadata).toEqual(out.summary);
+  });
+
+  it('assigns max(existing)+1 as the version of the next training of the same model', async () => {
+    const { deps } = await setup();
+    const req = { model_name: 'lin', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: rows };
+    await runTrainingJob(command('j1', req), deps);
+    const second = await runTrainingJob(command('j2', req), deps);
+    expect(second.status.model_version).toBe(2);
+  });
+
+  it('reads rows from an event topic in the source window', async () => {
+    const { bus, deps } = await setup();
+    await bus.publishBatch(
+      rows.map((r, i) => ({ topic: 'events.devices', key: 'd', value: JSON.stringify({ topic: 'events.devices', payload: { device_id: 'd', reading: 'r', value: r.y, attributes: { a: r.a, b: r.b } } }), timestampMs: T0 - 1000 - i })),
+    );
+    await bus.publish({ topic: 'events.devices', key: 'd', value: 'garbage', timestampMs: T0 - 5 });
+    await bus.publish({ topic: 'events.devices', key: 'd', value: '{"payload":{}}', timestampMs: T0 + 60_000 }); // after `to`
+    const out = await runTrainingJob(
+      command('j3', { model_name: 'dev', model_type: 'linear_regression', feature_keys: ['attributes.a', 'attributes.b'], target_key: 'value', source: { topic: 'events.devices', to: T0 } }),
+      deps,
+    );
+    expect([out.status.status, out.status.rows, out.summary!.provenance.source]).toEqual([
+      'succeeded',
+      40,
+      { topic: 'events.devices', from: '2026-11-26T10:00:00.000Z', to: '2026-11-27T10:00:00.000Z', limit: 1_000_000, skipped: 1, job_id: 'j3' },
+    ]);
+  });
+
+  it('stops reading at source.limit', async () => {
+    const { bus, deps } = await setup();
+    await bus.publishBatch(rows.map((r) => ({ topic: 'events.devices', value: JSON.stringify({ payload: r }), timestampMs: T0 - 10 })));
+    const out = await runTrainingJob(command('j4', { model_name: 'dev', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', source: { topic: 'events.devices', to: T0, limit: 12 } }), deps);
+    expect([out.status.status, out.status.rows]).toEqual(['succeeded', 12]);
+  });
+
+  it('fails with a message naming the field for bad input, and publishes no model', async () => {
+    const { deps, bus } = await setup();
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ model_name: 'x', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: [{ a: 1, b: 'oops', y: 1 }] }, 'rows[0].b must be a finite number, got "oops"'],
+      [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], data: [{ a: 1 }] }, 'params.nClusters is required for kmeans'],
+      [{ model_name: 'x', model_type: 'svm', feature_keys: ['a'], data: [{ a: 1 }] }, 'model_type must be one of random_forest, linear_regression, kmeans, isolation_forest, got "svm"'],
+      [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], source: { topic: 'events.devices', from: T0, to: T0 + 1 }, params: { nClusters: 1 } }, 'source has no events on events.devices with a time in [2026-11-27T10:00:00.000Z, 2026-11-27T10:00:00.001Z)'],
+      [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], source: { topic: 'events.devices', from: T0, to: T0 } }, 'source.from must be before source.to, got 2026-11-27T10:00:00.000Z ≥ 2026-11-27T10:00:00.000Z'],
+    ];
+    for (const [i, [req, error]] of cases.entries()) {
+      const out = await runTrainingJob(command(`bad${i}`, req), deps);
+      expect([out.status.status, out.status.error, out.status.progress]).toEqual(['failed', error, expect.any(Number)]);
+    }
+    expect(bus.messages(INTERNAL_TOPICS.mlModels)).toEqual([]);
+  });
+
+  it('rejects with the abort reason and publishes no terminal status when aborted', async () => {
+    const { deps, statuses } = await setup();
+    const ac = new AbortController();
+    ac.abort(new Error('shutting down'));
+    await expect(runTrainingJob(command('j5', { model_name: 'x', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: rows }), { ...deps, signal: ac.signal })).rejects.toThrow('shutting down');
+    expect(statuses('j5').map((s) => s.status)).toEqual(['running', 'running']);
+  });
+});

@@ -1,0 +1,160 @@
+import { ContractError, INTERNAL_TOPICS, parseTrainRequest, type MlJobCommand, type MlJobStatus, type MlTrainRequest } from '@pipeline/contracts';
+import type { EventBus } from '@pipeline/kafka';
+import { MlError, type TrainRequest } from '@pipeline/ml';
+import { publishModel, type ModelRegistryView } from '@pipeline/model-registry';
+import { readTrainingRows, resolveSourceWindow } from './readTrainingRows';
+import type { ModelSummary, TrainingRunner } from './TrainingRunner';
+
+/** Share of `progress` given to reading the source; training gets the rest up to PUBLISH_AT. */
+const READ_SHARE = 0.3;
+const PUBLISH_AT = 0.95;
+
+export interface TrainingJobDeps {
+  bus: EventBus;
+  /** Caught up before the version is chosen: the new version is max(existing) + 1. */
+  registry: ModelRegistryView;
+  runner: TrainingRunner;
+  /** Least time between two progress messages (ms); state changes are always published. */
+  progressIntervalMs: number;
+  /** Aborts the job (shutdown); the job then rejects with the abort reason and publishes nothing terminal. */
+  signal: AbortSignal;
+  /** Wall clock; injectable for tests. */
+  now?: () => Date;
+}
+
+export interface JobOutcome {
+  status: MlJobStatus;
+  summary?: ModelSummary;
+}
+
+/**
+ * One training job, from command to terminal status, publishing each state to `pipeline.ml.jobs`
+ * (key = job_id; the latest value is the job's state):
+ *
+ *   queued (by the gateway) → running {phase: reading, progress 0…0.3}
+ *     → running {phase: training, progress 0.3…0.95} → running {phase: publishing, 0.95}
+ *     → succeeded {model_version, metrics, rows, duration_seconds} | failed {error}
+ *
+ * Bad input (ContractError, MlInputError) and any other non-retriable error end the job `failed`
+ * with the message (naming the field for bad input). A retriable error (Kafka unavailable) and an abort reject:
+ * the caller leaves the command uncommitted, so the job runs again (see trainerService).
+ */
+export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDeps): Promise<JobOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const started = now();
+  const startedMono = performance.now();
+  const req = (command.request ?? {}) as Partial<MlTrainRequest>;
+  let status: MlJobStatus = {
+    job_id: command.job_id,
+    status: 'running',
+    progress: 0,
+    phase: 'reading',
+    model_name: String(req.model_name ?? ''),
+    model_type: String(req.model_type ?? ''),
+    submitted_at: command.submitted_at,
+    started_at: started.toISOString(),
+    updated_at: started.toISOString(),
+  };
+  let chain = Promise.resolve();
+  let lastSent = 0;
+  const send = (next: Partial<MlJobStatus>, force: boolean) => {
+    status = { ...status, ...next, updated_at: now().toISOString() };
+    const t = performance.now();
+    if (!force && t - lastSent < deps.progressIntervalMs) return;
+    lastSent = t;
+    const value = JSON.stringify(status);
+    chain = chain.then(() => deps.bus.publish({ topic: INTERNAL_TOPICS.mlJobs, key: command.job_id, value }));
+  };
+  // Progress publishes are not awaited one by one; a failed one surfaces at the next awaited state.
+  const flush = async () => {
+    const c = chain;
+    chain = Promise.resolve();
+    await c;
+  };
+
+  try {
+    send({}, true);
+    const request = parseTrainRequest(command.request);
+    let rows: Record<string, unknown>[];
+    let source: unknown;
+    if (request.source) {
+      const window = resolveSourceWindow(request.source, started.getTime());
+      const read = await readTrainingRows(deps.bus, window, (f) => send({ progress: round(f * READ_SHARE) }, false), deps.signal);
+      rows = read.rows;
+      source = { topic: window.topic, from: new Date(window.fromMs).toISOString(), to: new Date(window.toMs).toISOString(), limit: window.limit, skipped: read.skipped };
+      if (rows.length === 0) {
+        throw new ContractError(`source has no events on ${window.topic} with a time in [${new Date(window.fromMs).toISOString()}, ${new Date(window.toMs).toISOString()})`, 'source');
+      }
+    } else {
+      rows = request.data!;
+      source = { inline: true };
+    }
+    send({ phase: 'training', progress: READ_SHARE, rows: rows.length }, true);
+    await flush();
+    await deps.registry.catchUp();
+    const version = deps.registry.nextVersion(request.model_name);
+    const trainRequest: TrainRequest = {
+      modelName: request.model_name,
+      modelType: request.model_type,
+      featureKeys: request.feature_keys,
+      ...(request.target_key === undefined ? {} : { targetKey: request.target_key }),
+      rows,
+      ...(request.params === undefined ? {} : { params: request.params }),
+      version,
+      trainedAt: now().toISOString(),
+      source: { ...(source as object), job_id: command.job_id },
+    };
+    const out = await deps.runner.train(trainRequest, (f) => send({ progress: round(READ_SHARE + f * (PUBLISH_AT - READ_SHARE)) }, false), deps.signal);
+    deps.signal.throwIfAborted();
+    send({ phase: 'publishing', progress: PUBLISH_AT }, true);
+    await flush();
+    await publishModel(deps.bus, {
+      topic: INTERNAL_TOPICS.mlModels,
+      name: request.model_name,
+      version,
+      bytes: out.bytes,
+      metadata: out.summary,
+      publishedAt: now().toISOString(),
+    });
+    const finished = now();
+    const { phase: _phase, ...rest } = status;
+    status = {
+      ...rest,
+      status: 'succeeded',
+      progress: 1,
+      model_version: version,
+      metrics: out.summary.metrics,
+      finished_at: finished.toISOString(),
+      duration_seconds: round((performance.now() - startedMono) / 1000, 3),
+    };
+    send({}, true);
+    await flush();
+    return { status, summary: out.summary };
+  } catch (err) {
+    if (deps.signal.aborted || isRetriable(err)) {
+      await chain.catch(() => undefined);
+      throw err;
+    }
+    const { phase: _phase, ...rest } = status;
+    status = { ...rest, status: 'failed', error: (err as Error).message, finished_at: now().toISOString(), duration_seconds: round((performance.now() - startedMono) / 1000, 3) };
+    await chain.catch(() => undefined);
+    chain = Promise.resolve();
+    send({}, true);
+    await flush();
+    return { status };
+  }
+}
+
+/**
+ * Only errors that say so (`retriable: true`, e.g. Kafka unavailable) are retried by redelivery;
+ * everything else — bad input, a crashed worker, a bug — fails the job instead of looping on it.
+ */
+function isRetriable(err: unknown): boolean {
+  if (err instanceof ContractError || err instanceof MlError) return false;
+  return (err as { retriable?: unknown })?.retriable === true;
+}
+
+function round(x: number, digits = 4): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

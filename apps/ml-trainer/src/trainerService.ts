@@ -1,0 +1,171 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { INTERNAL_TOPICS, ML_MODEL_TYPES, type MlJobCommand, type MlJobStatus } from '@pipeline/contracts';
+import { CompactedTopicView, type IncomingMessage, type MessageBatch, type Subscription } from '@pipeline/kafka';
+import { ModelRegistryView } from '@pipeline/model-registry';
+import type { ServiceFactory } from '@pipeline/service-runtime';
+import type { TrainerConfig } from './config';
+import { createInlineRunner } from './createInlineRunner';
+import { createWorkerRunner } from './createWorkerRunner';
+import { runTrainingJob, type JobOutcome } from './runTrainingJob';
+import type { TrainingRunner } from './TrainingRunner';
+
+const TERMINAL = new Set(['succeeded', 'failed']);
+
+/**
+ * ml-trainer: consumes training commands from `pipeline.ml.commands` (group `pipeline-ml-trainer`,
+ * keyed by model name), trains in a worker thread, publishes the model to the registry topic and
+ * the job's state to `pipeline.ml.jobs`.
+ *
+ * Job lifecycle and crashes — the command offset is committed only after the job is terminal:
+ * - The batch handler awaits each of its jobs to the end (succeeded/failed published), calling
+ *   `batch.heartbeat()` every `heartbeatIntervalMs` meanwhile so the group keeps the member. The
+ *   offset is committed when the handler resolves, i.e. after the terminal status is on Kafka.
+ * - Crash or kill mid-job: the offset was not committed, so after the rebalance (this process
+ *   restarted, or another replica) the command is delivered again and the job runs again from the
+ *   start; its status goes `running` again and ends terminal. Nothing queued is lost.
+ * - Graceful shutdown (SIGTERM): running jobs are aborted (worker terminated), their status is put
+ *   back to `queued`, and the handler throws so the offset stays uncommitted — same redelivery.
+ * - Redelivery of a finished job (crash between the terminal status and the commit): the jobs view
+ *   shows it terminal and the command is skipped, so a job never produces two model versions then.
+ * - Ordering: commands are keyed by model name, so one model's jobs are handled in order by one
+ *   member, which is what makes "next version = max(existing) + 1" safe. The remaining window: a
+ *   member that loses its partition in a rebalance while still training finishes its job while the
+ *   new owner starts the same one — at-least-once, the model may then get two versions.
+ * - Head-of-line: a long job holds its partition (3 partitions → up to 3 models train in
+ *   parallel per group, capped by `maxConcurrentJobs` per process; the others wait `queued`).
+ */
+export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFactory<TrainerConfig> {
+  return ({ config, bus, metrics, logger }) => {
+    const registers = [metrics.registry];
+    const duration = new Histogram({
+      name: 'pipeline_ml_training_duration_seconds',
+      help: 'Wall time of a training job, reading data to publishing the model',
+      labelNames: ['model_type'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers,
+    });
+    const jobsTotal = new Counter({ name: 'pipeline_ml_training_jobs_total', help: 'Training jobs finished, by outcome', labelNames: ['model_type', 'status'], registers });
+    const featureRows = new Counter({ name: 'pipeline_ml_feature_rows_total', help: 'Rows used to train models', registers });
+    const r2 = new Gauge({ name: 'pipeline_ml_model_r2', help: 'Held-out R² of the latest version of each regression model', labelNames: ['model'], registers });
+
+    const runner = opts.runner ?? (config.trainWorkerPath ? createWorkerRunner(config.trainWorkerPath) : createInlineRunner());
+    const jobs = new CompactedTopicView<MlJobStatus>(bus, {
+      topic: INTERNAL_TOPICS.mlJobs,
+      groupPrefix: 'pipeline-ml-trainer-jobs',
+      decode: (m) => parseJson(m) as MlJobStatus | undefined,
+    });
+    const registry = new ModelRegistryView(bus, {
+      topic: INTERNAL_TOPICS.mlModels,
+      groupPrefix: 'pipeline-ml-trainer-models',
+      onInvalid: (name, version, reason) => logger.warn({ name, version, reason }, 'model version does not match its manifest (yet)'),
+    });
+    const shutdown = new AbortController();
+    const inFlight = new Map<string, Promise<JobOutcome>>();
+    let free = config.maxConcurrentJobs;
+    const waiting: Array<() => void> = [];
+    let sub: Subscription | undefined;
+    let ready = false;
+
+    const acquire = () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((r) => waiting.push(r)));
+    const release = () => {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    };
+
+    /** Runs `work` while heartbeating the batch's group membership. */
+    async function withHeartbeat<T>(batch: MessageBatch, work: () => Promise<T>): Promise<T> {
+      const timer = setInterval(() => void batch.heartbeat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat during a training job failed')), config.heartbeatIntervalMs);
+      try {
+        return await work();
+      } finally {
+        clearInterval(timer);
+      }
+    }
+
+    async function handleCommand(m: IncomingMessage, batch: MessageBatch): Promise<void> {
+      const command = parseJson(m) as MlJobCommand | undefined;
+      if (!command || typeof command.job_id !== 'string' || command.job_id === '') {
+        logger.warn({ partition: m.partition, offset: m.offset }, 'skipping a training command that is not {job_id, request, submitted_at} JSON');
+        return;
+      }
+      const known = jobs.get(command.job_id);
+      if (known && TERMINAL.has(known.status)) {
+        logger.info({ job_id: command.job_id, status: known.status }, 'skipping a redelivered command of a finished job');
+        return;
+      }
+      const existing = inFlight.get(command.job_id);
+      if (existing) {
+        await withHeartbeat(batch, () => existing);
+        return;
+      }
+      const job = withHeartbeat(batch, async () => {
+        await acquire();
+        try {
+          shutdown.signal.throwIfAborted();
+          return await runTrainingJob(command, { bus, registry, runner, progressIntervalMs: config.progressIntervalMs, signal: shutdown.signal });
+        } finally {
+          release();
+        }
+      });
+      inFlight.set(command.job_id, job);
+      try {
+        const { status, summary } = await job;
+        const type = (ML_MODEL_TYPES as readonly string[]).includes(status.model_type) ? status.model_type : 'invalid';
+        duration.observe({ model_type: type }, status.duration_seconds ?? 0);
+        jobsTotal.inc({ model_type: type, status: status.status });
+        if (status.status === 'succeeded') {
+          featureRows.inc(status.rows ?? summary?.provenance.rows ?? 0);
+          if (summary?.metrics.r2 !== undefined) r2.set({ model: status.model_name }, summary.metrics.r2);
+        }
+        logger.info({ job_id: status.job_id, status: status.status, model: status.model_name, version: status.model_version, error: status.error }, 'training job finished');
+      } catch (err) {
+        if (shutdown.signal.aborted) {
+          // Put the job back to queued: it will run again when its command is redelivered.
+          const now = new Date().toISOString();
+          const back: Partial<MlJobStatus> = { job_id: command.job_id, status: 'queued', progress: 0, submitted_at: command.submitted_at, updated_at: now };
+          await bus
+            .publish({ topic: INTERNAL_TOPICS.mlJobs, key: command.job_id, value: JSON.stringify({ ...jobs.get(command.job_id), ...back, model_name: command.request?.model_name ?? '', model_type: command.request?.model_type ?? '' }) })
+            .catch(() => undefined);
+        } else {
+          logger.warn({ job_id: command.job_id, err }, 'training job interrupted by a retriable error; the command will be redelivered');
+        }
+        throw err;
+      } finally {
+        inFlight.delete(command.job_id);
+      }
+    }
+
+    return {
+      readiness: [{ name: 'ml-views', check: async () => ready }],
+      async start() {
+        await Promise.all([jobs.start(), registry.start()]);
+        await Promise.all([jobs.catchUp(60_000), registry.catchUp(60_000)]);
+        ready = true;
+        sub = await bus.subscribe({
+          groupId: config.commandsGroupId,
+          topics: [INTERNAL_TOPICS.mlCommands],
+          fromBeginning: true, // a new group still sees queued commands; finished ones are skipped
+          handler: async (batch) => {
+            for (const m of batch.messages) await handleCommand(m, batch);
+          },
+        });
+      },
+      async stop() {
+        ready = false;
+        shutdown.abort(new Error('ml-trainer is shutting down'));
+        await sub?.stop();
+        await Promise.all([jobs.stop(), registry.stop()]);
+      },
+    };
+  };
+}
+
+function parseJson(m: IncomingMessage): unknown {
+  try {
+    const v = JSON.parse(m.value.toString('utf8')) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
