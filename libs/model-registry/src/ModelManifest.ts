@@ -23,6 +23,9 @@ export interface ModelManifest<M = Record<string, unknown>> {
 /** A complete, verified model version. */
 export interface RegisteredModel<M = Record<string, unknown>> {
   manifest: ModelManifest<M>;
-  /** The encoded model (concatenated chunks), verified against the manifest's size and sha256. */
-  bytes: Buffer;
+  /**
+   * The encoded model (concatenated chunks), verified against the manifest's size and sha256. A
+   * plain Uint8Array owning its ArrayBuffer (byteOffset 0), never a view into a pooled Buffer.
+   */
+  bytes: Uint8Array;
 }

@@ -33,6 +33,7 @@ describe('model registry on the compacted topic', () => {
     await view.catchUp();
     expect(added.map((m) => m.manifest)).toEqual([manifest]);
     expect(Buffer.compare(view.get('latency')!.bytes, Buffer.from(bytes))).toBe(0);
+    expect([view.get('latency')!.bytes.byteOffset, view.get('latency')!.bytes.buffer.byteLength]).toEqual([0, 1048676]);
     expect(view.get('latency', 1)!.manifest).toEqual(manifest);
     expect(view.get('latency', 2)).toBeUndefined();
     expect(view.get('other')).toBeUndefined();

@@ -117,12 +117,20 @@ export class ModelRegistryView {
       return; // e.g. a chunk re-read; the verified copy stands (if the chunk differs, the next manifest decides)
     }
     const parts: Buffer[] = [];
+    let total = 0;
     for (let i = 0; i < manifest.chunks; i++) {
       const c = this.view.get(`model/${name}/${version}/chunk/${i}`);
       if (c?.kind !== 'chunk') return; // not all chunks yet
       parts.push(c.bytes);
+      total += c.bytes.length;
     }
-    const bytes = Buffer.concat(parts);
+    // A plain Uint8Array of its own (not a pooled Buffer slice): `bytes.buffer` is exactly the model.
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.length;
+    }
     if (bytes.length !== manifest.size) {
       this.opts.onInvalid?.(name, version, `assembled ${bytes.length} bytes from ${manifest.chunks} chunks, manifest says ${manifest.size}`);
       return;
