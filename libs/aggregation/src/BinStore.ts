@@ -77,8 +77,8 @@ export class BinStore {
 
   mergeFrom(other: BinStore): void {
     if (other.total === 0) return;
-    if (!this.dense && !other.dense && this.size + other.size <= 64) {
-      other.forEach((k, c) => this.add(k, c));
+    if (!this.dense && !other.dense) {
+      this.mergeSparse(other.pairs, other.size, other.total);
       return;
     }
     if (!this.dense) this.toDense(other.lo, other.hi);
@@ -87,6 +87,50 @@ export class BinStore {
       this.counts[Math.max(k, this.lo) - this.offset] += c;
     });
     this.total += other.total;
+  }
+
+  /** Merge-joins `size` sorted pairs into the sparse bins, going dense if the result should be. */
+  private mergeSparse(pairs: Int32Array, size: number, total: number): void {
+    const a = this.pairs;
+    const out = new Int32Array(2 * Math.max(4, this.size + size));
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    let overflow = false;
+    while (i < this.size || j < size) {
+      const ka = i < this.size ? a[2 * i] : Infinity;
+      const kb = j < size ? pairs[2 * j] : Infinity;
+      if (ka === kb) {
+        const c = a[2 * i + 1] + pairs[2 * j + 1];
+        if (c > MAX_SPARSE_COUNT) overflow = true;
+        out[2 * k] = ka;
+        out[2 * k + 1] = c;
+        i++;
+        j++;
+      } else if (ka < kb) {
+        out[2 * k] = ka;
+        out[2 * k + 1] = a[2 * i + 1];
+        i++;
+      } else {
+        out[2 * k] = kb;
+        out[2 * k + 1] = pairs[2 * j + 1];
+        j++;
+      }
+      k++;
+    }
+    const lo = out[0];
+    const hi = out[2 * k - 2];
+    if (overflow || hi - lo + 1 > this.maxBins || 2 * k >= denseLength(hi - lo + 1, this.maxBins)) {
+      // Keep what was here, go dense, then add the other bins one by one (counts may exceed int32).
+      this.toDense(Math.min(lo, this.size > 0 ? this.lo : lo), hi);
+      for (let q = 0; q < size; q++) this.add(pairs[2 * q], pairs[2 * q + 1]);
+      return;
+    }
+    this.pairs = out;
+    this.size = k;
+    this.lo = lo;
+    this.hi = hi;
+    this.total += total;
   }
 
   /** Empties the store, keeping its arrays (and layout) for reuse. */
@@ -114,8 +158,10 @@ export class BinStore {
       w.varUint(nonEmpty);
       w.varInt(this.lo);
       let prev = this.lo;
+      let first = true;
       this.forEach((k, c) => {
-        w.varUint(k - prev);
+        if (!first) w.varUint(k - prev);
+        first = false;
         w.varUint(c);
         prev = k;
       });
@@ -136,19 +182,37 @@ export class BinStore {
     for (let k = this.lo; k <= this.hi; k++) w.varUint(this.counts[k - this.offset]);
   }
 
+  /** Reads what `write` wrote into this empty store. */
   read(r: ByteReader): void {
     const tag = r.u8();
     if (tag === TAG_EMPTY) return;
     if (tag !== TAG_SPARSE && tag !== TAG_DENSE) throw new DeserializationError(`DDSketch store tag must be 0, 1 or 2, got ${tag}`);
     const n = r.varUint();
     let k = r.varInt();
-    if (tag === TAG_DENSE && n > this.maxBins) throw new DeserializationError(`DDSketch store has ${n} bins, more than maxBins ${this.maxBins}`);
-    for (let j = 0; j < n; j++) {
-      if (tag === TAG_SPARSE) k += r.varUint();
-      const c = r.varUint();
-      if (c > 0) this.add(k, c);
-      if (tag === TAG_DENSE) k++;
+    if (n > this.maxBins) throw new DeserializationError(`DDSketch store has ${n} bins, more than maxBins ${this.maxBins}`);
+    if (tag === TAG_SPARSE) {
+      const pairs = new Int32Array(2 * n);
+      let total = 0;
+      for (let j = 0; j < n; j++) {
+        if (j > 0) k += r.varUint();
+        const c = r.varUint();
+        if (c > MAX_SPARSE_COUNT) throw new DeserializationError(`DDSketch sparse bin count ${c} exceeds ${MAX_SPARSE_COUNT}`);
+        pairs[2 * j] = k;
+        pairs[2 * j + 1] = c;
+        total += c;
+      }
+      this.mergeSparse(pairs, n, total);
+      return;
     }
+    const counts = new Float64Array(n);
+    let total = 0;
+    for (let j = 0; j < n; j++) total += counts[j] = r.varUint();
+    this.dense = true;
+    this.counts = counts;
+    this.offset = k;
+    this.lo = k;
+    this.hi = k + n - 1;
+    this.total = total;
   }
 
   /** Sparse add; false when the store must switch to dense (too many bins, count overflow or range past maxBins). */
