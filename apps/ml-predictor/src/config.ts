@@ -1,0 +1,24 @@
+import { envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+
+export interface PredictorConfig extends BaseConfig {
+  /** gRPC port (ml.v1, KServe v2, health); 0 picks a free one (embedded mode). Default 50051. */
+  grpcPort: number;
+  grpcHost: string;
+  /** On shutdown, how long in-flight gRPC calls may finish before they are cancelled (ms). Default 5000. */
+  drainGraceMs: number;
+  /** Versions kept loaded per model (the newest ones); older versions answer NOT_FOUND. Default 3. */
+  maxVersionsPerModel: number;
+  /** Largest gRPC request accepted (bytes); larger ones get RESOURCE_EXHAUSTED. Default 4 MiB. */
+  maxReceiveMessageBytes: number;
+}
+
+export function readPredictorConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): PredictorConfig {
+  return {
+    ...readBaseConfig(env, 'ml-predictor', 8084, opts),
+    grpcPort: envInt(env, 'GRPC_PORT', 50051, { min: 0, max: 65535 }),
+    grpcHost: envString(env, 'GRPC_HOST', '0.0.0.0'),
+    drainGraceMs: envInt(env, 'GRPC_DRAIN_MS', 5_000, { min: 0, max: 600_000 }),
+    maxVersionsPerModel: envInt(env, 'ML_MAX_VERSIONS_PER_MODEL', 3, { min: 1, max: 1000 }),
+    maxReceiveMessageBytes: envInt(env, 'GRPC_MAX_RECEIVE_BYTES', 4 * 1024 * 1024, { min: 1024 }),
+  };
+}

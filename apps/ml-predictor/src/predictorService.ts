@@ -1,0 +1,77 @@
+import { Counter, Histogram } from 'prom-client';
+import { INTERNAL_TOPICS } from '@pipeline/contracts';
+import { ModelRegistryView } from '@pipeline/model-registry';
+import type { ServiceFactory } from '@pipeline/service-runtime';
+import type { PredictorConfig } from './config';
+import { createGrpcServer, type GrpcServer } from './grpc';
+import { RegistryCatalog } from './RegistryCatalog';
+
+/** Buckets around the 2 ms p99 target, in seconds. */
+const PREDICT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+/**
+ * ml-predictor: serves every model of the registry over gRPC (ml.v1.PredictorService, KServe v2,
+ * grpc.health.v1) on `grpcPort`; HTTP only for /healthz, /readyz, /metrics. New versions are
+ * hot-loaded from the registry topic as they appear. Ready (gRPC health SERVING, /readyz 200) once
+ * the registry view has caught up with the topic at start. Shutdown: health NOT_SERVING, in-flight
+ * calls get `drainGraceMs` to finish, then the registry consumer stops.
+ *
+ * `onGrpcListening` receives the bound gRPC port (embedded mode binds port 0).
+ */
+export function createPredictorService(opts: { onGrpcListening?(port: number): void } = {}): ServiceFactory<PredictorConfig> {
+  return ({ config, bus, metrics, logger }) => {
+    const registers = [metrics.registry];
+    const predictDuration = new Histogram({
+      name: 'pipeline_ml_prediction_duration_seconds',
+      help: 'Server-side time of one Predict / ModelInfer call (validation, prediction, response)',
+      labelNames: ['model', 'api'],
+      buckets: PREDICT_BUCKETS,
+      registers,
+    });
+    const predictErrors = new Counter({ name: 'pipeline_ml_prediction_errors_total', help: 'Predict / ModelInfer calls that failed', labelNames: ['model', 'api'], registers });
+    const loads = new Counter({ name: 'pipeline_ml_model_loads_total', help: 'Model versions loaded from the registry, by result', labelNames: ['result'], registers });
+    const catalog = new RegistryCatalog({
+      maxVersionsPerModel: config.maxVersionsPerModel,
+      onLoaded: (m) => {
+        loads.inc({ result: 'ok' });
+        logger.info({ model: m.name, version: m.version }, 'model version loaded');
+      },
+      onLoadError: (name, version, err) => {
+        loads.inc({ result: 'error' });
+        logger.error({ model: name, version, err: err.message }, 'model version could not be loaded');
+      },
+    });
+    const registry = new ModelRegistryView(bus, {
+      topic: INTERNAL_TOPICS.mlModels,
+      groupPrefix: 'pipeline-ml-predictor-models',
+      onInvalid: (name, version, reason) => logger.warn({ model: name, version, reason }, 'model version does not match its manifest (yet)'),
+    });
+    registry.onAdded((m) => catalog.load(m));
+    let grpc: GrpcServer | undefined;
+
+    return {
+      readiness: [{ name: 'models', check: async () => catalog.isReady() }],
+      async start() {
+        await registry.start();
+        await registry.catchUp(120_000);
+        catalog.markReady();
+        grpc = createGrpcServer({
+          catalog,
+          maxReceiveMessageBytes: config.maxReceiveMessageBytes,
+          log: (err, method) => logger.error({ err, method }, 'gRPC call failed'),
+          onPredict: (model, api, seconds, ok) => {
+            predictDuration.observe({ model, api }, seconds);
+            if (!ok) predictErrors.inc({ model, api });
+          },
+        });
+        const port = await grpc.start(config.grpcHost, config.grpcPort);
+        logger.info({ grpcPort: port, models: catalog.list().map((m) => `${m.name}/${m.version}`) }, 'gRPC server listening');
+        opts.onGrpcListening?.(port);
+      },
+      async stop() {
+        await grpc?.stop(config.drainGraceMs);
+        await registry.stop();
+      },
+    };
+  };
+}
