@@ -11,7 +11,7 @@ import { createBatchProcessor, readBatchProcessorConfig } from '../index';
 export async function startBatchServices(opts: { replicas?: number; env?: Record<string, string>; bus?: InMemoryBus } = {}) {
   const bus = opts.bus ?? new InMemoryBus({ defaultPartitions: 3, retryDelayMs: 10 });
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
-  const base = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', BATCH_WATCHDOG_INTERVAL_MS: '20', ...opts.env };
+  const base: Record<string, string> = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', BATCH_WATCHDOG_INTERVAL_MS: '20', ...opts.env };
   const services: RunningService[] = [];
   for (let i = 0; i < (opts.replicas ?? 1); i++) {
     services.push(await startService(createBatchProcessor, readBatchProcessorConfig({ ...base, BATCH_WORKER_ID: `replica-${i}` }, { requireBrokers: false }), bus));
