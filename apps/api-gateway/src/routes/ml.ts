@@ -1,0 +1,330 @@
+import { randomUUID } from 'node:crypto';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type { Express } from 'express';
+import {
+  ContractError,
+  INTERNAL_TOPICS,
+  MlAnomaliesRequestSchema,
+  MlClusterRequestSchema,
+  MlJobStatusSchema,
+  MlPredictRequestSchema,
+  MlTrainRequestSchema,
+  compileValidator,
+  describeFirstError,
+  parseTrainRequest,
+  type MlAnomaliesRequest,
+  type MlClusterRequest,
+  type MlJobCommand,
+  type MlJobStatus,
+  type MlPredictRequest,
+} from '@pipeline/contracts';
+import { BusUnavailableError, CompactedTopicView, type EventBus } from '@pipeline/kafka';
+import { MlInputError, clusterOnce, detectAnomaliesOnce } from '@pipeline/ml';
+import { createPredictorClient, type ModelInfo, type PredictorClient } from '@pipeline/proto';
+import { HttpError } from '@pipeline/service-runtime';
+import { commonErrors, type OpenApiPaths } from '../openapi';
+
+/** Ad-hoc cluster/anomaly calls run on the gateway's event loop: at most this many values per request. */
+export const MAX_ADHOC_VALUES = 100_000;
+
+const checkPredict = compileValidator(MlPredictRequestSchema);
+const checkCluster = compileValidator(MlClusterRequestSchema);
+const checkAnomalies = compileValidator(MlAnomaliesRequestSchema);
+
+export interface MlRoutes {
+  register(app: Express): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  openApiPaths: OpenApiPaths;
+}
+
+/**
+ * /pipeline/ml/*: training jobs go to ml-trainer over Kafka (command + `queued` status), job status
+ * comes from a view of `pipeline.ml.jobs`, predictions and model descriptions from ml-predictor over
+ * gRPC, and the report's ad-hoc cluster/anomaly calls run the ML lib on bounded input.
+ */
+export function createMlRoutes(opts: { bus: EventBus; predictorAddress: string; predictTimeoutMs?: number; predictor?: PredictorClient }): MlRoutes {
+  const { bus } = opts;
+  const jobs = new CompactedTopicView<MlJobStatus>(bus, {
+    topic: INTERNAL_TOPICS.mlJobs,
+    groupPrefix: 'pipeline-gateway-ml-jobs',
+    decode: (m) => {
+      try {
+        return JSON.parse(m.value.toString('utf8')) as MlJobStatus;
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  const predictor = opts.predictor ?? createPredictorClient(opts.predictorAddress, { defaultTimeoutMs: opts.predictTimeoutMs ?? 2_000 });
+
+  const publishOr503 = async (f: () => Promise<void>) => {
+    try {
+      await f();
+    } catch (e) {
+      if (e instanceof BusUnavailableError) throw new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; the job was not submitted — retry later', undefined, { 'Retry-After': '5' });
+      throw e;
+    }
+  };
+
+  function register(app: Express): void {
+    app.post('/pipeline/ml/train', async (req, res) => {
+      let request;
+      try {
+        request = parseTrainRequest(req.body);
+      } catch (e) {
+        if (e instanceof ContractError) throw new HttpError(400, 'invalid_request', e.message);
+        throw e;
+      }
+      const now = new Date().toISOString();
+      const command: MlJobCommand = { job_id: randomUUID(), request, submitted_at: now };
+      const queued: MlJobStatus = { job_id: command.job_id, status: 'queued', progress: 0, model_name: request.model_name, model_type: request.model_type, submitted_at: now, updated_at: now };
+      // Status first, so GET /jobs/{id} never sees the trainer's `running` before `queued`.
+      await publishOr503(() => bus.publish({ topic: INTERNAL_TOPICS.mlJobs, key: command.job_id, value: JSON.stringify(queued) }));
+      // Keyed by model name: one model's jobs run one after another (safe version numbers).
+      await publishOr503(() => bus.publish({ topic: INTERNAL_TOPICS.mlCommands, key: request.model_name, value: JSON.stringify(command) }));
+      res.status(202).json({ job_id: command.job_id, status: 'queued' });
+    });
+
+    app.get('/pipeline/ml/jobs/:job_id', async (req, res) => {
+      const id = req.params['job_id']!;
+      let job = jobs.get(id);
+      if (!job) {
+        await jobs.catchUp(3_000).catch(() => undefined); // read-your-writes right after POST /train
+        job = jobs.get(id);
+      }
+      if (!job) throw new HttpError(404, 'job_not_found', `no training job with id ${JSON.stringify(id)}`);
+      res.json(job);
+    });
+
+    app.post('/pipeline/ml/predict', async (req, res) => {
+      const body = req.body as unknown;
+      if (!checkPredict.Check(body)) throw new HttpError(400, 'invalid_request', describeFirstError(checkPredict, body).message);
+      const r = body as MlPredictRequest;
+      if ((r.features === undefined) === (r.rows === undefined)) throw new HttpError(400, 'invalid_request', 'give exactly one of features (arrays of numbers) or rows (objects keyed by feature name)');
+      let values: number[];
+      let nFeatures: number;
+      let version = r.version ?? 0;
+      if (r.features) {
+        nFeatures = r.features[0]!.length;
+        r.features.forEach((row, i) => {
+          if (row.length !== nFeatures) throw new HttpError(400, 'invalid_request', `features[${i}] has ${row.length} values, expected ${nFeatures} like features[0]`);
+        });
+        values = r.features.flat();
+      } else {
+        // Pin the version whose feature order we used, so a concurrent hot swap cannot reorder columns.
+        const info = (await grpcCall(() => predictor.getModel({ modelName: r.model_name, version }))).model!;
+        version = info.version;
+        nFeatures = info.featureKeys.length;
+        values = new Array<number>(r.rows!.length * nFeatures);
+        r.rows!.forEach((row, i) => {
+          info.featureKeys.forEach((k, j) => {
+            const v = row[k];
+            if (v === undefined) throw new HttpError(400, 'invalid_request', `rows[${i}].${k} is required (model "${info.name}" version ${info.version} features: ${info.featureKeys.join(', ')})`);
+            values[i * nFeatures + j] = v;
+          });
+        });
+      }
+      const out = await grpcCall(() => predictor.predict({ modelName: r.model_name, version, values, nFeatures }));
+      res.json({ predictions: out.predictions, model_name: out.modelName, model_version: out.modelVersion });
+    });
+
+    app.get('/pipeline/ml/models', async (_req, res) => {
+      const { models } = await grpcCall(() => predictor.listModels());
+      const latest = new Map<string, { info: ModelInfo; versions: number[] }>();
+      for (const m of models) {
+        const e = latest.get(m.name);
+        if (!e) latest.set(m.name, { info: m, versions: [m.version] });
+        else {
+          e.versions.push(m.version);
+          if (m.version > e.info.version) e.info = m;
+        }
+      }
+      const names = [...latest.keys()].sort();
+      res.json({
+        models: names,
+        count: names.length,
+        details: names.map((n) => {
+          const { info, versions } = latest.get(n)!;
+          return { ...describe(info, false), versions: versions.sort((a, b) => a - b) };
+        }),
+      });
+    });
+
+    app.get('/pipeline/ml/models/:name', async (req, res) => {
+      const raw = req.query['version'];
+      const version = raw === undefined ? 0 : Number(raw);
+      if (!Number.isInteger(version) || (raw !== undefined && version < 1)) throw new HttpError(400, 'invalid_request', `version must be a positive integer, got ${JSON.stringify(raw)}`);
+      const { model } = await grpcCall(() => predictor.getModel({ modelName: req.params['name']!, version }));
+      res.json(describe(model!, true));
+    });
+
+    app.post('/pipeline/ml/cluster', (req, res) => {
+      const body = req.body as unknown;
+      if (!checkCluster.Check(body)) throw new HttpError(400, 'invalid_request', describeFirstError(checkCluster, body).message);
+      const r = body as MlClusterRequest;
+      checkAdhocSize(r.features);
+      res.json(mlInput(() => clusterOnce(r.features, r.n_clusters, r.seed ?? 0)));
+    });
+
+    app.post('/pipeline/ml/anomalies', (req, res) => {
+      const body = req.body as unknown;
+      if (!checkAnomalies.Check(body)) throw new HttpError(400, 'invalid_request', describeFirstError(checkAnomalies, body).message);
+      const r = body as MlAnomaliesRequest;
+      checkAdhocSize(r.features);
+      res.json(mlInput(() => detectAnomaliesOnce(r.features, r.contamination, r.seed ?? 0)));
+    });
+  }
+
+  return {
+    register,
+    start: () => jobs.start(),
+    async stop() {
+      await jobs.stop();
+      predictor.close();
+    },
+    openApiPaths: ML_OPENAPI_PATHS,
+  };
+}
+
+function describe(m: ModelInfo, withImportances: boolean): Record<string, unknown> {
+  return {
+    name: m.name,
+    version: m.version,
+    type: m.type,
+    feature_keys: m.featureKeys,
+    metrics: m.metrics,
+    trained_at: m.trainedAt,
+    ...(withImportances ? { feature_importances: m.featureImportances } : {}),
+  };
+}
+
+function checkAdhocSize(features: number[][]): void {
+  const n = features.length * (features[0]?.length ?? 0);
+  if (n > MAX_ADHOC_VALUES) throw new HttpError(413, 'payload_too_large', `features holds ${n} values (${features.length} rows × ${features[0]!.length}); at most ${MAX_ADHOC_VALUES} are allowed`);
+}
+
+function mlInput<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof MlInputError) throw new HttpError(400, 'invalid_request', e.message);
+    throw e;
+  }
+}
+
+/** Maps a gRPC failure of ml-predictor to the REST error shape (the one place this is done). */
+async function grpcCall<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    const err = e as ServiceError;
+    if (typeof err?.code !== 'number') throw e;
+    switch (err.code) {
+      case GrpcStatus.NOT_FOUND:
+        throw new HttpError(404, 'model_not_found', err.details);
+      case GrpcStatus.INVALID_ARGUMENT:
+        throw new HttpError(400, 'invalid_request', err.details);
+      case GrpcStatus.RESOURCE_EXHAUSTED:
+        throw new HttpError(413, 'payload_too_large', `request too large for the predictor: ${err.details}`);
+      case GrpcStatus.UNAVAILABLE:
+      case GrpcStatus.DEADLINE_EXCEEDED:
+        throw new HttpError(503, 'predictor_unavailable', `the predictor is unavailable (${GrpcStatus[err.code]}: ${err.details}) — retry later`, undefined, { 'Retry-After': '1' });
+      default:
+        throw new HttpError(502, 'predictor_error', `the predictor failed (${GrpcStatus[err.code] ?? err.code})`);
+    }
+  }
+}
+
+const strip = (schema: object): object => JSON.parse(JSON.stringify(schema, (k, v) => (k === '$id' ? undefined : v))) as object;
+const json = (schema: object) => ({ 'application/json': { schema } });
+const errorRef = { $ref: '#/components/schemas/ErrorResponse' };
+const notFound = (what: string) => ({ '404': { description: what, content: json(errorRef) } });
+const ModelDetails = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    version: { type: 'integer' },
+    type: { type: 'string', description: 'random_forest | linear_regression | kmeans | isolation_forest' },
+    feature_keys: { type: 'array', items: { type: 'string' } },
+    metrics: { type: 'object', additionalProperties: { type: 'number' } },
+    trained_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+export const ML_OPENAPI_PATHS: OpenApiPaths = {
+  '/pipeline/ml/train': {
+    post: {
+      summary: 'Submit a training job (runs in ml-trainer; poll GET /pipeline/ml/jobs/{job_id})',
+      requestBody: { required: true, content: json(strip(MlTrainRequestSchema)) },
+      responses: { '202': { description: 'Queued', content: json({ type: 'object', properties: { job_id: { type: 'string' }, status: { const: 'queued' } } }) }, ...commonErrors },
+    },
+  },
+  '/pipeline/ml/jobs/{job_id}': {
+    get: {
+      summary: 'Training job status: queued, running (progress 0…1), succeeded (model_version, metrics) or failed (error)',
+      parameters: [{ name: 'job_id', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { '200': { description: 'The job', content: json(strip(MlJobStatusSchema)) }, ...notFound('No job with this id') },
+    },
+  },
+  '/pipeline/ml/predict': {
+    post: {
+      summary: 'Predict with a trained model (served by ml-predictor over gRPC)',
+      requestBody: { required: true, content: json(strip(MlPredictRequestSchema)) },
+      responses: {
+        '200': {
+          description: 'One prediction per row (regressors: target; kmeans: cluster index; isolation_forest: anomaly score)',
+          content: json({ type: 'object', properties: { predictions: { type: 'array', items: { type: 'number' } }, model_name: { type: 'string' }, model_version: { type: 'integer' } } }),
+        },
+        ...notFound('Unknown model or version'),
+        ...commonErrors,
+      },
+    },
+  },
+  '/pipeline/ml/models': {
+    get: {
+      summary: 'Loaded models: names, count and details of each latest version',
+      responses: {
+        '200': {
+          description: 'Models',
+          content: json({ type: 'object', properties: { models: { type: 'array', items: { type: 'string' } }, count: { type: 'integer' }, details: { type: 'array', items: { ...ModelDetails, properties: { ...ModelDetails.properties, versions: { type: 'array', items: { type: 'integer' } } } } } } }),
+        },
+        '503': commonErrors['503'],
+      },
+    },
+  },
+  '/pipeline/ml/models/{name}': {
+    get: {
+      summary: 'One model version (default latest) with feature importances',
+      parameters: [
+        { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+        { name: 'version', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+      ],
+      responses: {
+        '200': { description: 'Model', content: json({ ...ModelDetails, properties: { ...ModelDetails.properties, feature_importances: { type: 'object', additionalProperties: { type: 'number' } } } }) },
+        ...notFound('Unknown model or version'),
+        '503': commonErrors['503'],
+      },
+    },
+  },
+  '/pipeline/ml/cluster': {
+    post: {
+      summary: `Ad-hoc k-means (k-means++, seeded) on the given rows; at most ${MAX_ADHOC_VALUES} values`,
+      requestBody: { required: true, content: json(strip(MlClusterRequestSchema)) },
+      responses: {
+        '200': { description: 'Clusters', content: json({ type: 'object', properties: { centers: { type: 'array', items: { type: 'array', items: { type: 'number' } } }, inertia: { type: 'number' }, labels: { type: 'array', items: { type: 'integer' } } } }) },
+        ...commonErrors,
+      },
+    },
+  },
+  '/pipeline/ml/anomalies': {
+    post: {
+      summary: `Ad-hoc Isolation Forest on the given rows; at most ${MAX_ADHOC_VALUES} values`,
+      requestBody: { required: true, content: json(strip(MlAnomaliesRequestSchema)) },
+      responses: {
+        '200': { description: 'Labels (1 normal, -1 anomaly) and scores (higher = more anomalous)', content: json({ type: 'object', properties: { labels: { type: 'array', items: { enum: [1, -1] } }, scores: { type: 'array', items: { type: 'number' } } } }) },
+        ...commonErrors,
+      },
+    },
+  },
+};
