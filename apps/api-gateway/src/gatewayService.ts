@@ -6,6 +6,7 @@ import { docsRoutes } from './docs';
 import { buildOpenApi, type OpenApiPaths } from './openapi';
 import { aggregateRoutes } from './routes/aggregate';
 import { eventsRoutes } from './routes/events';
+import { createMlRoutes } from './routes/ml';
 
 /**
  * The public REST surface. Thin: it validates, forwards to ingest (events), publishes metric events
@@ -13,6 +14,8 @@ import { eventsRoutes } from './routes/events';
  */
 export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus }) => {
   const extraPaths: OpenApiPaths = {};
+  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress });
+  Object.assign(extraPaths, ml.openApiPaths);
   let doc: object | undefined;
   return {
     routes(app) {
@@ -31,6 +34,13 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus }) =>
       });
       app.use('/pipeline', express.json({ limit: config.bodyLimitBytes, strict: true }));
       aggregateRoutes(app, bus);
+      ml.register(app);
+    },
+    async start() {
+      await ml.start();
+    },
+    async stop() {
+      await ml.stop();
     },
   };
 };

@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { createLogger, envInt, envString, onShutdown, startService, type BaseConfig, type RunningService, type ServiceFactory } from '@pipeline/service-runtime';
 import { createGateway, readGatewayConfig } from '../../api-gateway/src/index';
 import { createIngest, readIngestConfig } from '../../ingest/src/index';
+import { createTrainer, readTrainerConfig } from '../../ml-trainer/src/index';
+import { createPredictorService, readPredictorConfig } from '../../ml-predictor/src/index';
 
 /**
  * `npm start`: the whole pipeline in one process on the in-memory bus — no Kafka, no Docker.
@@ -26,7 +30,13 @@ async function main(): Promise<void> {
     return s;
   };
   const ingest = await start(createIngest, readIngestConfig(internal, embedded));
-  const gatewayEnv = { ...env, INGEST_URL: `http://127.0.0.1:${ingest.port}`, HTTP_PORT: String(envInt(env, 'HTTP_PORT', 8080)) };
+  // ML: the trainer uses the worker bundled by `npm run build` (dist/apps/ml-trainer) when present,
+  // else trains inline; the predictor's gRPC server takes a free loopback port handed to the gateway.
+  const trainWorker = join(__dirname, '..', 'ml-trainer', 'train.worker.js');
+  await start(createTrainer(), readTrainerConfig(internal, { ...embedded, defaultWorkerPath: existsSync(trainWorker) ? trainWorker : '' }));
+  let grpcPort = 0;
+  await start(createPredictorService({ onGrpcListening: (p) => (grpcPort = p) }), readPredictorConfig({ ...internal, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' }, embedded));
+  const gatewayEnv = { ...env, INGEST_URL: `http://127.0.0.1:${ingest.port}`, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`, HTTP_PORT: String(envInt(env, 'HTTP_PORT', 8080)) };
   const gateway = await start(createGateway, readGatewayConfig(gatewayEnv, embedded));
   logger.info(
     { gateway: `http://127.0.0.1:${gateway.port}`, services: Object.fromEntries(running.map((s) => [s.name, s.port])) },
