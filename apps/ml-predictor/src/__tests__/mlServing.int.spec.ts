@@ -1,0 +1,208 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { INTERNAL_TOPICS, type MlJobStatus } from '@pipeline/contracts';
+import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { createPredictor, decodeModel, type Predictor } from '@pipeline/ml';
+import { ModelRegistryView } from '@pipeline/model-registry';
+import { createPredictorClient, type PredictorClient } from '@pipeline/proto';
+import { startService, type RunningService } from '@pipeline/service-runtime';
+import { freePort, httpRequest, kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
+import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
+
+jest.setTimeout(240_000);
+
+const root = join(__dirname, '../../../..');
+const post = (url: string, body: unknown) => httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+/** Spawns a built app (`npm test` builds dist/ first) and waits for /readyz. */
+async function spawnApp(app: string, env: Record<string, string>): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const main = join(root, 'dist/apps', app, 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`node scripts/build.mjs ml-trainer ml-predictor\` (npm test does)`);
+  const child = spawn(process.execPath, [main], { env: { ...process.env, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  await waitFor(async () => (await httpRequest(`http://127.0.0.1:${env['HTTP_PORT']}/readyz`)).status === 200, { timeoutMs: 90_000, intervalMs: 200, what: `${app} ready` });
+  return {
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+describe('ml-trainer → registry → ml-predictor → gateway on a real broker', () => {
+  const brokers = kafkaBrokers();
+  const name = uniqueName('it-model');
+  let bus: KafkaJsBus;
+  let trainer: Awaited<ReturnType<typeof spawnApp>>;
+  let predictor: Awaited<ReturnType<typeof spawnApp>>;
+  let gateway: RunningService;
+  let gatewayBus: KafkaJsBus;
+  let grpc: PredictorClient;
+  let predictorEnv: Record<string, string>;
+  let url: string;
+
+  /** y = 3a − 2b + c on a small grid, published as events.devices readings in a private time window. */
+  const base = Date.UTC(2001, 0, 1) + Math.floor(Math.random() * 1e10);
+  const grid = Array.from({ length: 300 }, (_, i) => ({ a: i % 10, b: Math.floor(i / 10) % 6, c: i % 7 }));
+
+  const train = async (body: Record<string, unknown>): Promise<MlJobStatus> => {
+    const res = await post(`${url}/pipeline/ml/train`, body);
+    expect([res.status, res.json.status]).toEqual([202, 'queued']);
+    return waitFor<MlJobStatus | undefined>(
+      async () => {
+        const job = (await httpRequest(`${url}/pipeline/ml/jobs/${res.json.job_id}`)).json as MlJobStatus;
+        return job.status === 'succeeded' || job.status === 'failed' ? job : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 250, what: 'training job to finish' },
+    ) as Promise<MlJobStatus>;
+  };
+  /** The model version as published, decoded in this process: the reference for every prediction. */
+  const reference = async (version: number): Promise<Predictor> => {
+    const view = new ModelRegistryView(bus, { topic: INTERNAL_TOPICS.mlModels, groupPrefix: 'it-reference' });
+    await view.start();
+    try {
+      await view.catchUp(60_000);
+      return createPredictor(decodeModel(view.get(name, version)!.bytes));
+    } finally {
+      await view.stop();
+    }
+  };
+  const rows = [
+    [1, 2, 3],
+    [9, 0, 6],
+    [4.5, 5, 0],
+  ];
+
+  beforeAll(async () => {
+    bus = new KafkaJsBus({ brokers, clientId: 'ml-it' });
+    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+    const [trainerPort, predictorPort, grpcPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const kafka = { KAFKA_BROKERS: brokers.join(',') };
+    predictorEnv = { ...kafka, HTTP_PORT: String(predictorPort), GRPC_PORT: String(grpcPort), GRPC_HOST: '127.0.0.1', GRPC_DRAIN_MS: '1000' };
+    [trainer, predictor] = await Promise.all([
+      spawnApp('ml-trainer', { ...kafka, HTTP_PORT: String(trainerPort), ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100' }),
+      spawnApp('ml-predictor', predictorEnv),
+    ]);
+    gatewayBus = new KafkaJsBus({ brokers, clientId: 'ml-it-gateway' });
+    gateway = await startService(createGateway, readGatewayConfig({ ...kafka, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}` }), gatewayBus);
+    url = `http://127.0.0.1:${gateway.port}`;
+    grpc = createPredictorClient(`127.0.0.1:${grpcPort}`, { defaultTimeoutMs: 2_000 });
+    await bus.publishBatch(
+      grid.map((r, i) => ({
+        topic: 'events.devices',
+        key: 'it-device',
+        timestampMs: base + i,
+        value: JSON.stringify({ id: `e${i}`, topic: 'events.devices', type: 'devices', timestamp: new Date(base + i).toISOString(), source: 'it', key: 'it-device', schema_version: 1, payload: { device_id: 'it-device', reading: 'load', value: 3 * r.a - 2 * r.b + r.c, attributes: r } }),
+      })),
+    );
+  });
+  afterAll(async () => {
+    grpc?.close();
+    await gateway?.stop();
+    await gatewayBus?.close();
+    await Promise.all([trainer?.stop(), predictor?.stop()]);
+    await bus?.close();
+  });
+
+  it('trains from events on a topic, then REST and gRPC predict exactly what the decoded model predicts in-process', async () => {
+    const job = await train({
+      model_name: name,
+      model_type: 'random_forest',
+      feature_keys: ['attributes.a', 'attributes.b', 'attributes.c'],
+      target_key: 'value',
+      source: { topic: 'events.devices', from: base, to: base + 300 },
+      params: { nEstimators: 20, maxDepth: 6, seed: 7 },
+    });
+    expect(job).toMatchObject({ status: 'succeeded', progress: 1, model_name: name, model_type: 'random_forest', model_version: 1, rows: 300 });
+    const expected = Array.from((await reference(1)).predict(Float64Array.from(rows.flat()), 3));
+    await waitFor(async () => (await post(`${url}/pipeline/ml/predict`, { model_name: name, features: rows })).status === 200, { timeoutMs: 30_000, what: 'model loaded' });
+    const rest = await post(`${url}/pipeline/ml/predict`, { model_name: name, features: rows });
+    expect([rest.status, rest.json]).toEqual([200, { predictions: expected, model_name: name, model_version: 1 }]);
+    const byName = await post(`${url}/pipeline/ml/predict`, { model_name: name, rows: rows.map(([a, b, c]) => ({ 'attributes.c': c, 'attributes.a': a, 'attributes.b': b })) });
+    expect(byName.json.predictions).toEqual(expected);
+    const g = await grpc.predict({ modelName: name, values: rows.flat(), nFeatures: 3 });
+    expect(g).toEqual({ predictions: expected, modelName: name, modelVersion: 1 });
+    const details = await httpRequest(`${url}/pipeline/ml/models/${name}`);
+    expect(details.json).toMatchObject({ name, version: 1, type: 'random_forest', feature_keys: ['attributes.a', 'attributes.b', 'attributes.c'], metrics: job.metrics });
+    expect(Object.keys(details.json.feature_importances).sort()).toEqual(['attributes.a', 'attributes.b', 'attributes.c']);
+    const list = await httpRequest(`${url}/pipeline/ml/models`);
+    expect(list.json.models).toContain(name);
+  });
+
+  it('hot-swaps to a second version while predictions run, with zero failed requests', async () => {
+    let stop = false;
+    const seen = new Set<number>();
+    const failures: string[] = [];
+    let calls = 0;
+    const loop = async (rest: boolean) => {
+      while (!stop) {
+        calls++;
+        try {
+          if (rest) {
+            const r = await post(`${url}/pipeline/ml/predict`, { model_name: name, features: [rows[0]] });
+            if (r.status !== 200) failures.push(`REST ${r.status} ${r.text}`);
+            else seen.add(r.json.model_version as number);
+          } else {
+            seen.add((await grpc.predict({ modelName: name, values: rows[0], nFeatures: 3 })).modelVersion);
+          }
+        } catch (e) {
+          failures.push(`gRPC ${(e as Error).message}`);
+        }
+      }
+    };
+    const load = [loop(false), loop(false), loop(true)];
+    const data = grid.map((r) => ({ ...r, y: r.a + r.b + r.c }));
+    const job = await train({ model_name: name, model_type: 'linear_regression', feature_keys: ['a', 'b', 'c'], target_key: 'y', data });
+    expect([job.status, job.model_version]).toEqual(['succeeded', 2]);
+    await waitFor(() => seen.has(2), { timeoutMs: 30_000, what: 'version 2 served' });
+    stop = true;
+    await Promise.all(load);
+    expect({ failures, versions: [...seen].sort() }).toEqual({ failures: [], versions: [1, 2] });
+    expect(calls).toBeGreaterThan(20);
+  });
+
+  it('serves the latest version from a predictor restarted alone', async () => {
+    await predictor.stop();
+    predictor = await spawnApp('ml-predictor', predictorEnv);
+    const expected = Array.from((await reference(2)).predict(Float64Array.from(rows.flat()), 3));
+    const g = await grpc.predict({ modelName: name, values: rows.flat(), nFeatures: 3 });
+    expect(g).toEqual({ predictions: expected, modelName: name, modelVersion: 2 });
+    const v1 = await grpc.predict({ modelName: name, version: 1, values: rows[0], nFeatures: 3 });
+    expect(v1.modelVersion).toBe(1);
+  });
+
+  it('answers bad requests with clear errors and stays up', async () => {
+    const grpcFailure = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code: number; details: string }) => [e.code, e.details]);
+    expect(await grpcFailure(grpc.predict({ modelName: 'no-such-model', values: [1, 2, 3], nFeatures: 3 }))).toEqual([status.NOT_FOUND, 'model "no-such-model" not found']);
+    expect(await grpcFailure(grpc.predict({ modelName: name, values: [1, 2], nFeatures: 2 }))).toEqual([status.INVALID_ARGUMENT, `n_features must be 3 (the feature count of model "${name}" version 2), got 2`]);
+    expect(await grpcFailure(grpc.predict({ modelName: name, values: [1, NaN, 3], nFeatures: 3 }))).toEqual([status.INVALID_ARGUMENT, 'values[1] (row 0, feature "b") must be a finite number, got NaN']);
+    const cases: Array<[unknown, number, string, string]> = [
+      [{ model_name: 'no-such-model', features: [[1, 2, 3]] }, 404, 'model_not_found', 'model "no-such-model" not found'],
+      [{ model_name: name, features: [[1, 2]] }, 400, 'invalid_request', `n_features must be 3 (the feature count of model "${name}" version 2), got 2`],
+      [{ model_name: name, features: [[1, 2, 3], [1, 2]] }, 400, 'invalid_request', 'features[1] has 2 values, expected 3 like features[0]'],
+      [{ model_name: name, features: [[1, null, 3]] }, 400, 'invalid_request', 'features.0.1 must be number, got null'],
+      [`{"model_name":"${name}","features":[[1,NaN,3]]}`, 400, 'invalid_json', ''],
+      [{ model_name: name, features: [] }, 400, 'invalid_request', 'features must be array length to be greater or equal to 1, got []'],
+      [{ model_name: name, rows: [{ a: 1, b: 2 }] }, 400, 'invalid_request', `rows[0].c is required (model "${name}" version 2 features: a, b, c)`],
+      [{ model_name: name }, 400, 'invalid_request', 'give exactly one of features (arrays of numbers) or rows (objects keyed by feature name)'],
+    ];
+    for (const [body, code, errCode, message] of cases) {
+      const r = await post(`${url}/pipeline/ml/predict`, body);
+      expect([r.status, r.json.error.code, message ? r.json.error.message : '']).toEqual([code, errCode, message]);
+    }
+    const huge = JSON.stringify({ model_name: name, features: Array.from({ length: 400_000 }, () => [1.2345678, 2.3456789, 3.4567891]) });
+    expect(huge.length).toBeGreaterThan(10 * 1024 * 1024);
+    const tooBig = await post(`${url}/pipeline/ml/predict`, huge);
+    expect([tooBig.status, tooBig.json.error]).toEqual([413, { code: 'payload_too_large', message: 'request body exceeds the limit of 10485760 bytes' }]);
+    const bad = await post(`${url}/pipeline/ml/train`, { model_name: name, model_type: 'kmeans', feature_keys: ['a'], data: [{ a: 1 }], source: { topic: 'events.devices' } });
+    expect([bad.status, bad.json.error]).toEqual([400, { code: 'invalid_request', message: 'give either data or source, not both' }]);
+    const failed = await train({ model_name: name, model_type: 'linear_regression', feature_keys: ['a'], target_key: 'y', data: [{ a: 1, y: 'x' }] });
+    expect([failed.status, failed.error]).toEqual(['failed', 'rows[0].y must be a finite number, got "x"']);
+    const ok = await grpc.predict({ modelName: name, values: rows[0], nFeatures: 3 });
+    expect(ok.modelVersion).toBe(2);
+  });
+});
