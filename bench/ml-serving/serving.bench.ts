@@ -1,0 +1,180 @@
+// Serving latency of a 100-tree depth-10 random forest (10 features): gRPC Predict straight to a
+// real ml-predictor process, and POST /pipeline/ml/predict through a real api-gateway process,
+// one row per request at a steady (open-loop) 1,000 requests/s. Targets: gRPC p99 ≤ 2 ms, REST
+// p99 ≤ 5 ms. The model is trained here, published to the registry topic, and loaded by the
+// predictor from Kafka exactly as in production.
+//   npm run bench:ml-serving                     (starts the local broker if KAFKA_BROKERS is unset)
+//   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 npm run bench:ml-serving
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { INTERNAL_TOPICS } from '@pipeline/contracts';
+import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { Rng, encodeModel, trainModel } from '@pipeline/ml';
+import { publishModel } from '@pipeline/model-registry';
+import { createPredictorClient } from '@pipeline/proto';
+
+const root = process.cwd(); // npm scripts run from the repo root
+const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
+const rate = Number(process.env['BENCH_RATE'] ?? 1000);
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ports = { predictorHttp: 18284, grpc: 18551, gatewayHttp: 18280 };
+const N_FEATURES = 10;
+
+function wait(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function ready(port: number, what: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const status = await new Promise<number>((res) => http.get({ host: '127.0.0.1', port, path: '/readyz' }, (x) => { x.resume(); res(x.statusCode ?? 0); }).on('error', () => res(0)));
+    if (status === 200) return;
+    if (i > 600) throw new Error(`${what} did not become ready`);
+    await wait(100);
+  }
+}
+
+function startApp(app: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [join(root, 'dist/apps', app, 'main.js')], { env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/**
+ * Open loop: request i is sent at start + i/rate (a late timer sends the overdue ones at once),
+ * so a slow response never delays the next request. Latency = response time − actual send time.
+ */
+async function openLoop(send: () => Promise<void>, durationS: number): Promise<{ lat: Float64Array; n: number; failed: number; achieved: number }> {
+  const total = Math.round(durationS * rate);
+  const lat = new Float64Array(total);
+  let sent = 0;
+  let done = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+      while (sent < due) {
+        const i = sent++;
+        const start = performance.now();
+        send().then(
+          () => {
+            lat[i] = performance.now() - start;
+            if (++done === total) resolve();
+          },
+          () => {
+            lat[i] = NaN;
+            failed++;
+            if (++done === total) resolve();
+          },
+        );
+      }
+      if (sent < total) setTimeout(tick, 0);
+    };
+    tick();
+  });
+  const achieved = total / ((performance.now() - t0) / 1000);
+  return { lat, n: total, failed, achieved };
+}
+
+function quantiles(lat: Float64Array): { p50: number; p99: number; max: number } {
+  const s = Float64Array.from(lat.filter((x) => !Number.isNaN(x))).sort();
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return { p50: q(0.5), p99: q(0.99), max: s[s.length - 1]! };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  let brokers = process.env['KAFKA_BROKERS'];
+  if (!brokers) {
+    execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'start'], { stdio: 'inherit' });
+    brokers = '127.0.0.1:9092';
+  }
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), 'ml-predictor', 'api-gateway'], { stdio: 'inherit' });
+
+  // 100 trees, depth 10, 10 features, 10,000 rows: y = Σ w_j·x_j + sin(x_0) + noise.
+  const rng = new Rng(42);
+  const rows = Array.from({ length: 10_000 }, () => {
+    const r: Record<string, number> = {};
+    let y = 0;
+    for (let j = 0; j < N_FEATURES; j++) {
+      r[`f${j}`] = rng.nextFloat() * 10;
+      y += (j + 1) * r[`f${j}`]!;
+    }
+    r['y'] = y + Math.sin(r['f0']!) * 5 + rng.nextGaussian();
+    return r;
+  });
+  const name = `bench-forest-${randomUUID().slice(0, 8)}`;
+  const featureKeys = Array.from({ length: N_FEATURES }, (_, j) => `f${j}`);
+  const t = performance.now();
+  const model = trainModel({ modelName: name, modelType: 'random_forest', featureKeys, targetKey: 'y', rows, version: 1, trainedAt: new Date().toISOString(), params: { nEstimators: 100, maxDepth: 10, seed: 1 } });
+  const trainS = (performance.now() - t) / 1000;
+  const bytes = encodeModel(model);
+  const bus = new KafkaJsBus({ brokers: brokers.split(','), clientId: 'bench-ml-serving' });
+  await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+  const manifest = await publishModel(bus, { topic: INTERNAL_TOPICS.mlModels, name, version: 1, bytes, metadata: { type: 'random_forest' }, publishedAt: new Date().toISOString() });
+  await bus.close();
+  console.log(`model: 100 trees, depth 10, ${N_FEATURES} features, 10,000 rows; trained in ${trainS.toFixed(2)} s (main thread), R² ${model.metrics.r2!.toFixed(4)}; encoded ${bytes.length.toLocaleString('en-US')} bytes (${(bytes.length / 1024 / 1024).toFixed(2)} MiB) in ${manifest.chunks} registry chunks`);
+
+  const kafka = { KAFKA_BROKERS: brokers };
+  const predictor = startApp('ml-predictor', { ...kafka, HTTP_PORT: String(ports.predictorHttp), GRPC_PORT: String(ports.grpc), GRPC_HOST: '127.0.0.1' });
+  const gateway = startApp('api-gateway', { ...kafka, HTTP_PORT: String(ports.gatewayHttp), PREDICTOR_GRPC_ADDR: `127.0.0.1:${ports.grpc}`, RATE_LIMIT_PER_SEC: '0' });
+  try {
+    await Promise.all([ready(ports.predictorHttp, 'ml-predictor'), ready(ports.gatewayHttp, 'api-gateway')]);
+    const client = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });
+    const row = featureKeys.map((_, j) => 1 + j * 0.5);
+    for (let i = 0; ; i++) {
+      try {
+        await client.predict({ modelName: name, values: row, nFeatures: N_FEATURES });
+        break;
+      } catch (e) {
+        if (i > 300) throw e;
+        await wait(100);
+      }
+    }
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const body = JSON.stringify({ model_name: name, features: [row] });
+    const rest = () =>
+      new Promise<void>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: ports.gatewayHttp, path: '/pipeline/ml/predict', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const grpc = () => client.predict({ modelName: name, values: row, nFeatures: N_FEATURES }).then(() => undefined);
+    await openLoop(grpc, 1); // warm-up
+    await openLoop(rest, 1);
+    const results: Record<'grpc' | 'rest', { p50: number; p99: number; max: number; failed: number; achieved: number }[]> = { grpc: [], rest: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const [kind, send] of [['grpc', grpc], ['rest', rest]] as const) {
+        const m = await openLoop(send, seconds);
+        const q = quantiles(m.lat);
+        results[kind].push({ ...q, failed: m.failed, achieved: m.achieved });
+        console.log(`round ${r + 1} ${kind.padEnd(4)}: ${m.n} requests at ${m.achieved.toFixed(0)}/s, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}; load average ${loadavg()[0]!.toFixed(2)}`);
+      }
+    }
+    for (const kind of ['grpc', 'rest'] as const) {
+      const rs = results[kind];
+      const target = kind === 'grpc' ? 2 : 5;
+      const p99 = median(rs.map((x) => x.p99));
+      console.log(
+        `median of ${rounds} (${kind === 'grpc' ? 'gRPC Predict, direct' : 'REST via gateway'}): p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'}), failed ${rs.reduce((a, x) => a + x.failed, 0)}`,
+      );
+    }
+    client.close();
+    agent.destroy();
+  } finally {
+    for (const c of [gateway, predictor]) {
+      c.kill('SIGTERM');
+      await new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r)));
+    }
+  }
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
