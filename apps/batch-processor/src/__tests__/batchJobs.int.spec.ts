@@ -1,0 +1,142 @@
+import { INTERNAL_TOPICS, type BatchProgressRecord } from '@pipeline/contracts';
+import { timeWindowMetrics } from '@pipeline/batch';
+import { KafkaJsBus, type Subscription } from '@pipeline/kafka';
+import { createTestTopics, httpRequest, kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
+import { metricEnvelopes, publishEnvelopes, spawnProcessor, startGateway, type Processor } from './processHarness';
+
+jest.setTimeout(240_000);
+
+const T0 = Date.UTC(2024, 4, 1, 0, 0, 0);
+const post = (url: string, body: unknown) => httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const request = { operation: 'time_window_metrics', window_minutes: 5, group_key: 'group_by' };
+const plain = (v: unknown) => JSON.parse(JSON.stringify(v));
+/**
+ * Window rows with mean and stddev rounded to 1e-9: counts, sums, min and max of integer values are
+ * exact in any merge order, but mean/stddev of a merge of partials differ from one pass in the last bits.
+ */
+const rounded = (rows: Record<string, unknown>[]) => rows.map((r) => ({ ...r, mean: Math.round((r['mean'] as number) * 1e9) / 1e9 + 0, stddev: Math.round((r['stddev'] as number) * 1e9) / 1e9 + 0 }));
+const direct = (events: unknown[]) => rounded(plain(timeWindowMetrics(events, { windowMinutes: 5, valueKey: 'value', groupKey: 'group_by' })));
+let twoReplicaResult: unknown;
+let left: Processor;
+
+describe('batch jobs on a real broker with batch-processor processes', () => {
+  const small = uniqueName('itest.batch');
+  const big = uniqueName('itest.batch-big');
+  const groupId = uniqueName('batch-it');
+  const smallEvents = metricEnvelopes(3_000, T0, small);
+  const bigEvents = metricEnvelopes(Number(process.env['BATCH_IT_BIG_EVENTS'] ?? 150_000), T0, big, 10);
+  const smallRange = { topic: small, from: new Date(T0 + 100_000).toISOString(), to: T0 + 2_800_000 };
+  const inSmallRange = smallEvents.filter((e) => Date.parse(e.timestamp) >= T0 + 100_000 && Date.parse(e.timestamp) < T0 + 2_800_000);
+  const bigRange = { topic: big, from: T0, to: T0 + 10 * bigEvents.length };
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  let a: Processor;
+  let b: Processor;
+  let progressBus: KafkaJsBus;
+  let progressSub: Subscription;
+  const progress: BatchProgressRecord[] = [];
+
+  const finished = (jobId: string, timeoutMs = 90_000) =>
+    waitFor(
+      async () => {
+        const r = await httpRequest(`${gateway.url}/pipeline/spark/jobs/${jobId}`);
+        return ['succeeded', 'failed', 'cancelled'].includes(r.json?.status) ? r.json : undefined;
+      },
+      { timeoutMs, intervalMs: 200, what: `job ${jobId} to end` },
+    );
+  const split = async (replicas: Processor[]) => {
+    await waitFor(
+      async () => {
+        const lists = await Promise.all(replicas.map((r) => r.assignments()));
+        const tasks = lists.map((l) => l.filter((x) => x.topic === 'pipeline.batch.tasks').length);
+        return tasks.every((n) => n > 0) && tasks.reduce((x, y) => x + y, 0) === 3;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: 'the tasks partitions to be split over the replicas' },
+    );
+  };
+
+  beforeAll(async () => {
+    await createTestTopics([
+      { topic: small, partitions: 3 },
+      { topic: big, partitions: 3 },
+    ]);
+    await Promise.all([publishEnvelopes(smallEvents), publishEnvelopes(bigEvents)]);
+    gateway = await startGateway({ SYNC_WAIT_MS: '10000' });
+    const extra = { BATCH_PROGRESS_INTERVAL_MS: '200', BATCH_WATCHDOG_INTERVAL_MS: '200' };
+    a = await spawnProcessor({ groupId, workerId: 'replica-a', extra });
+    b = await spawnProcessor({ groupId, workerId: 'replica-b', extra });
+    await Promise.all([a.ready(), b.ready()]);
+    await split([a, b]);
+    progressBus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'batch-it-progress' });
+    progressSub = await progressBus.subscribe({
+      groupId: uniqueName('batch-it-progress'),
+      topics: [INTERNAL_TOPICS.batchJobs],
+      handler: async (batch) => {
+        for (const m of batch.messages) if (m.key?.includes('/progress/') && m.value.length > 0) progress.push(JSON.parse(m.value.toString()));
+      },
+    });
+  });
+  afterAll(async () => {
+    await progressSub?.stop();
+    await progressBus?.close();
+    await Promise.all([a?.kill('SIGKILL'), b?.kill('SIGKILL')]);
+    await gateway?.stop();
+  });
+
+  it('splits a time-range job over two replicas and gets the same result as the same events inline', async () => {
+    const res = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: smallRange });
+    expect([res.status, res.json]).toEqual([202, { job_id: expect.any(String), status: 'queued' }]);
+    const job = await finished(res.json.job_id);
+    expect(job).toMatchObject({ status: 'succeeded', progress: 1, events_read: inSmallRange.length, tasks: 3 });
+    const inline = await post(`${gateway.url}/pipeline/spark/process`, { ...request, events: inSmallRange });
+    expect([inline.status, inline.json.status, inline.json.events_read]).toEqual([200, 'succeeded', inSmallRange.length]);
+    expect(rounded(job.result)).toEqual(rounded(inline.json.result));
+    expect(rounded(job.result)).toEqual(direct(inSmallRange));
+    twoReplicaResult = job.result;
+    const workers = new Set(progress.filter((p) => p.job_id === res.json.job_id).map((p) => p.worker));
+    expect([...workers].sort()).toEqual(['replica-a', 'replica-b']);
+  });
+
+  it('cancels a job mid-read: it ends cancelled with no result', async () => {
+    const res = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: bigRange });
+    await waitFor(() => progress.some((p) => p.job_id === res.json.job_id && p.progress > 0 && p.progress < 1), { timeoutMs: 60_000, intervalMs: 20, what: 'progress' });
+    const del = await httpRequest(`${gateway.url}/pipeline/spark/jobs/${res.json.job_id}`, { method: 'DELETE' });
+    expect([200, 202]).toContain(del.status);
+    const job = await finished(res.json.job_id);
+    expect([job.status, job.reason, job.result]).toEqual(['cancelled', 'cancel requested', undefined]);
+    expect(job.events_read).toBeLessThan(bigEvents.length);
+  });
+
+  it('finishes a job whose replica was killed mid-read: the other replica takes the task over', async () => {
+    const res = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: bigRange });
+    const reading = await waitFor<BatchProgressRecord | undefined>(() => progress.find((p) => p.job_id === res.json.job_id && p.progress > 0 && p.progress < 1), { timeoutMs: 60_000, intervalMs: 10, what: 'a task in progress' });
+    if (!reading) throw new Error('unreachable');
+    const [victim, survivor] = reading.worker === a.workerId ? [a, b] : [b, a];
+    await victim.kill('SIGKILL');
+    const job = await finished(res.json.job_id, 150_000);
+    expect([job.status, job.events_read, job.reason]).toEqual(['succeeded', bigEvents.length, undefined]);
+    expect(rounded(job.result)).toEqual(direct(bigEvents));
+    // the killed replica's task was read again, to the end, by the survivor
+    expect(progress.some((p) => p.job_id === res.json.job_id && p.task === reading.task && p.worker === survivor.workerId && p.progress === 1)).toBe(true);
+    left = survivor;
+  });
+
+  it('gives the same answer with one replica left as with two', async () => {
+    const res = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: smallRange });
+    const job = await finished(res.json.job_id);
+    // the same partials merged in the same task order: bit-identical to the two-replica run
+    expect([job.status, job.result]).toEqual(['succeeded', twoReplicaResult]);
+    expect(new Set(progress.filter((p) => p.job_id === res.json.job_id).map((p) => p.worker))).toEqual(new Set([left.workerId]));
+  });
+
+  it('rejects bad requests with clear 400s and fails a job on a missing topic with the reason', async () => {
+    const bad = await post(`${gateway.url}/pipeline/spark/process`, { operation: 'time_window_metrics', window_minutes: -1, source: smallRange });
+    expect([bad.status, bad.json]).toEqual([400, { error: { code: 'invalid_request', message: 'window_minutes must be a positive finite number, got -1' } }]);
+    const range = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: { topic: small, from: 10, to: 5 } });
+    expect([range.status, range.json]).toEqual([400, { error: { code: 'invalid_request', message: 'source.from must not be after source.to, got from 10 and to 5' } }]);
+    const missing = uniqueName('itest.none');
+    const res = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: { topic: missing, from: 0, to: 1 } });
+    const job = await finished(res.json.job_id);
+    expect(job.status).toBe('failed');
+    expect(job.reason).toMatch(new RegExp(`^source topic "${missing}" is not readable: `));
+  });
+});

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { KafkaJsBus, toOutgoing } from '@pipeline/kafka';
+import { startService } from '@pipeline/service-runtime';
+import { freePort, httpRequest, kafkaBrokers, waitFor } from '@pipeline/testing';
+import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
+
+const root = join(__dirname, '../../../..');
+
+/** A batch-processor as its own process (dist/apps/batch-processor/main.js, built by `npm test` or scripts/build.mjs). */
+export async function spawnProcessor(env: { groupId: string; workerId: string; extra?: Record<string, string> }) {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/apps/batch-processor/main.js')], {
+    env: { ...process.env, KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', BATCH_GROUP_ID: env.groupId, BATCH_WORKER_ID: env.workerId, ...env.extra },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    workerId: env.workerId,
+    /** This replica's assigned partitions, as it reports them. */
+    async assignments(): Promise<{ topic: string; partition: number }[]> {
+      const r = await httpRequest(`${url}/v1/batch/worker`);
+      return r.status === 200 ? r.json.assignments : [];
+    },
+    async ready() {
+      await waitFor(async () => (await httpRequest(`${url}/readyz`).catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 60_000, what: `${env.workerId} ready` });
+    },
+    kill(signal: NodeJS.Signals = 'SIGTERM') {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+export type Processor = Awaited<ReturnType<typeof spawnProcessor>>;
+
+/** The gateway in this process on the real broker, on a free port. */
+export async function startGateway(env: Record<string, string> = {}) {
+  const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'gateway-batch-test' });
+  const gateway = await startService(createGateway, readGatewayConfig({ KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...env }), bus);
+  return {
+    url: `http://127.0.0.1:${gateway.port}`,
+    async stop() {
+      await gateway.stop();
+      await bus.close();
+    },
+  };
+}
+
+/** Metric envelopes, one per `stepMs` from `startMs`, integer values (so every merge order sums exactly), 3 groups. */
+export function metricEnvelopes(n: number, startMs: number, topic: string, stepMs = 1000) {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `e${i}`,
+    topic,
+    type: 'metrics',
+    key: `m|g${i % 3}|${i % 11}`,
+    source: 'batch-test',
+    schema_version: 1,
+    timestamp: new Date(startMs + i * stepMs).toISOString(),
+    payload: { metric_name: 'm', value: (i % 13) - 6, group_by: `g${i % 3}` },
+  }));
+}
+
+/** Publishes envelopes with their key and event time as the record timestamp, in produce requests of 5,000. */
+export async function publishEnvelopes(events: ReturnType<typeof metricEnvelopes>) {
+  const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'batch-test-producer' });
+  try {
+    for (let i = 0; i < events.length; i += 5_000) await bus.publishBatch(events.slice(i, i + 5_000).map((e) => toOutgoing(e as never)));
+  } finally {
+    await bus.close();
+  }
+}
