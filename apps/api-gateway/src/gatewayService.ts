@@ -5,6 +5,7 @@ import type { GatewayConfig } from './config';
 import { docsRoutes } from './docs';
 import { buildOpenApi, type OpenApiPaths } from './openapi';
 import { aggregateRoutes } from './routes/aggregate';
+import { BatchJobsView, batchOpenApiPaths, batchRoutes } from './routes/batch';
 import { eventsRoutes } from './routes/events';
 import { createMlRoutes } from './routes/ml';
 
@@ -16,6 +17,8 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus }) =>
   const extraPaths: OpenApiPaths = {};
   const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress });
   Object.assign(extraPaths, ml.openApiPaths);
+  const batchJobs = new BatchJobsView(bus);
+  Object.assign(extraPaths, batchOpenApiPaths);
   let doc: object | undefined;
   return {
     routes(app) {
@@ -34,13 +37,16 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus }) =>
       });
       app.use('/pipeline', express.json({ limit: config.bodyLimitBytes, strict: true }));
       aggregateRoutes(app, bus);
+      batchRoutes(app, { bus, view: batchJobs, syncWaitMs: config.syncWaitMs });
       ml.register(app);
     },
     async start() {
       await ml.start();
+      await batchJobs.start();
     },
     async stop() {
       await ml.stop();
+      await batchJobs.stop();
     },
   };
 };

@@ -4,6 +4,7 @@ import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { createLogger, envInt, envString, onShutdown, startService, type BaseConfig, type RunningService, type ServiceFactory } from '@pipeline/service-runtime';
 import { createGateway, readGatewayConfig } from '../../api-gateway/src/index';
 import { createIngest, readIngestConfig } from '../../ingest/src/index';
+import { createBatchProcessor, readBatchProcessorConfig } from '../../batch-processor/src/index';
 import { createTrainer, readTrainerConfig } from '../../ml-trainer/src/index';
 import { createPredictorService, readPredictorConfig } from '../../ml-predictor/src/index';
 
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     return s;
   };
   const ingest = await start(createIngest, readIngestConfig(internal, embedded));
+  await start(createBatchProcessor, readBatchProcessorConfig(internal, embedded));
   // ML: the trainer uses the worker bundled by `npm run build` (dist/apps/ml-trainer) when present,
   // else trains inline; the predictor's gRPC server takes a free loopback port handed to the gateway.
   const trainWorker = join(__dirname, '..', 'ml-trainer', 'train.worker.js');
