@@ -62,7 +62,10 @@ export function decodeModel(bytes: Uint8Array): TrainedModel {
     if (s.offset < 12 + headerLength || s.offset % 8 !== 0 || end > bytes.length) {
       throw new ModelFormatError(`model section "${s.name}" lies outside the file (bytes ${s.offset}..${end} of ${bytes.length})`);
     }
-    const copy = bytes.slice(s.offset, end);
+    // Copy into a fresh, aligned ArrayBuffer. (Buffer#slice does not copy, and a Buffer's bytes may
+    // start anywhere inside a shared pool, so its .buffer must never be read from 0.)
+    const copy = new Uint8Array(end - s.offset);
+    copy.set(bytes.subarray(s.offset, end));
     arrays.set(s.name, new Ctor(copy.buffer, 0, s.length));
   }
   const need = <T extends SectionArray>(name: string, ctor: abstract new (...args: never[]) => T): T => {

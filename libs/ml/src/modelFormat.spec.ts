@@ -60,6 +60,15 @@ describe('encodeModel / decodeModel', () => {
     expect(encodeModel(back)).toEqual(bytes);
   });
 
+  it('decodes a model whose bytes sit at an offset inside a larger (pooled) Buffer', () => {
+    const model = train('random_forest', { nEstimators: 5 });
+    const bytes = encodeModel(model);
+    const pool = Buffer.alloc(bytes.length + 24, 0xab);
+    pool.set(bytes, 13); // odd offset, as Buffer.concat / pooled allocations produce
+    const inside = pool.subarray(13, 13 + bytes.length);
+    expect(createPredictor(decodeModel(inside)).predict(probe, 100)).toEqual(createPredictor(model).predict(probe, 100));
+  });
+
   it('keeps a default 100-tree depth-10 forest well under 1 MB', () => {
     const model = train('random_forest', {});
     const bytes = encodeModel(model);
