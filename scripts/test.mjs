@@ -22,14 +22,20 @@ function run(cmd, argv, opts = {}) {
   return r.status ?? 1;
 }
 
+// Without KAFKA_BROKERS the suite gets its own fresh broker (port 19092, data wiped first), so
+// results never depend on what earlier runs or benchmarks left on a broker.
+let ownBroker = false;
+const testBrokerEnv = { ...env, KAFKA_PORT: '19092', KAFKA_DATA: '/tmp/event-pipeline-kafka-test' };
 if (!unitOnly) {
   if (!env.KAFKA_BROKERS) {
-    if (run('bash', ['scripts/kafka.sh', 'start']) !== 0) {
+    run('bash', ['scripts/kafka.sh', 'wipe'], { env: testBrokerEnv });
+    ownBroker = true;
+    if (run('bash', ['scripts/kafka.sh', 'start'], { env: testBrokerEnv }) !== 0) {
       console.error('could not start the local Kafka broker (see above); set KAFKA_BROKERS to use another one');
       console.log('0 passed, 1 failed');
       process.exit(1);
     }
-    env.KAFKA_BROKERS = `127.0.0.1:${env.KAFKA_PORT ?? 9092}`;
+    env.KAFKA_BROKERS = '127.0.0.1:19092';
   }
   console.log(`[test] integration tests use Kafka at ${env.KAFKA_BROKERS}`);
   if (run(process.execPath, ['scripts/build.mjs']) !== 0) {
@@ -52,5 +58,6 @@ try {
 } catch {
   failed = Math.max(1, failed);
 }
+if (ownBroker) run('bash', ['scripts/kafka.sh', 'stop'], { env: testBrokerEnv });
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(status === 0 && failed === 0 ? 0 : 1);

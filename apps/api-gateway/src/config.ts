@@ -11,6 +11,8 @@ export interface GatewayConfig extends BaseConfig {
   bodyLimitBytes: number;
   /** Requests per second allowed per client (API key or IP), with a burst of 2 s worth. 0 = unlimited. */
   rateLimitPerSec: number;
+  /** Consumer group of the aggregator deployment whose snapshots the stats routes serve. */
+  aggregatorGroup: string;
   /** How long POST /pipeline/spark/process waits for an inline job before answering 202 (ms). */
   syncWaitMs: number;
 }
@@ -23,6 +25,7 @@ export function readGatewayConfig(env: Record<string, string | undefined> = proc
     predictorAddress: envString(env, 'PREDICTOR_GRPC_ADDR', '127.0.0.1:50051'),
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, { min: 1024 }),
     rateLimitPerSec: envInt(env, 'RATE_LIMIT_PER_SEC', 0, { min: 0 }),
+    aggregatorGroup: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
     syncWaitMs: envInt(env, 'SYNC_WAIT_MS', 2_000, { min: 0, max: 60_000 }),
   };
 }

@@ -8,17 +8,26 @@ import { aggregateRoutes } from './routes/aggregate';
 import { BatchJobsView, batchOpenApiPaths, batchRoutes } from './routes/batch';
 import { eventsRoutes } from './routes/events';
 import { createMlRoutes } from './routes/ml';
+import { statsOpenApi, statsRoutes } from './routes/stats';
+import { createStatsView } from './statsView';
 
 /**
  * The public REST surface. Thin: it validates, forwards to ingest (events), publishes metric events
  * (aggregate), and reads the other services' state from Kafka-fed views (stats, ML, batch).
  */
-export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus }) => {
-  const extraPaths: OpenApiPaths = {};
-  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress });
-  Object.assign(extraPaths, ml.openApiPaths);
+export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, logger }) => {
+  const extraPaths: OpenApiPaths = { ...statsOpenApi };
+  const stats = createStatsView(bus, logger, config.aggregatorGroup);
+  const startViews: Array<() => Promise<void>> = [() => stats.topicView.start()];
+  const stopViews: Array<() => Promise<void>> = [() => stats.topicView.stop()];
   const batchJobs = new BatchJobsView(bus);
   Object.assign(extraPaths, batchOpenApiPaths);
+  startViews.push(() => batchJobs.start());
+  stopViews.push(() => batchJobs.stop());
+  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress });
+  Object.assign(extraPaths, ml.openApiPaths);
+  startViews.push(() => ml.start());
+  stopViews.push(() => ml.stop());
   let doc: object | undefined;
   return {
     routes(app) {
@@ -38,15 +47,14 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus }) =>
       app.use('/pipeline', express.json({ limit: config.bodyLimitBytes, strict: true }));
       aggregateRoutes(app, bus);
       batchRoutes(app, { bus, view: batchJobs, syncWaitMs: config.syncWaitMs });
+      statsRoutes(app, stats.view);
       ml.register(app);
     },
     async start() {
-      await ml.start();
-      await batchJobs.start();
+      for (const start of startViews) await start();
     },
     async stop() {
-      await ml.stop();
-      await batchJobs.stop();
+      for (const stop of stopViews) await stop();
     },
   };
 };

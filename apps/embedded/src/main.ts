@@ -5,6 +5,7 @@ import { createLogger, envInt, envString, onShutdown, startService, type BaseCon
 import { createGateway, readGatewayConfig } from '../../api-gateway/src/index';
 import { createIngest, readIngestConfig } from '../../ingest/src/index';
 import { createBatchProcessor, readBatchProcessorConfig } from '../../batch-processor/src/index';
+import { createAggregator, readAggregatorConfig } from '../../aggregator/src/index';
 import { createTrainer, readTrainerConfig } from '../../ml-trainer/src/index';
 import { createPredictorService, readPredictorConfig } from '../../ml-predictor/src/index';
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     return s;
   };
   const ingest = await start(createIngest, readIngestConfig(internal, embedded));
+  await start(createAggregator, readAggregatorConfig({ ...internal, AGG_SNAPSHOT_INTERVAL_MS: env['AGG_SNAPSHOT_INTERVAL_MS'] ?? '250' }, embedded));
   await start(createBatchProcessor, readBatchProcessorConfig(internal, embedded));
   // ML: the trainer uses the worker bundled by `npm run build` (dist/apps/ml-trainer) when present,
   // else trains inline; the predictor's gRPC server takes a free loopback port handed to the gateway.

@@ -1,0 +1,209 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { ContractError, EVENT_TOPICS, INTERNAL_TOPICS, parseEnvelope } from '@pipeline/contracts';
+import {
+  StreamingAggregator,
+  decodePartitionSnapshot,
+  encodePartitionSnapshot,
+  foldEvent,
+  snapshotKey,
+  type PartitionSnapshot,
+} from '@pipeline/aggregation';
+import { CompactedTopicView, type MessageBatch, type OutgoingMessage, type Subscription, type TopicPartitionOffset } from '@pipeline/kafka';
+import type { ServiceFactory } from '@pipeline/service-runtime';
+import type { AggregatorConfig } from './config';
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  agg: StreamingAggregator;
+  /** Every message below this offset is folded into `agg`. */
+  nextOffset: bigint;
+  /** Highest event time seen (capped at wall clock + 5 min): the clock for late detection. */
+  watermarkMs: number;
+  dirty: boolean;
+  windowExpirationsSeen: number;
+}
+
+/** Future-dated events may advance the watermark at most this far past the wall clock. */
+const MAX_FUTURE_MS = 5 * 60_000;
+
+/**
+ * Consumes the six event topics in one consumer group (replicas split the partitions) and keeps
+ * one StreamingAggregator per input partition.
+ *
+ * Exactly-once state without transactions: every `snapshotIntervalMs` each changed partition's
+ * state is published to the compacted `pipeline.aggregator.snapshots` topic together with the
+ * offset it has consumed up to (`nextOffset`), and only after Kafka acknowledged the snapshot is
+ * that offset committed. On (re)assignment a partition's state is restored from the most advanced
+ * snapshot; messages below its `nextOffset` are skipped, and if the consumer starts above it (a
+ * commit newer than the snapshot this replica has seen), the consumer is moved back to it. So a
+ * crash (even SIGKILL) or a rebalance replays exactly the messages the restored state has not
+ * folded in: nothing is lost and nothing is counted twice. Late detection uses the partition's
+ * event-time watermark, not the wall clock, so a replay reaches the same state.
+ */
+export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus, metrics, logger }) => {
+  const r = [metrics.registry];
+  const activeSeries = new Gauge({ name: 'pipeline_aggregator_active_series', help: 'Live metric series held by this replica', registers: r });
+  const expirations = new Counter({ name: 'pipeline_aggregator_window_expirations_total', help: '1 s buckets that left their window', registers: r });
+  const late = new Counter({ name: 'pipeline_aggregator_late_events_total', help: 'Metric events older than their window (counted, not aggregated)', registers: r });
+  const refused = new Counter({ name: 'pipeline_aggregator_refused_events_total', help: 'Metric events refused because the live-series cap was reached', registers: r });
+  const processed = new Counter({ name: 'pipeline_aggregator_events_processed_total', help: 'Events folded into the aggregates', labelNames: ['topic'], registers: r });
+  const invalid = new Counter({ name: 'pipeline_aggregator_invalid_events_total', help: 'Messages skipped because they fail validation (ingest dead-letters them)', labelNames: ['topic'], registers: r });
+  const snapshotBytes = new Gauge({ name: 'pipeline_aggregator_snapshot_bytes', help: 'Size of the last snapshot round', registers: r });
+  const snapshotSeconds = new Histogram({ name: 'pipeline_aggregator_snapshot_duration_seconds', help: 'Serialize + publish + commit of one snapshot round', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
+
+  const states = new Map<string, PartitionState>();
+  const view = new CompactedTopicView<PartitionSnapshot>(bus, {
+    topic: INTERNAL_TOPICS.aggregatorSnapshots,
+    groupPrefix: 'pipeline-aggregator-restore',
+    decode: (m) => {
+      if (!m.key?.startsWith(`${config.groupId}/`)) return undefined; // another aggregator deployment
+      try {
+        return decodePartitionSnapshot(m.key, m.value);
+      } catch (err) {
+        logger.warn({ err, key: m.key }, 'ignoring undecodable snapshot');
+        return undefined;
+      }
+    },
+    accept: (current, next) => next.nextOffset > current.nextOffset,
+  });
+  let sub: Subscription | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let seriesPerPartition = config.maxSeries;
+  let snapshotting: Promise<void> | undefined;
+
+  const newAggregator = () =>
+    new StreamingAggregator({
+      windowSeconds: config.windowSeconds,
+      windowOverrides: config.windowOverrides,
+      rateWindowSeconds: config.rateWindowSeconds,
+      maxSeries: seriesPerPartition,
+      topKCapacity: config.topKCapacity,
+    });
+
+  function restore(topic: string, partition: number, firstOffset: bigint): PartitionState {
+    const snap = view.get(snapshotKey(config.groupId, topic, partition));
+    if (snap) {
+      const agg = StreamingAggregator.deserialize(snap.state);
+      return { topic, partition, agg, nextOffset: snap.nextOffset, watermarkMs: snap.watermarkMs, dirty: false, windowExpirationsSeen: agg.counters().windowExpirations };
+    }
+    // No snapshot: nothing of this partition has been aggregated yet; start where the consumer is.
+    return { topic, partition, agg: newAggregator(), nextOffset: firstOffset, watermarkMs: 0, dirty: false, windowExpirationsSeen: 0 };
+  }
+
+  async function handle(batch: MessageBatch): Promise<void> {
+    const key = snapshotKey(config.groupId, batch.topic, batch.partition);
+    const first = BigInt(batch.messages[0]!.offset);
+    let st = states.get(key);
+    if (!st) {
+      st = restore(batch.topic, batch.partition, first);
+      if (first > st.nextOffset) {
+        // Our view may lag a snapshot another replica just wrote; read up to the end once.
+        await view.catchUp(30_000);
+        st = restore(batch.topic, batch.partition, first);
+      }
+      states.set(key, st);
+      logger.info({ topic: batch.topic, partition: batch.partition, nextOffset: st.nextOffset.toString(), firstOffset: first.toString() }, 'partition state restored');
+    }
+    if (first > st.nextOffset) {
+      logger.info({ key, from: first.toString(), to: st.nextOffset.toString() }, 'consumer is ahead of the restored state; seeking back');
+      sub!.seek({ topic: batch.topic, partition: batch.partition, offset: st.nextOffset.toString() });
+      return;
+    }
+    const now = Date.now();
+    let folded = 0;
+    for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      if (offset < st.nextOffset) continue; // already in the restored snapshot
+      st.nextOffset = offset + 1n;
+      let eventTimeMs: number;
+      let event;
+      try {
+        event = parseEnvelope(m.value, m.topic, { nowMs: m.timestampMs, defaultSource: 'kafka' });
+        eventTimeMs = Date.parse(event.timestamp);
+      } catch (e) {
+        if (!(e instanceof ContractError)) throw e;
+        invalid.inc({ topic: m.topic });
+        continue;
+      }
+      if (eventTimeMs > st.watermarkMs) st.watermarkMs = Math.min(eventTimeMs, now + MAX_FUTURE_MS);
+      const outcome = foldEvent(st.agg, event, eventTimeMs, st.watermarkMs);
+      if (outcome === 'late') late.inc();
+      else if (outcome === 'refused') refused.inc();
+      folded++;
+    }
+    st.dirty = true;
+    processed.inc({ topic: batch.topic }, folded);
+  }
+
+  async function snapshotRound(): Promise<void> {
+    const started = process.hrtime.bigint();
+    const messages: OutgoingMessage[] = [];
+    const offsets: TopicPartitionOffset[] = [];
+    const taken: PartitionState[] = [];
+    let bytes = 0;
+    let series = 0;
+    for (const st of states.values()) {
+      series += st.agg.counters().activeSeries;
+      if (!st.dirty) continue;
+      st.agg.expire(st.watermarkMs);
+      const exp = st.agg.counters().windowExpirations;
+      if (exp > st.windowExpirationsSeen) expirations.inc(exp - st.windowExpirationsSeen);
+      st.windowExpirationsSeen = exp;
+      const value = encodePartitionSnapshot({ nextOffset: st.nextOffset, watermarkMs: st.watermarkMs, producedAtMs: Date.now(), state: st.agg.serialize() });
+      bytes += value.length;
+      messages.push({ topic: INTERNAL_TOPICS.aggregatorSnapshots, key: snapshotKey(config.groupId, st.topic, st.partition), value });
+      offsets.push({ topic: st.topic, partition: st.partition, offset: st.nextOffset.toString() });
+      st.dirty = false;
+      taken.push(st);
+    }
+    activeSeries.set(series);
+    if (messages.length === 0) return;
+    try {
+      await bus.publishBatch(messages);
+      await sub?.commit(offsets); // only after the snapshot is stored: committed offset ≤ snapshot offset
+      snapshotBytes.set(bytes);
+      snapshotSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    } catch (err) {
+      for (const st of taken) st.dirty = true; // retried next round; the replay is still exact
+      logger.warn({ err: (err as Error).message }, 'snapshot round failed; will retry');
+    }
+  }
+
+  const tick = () => {
+    if (snapshotting) return;
+    snapshotting = snapshotRound().finally(() => (snapshotting = undefined));
+  };
+
+  return {
+    readiness: [{ name: 'snapshots_restored', check: async () => sub !== undefined }],
+    async start() {
+      const metricPartitions = (await bus.partitionsFor('events.metrics')).length;
+      seriesPerPartition = Math.max(1, Math.ceil(config.maxSeries / metricPartitions));
+      await view.start();
+      await view.catchUp(60_000);
+      logger.info({ snapshots: view.size, seriesPerPartition }, 'snapshot view loaded');
+      sub = await bus.subscribe({
+        groupId: config.groupId,
+        topics: EVENT_TOPICS,
+        fromBeginning: true,
+        commit: 'manual',
+        handler: handle,
+        onAssignment: (assigned) => {
+          const keep = new Set(assigned.map((a) => snapshotKey(config.groupId, a.topic, a.partition)));
+          for (const key of [...states.keys()]) if (!keep.has(key)) states.delete(key); // the new owner restores it
+          logger.info({ partitions: assigned.length }, 'partitions assigned');
+        },
+      });
+      timer = setInterval(tick, config.snapshotIntervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await snapshotting;
+      await snapshotRound(); // last snapshot + commit for whatever was folded since
+      await sub?.stop();
+      await view.stop();
+    },
+  };
+};

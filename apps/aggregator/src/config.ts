@@ -1,0 +1,42 @@
+import { ConfigError, envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+
+export interface AggregatorConfig extends BaseConfig {
+  /** Statistics window per metric, seconds (AGG_WINDOW_SECONDS, default 300). */
+  windowSeconds: number;
+  /** Per-metric windows, AGG_WINDOW_OVERRIDES="cpu_usage=60,latency_ms=600". */
+  windowOverrides: Record<string, number>;
+  /** Window of rate_per_sec and /pipeline/rates, seconds (default 60). */
+  rateWindowSeconds: number;
+  /** Live series cap across the whole metric topic (default 10,000); each input partition gets an equal share. */
+  maxSeries: number;
+  /** How often dirty partition states are snapshotted and their offsets committed (ms, default 500). */
+  snapshotIntervalMs: number;
+  /** Space-Saving capacity per top-K dimension. */
+  topKCapacity: number;
+  groupId: string;
+}
+
+function parseOverrides(raw: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!raw.trim()) return out;
+  for (const part of raw.split(',')) {
+    const [name, secs] = part.split('=').map((s) => s.trim());
+    const n = Number(secs);
+    if (!name || !Number.isInteger(n) || n < 1) throw new ConfigError(`AGG_WINDOW_OVERRIDES entries must be metric=seconds with whole seconds ≥ 1, got "${part}"`);
+    out[name] = n;
+  }
+  return out;
+}
+
+export function readAggregatorConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): AggregatorConfig {
+  return {
+    ...readBaseConfig(env, 'aggregator', 8082, opts),
+    windowSeconds: envInt(env, 'AGG_WINDOW_SECONDS', 300, { min: 1, max: 86_400 }),
+    windowOverrides: parseOverrides(envString(env, 'AGG_WINDOW_OVERRIDES', '')),
+    rateWindowSeconds: envInt(env, 'AGG_RATE_WINDOW_SECONDS', 60, { min: 1, max: 3_600 }),
+    maxSeries: envInt(env, 'AGG_MAX_SERIES', 10_000, { min: 1 }),
+    snapshotIntervalMs: envInt(env, 'AGG_SNAPSHOT_INTERVAL_MS', 500, { min: 50, max: 60_000 }),
+    topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
+    groupId: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
+  };
+}
