@@ -191,15 +191,25 @@ export class BinStore {
     let k = r.varInt();
     if (n > this.maxBins) throw new DeserializationError(`DDSketch store has ${n} bins, more than maxBins ${this.maxBins}`);
     if (tag === TAG_SPARSE) {
-      const pairs = new Int32Array(2 * n);
+      const keys = new Int32Array(n);
+      const counts = new Float64Array(n);
       let total = 0;
+      let overflow = false;
       for (let j = 0; j < n; j++) {
         if (j > 0) k += r.varUint();
-        const c = r.varUint();
-        if (c > MAX_SPARSE_COUNT) throw new DeserializationError(`DDSketch sparse bin count ${c} exceeds ${MAX_SPARSE_COUNT}`);
-        pairs[2 * j] = k;
-        pairs[2 * j + 1] = c;
-        total += c;
+        keys[j] = k;
+        counts[j] = r.varUint();
+        total += counts[j];
+        if (counts[j] > MAX_SPARSE_COUNT) overflow = true;
+      }
+      if (overflow) {
+        for (let j = 0; j < n; j++) this.add(keys[j], counts[j]);
+        return;
+      }
+      const pairs = new Int32Array(2 * n);
+      for (let j = 0; j < n; j++) {
+        pairs[2 * j] = keys[j];
+        pairs[2 * j + 1] = counts[j];
       }
       this.mergeSparse(pairs, n, total);
       return;

@@ -64,7 +64,7 @@ function mappingFor(relativeAccuracy: number): LogMapping {
  * lower rank-based quantile: for `n` values sorted ascending `x[0..n-1]`, `quantile(q)` estimates
  * `x[floor(q × (n - 1))]`, e.g. q = 0.5 over 1..10 is x[4] = 5. Values fall into logarithmic bins
  * `γ^(i-1) < |x| ≤ γ^i` with `γ = (1 + α) / (1 - α)`; a bin answers `2γ^i / (γ + 1)`, and the
- * answer is clamped to the exact [min, max].
+ * answer is clamped to the exact [min, max]; ranks 0 and n − 1 answer the exact min and max.
  *
  * Signs: positive and negative values have separate stores (negatives by magnitude); magnitudes
  * below 2.2e-308 count as zero, and zeros are counted exactly. Constant inputs come back exactly
@@ -140,6 +140,9 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
     if (!(q >= 0 && q <= 1)) throw new InvalidArgumentError(`q must be a number between 0 and 1, got ${String(q)}`);
     if (this.total === 0) return null;
     const rank = Math.floor(q * (this.total - 1));
+    // The extremes are tracked exactly.
+    if (rank === 0) return this.minValue;
+    if (rank === this.total - 1) return this.maxValue;
     let v: number;
     const negatives = this.negative?.total ?? 0;
     if (rank < negatives) {
