@@ -2,6 +2,7 @@
 // passes the Kubernetes OpenAPI schema (kubernetes-models), custom resources (Strimzi, Prometheus
 // Operator) have their required fields, and the pieces agree with each other (ports, probes,
 // partitions vs replicas, secrets, images).
+import { pipelineTopicSpecs } from '@pipeline/kafka';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +15,10 @@ import { REPO_ROOT } from './support/tools';
 
 const K8S = join(REPO_ROOT, 'deploy/k8s');
 const SERVICES: Record<string, number> = { 'api-gateway': 8080, ingest: 8081, aggregator: 8082, 'ml-trainer': 8083, 'ml-predictor': 8084, 'batch-processor': 8085 };
-const TOPICS = [
-  'events.analytics', 'events.devices', 'events.reality', 'events.errors', 'events.metrics', 'events.user',
-  'pipeline.deadletter', 'pipeline.aggregator.snapshots', 'pipeline.ml.commands', 'pipeline.ml.jobs',
-  'pipeline.ml.models', 'pipeline.batch.commands', 'pipeline.batch.jobs',
-];
-const COMPACTED = ['pipeline.aggregator.snapshots', 'pipeline.ml.jobs', 'pipeline.ml.models', 'pipeline.batch.jobs'];
+// The topics the services provision themselves are the single source of truth for the Strimzi topics.
+const SPECS = pipelineTopicSpecs({ partitions: 1, replicationFactor: 1 });
+const TOPICS = SPECS.map((s) => s.topic);
+const COMPACTED = SPECS.filter((s) => s.compacted).map((s) => s.topic);
 
 type Model = { validate(): void };
 const MODELS: Record<string, new (data: never) => Model> = {
@@ -203,7 +202,7 @@ describe.each(['dev', 'prod'])('deploy/k8s overlay %s', (variant) => {
     expect(config.data.KAFKA_BROKERS).toBe(`pipeline-kafka-kafka-bootstrap:${plain.port}`);
   });
 
-  it('declares all 13 topics with the partition count the services use, compacting the state topics', () => {
+  it('declares every topic the services provision with the partition count the services use, compacting the state topics', () => {
     expect(topics.map((t) => t.spec.topicName).sort()).toEqual([...TOPICS].sort());
     for (const t of topics) {
       expect({ topic: t.spec.topicName, cluster: t.metadata.labels?.['strimzi.io/cluster'], partitions: t.spec.partitions }).toEqual({

@@ -3,7 +3,7 @@ import type { TopicSpec } from './EventBus';
 
 /**
  * Every topic the pipeline uses, as provisioned at service start. Compacted topics hold latest
- * state per key; snapshot and model topics allow large messages (16 MiB) for sketches and forests.
+ * state per key; internal topics allow 16 MiB messages (sketch snapshots, forests, inline job data).
  */
 export function pipelineTopicSpecs(opts: { partitions: number; replicationFactor: number }): TopicSpec[] {
   const large = { 'max.message.bytes': String(16 * 1024 * 1024) };
@@ -14,8 +14,9 @@ export function pipelineTopicSpecs(opts: { partitions: number; replicationFactor
       partitions: opts.partitions,
       replicationFactor: opts.replicationFactor,
       compacted: COMPACTED_TOPICS.includes(topic),
-      config: topic === INTERNAL_TOPICS.aggregatorSnapshots || topic === INTERNAL_TOPICS.mlModels || topic === INTERNAL_TOPICS.batchJobs ? large : undefined,
+      // Snapshots, models, job results and inline job commands can exceed Kafka's 1 MiB default.
+      config: topic === INTERNAL_TOPICS.deadLetter ? undefined : large,
     })),
-    { topic: BATCH_TASKS_TOPIC, partitions: opts.partitions, replicationFactor: opts.replicationFactor },
+    { topic: BATCH_TASKS_TOPIC, partitions: opts.partitions, replicationFactor: opts.replicationFactor, config: large },
   ];
 }

@@ -52,6 +52,8 @@ export interface BaseConfig {
   /** HTTP port for /healthz, /readyz, /metrics (and the service's own routes). */
   httpPort: number;
   httpHost: string;
+  /** Kafka consumer session timeout (ms): how soon a crashed replica's partitions move to another. */
+  sessionTimeoutMs: number;
   /** How long graceful shutdown may take before the process exits anyway (ms). */
   shutdownTimeoutMs: number;
 }
@@ -73,5 +75,6 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     httpPort: envInt(env, 'HTTP_PORT', defaultPort, { min: 0, max: 65535 }),
     httpHost: envString(env, 'HTTP_HOST', '0.0.0.0'),
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, { min: 100 }),
+    sessionTimeoutMs: envInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
   };
 }

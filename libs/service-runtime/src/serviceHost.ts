@@ -93,6 +93,8 @@ export async function runMain<C extends BaseConfig>(factory: ServiceFactory<C>, 
     clientId: config.kafkaClientId,
     defaultPartitions: config.topicPartitions,
     replicationFactor: config.replicationFactor,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(1_000, Math.floor(config.sessionTimeoutMs / 10)),
     observer: metrics.busObserver(),
     logger,
   });
