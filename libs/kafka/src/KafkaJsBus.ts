@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CompressionTypes,
   Kafka,
+  Partitioners,
   logLevel as KafkaLogLevel,
   type Admin,
   type Consumer,
@@ -65,10 +66,18 @@ interface Pending {
   reject(e: Error): void;
 }
 
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const toHeaders = (h: KafkaMessage['headers']): Record<string, string> => {
-  const out: Record<string, string> = {};
-  if (h) for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? String(v[0]) : String(v);
-  return out;
+  let out: Record<string, string> | undefined;
+  if (h) {
+    for (const k in h) {
+      const v = h[k];
+      if (v === undefined) continue;
+      out ??= {};
+      out[k] = Array.isArray(v) ? String(v[0]) : String(v);
+    }
+  }
+  return out ?? NO_HEADERS;
 };
 
 const toIncoming = (topic: string, partition: number, m: KafkaMessage): IncomingMessage => ({
@@ -129,6 +138,7 @@ export class KafkaJsBus implements EventBus {
         },
     });
     this.producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner, // murmur2, as the Java client (see partitionForKey)
       idempotent: this.opts.idempotent,
       maxInFlightRequests: this.opts.idempotent ? 1 : 5,
       allowAutoTopicCreation: false,
