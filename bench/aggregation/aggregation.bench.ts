@@ -8,8 +8,11 @@
  *      groups + 10 overall series) with one lognormal latency per series per second for 300 s,
  *      i.e. every 1 s bucket of every window non-empty; plus the serialized snapshot size.
  *   3. serialize / deserialize / merge time of that 10,000-series state.
+ *   Memory runs three times: default V8 flags, --max-semi-space-size=16, and that plus
+ *   `percentileSubWindows: 5`.
  *
- * Options: `--events N` (throughput events), `--phase throughput|memory` (default both).
+ * Options: `--events N` (throughput events), `--phase throughput|memory` (default both),
+ * `--sub-windows N` (memory phase).
  */
 import { spawnSync } from 'node:child_process';
 import { StreamingAggregator } from '@pipeline/aggregation';
@@ -100,10 +103,6 @@ async function memory(): Promise<Record<string, string>> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const mem = process.memoryUsage();
-  if (process.env.BENCH_HEAP_SPACES) {
-    const v8 = await import('node:v8');
-    for (const sp of v8.getHeapSpaceStatistics()) console.error(sp.space_name, (sp.space_size / MB).toFixed(1), (sp.space_used_size / MB).toFixed(1));
-  }
   const nowMs = T0 + 299_999;
   const s0 = process.hrtime.bigint();
   const bytes = agg.serialize();
