@@ -40,6 +40,9 @@ const MAX_FUTURE_MS = 5 * 60_000;
  * crash (even SIGKILL) or a rebalance replays exactly the messages the restored state has not
  * folded in: nothing is lost and nothing is counted twice. Late detection uses the partition's
  * event-time watermark, not the wall clock, so a replay reaches the same state.
+ *
+ * A partition with no snapshot yet starts at the first message of the last window (by record
+ * timestamp, which ingest sets to the event time); older history is skipped.
  */
 export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus, metrics, logger }) => {
   const r = [metrics.registry];
@@ -71,6 +74,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   let timer: NodeJS.Timeout | undefined;
   let seriesPerPartition = config.maxSeries;
   let snapshotting: Promise<void> | undefined;
+  let nextRoundAt = 0;
 
   const newAggregator = () =>
     new StreamingAggregator({
@@ -102,11 +106,27 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
         await view.catchUp(30_000);
         st = restore(batch.topic, batch.partition, first);
       }
+      if (!view.get(key)) {
+        // A partition never aggregated before: skip history older than the longest window (it
+        // could only ever count as expired), so a new deployment is live in seconds, not after
+        // re-reading days of retention.
+        const horizon = Date.now() - 1000 * Math.max(config.windowSeconds, config.rateWindowSeconds, ...Object.values(config.windowOverrides));
+        const start = (await bus.offsetsForTime(batch.topic, horizon)).get(batch.partition) ?? first;
+        if (start > first) {
+          st.nextOffset = start;
+          logger.info({ key, from: first.toString(), to: start.toString() }, 'new partition: skipping history older than the window');
+        }
+      }
       states.set(key, st);
       logger.info({ topic: batch.topic, partition: batch.partition, nextOffset: st.nextOffset.toString(), firstOffset: first.toString() }, 'partition state restored');
     }
     if (first > st.nextOffset) {
       logger.info({ key, from: first.toString(), to: st.nextOffset.toString() }, 'consumer is ahead of the restored state; seeking back');
+      sub!.seek({ topic: batch.topic, partition: batch.partition, offset: st.nextOffset.toString() });
+      return;
+    }
+    if (BigInt(batch.messages[batch.messages.length - 1]!.offset) < st.nextOffset && first < st.nextOffset - 10_000n) {
+      // Far behind the state (e.g. skipping history): jump instead of reading every message.
       sub!.seek({ topic: batch.topic, partition: batch.partition, offset: st.nextOffset.toString() });
       return;
     }
@@ -162,6 +182,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
     try {
       await bus.publishBatch(messages);
       await sub?.commit(offsets); // only after the snapshot is stored: committed offset ≤ snapshot offset
+      nextRoundAt = Date.now() + (1000 * bytes) / config.snapshotBytesPerSec;
       snapshotBytes.set(bytes);
       snapshotSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     } catch (err) {
@@ -171,7 +192,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   }
 
   const tick = () => {
-    if (snapshotting) return;
+    if (snapshotting || Date.now() < nextRoundAt) return;
     snapshotting = snapshotRound().finally(() => (snapshotting = undefined));
   };
 

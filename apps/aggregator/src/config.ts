@@ -11,6 +11,12 @@ export interface AggregatorConfig extends BaseConfig {
   maxSeries: number;
   /** How often dirty partition states are snapshotted and their offsets committed (ms, default 500). */
   snapshotIntervalMs: number;
+  /**
+   * Snapshot bandwidth budget per replica (bytes/s, default 8 MiB/s). A round of B bytes delays the
+   * next one to at least B / budget seconds, so a huge state (e.g. 10,000 busy series ≈ 40 MB)
+   * is snapshotted every few seconds instead of flooding Kafka; small states keep the interval.
+   */
+  snapshotBytesPerSec: number;
   /** Space-Saving capacity per top-K dimension. */
   topKCapacity: number;
   groupId: string;
@@ -36,6 +42,7 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     rateWindowSeconds: envInt(env, 'AGG_RATE_WINDOW_SECONDS', 60, { min: 1, max: 3_600 }),
     maxSeries: envInt(env, 'AGG_MAX_SERIES', 10_000, { min: 1 }),
     snapshotIntervalMs: envInt(env, 'AGG_SNAPSHOT_INTERVAL_MS', 500, { min: 50, max: 60_000 }),
+    snapshotBytesPerSec: envInt(env, 'AGG_SNAPSHOT_BYTES_PER_SEC', 8 * 1024 * 1024, { min: 1024 }),
     topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
     groupId: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
   };

@@ -114,6 +114,8 @@ export interface EventBus {
   partitionsFor(topic: string): Promise<number[]>;
   /** Per partition, the offset the next written message will get (the high watermark). */
   highWatermarks(topic: string): Promise<Map<number, bigint>>;
+  /** Per partition, the first offset whose record timestamp is ≥ `timestampMs` (the high watermark if none). */
+  offsetsForTime(topic: string, timestampMs: number): Promise<Map<number, bigint>>;
   /** Readiness: true when the broker answers a metadata request. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -224,6 +224,15 @@ export class InMemoryBus implements EventBus {
     return new Map(this.topicOf(topic).partitions.map((log, p) => [p, BigInt(log.length)]));
   }
 
+  async offsetsForTime(topic: string, timestampMs: number): Promise<Map<number, bigint>> {
+    return new Map(
+      this.topicOf(topic).partitions.map((log, p) => {
+        const i = log.findIndex((m) => m.timestampMs >= timestampMs);
+        return [p, BigInt(i === -1 ? log.length : i)];
+      }),
+    );
+  }
+
   async ping(): Promise<boolean> {
     return !this.closed;
   }

@@ -180,7 +180,9 @@ export class KafkaJsBus implements EventBus {
           numPartitions: s.partitions ?? this.opts.defaultPartitions,
           replicationFactor: s.replicationFactor ?? this.opts.replicationFactor,
           configEntries: Object.entries({
-            ...(s.compacted ? { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '600000' } : {}),
+            // Compacted topics roll segments every minute so superseded values (old snapshots,
+            // job states) are cleaned soon and a new reader does not wade through them.
+            ...(s.compacted ? { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '60000', 'delete.retention.ms': '60000' } : {}),
             ...(s.config ?? {}),
           }).map(([name, value]) => ({ name, value })),
         })),
@@ -351,6 +353,12 @@ export class KafkaJsBus implements EventBus {
     await this.connectAdmin();
     const offsets = await this.admin.fetchTopicOffsets(topic);
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  async offsetsForTime(topic: string, timestampMs: number): Promise<Map<number, bigint>> {
+    await this.connectAdmin();
+    const [at, ends] = await Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), this.admin.fetchTopicOffsets(topic)]);
+    return new Map(at.map((o) => [o.partition, o.offset === '-1' ? BigInt(ends.find((e) => e.partition === o.partition)!.high) : BigInt(o.offset)]));
   }
 
   async readRange(options: ReadRangeOptions): Promise<{ read: number }> {
