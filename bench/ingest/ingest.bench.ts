@@ -20,7 +20,7 @@ async function main() {
   }
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), 'ingest'], { stdio: 'inherit' });
   const child = spawn(process.execPath, [join(root, 'dist/apps/ingest/main.js')], {
-    env: { ...process.env, KAFKA_BROKERS: brokers, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', VALIDATOR_GROUP_ID: 'bench-ingest-validator' },
+    env: { ...process.env, KAFKA_BROKERS: brokers, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', VALIDATOR_GROUP_ID: 'bench-ingest-validator', INGEST_VALIDATOR: process.env['INGEST_VALIDATOR'] ?? 'on' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -72,7 +72,7 @@ async function main() {
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1);
   console.log(
-    `ingest: ${Math.round(events / elapsed).toLocaleString('en-US')} events/s over ${elapsed.toFixed(1)} s (${requests} NDJSON requests of ${batch}, concurrency ${concurrency}); request latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`,
+    `ingest: ${Math.round(events / elapsed).toLocaleString('en-US')} events/s over ${elapsed.toFixed(1)} s (${requests} NDJSON requests of ${batch}, concurrency ${concurrency}, dead-letter validator ${process.env['INGEST_VALIDATOR'] ?? 'on'}); request latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`,
   );
   agent.destroy();
   child.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { envInt, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+import { envEnum, envInt, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface IngestConfig extends BaseConfig {
   /** Largest request body accepted (bytes); larger ones get 413. Default 16 MiB. */
@@ -7,6 +7,12 @@ export interface IngestConfig extends BaseConfig {
   publishChunkSize: number;
   /** Consumer group of the validator that dead-letters malformed messages written straight to Kafka. */
   validatorGroupId: string;
+  /**
+   * Run the dead-letter validator in this process (INGEST_VALIDATOR=on, default) or not (off). It
+   * reads every event topic, so it costs about as much Kafka-client CPU as the HTTP path; a large
+   * deployment can turn it off on the HTTP-facing replicas and run a few replicas with it on.
+   */
+  validatorEnabled: boolean;
 }
 
 export function readIngestConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): IngestConfig {
@@ -15,5 +21,6 @@ export function readIngestConfig(env: Record<string, string | undefined> = proce
     maxBodyBytes: envInt(env, 'MAX_BODY_BYTES', 16 * 1024 * 1024, { min: 1024 }),
     publishChunkSize: envInt(env, 'PUBLISH_CHUNK_SIZE', 1000, { min: 1, max: 10_000 }),
     validatorGroupId: env['VALIDATOR_GROUP_ID'] || 'pipeline-ingest-validator',
+    validatorEnabled: envEnum(env, 'INGEST_VALIDATOR', ['on', 'off'], 'on') === 'on',
   };
 }

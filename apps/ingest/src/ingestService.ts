@@ -126,6 +126,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
     },
 
     async start() {
+      if (!config.validatorEnabled) return;
       // Producers that write to Kafka themselves (kcat, other clients) are checked here; malformed
       // messages go to the dead-letter topic with the reason in headers, and are counted.
       validator = await bus.subscribe({
