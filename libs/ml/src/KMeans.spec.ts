@@ -50,6 +50,27 @@ describe('KMeans', () => {
     expect(a.inertia).toBeCloseTo(s, 9);
   });
 
+  it('skipping rows by Hamerly bounds still leaves every row on its nearest centre (lowest index on ties)', () => {
+    const r = new Rng(3);
+    const n = 2000;
+    const p = 4;
+    const data = new Float64Array(n * p);
+    for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) data[i * p + j] = (i % 6) * 0.5 + r.nextGaussian();
+    for (const seed of [0, 1, 2, 3]) {
+      const km = KMeans.fit({ data, nRows: n, nCols: p }, { nClusters: 9, seed });
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        let bestD = Infinity;
+        for (let c = 0; c < 9; c++) {
+          let d = 0;
+          for (let j = 0; j < p; j++) d += (data[i * p + j]! - km.centers[c * p + j]!) ** 2;
+          if (d < bestD) [best, bestD] = [c, d];
+        }
+        expect(km.labels[i]).toBe(best);
+      }
+    }
+  });
+
   it('rejects nClusters greater than the number of rows', () => {
     const x = { data: Float64Array.of(1, 2), nRows: 2, nCols: 1 };
     expect(() => KMeans.fit(x, { nClusters: 3 })).toThrow('params.nClusters must be an integer in [1, 2], got 3');

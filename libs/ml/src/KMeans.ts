@@ -70,11 +70,13 @@ export class KMeans {
     const dist = new Float64Array(n);
     const sums = new Float64Array(k * p);
     const counts = new Int32Array(k);
+    const bounds = new HamerlyBounds(n, k, p);
+    const previous = new Float64Array(k * p);
     let iterations = 0;
     let strict = false;
     for (let it = 0; it < maxIter; it++) {
       iterations = it + 1;
-      const changed = assign(data, n, p, centers, k, labels, dist);
+      const changed = bounds.assign(data, centers, labels);
       sums.fill(0);
       counts.fill(0);
       for (let i = 0; i < n; i++) {
@@ -86,7 +88,10 @@ export class KMeans {
       }
       for (let c = 0; c < k; c++) {
         if (counts[c] !== 0) continue;
-        // Empty cluster: move it to the row farthest from its current centre.
+        // Empty cluster (rare): move it to the row farthest from its current centre. This needs
+        // exact distances, and invalidates the bounds.
+        assign(data, n, p, centers, k, labels, dist);
+        bounds.invalidate();
         let far = 0;
         for (let i = 1; i < n; i++) if (dist[i]! > dist[far]!) far = i;
         const old = labels[far]!;
@@ -97,6 +102,7 @@ export class KMeans {
         counts[c] = 1;
         for (let j = 0; j < p; j++) sums[c * p + j] = data[far * p + j]!;
       }
+      previous.set(centers);
       let shift = 0;
       for (let c = 0; c < k; c++) {
         for (let j = 0; j < p; j++) {
@@ -105,6 +111,7 @@ export class KMeans {
           centers[c * p + j] = v;
         }
       }
+      bounds.centersMoved(previous, centers, labels);
       onProgress?.(iterations / maxIter);
       if (changed === 0) {
         strict = true;
@@ -173,6 +180,103 @@ function assign(data: Float64Array, n: number, p: number, centers: Float64Array,
     dist[i] = bestD;
   }
   return changed;
+}
+
+/**
+ * Hamerly's bounds (G. Hamerly, "Making k-means even faster", 2010): per row an upper bound on
+ * the distance to its centre and a lower bound on the distance to any other centre. A row whose
+ * upper bound is below max(lower bound, half the distance from its centre to the nearest other
+ * centre) cannot change cluster, so its k distances are skipped. The result is the same as
+ * Lloyd's full assignment (rows that might tie are rescanned, with Lloyd's lowest-index tie-break);
+ * after the first iterations most rows are skipped.
+ */
+class HamerlyBounds {
+  private readonly upper: Float64Array;
+  private readonly lower: Float64Array;
+  private readonly half: Float64Array;
+  private valid = false;
+
+  constructor(
+    private readonly n: number,
+    private readonly k: number,
+    private readonly p: number,
+  ) {
+    this.upper = new Float64Array(n);
+    this.lower = new Float64Array(n);
+    this.half = new Float64Array(k);
+  }
+
+  invalidate(): void {
+    this.valid = false;
+  }
+
+  /** Assigns every row to its nearest centre; returns how many labels changed. */
+  assign(data: Float64Array, centers: Float64Array, labels: Int32Array): number {
+    const { n, k, p, upper, lower, half } = this;
+    if (this.valid) {
+      for (let c = 0; c < k; c++) {
+        let m = Infinity;
+        for (let o = 0; o < k; o++) if (o !== c) m = Math.min(m, sqDist(centers, c * p, centers, o * p, p));
+        half[c] = 0.5 * Math.sqrt(m);
+      }
+    }
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      const xb = i * p;
+      if (this.valid) {
+        const a = labels[i]!;
+        // Margin keeps rounding in the bounds from ever skipping a row that could move.
+        const m = Math.max(half[a]!, lower[i]!) * (1 - 1e-12);
+        if (upper[i]! < m) continue;
+        upper[i] = Math.sqrt(sqDist(data, xb, centers, a * p, p));
+        if (upper[i]! < m) continue;
+      }
+      let best = 0;
+      let bestD = Infinity;
+      let second = Infinity;
+      for (let c = 0; c < k; c++) {
+        const d = sqDist(data, xb, centers, c * p, p);
+        if (d < bestD) {
+          second = bestD;
+          bestD = d;
+          best = c;
+        } else if (d < second) second = d;
+      }
+      if (labels[i] !== best) {
+        labels[i] = best;
+        changed++;
+      }
+      upper[i] = Math.sqrt(bestD);
+      lower[i] = Math.sqrt(second);
+    }
+    this.valid = true;
+    return changed;
+  }
+
+  /** Loosens the bounds by how far each centre moved. */
+  centersMoved(previous: Float64Array, centers: Float64Array, labels: Int32Array): void {
+    if (!this.valid) return;
+    const { n, k, p, upper, lower } = this;
+    const move = new Float64Array(k);
+    let maxMove = 0;
+    for (let c = 0; c < k; c++) {
+      move[c] = Math.sqrt(sqDist(previous, c * p, centers, c * p, p));
+      if (move[c]! > maxMove) maxMove = move[c]!;
+    }
+    for (let i = 0; i < n; i++) {
+      upper[i] += move[labels[i]!]!;
+      lower[i] -= maxMove;
+    }
+  }
+}
+
+function sqDist(a: Float64Array, ab: number, b: Float64Array, bb: number, p: number): number {
+  let d = 0;
+  for (let j = 0; j < p; j++) {
+    const t = a[ab + j]! - b[bb + j]!;
+    d += t * t;
+  }
+  return d;
 }
 
 /** Greedy k-means++ seeding; returns row-major k × p centres. */
