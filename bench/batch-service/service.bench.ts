@@ -18,7 +18,8 @@ const N = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const replicaCounts = (process.env['BENCH_REPLICAS'] ?? '1,2').split(',').map(Number);
 const partitions = Number(process.env['BENCH_PARTITIONS'] ?? 3);
-const T0 = Date.UTC(2024, 0, 1);
+// Within the broker retention (7 days): Kafka deletes segments whose records are all older.
+const T0 = Math.floor((Date.now() - 3 * 86_400_000) / 3_600_000) * 3_600_000;
 const STEP_MS = 100; // 1,000,000 events span ~27.8 hours of event time
 const request = { operation: 'time_window_metrics', window_minutes: 5, group_key: 'group_by' };
 

@@ -61,6 +61,9 @@ export const createBatchProcessor: ServiceFactory<BatchProcessorConfig> = ({ con
       sub = await bus.subscribe({
         groupId: config.groupId,
         topics: [INTERNAL_TOPICS.batchCommands, BATCH_TASKS_TOPIC],
+        // A partition this group never committed on starts at its beginning, not at "latest": a task
+        // taken over from a replica that died before its first commit must not be skipped.
+        fromBeginning: true,
         commit: 'after-handler', // a task's offset is committed only after its partial is stored
         onAssignment: (a) => void (assigned = a),
         handler: async (batch) => {

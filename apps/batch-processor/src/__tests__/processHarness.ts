@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { KafkaJsBus, toOutgoing } from '@pipeline/kafka';
+import { KafkaJsBus, pipelineTopicSpecs, toOutgoing } from '@pipeline/kafka';
 import { startService } from '@pipeline/service-runtime';
 import { freePort, httpRequest, kafkaBrokers, waitFor } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
@@ -38,6 +38,7 @@ export type Processor = Awaited<ReturnType<typeof spawnProcessor>>;
 /** The gateway in this process on the real broker, on a free port. */
 export async function startGateway(env: Record<string, string> = {}) {
   const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'gateway-batch-test' });
+  await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 })); // as runMain does
   const gateway = await startService(createGateway, readGatewayConfig({ KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...env }), bus);
   return {
     url: `http://127.0.0.1:${gateway.port}`,
