@@ -2,9 +2,9 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { ContractError, EVENT_TOPICS, INTERNAL_TOPICS, parseEnvelope } from '@pipeline/contracts';
 import {
   StreamingAggregator,
-  decodePartitionSnapshot,
   encodePartitionSnapshot,
   foldEvent,
+  snapshotDecoder,
   snapshotKey,
   type PartitionSnapshot,
 } from '@pipeline/aggregation';
@@ -56,18 +56,11 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   const snapshotSeconds = new Histogram({ name: 'pipeline_aggregator_snapshot_duration_seconds', help: 'Serialize + publish + commit of one snapshot round', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
 
   const states = new Map<string, PartitionState>();
+  const decodeSnapshot = snapshotDecoder(config.groupId, (err, key) => logger.warn({ err, key }, 'ignoring undecodable snapshot'));
   const view = new CompactedTopicView<PartitionSnapshot>(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'pipeline-aggregator-restore',
-    decode: (m) => {
-      if (!m.key?.startsWith(`${config.groupId}/`)) return undefined; // another aggregator deployment
-      try {
-        return decodePartitionSnapshot(m.key, m.value);
-      } catch (err) {
-        logger.warn({ err, key: m.key }, 'ignoring undecodable snapshot');
-        return undefined;
-      }
-    },
+    decode: (m) => decodeSnapshot(m.key, m.value),
     accept: (current, next) => next.nextOffset > current.nextOffset,
   });
   let sub: Subscription | undefined;

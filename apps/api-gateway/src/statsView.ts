@@ -1,5 +1,5 @@
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
-import { AggregateView, decodePartitionSnapshot, type PartitionSnapshot } from '@pipeline/aggregation';
+import { AggregateView, snapshotDecoder, type PartitionSnapshot } from '@pipeline/aggregation';
 import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/service-runtime';
 
@@ -10,19 +10,12 @@ import type { Logger } from '@pipeline/service-runtime';
  */
 export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string): { view: AggregateView; topicView: CompactedTopicView<PartitionSnapshot> } {
   const view = new AggregateView();
+  const decode = snapshotDecoder(aggregatorGroup, (err, key) => logger.warn({ err, key }, 'ignoring undecodable aggregator snapshot'));
   const topicView = new CompactedTopicView<PartitionSnapshot>(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'pipeline-gateway-stats',
-    decode: (m) => {
-      if (!m.key?.startsWith(`${aggregatorGroup}/`)) return undefined; // another aggregator deployment
-      try {
-        return decodePartitionSnapshot(m.key, m.value);
-      } catch (err) {
-        logger.warn({ err, key: m.key }, 'ignoring undecodable aggregator snapshot');
-        return undefined;
-      }
-    },
-    accept: (current, next) => next.nextOffset > current.nextOffset,
+    decode: (m) => decode(m.key, m.value),
+    // No `accept` policy here: AggregateView.apply itself keeps the most advanced snapshot per partition.
     onUpdate: (key, snap) => {
       if (snap) view.apply(key, snap);
     },

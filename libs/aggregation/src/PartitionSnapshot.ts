@@ -64,6 +64,24 @@ export function decodePartitionSnapshot(key: string, bytes: Buffer): PartitionSn
 }
 
 /**
+ * Decoder for the snapshots of one aggregator deployment (consumer group `group`): keys of other
+ * groups give undefined, and undecodable messages are handed to `onError` and give undefined, so
+ * one bad message never stops a reader of the snapshot topic.
+ */
+export function snapshotDecoder(group: string, onError: (err: unknown, key: string) => void): (key: string | null, bytes: Buffer) => PartitionSnapshot | undefined {
+  const prefix = `${group}/`;
+  return (key, bytes) => {
+    if (!key?.startsWith(prefix)) return undefined;
+    try {
+      return decodePartitionSnapshot(key, bytes);
+    } catch (err) {
+      onError(err, key);
+      return undefined;
+    }
+  };
+}
+
+/**
  * The merged picture across partitions and replicas, as the gateway serves it: keeps the most
  * advanced snapshot per partition, deserializes each once, and merges them on demand (cached
  * until a snapshot changes). Pure: the caller feeds snapshots and passes the clock to queries.
@@ -93,14 +111,4 @@ export class AggregateView {
     return merged;
   }
 
-  /** Newest `producedAtMs` over all partitions (how fresh the view is). */
-  freshness(): number {
-    let t = 0;
-    for (const { snapshot } of this.partitions.values()) t = Math.max(t, snapshot.producedAtMs);
-    return t;
-  }
-
-  get partitionCount(): number {
-    return this.partitions.size;
-  }
 }

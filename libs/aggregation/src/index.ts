@@ -20,5 +20,5 @@ export type {
   TopKResult,
 } from './StreamingAggregator';
 export { foldEvent, TOPK_DIMENSIONS } from './foldEvent';
-export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, snapshotKey } from './PartitionSnapshot';
+export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, snapshotDecoder, snapshotKey } from './PartitionSnapshot';
 export type { PartitionSnapshot } from './PartitionSnapshot';

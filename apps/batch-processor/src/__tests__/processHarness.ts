@@ -1,36 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { KafkaJsBus, pipelineTopicSpecs, toOutgoing } from '@pipeline/kafka';
 import { startService } from '@pipeline/service-runtime';
-import { freePort, httpRequest, kafkaBrokers, waitFor } from '@pipeline/testing';
+import { httpRequest, kafkaBrokers, spawnApp } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
-
-const root = join(__dirname, '../../../..');
 
 /** A batch-processor as its own process (dist/apps/batch-processor/main.js, built by `npm test` or scripts/build.mjs). */
 export async function spawnProcessor(env: { groupId: string; workerId: string; extra?: Record<string, string> }) {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/apps/batch-processor/main.js')], {
-    env: { ...process.env, KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', BATCH_GROUP_ID: env.groupId, BATCH_WORKER_ID: env.workerId, ...env.extra },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = `http://127.0.0.1:${port}`;
+  const app = await spawnApp('batch-processor', { BATCH_GROUP_ID: env.groupId, BATCH_WORKER_ID: env.workerId, ...env.extra });
   return {
-    url,
+    url: app.url,
     workerId: env.workerId,
     /** This replica's assigned partitions, as it reports them. */
     async assignments(): Promise<{ topic: string; partition: number }[]> {
-      const r = await httpRequest(`${url}/v1/batch/worker`);
+      const r = await httpRequest(`${app.url}/v1/batch/worker`);
       return r.status === 200 ? r.json.assignments : [];
     },
-    async ready() {
-      await waitFor(async () => (await httpRequest(`${url}/readyz`).catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 60_000, what: `${env.workerId} ready` });
-    },
-    kill(signal: NodeJS.Signals = 'SIGTERM') {
-      child.kill(signal);
-      return exited;
-    },
+    ready: () => app.ready(),
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => app.kill(signal),
   };
 }
 export type Processor = Awaited<ReturnType<typeof spawnProcessor>>;

@@ -14,7 +14,7 @@ describe('KafkaJsBus on a real broker', () => {
     await Promise.all(buses.map((b) => b.close()));
   });
 
-  it('publishes keyed messages (idempotent, acks=all) and a consumer group reads each once, per-key in order', async () => {
+  it('publishes keyed messages and a consumer group reads each once, per-key in order, with the record timestamp kept', async () => {
     const bus = newBus();
     const topic = uniqueName('t-order');
     await bus.ensureTopics([{ topic, partitions: 3 }]);
