@@ -26,7 +26,9 @@ describe('Prometheus scraping the running stack', () => {
   beforeAll(async () => {
     const grpcPort = await freePort();
     const group = `prom-${process.pid}`;
-    for (const app of ['ingest', 'aggregator', 'ml-trainer', 'batch-processor']) apps[app] = await spawnApp(app, { AGG_GROUP_ID: group, AGG_SNAPSHOT_INTERVAL_MS: '200' });
+    for (const app of ['ingest', 'aggregator', 'ml-trainer', 'batch-processor']) {
+      apps[app] = await spawnApp(app, { AGG_GROUP_ID: group, AGG_SNAPSHOT_INTERVAL_MS: '200', VALIDATOR_GROUP_ID: `${group}-validator` });
+    }
     apps['ml-predictor'] = await spawnApp('ml-predictor', { GRPC_PORT: String(grpcPort), GRPC_HOST: '127.0.0.1' });
     apps['api-gateway'] = await spawnApp('api-gateway', { INGEST_URL: apps['ingest']!.url, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`, AGG_GROUP_ID: group });
     await Promise.all(Object.values(apps).map((a) => a.ready()));

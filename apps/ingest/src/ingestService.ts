@@ -132,6 +132,10 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
       validator = await bus.subscribe({
         groupId: config.validatorGroupId,
         topics: EVENT_TOPICS,
+        // A partition the group never committed on starts at its beginning, not at "latest", so a
+        // message written while the partition moved between replicas is never left unchecked. A new
+        // group therefore checks the retained history once (events ingest wrote are skipped by header).
+        fromBeginning: true,
         handler: async (batch) => {
           const dead: OutgoingMessage[] = [];
           const now = Date.now();

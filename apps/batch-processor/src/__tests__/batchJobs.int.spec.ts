@@ -111,7 +111,7 @@ describe('batch jobs on a real broker with batch-processor processes', () => {
 
   it('finishes a job whose replica was killed mid-read: the other replica takes the task over', async () => {
     const res = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: bigRange });
-    const reading = await waitFor<BatchProgressRecord | undefined>(() => progress.find((p) => p.job_id === res.json.job_id && p.progress > 0 && p.progress < 1), { timeoutMs: 60_000, intervalMs: 10, what: 'a task in progress' });
+    const reading = await waitFor<BatchProgressRecord | undefined>(() => progress.find((p) => p.job_id === res.json.job_id && p.progress > 0 && p.progress < 0.5), { timeoutMs: 60_000, intervalMs: 10, what: 'a task in its first half' }); // far from done, so it cannot finish before the kill lands
     if (!reading) throw new Error('unreachable');
     const [victim, survivor] = reading.worker === a.workerId ? [a, b] : [b, a];
     await victim.kill('SIGKILL');

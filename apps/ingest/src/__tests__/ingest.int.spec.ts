@@ -16,7 +16,7 @@ describe('ingest and gateway on a real broker', () => {
   const mine = (m: { value: Buffer }) => m.value.toString().includes(marker);
 
   beforeAll(async () => {
-    env = await startIngestAndGateway();
+    env = await startIngestAndGateway({ VALIDATOR_GROUP_ID: `validator-${marker}` }); // not shared with other suites' ingest processes
     topics = await collect(['events.metrics', 'events.user', 'events.analytics', 'events.errors', 'events.devices', 'events.reality', INTERNAL_TOPICS.deadLetter], { fromBeginning: false });
     await new Promise((r) => setTimeout(r, 3_000)); // let the collector's group settle before producing
   });
