@@ -102,8 +102,11 @@ export class AggregateView {
   /** Every partition merged into one aggregator (do not mutate it). Undefined when nothing arrived yet. */
   aggregate(): StreamingAggregator | undefined {
     if (this.merged) return this.merged;
+    // Merge in key order, not arrival order: floating-point sums depend on the order, and every
+    // reader (any gateway replica, one aggregator or three) must show the same numbers.
     let merged: StreamingAggregator | undefined;
-    for (const { snapshot, agg } of this.partitions.values()) {
+    for (const key of [...this.partitions.keys()].sort()) {
+      const { snapshot, agg } = this.partitions.get(key)!;
       if (!merged) merged = StreamingAggregator.deserialize(snapshot.state);
       else merged.merge(agg);
     }
