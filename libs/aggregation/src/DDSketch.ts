@@ -28,7 +28,7 @@ const SERIAL_VERSION = 1;
 const MIN_NORMAL = 2.2250738585072014e-308;
 
 /** The logarithmic index mapping of one relative accuracy, shared by all sketches using it. */
-interface LogMapping {
+export interface LogMapping {
   readonly relativeAccuracy: number;
   readonly gamma: number;
   /** 1 / ln(γ): index = ceil(ln|x| × multiplier). */
@@ -41,7 +41,8 @@ interface LogMapping {
 // every sketch, which matters at 11 sketches per series × 10,000 series.
 const mappings = new Map<number, LogMapping>();
 
-function mappingFor(relativeAccuracy: number): LogMapping {
+/** The (shared, frozen) index mapping of `relativeAccuracy`; internal to this lib. */
+export function mappingFor(relativeAccuracy: number): LogMapping {
   let m = mappings.get(relativeAccuracy);
   if (m === undefined) {
     const gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
@@ -115,6 +116,32 @@ export class DDSketch implements Accumulator<DDSketchResult, Uint8Array> {
 
   get count(): number {
     return this.total;
+  }
+
+  /** Exact sum of the values added (0 when empty). */
+  get sum(): number {
+    return this.sumValue;
+  }
+
+  /** Exact smallest value added (Infinity when empty). */
+  get min(): number {
+    return this.minValue;
+  }
+
+  /** Exact largest value added (-Infinity when empty). */
+  get max(): number {
+    return this.maxValue;
+  }
+
+  /**
+   * Calls `fn(sign, index, count)` for the zero count (sign 0, index 0, when non-zero), then every
+   * non-empty bin of the positive store (sign 1) and of the negative store (sign −1, by magnitude),
+   * ascending index within each.
+   */
+  forEachBin(fn: (sign: -1 | 0 | 1, index: number, count: number) => void): void {
+    if (this.zeroCount > 0) fn(0, 0, this.zeroCount);
+    this.positive.forEach((index, count) => fn(1, index, count));
+    this.negative?.forEach((index, count) => fn(-1, index, count));
   }
 
   /** Adds `value` `count` times (count: positive integer, default 1). */

@@ -1,7 +1,7 @@
 import { ByteReader } from './ByteReader';
 import { ByteWriter } from './ByteWriter';
 import { DDSketch } from './DDSketch';
-import { IncompatibleMergeError } from './errors';
+import { IncompatibleMergeError, InvalidArgumentError } from './errors';
 import { WindowedQuantiles } from './WindowedQuantiles';
 
 const T0 = Date.UTC(2026, 10, 27, 0, 0, 0); // divisible by 30 s
@@ -61,6 +61,120 @@ describe('WindowedQuantiles', () => {
     q.writeContents(w);
     const copy = WindowedQuantiles.readContents(new ByteReader(w.finish()), { windowSeconds: 300 });
     expect(copy.result(T0 + 299_000)).toEqual(q.result(T0 + 299_000));
+  });
+});
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function rng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+/** The reference layout: one DDSketch per sub-window, as the encoding describes. */
+function referenceEncoding(subs: Map<number, DDSketch>): Uint8Array {
+  const w = new ByteWriter();
+  const live = [...subs.entries()].filter(([, s]) => s.count > 0);
+  w.varUint(live.length);
+  for (const [sub, sketch] of live) {
+    w.varInt(sub);
+    sketch.writeContents(w);
+  }
+  return w.finish();
+}
+
+describe('WindowedQuantiles against one DDSketch per sub-window', () => {
+  const distributions: Record<string, (r: () => number) => number> = {
+    lognormal: (r) => Math.exp(2 + Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())),
+    'signed with zeros': (r) => (r() < 0.1 ? 0 : (r() - 0.5) * 2000),
+    constant: () => 42,
+    bimodal: (r) => (r() < 0.5 ? 1 + r() : 1000 + 100 * r()),
+  };
+  for (const [name, draw] of Object.entries(distributions)) {
+    it(`answers every quantile and encodes byte for byte as the reference (${name}, out-of-order events)`, () => {
+      const r = rng(name.length * 7919);
+      const q = new WindowedQuantiles({ windowSeconds: 60, subWindows: 6 }); // 10 s sub-windows, 7 slots
+      const values: { v: number; sec: number }[] = [];
+      let clock = T0;
+      for (let i = 0; i < 4000; i++) {
+        clock += Math.floor(r() * 60);
+        const t = clock - Math.floor(r() * 50_000); // up to 50 s late, inside the ring
+        const v = draw(r);
+        if (q.record(v, t)) values.push({ v, sec: Math.floor(t / 1000) });
+        if (i % 500 === 499) {
+          const nowMs = clock;
+          const nowSec = Math.floor(nowMs / 1000);
+          const lo = Math.floor((nowSec - 60 + 1) / 10);
+          const hi = Math.floor(nowSec / 10);
+          const inWindow = values.filter(({ sec }) => Math.floor(sec / 10) >= lo && Math.floor(sec / 10) <= hi);
+          const ref = new DDSketch();
+          inWindow.forEach(({ v }) => ref.add(v));
+          const qs = [0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1];
+          expect(q.quantiles(qs, nowMs)).toEqual(qs.map((x) => ref.quantile(x)));
+          // The ring's sub-windows, sketched one by one, encode exactly as the packed layout.
+          const newest = Math.max(...values.map(({ sec }) => Math.floor(sec / 10)));
+          const subs = new Map<number, DDSketch>();
+          const slotOf = (sub: number) => ((sub % 7) + 7) % 7;
+          for (const { v, sec } of values) {
+            const sub = Math.floor(sec / 10);
+            if (sub <= newest - 7) continue;
+            if (!subs.has(sub)) subs.set(sub, new DDSketch());
+            subs.get(sub)!.add(v);
+          }
+          const ordered = new Map([...subs.entries()].sort((a, b) => slotOf(a[0]) - slotOf(b[0])));
+          const w = new ByteWriter();
+          q.writeContents(w);
+          expect(w.finish()).toEqual(referenceEncoding(ordered));
+        }
+      }
+    });
+  }
+
+  it('keeps at most maxBins bins per sign, folding the smallest magnitudes, and stays accurate at the top', () => {
+    const q = new WindowedQuantiles({ windowSeconds: 60, subWindows: 6, maxBins: 64 });
+    const ref = new DDSketch({ maxBins: 64 });
+    for (let i = 0; i < 5000; i++) {
+      const v = Math.exp((i % 500) / 10); // 1 … e^50: ~2,500 bins at 1 %
+      q.record(v, T0 + i * 10);
+      q.record(-v, T0 + i * 10);
+      ref.add(v);
+      ref.add(-v);
+    }
+    expect(q.pairCount).toBeLessThanOrEqual(2 * 64 * 7 + 7);
+    const [p99] = q.quantiles([0.99], T0 + 50_000);
+    expect(Math.abs(p99! - ref.quantile(0.99)!) / ref.quantile(0.99)!).toBeLessThanOrEqual(0.02);
+    const [p01] = q.quantiles([0.01], T0 + 50_000);
+    expect(p01! / ref.quantile(0.01)!).toBeGreaterThan(0.98);
+  });
+
+  it('reads counts above 2^31 − 1 per bin and writes them back unchanged', () => {
+    const sketch = new DDSketch();
+    sketch.add(5, 3_000_000_000);
+    sketch.add(7);
+    const bytes = referenceEncoding(new Map([[Math.floor(T0 / 1000 / 30), sketch]]));
+    const q = WindowedQuantiles.readContents(new ByteReader(bytes), { windowSeconds: 300 });
+    expect(q.result(T0)).toEqual({ p50: sketch.quantile(0.5), p90: sketch.quantile(0.9), p95: sketch.quantile(0.95), p99: sketch.quantile(0.99) });
+    const w = new ByteWriter();
+    q.writeContents(w);
+    expect(w.finish()).toEqual(bytes);
+    // Merging two such windows adds the counts without overflowing a pair.
+    q.merge(WindowedQuantiles.readContents(new ByteReader(bytes), { windowSeconds: 300 }));
+    const doubled = new DDSketch();
+    doubled.merge(sketch);
+    doubled.merge(sketch);
+    const w2 = new ByteWriter();
+    q.writeContents(w2);
+    expect(w2.finish()).toEqual(referenceEncoding(new Map([[Math.floor(T0 / 1000 / 30), doubled]])));
+  });
+
+  it('refuses non-finite values and magnitudes past the sketch range without changing its state', () => {
+    const q = new WindowedQuantiles();
+    q.record(1, T0);
+    expect(() => q.record(Number.NaN, T0)).toThrow(InvalidArgumentError);
+    expect(() => q.record(Number.MAX_VALUE, T0)).toThrow(/magnitude at most/);
+    expect(q.result(T0)).toEqual(quantilesOf([1]));
   });
 });
 
