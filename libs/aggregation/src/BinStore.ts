@@ -34,7 +34,13 @@ export class BinStore {
   hi = -1;
   total = 0;
 
-  constructor(readonly maxBins: number) {}
+  /** `dense`: start in the dense layout (for stores known to fill up: O(1) adds, no sorted inserts). */
+  constructor(
+    readonly maxBins: number,
+    dense = false,
+  ) {
+    this.dense = dense;
+  }
 
   add(index: number, count: number): void {
     if (!this.dense) {

@@ -29,6 +29,15 @@ const EMPTY_ENTRIES = new Int32Array(0);
 const MAX_COUNT = 0x7fffffff;
 /** Per-slot meta: [sub-window index (-Infinity: empty), count, sum, min, max]. */
 const MS = 5;
+// Small-integer sentinels for empty extremes (kept as V8 Smis, not boxed doubles).
+const NONE_LO = 0x3fffffff;
+const NONE_HI = -1;
+/** Values a sub-window takes by binary-search insert before its further values go to the hot store. */
+const HOT_AFTER = 64;
+/** A sub-window with this many values keeps its hot stores for the next one, which uses them from its first value. */
+const KEEP_HOT_AFTER = 256;
+/** Scratch for `flushHot`: the hot bins as (code, count ≤ 2^31 − 1) pairs. */
+let scratch = new Int32Array(512);
 
 /**
  * Percentiles over a sliding window: a DDSketch per sub-window of `ceil(windowSeconds / subWindows)`
@@ -72,6 +81,22 @@ export class WindowedQuantiles {
   private entries: Int32Array = EMPTY_ENTRIES;
   private size = 0;
   private newestSub = -Infinity;
+  /**
+   * The newest sub-window's bins past its first `HOT_AFTER` values, by bin (sparse or dense, see
+   * `BinStore`): a busy series records here in O(1) instead of a binary search and insert, and
+   * the bins are merged into `entries` (one pass) before anything reads or restructures them. A
+   * quiet series (fewer than `HOT_AFTER` values per sub-window) never allocates one.
+   */
+  private hot: BinStore | undefined;
+  /** The same for negative values (zeros take the binary-search path: one bin). */
+  private hotNeg: BinStore | undefined;
+  private hotSub = -Infinity;
+  private hotSlot = 0;
+  // Bin extremes per sign over `entries` and `hot` (empty: lo > hi), for the maxBins bound.
+  private posLo = NONE_LO;
+  private posHi = NONE_HI;
+  private negLo = NONE_LO;
+  private negHi = NONE_HI;
 
   constructor(options: WindowedQuantilesOptions = {}) {
     this.windowSeconds = options.windowSeconds ?? 300;
@@ -110,12 +135,13 @@ export class WindowedQuantiles {
 
   /** Non-empty (bin, sub-window) pairs held (a measure of memory: 8 bytes each). */
   get pairCount(): number {
+    this.flushHot();
     return this.size;
   }
 
   /** Adds `value` to the sub-window of `eventTimeMs`; false if that sub-window has left the ring. */
   record(value: number, eventTimeMs: number): boolean {
-    const bin = this.binOf(value);
+    const raw = this.binOf(value);
     const sub = Math.floor(Math.floor(eventTimeMs / 1000) / this.subSeconds);
     if (sub <= this.newestSub - this.slots) return false;
     const slot = ((sub % this.slots) + this.slots) % this.slots;
@@ -123,15 +149,41 @@ export class WindowedQuantiles {
     const o = slot * MS;
     if (m[o] !== sub) {
       if (m[o] > sub) return false;
-      if (m[o] !== -Infinity) this.removeSlots((s) => s === slot);
+      if (m[o] !== -Infinity) {
+        this.flushHot();
+        const drop = new Uint8Array(this.slots);
+        drop[slot] = 1;
+        this.removeSlots(drop);
+        this.recomputeExtremes();
+      }
       this.resetMeta(slot, sub);
     }
-    this.addToBin(bin, slot, 1);
+    const bin = this.clampAndNote(raw);
+    if (sub > this.hotSub) {
+      // A new newest sub-window: a series that was quiet in the last one gives its hot stores back.
+      const wasBusy = this.hotSub !== -Infinity && this.meta[this.hotSlot * MS] === this.hotSub && this.meta[this.hotSlot * MS + 1] >= KEEP_HOT_AFTER;
+      this.flushHot();
+      if (!wasBusy) {
+        this.hot = undefined;
+        this.hotNeg = undefined;
+      }
+      this.hotSub = sub;
+      this.hotSlot = slot;
+    }
+    if (sub === this.hotSub && bin > this.zeroBin && (this.hot !== undefined || m[o + 1] >= HOT_AFTER)) {
+      // Dense stores by ordered bin; their range stays within maxBins (clampAndNote, flush on overflow).
+      (this.hot ??= new BinStore(2 * this.zeroBin + 1, true)).add(bin, 1);
+    } else if (sub === this.hotSub && bin < this.zeroBin && (this.hotNeg !== undefined || m[o + 1] >= HOT_AFTER)) {
+      (this.hotNeg ??= new BinStore(2 * this.zeroBin + 1, true)).add(bin, 1);
+    } else {
+      this.addToBin(bin, slot, 1);
+    }
     m[o + 1]++;
     m[o + 2] += value;
     if (value < m[o + 3]) m[o + 3] = value;
     if (value > m[o + 4]) m[o + 4] = value;
     if (sub > this.newestSub) this.newestSub = sub;
+    if (this.posHi - this.posLo >= this.maxBins || this.negHi - this.negLo >= this.maxBins) this.flushHot();
     return true;
   }
 
@@ -147,6 +199,7 @@ export class WindowedQuantiles {
    */
   quantiles(qs: readonly number[], nowMs: number): (number | null)[] {
     for (const q of qs) if (!(q >= 0 && q <= 1)) throw new InvalidArgumentError(`q must be a number between 0 and 1, got ${String(q)}`);
+    this.flushHot();
     const live = this.liveSlots(nowMs);
     const m = this.meta;
     let total = 0;
@@ -189,7 +242,7 @@ export class WindowedQuantiles {
    */
   expire(nowMs: number): void {
     const loSub = Math.floor((Math.floor(nowMs / 1000) - this.windowSeconds + 1) / this.subSeconds);
-    this.dropSlotsWhere((stamp) => stamp < loSub);
+    this.dropSlotsUpTo(loSub - 1);
   }
 
   /**
@@ -202,6 +255,8 @@ export class WindowedQuantiles {
         `cannot merge WindowedQuantiles (${other.windowSeconds} s / ${other.subWindows}, α ${other.relativeAccuracy}) into (${this.windowSeconds} s / ${this.subWindows}, α ${this.relativeAccuracy})`,
       );
     }
+    this.flushHot();
+    other.flushHot(); // same contents, different layout
     const slots = this.slots;
     // Per slot: 0 = keep mine, 1 = add theirs, 2 = theirs replaces mine.
     const action = new Uint8Array(slots);
@@ -266,7 +321,7 @@ export class WindowedQuantiles {
     }
     if (other.newestSub > this.newestSub) this.newestSub = other.newestSub;
     const oldest = this.newestSub - slots;
-    this.dropSlotsWhere((stamp) => stamp <= oldest);
+    this.dropSlotsUpTo(oldest);
     this.collapse();
   }
 
@@ -275,6 +330,7 @@ export class WindowedQuantiles {
    * index and its bins as `DDSketch.writeContents` writes them.
    */
   writeContents(w: ByteWriter): void {
+    this.flushHot();
     const slots = this.slots;
     let live = 0;
     for (let s = 0; s < slots; s++) if (this.meta[s * MS + 1] > 0) live++;
@@ -364,19 +420,8 @@ export class WindowedQuantiles {
     return bin > this.zeroBin ? v : -v;
   }
 
-  /** Adds `count` (≤ 2^31 − 1) to (bin, slot), folding bins past `maxBins` per sign into the lowest kept magnitude. */
-  private addToBin(binIn: number, slot: number, count: number): void {
-    let bin = binIn;
-    let extremeGrew = false;
-    if (bin > this.zeroBin) {
-      const hi = this.size > 0 ? (this.entries[2 * this.size - 2] - (this.entries[2 * this.size - 2] % this.slots)) / this.slots : -1;
-      if (hi > this.zeroBin && bin < hi - this.maxBins + 1) bin = hi - this.maxBins + 1;
-      extremeGrew = bin > hi;
-    } else if (bin < this.zeroBin) {
-      const lo = this.size > 0 ? (this.entries[0] - (this.entries[0] % this.slots)) / this.slots : Infinity;
-      if (lo < this.zeroBin && bin > lo + this.maxBins - 1) bin = lo + this.maxBins - 1;
-      extremeGrew = bin < lo;
-    }
+  /** Adds `count` (≤ 2^31 − 1) to (bin, slot) in `entries`. */
+  private addToBin(bin: number, slot: number, count: number): void {
     const code = bin * this.slots + slot;
     const e = this.entries;
     let lo = 0;
@@ -394,12 +439,125 @@ export class WindowedQuantiles {
       lo = j + 1;
     }
     this.insertAt(lo, code, count);
-    if (extremeGrew) this.collapse();
+  }
+
+  /**
+   * Folds `bin` into the lowest kept magnitude of its sign when it lies `maxBins` or more below
+   * the largest, and widens the extremes. A record that widens them past `maxBins` makes `record`
+   * flush, which collapses.
+   */
+  private clampAndNote(binIn: number): number {
+    let bin = binIn;
+    if (bin > this.zeroBin) {
+      if (bin > this.posHi) this.posHi = bin;
+      const floor = this.posHi - this.maxBins + 1;
+      if (bin < floor) bin = floor;
+      if (bin < this.posLo) this.posLo = bin;
+    } else if (bin < this.zeroBin) {
+      if (bin < this.negLo) this.negLo = bin;
+      const ceiling = this.negLo + this.maxBins - 1;
+      if (bin > ceiling) bin = ceiling;
+      if (bin > this.negHi) this.negHi = bin;
+    }
+    return bin;
+  }
+
+  /** Merges the hot sub-window's bins into `entries` (in place, from the back), collapsing past maxBins. */
+  private flushHot(): void {
+    const pos = this.hot;
+    const neg = this.hotNeg;
+    if ((pos === undefined || pos.total === 0) && (neg === undefined || neg.total === 0)) return;
+    const slots = this.slots;
+    const slot = this.hotSlot;
+    let n = 0;
+    const collect = (bin: number, count: number): void => {
+      for (let left = count; left > 0; left -= MAX_COUNT) {
+        if (2 * n === scratch.length) {
+          const next = new Int32Array(2 * scratch.length);
+          next.set(scratch);
+          scratch = next;
+        }
+        scratch[2 * n] = bin * slots + slot;
+        scratch[2 * n + 1] = Math.min(left, MAX_COUNT);
+        n++;
+      }
+    };
+    // Negative bins are all below positive ones: ascending codes.
+    neg?.forEach(collect);
+    pos?.forEach(collect);
+    neg?.clear();
+    pos?.clear();
+    const needed = this.size + n;
+    if (2 * needed > this.entries.length) {
+      const next = new Int32Array(2 * capacityFor(needed));
+      next.set(this.entries.subarray(0, 2 * this.size));
+      this.entries = next;
+    }
+    const e = this.entries;
+    let i = this.size - 1;
+    let j = n - 1;
+    let k = needed - 1;
+    // Backward merge: the write position k never overtakes the unread mine at i.
+    while (j >= 0) {
+      const cb = scratch[2 * j];
+      const ca = i >= 0 ? e[2 * i] : -1;
+      if (ca === cb && e[2 * i + 1] <= MAX_COUNT - scratch[2 * j + 1]) {
+        e[2 * k] = ca;
+        e[2 * k + 1] = e[2 * i + 1] + scratch[2 * j + 1];
+        i--;
+        j--;
+      } else if (ca > cb) {
+        e[2 * k] = ca;
+        e[2 * k + 1] = e[2 * i + 1];
+        i--;
+      } else {
+        e[2 * k] = cb;
+        e[2 * k + 1] = scratch[2 * j + 1];
+        j--;
+      }
+      k--;
+    }
+    // Mine below i are already in place; close the gap left by combined pairs.
+    const gap = k - i;
+    if (gap > 0) e.copyWithin(2 * (i + 1), 2 * (k + 1), 2 * needed);
+    this.size = needed - gap;
+    this.collapse();
+  }
+
+  /** Bin extremes per sign from `entries` (the hot store must be empty). */
+  private recomputeExtremes(): void {
+    this.posLo = NONE_LO;
+    this.posHi = NONE_HI;
+    this.negLo = NONE_LO;
+    this.negHi = NONE_HI;
+    if (this.size === 0) return;
+    const slots = this.slots;
+    const e = this.entries;
+    const binAt = (j: number): number => (e[2 * j] - (e[2 * j] % slots)) / slots;
+    // First pair at or above the zero bin.
+    let lo = 0;
+    let hi = this.size;
+    const zeroCode = this.zeroBin * slots;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (e[2 * mid] < zeroCode) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) {
+      this.negLo = binAt(0);
+      this.negHi = binAt(lo - 1);
+    }
+    let p = lo;
+    while (p < this.size && binAt(p) === this.zeroBin) p++;
+    if (p < this.size) {
+      this.posLo = binAt(p);
+      this.posHi = binAt(this.size - 1);
+    }
   }
 
   private insertAt(j: number, code: number, count: number): void {
     if (2 * this.size === this.entries.length) {
-      const next = new Int32Array(2 * Math.max(16, this.size + (this.size >> 1)));
+      const next = new Int32Array(2 * capacityFor(this.size + 1));
       next.set(this.entries.subarray(0, 2 * this.size));
       this.entries = next;
     }
@@ -410,15 +568,24 @@ export class WindowedQuantiles {
     this.size++;
   }
 
-  /** Folds, per sign, bins more than `maxBins` below the largest magnitude into the lowest kept one. */
+  /**
+   * Folds, per sign, bins `maxBins` or more below the largest magnitude into the lowest kept one
+   * (the hot store must be empty), and recomputes the extremes.
+   */
   private collapse(): void {
-    if (this.size === 0) return;
-    const slots = this.slots;
-    const binAt = (j: number): number => (this.entries[2 * j] - (this.entries[2 * j] % slots)) / slots;
-    const hiPos = binAt(this.size - 1);
-    if (hiPos > this.zeroBin) this.foldRange(this.zeroBin + 1, hiPos - this.maxBins + 1, hiPos - this.maxBins + 1);
-    const loNeg = binAt(0);
-    if (loNeg < this.zeroBin) this.foldRange(loNeg + this.maxBins, this.zeroBin, loNeg + this.maxBins - 1);
+    this.recomputeExtremes();
+    let folded = false;
+    if (this.posHi - this.posLo >= this.maxBins) {
+      const floor = this.posHi - this.maxBins + 1;
+      this.foldRange(this.zeroBin + 1, floor, floor);
+      folded = true;
+    }
+    if (this.negHi - this.negLo >= this.maxBins) {
+      const ceiling = this.negLo + this.maxBins - 1;
+      this.foldRange(ceiling + 1, this.zeroBin, ceiling);
+      folded = true;
+    }
+    if (folded) this.recomputeExtremes();
   }
 
   /** Moves the counts of bins in [from, to) into bin `into` (same slot). No-op when that range is empty. */
@@ -462,34 +629,36 @@ export class WindowedQuantiles {
     return live;
   }
 
-  private dropSlotsWhere(test: (stamp: number) => boolean): void {
-    const drop = new Uint8Array(this.slots);
-    let any = false;
+  /** Empties every sub-window whose index is at most `oldest` (allocates only when one is). */
+  private dropSlotsUpTo(oldest: number): void {
+    let drop: Uint8Array | undefined;
     for (let s = 0; s < this.slots; s++) {
       const stamp = this.meta[s * MS];
-      if (stamp !== -Infinity && test(stamp)) {
-        drop[s] = 1;
-        any = true;
+      if (stamp !== -Infinity && stamp <= oldest) {
+        (drop ??= new Uint8Array(this.slots))[s] = 1;
         this.resetMeta(s, -Infinity);
       }
     }
-    if (any) this.removeSlots((s) => drop[s] === 1);
+    if (drop === undefined) return;
+    this.flushHot();
+    this.removeSlots(drop);
+    this.recomputeExtremes();
   }
 
-  /** Removes every pair of the slots `test` picks, and gives back memory when three quarters is unused. */
-  private removeSlots(test: (slot: number) => boolean): void {
+  /** Removes every pair of the slots marked in `drop`, and gives back memory when three quarters is unused. */
+  private removeSlots(drop: Uint8Array): void {
     const e = this.entries;
     const slots = this.slots;
     let k = 0;
     for (let j = 0; j < this.size; j++) {
-      if (test(e[2 * j] % slots)) continue;
+      if (drop[e[2 * j] % slots] === 1) continue;
       e[2 * k] = e[2 * j];
       e[2 * k + 1] = e[2 * j + 1];
       k++;
     }
     this.size = k;
     if (e.length > 64 && 8 * k < e.length) {
-      this.entries = k === 0 ? EMPTY_ENTRIES : e.slice(0, 2 * Math.max(16, k + (k >> 1)));
+      this.entries = k === 0 ? EMPTY_ENTRIES : e.slice(0, 2 * capacityFor(k));
     }
   }
 
@@ -501,4 +670,9 @@ export class WindowedQuantiles {
     this.meta[o + 3] = Infinity;
     this.meta[o + 4] = -Infinity;
   }
+}
+
+/** Pair capacity for `n` pairs: 1.5 × n, at least 16 (few reallocations, little slack). */
+function capacityFor(n: number): number {
+  return Math.max(16, n + (n >> 1));
 }
