@@ -3,9 +3,13 @@
 // other brokers does not count.
 //   npm run bench:aggregation:e2e
 //   BENCH_EVENTS=1000000 BENCH_RATE=20000 npm run bench:aggregation:e2e
+//   BENCH_PHASE=memory npm run bench:aggregation:e2e   (RSS of the aggregator process holding
+//     BENCH_SERIES=10000 live series, one event per series per second over BENCH_SECONDS=270 s)
+// The aggregator runs with AGG_NODE_OPTIONS (default: the flags deploy/ gives it).
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AggregateView, decodePartitionSnapshot } from '@pipeline/aggregation';
+import { AggregateView } from '@pipeline/aggregation';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { CompactedTopicView, KafkaJsBus, pipelineTopicSpecs, type OutgoingMessage } from '@pipeline/kafka';
 
@@ -16,6 +20,11 @@ const LAG_SECONDS = Number(process.env['BENCH_LAG_SECONDS'] ?? 10);
 const brokerEnv = { ...process.env, KAFKA_PORT: '29092', KAFKA_DATA: '/tmp/event-pipeline-kafka-bench-agg', KAFKA_HEAP: '1g' };
 const brokers = ['127.0.0.1:29092'];
 const group = 'bench-aggregator';
+const PHASE = process.env['BENCH_PHASE'] ?? 'throughput';
+const SERIES = Number(process.env['BENCH_SERIES'] ?? 10_000);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 270);
+/** Keep in step with deploy/k8s/base/aggregator.yaml, docker-compose.yml and scripts/stack.mjs. */
+const AGG_NODE_OPTIONS = process.env['AGG_NODE_OPTIONS'] ?? '--max-semi-space-size=8';
 
 function events(n: number, metric: string, t0: number): OutgoingMessage[] {
   const out: OutgoingMessage[] = [];
@@ -29,6 +38,22 @@ function events(n: number, metric: string, t0: number): OutgoingMessage[] {
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
+function startAggregator(extraEnv: Record<string, string> = {}) {
+  return spawn(process.execPath, [join(root, 'dist/apps/aggregator/main.js')], {
+    env: {
+      ...process.env, KAFKA_BROKERS: brokers.join(','), HTTP_PORT: '18282', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGG_GROUP_ID: group,
+      NODE_OPTIONS: AGG_NODE_OPTIONS, ...extraEnv,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** Resident set size of a process, MB (Linux /proc). */
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
 async function main() {
   execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'wipe'], { env: brokerEnv, stdio: 'inherit' });
   execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'start'], { env: brokerEnv, stdio: 'inherit' });
@@ -36,12 +61,14 @@ async function main() {
   const bus = new KafkaJsBus({ brokers, clientId: 'bench', maxBatchMessages: 10_000 });
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
   const view = new AggregateView();
-  const tv = new CompactedTopicView(bus, {
+  const tv = new CompactedTopicView<never>(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'bench-view',
-    decode: (m) => decodePartitionSnapshot(m.key!, m.value),
-    accept: (c, n) => n.nextOffset > c.nextOffset,
-    onUpdate: (k, s) => s && view.apply(k, s),
+    decode: (m) => {
+      view.feed(m.key, m.value);
+      return undefined;
+    },
+    onUpdate: (key) => view.feed(key, null),
   });
   await tv.start();
   const count = (metric: string) => view.aggregate()?.metricStats(metric, Date.now())?.total_events ?? 0;
@@ -50,10 +77,14 @@ async function main() {
   const t0 = Date.now();
   console.log(`publishing ${N.toLocaleString('en-US')} events...`);
   for (let i = 0; i < N; i += 50_000) await bus.publishBatch(events(Math.min(50_000, N - i), 'backlog', t0));
-  const agg = spawn(process.execPath, [join(root, 'dist/apps/aggregator/main.js')], {
-    env: { ...process.env, KAFKA_BROKERS: brokers.join(','), HTTP_PORT: '18282', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGG_GROUP_ID: group, AGG_SNAPSHOT_INTERVAL_MS: '200' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  if (PHASE === 'memory') {
+    await memoryPhase(bus, view);
+    await tv.stop();
+    await bus.close();
+    execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'stop'], { env: brokerEnv, stdio: 'inherit' });
+    return;
+  }
+  const agg = startAggregator({ AGG_SNAPSHOT_INTERVAL_MS: '200' });
   const started = Date.now();
   while (count('backlog') < N) await new Promise((r) => setTimeout(r, 20));
   const secs = (Date.now() - started) / 1000;
@@ -88,6 +119,54 @@ async function main() {
   await tv.stop();
   await bus.close();
   execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'stop'], { env: brokerEnv, stdio: 'inherit' });
+}
+
+/**
+ * SERIES live series (10 metrics × SERIES/10 − 1 groups + 10 overall) fed one event per series per
+ * second of event time over the last SECONDS seconds, into one aggregator process with default
+ * settings; samples its RSS while it consumes and after every event is visible.
+ */
+async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> {
+  const metrics = 10;
+  const groups = SERIES / metrics - 1;
+  const total = metrics * groups * SECONDS;
+  const agg = startAggregator();
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(rssMb(agg.pid!)), 250);
+  const base = Date.now() - SECONDS * 1000;
+  console.log(`publishing ${total.toLocaleString('en-US')} events: ${metrics * groups + metrics} series × ${SECONDS} s (aggregator NODE_OPTIONS="${AGG_NODE_OPTIONS}")...`);
+  const t0 = Date.now();
+  let batch: OutgoingMessage[] = [];
+  for (let k = 0; k < SECONDS; k++) {
+    const tMs = base + k * 1000;
+    const ts = new Date(tMs).toISOString();
+    for (let m = 0; m < metrics; m++) {
+      for (let g = 0; g < groups; g++) {
+        const value = Math.round(Math.exp(3 + ((k * 7919 + g * 104729 + m) % 1000) / 400) * 100) / 100;
+        const key = `mem_${m}|g${g}`;
+        batch.push({ topic: 'events.metrics', key, timestampMs: tMs, value: `{"id":"m${m}-${g}-${k}","topic":"events.metrics","type":"metrics","timestamp":"${ts}","source":"bench","key":"${key}","schema_version":1,"payload":{"metric_name":"mem_${m}","value":${value},"group_by":"g${g}"}}` });
+        if (batch.length === 50_000) {
+          await bus.publishBatch(batch);
+          batch = [];
+        }
+      }
+    }
+  }
+  if (batch.length > 0) await bus.publishBatch(batch);
+  const visibleTotal = () => Array.from({ length: metrics }, (_, m) => view.aggregate()?.metricStats(`mem_${m}`, Date.now())?.total_events ?? 0).reduce((a, b) => a + b, 0);
+  while (visibleTotal() < total) await new Promise((r) => setTimeout(r, 100));
+  const visibleAfter = (Date.now() - t0) / 1000;
+  const peakWhileConsuming = Math.max(...samples);
+  // Idle for 20 s: snapshots keep being written (the state does not shrink: the window is 300 s).
+  samples.length = 0;
+  await new Promise((r) => setTimeout(r, 20_000));
+  clearInterval(sampler);
+  const stats = view.aggregate()!.metricStats('mem_0', Date.now())!;
+  const liveSeries = (Object.keys(stats.groups).length + 1) * metrics;
+  const sorted = [...samples].sort((a, b) => a - b);
+  console.log(`memory: ${liveSeries.toLocaleString('en-US')} live series visible after ${visibleAfter.toFixed(1)} s; aggregator RSS peak while consuming ${peakWhileConsuming.toFixed(0)} MB; then 20 s idle with snapshots: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} MB, max ${sorted[sorted.length - 1]!.toFixed(0)} MB; a group series holds ${stats.groups['g0']?.count ?? 0} values in its window`);
+  agg.kill('SIGTERM');
+  await new Promise((r) => agg.once('exit', r));
 }
 
 main().catch((e) => {

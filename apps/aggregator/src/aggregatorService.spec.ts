@@ -1,4 +1,4 @@
-import { AggregateView, decodePartitionSnapshot } from '@pipeline/aggregation';
+import { AggregateView } from '@pipeline/aggregation';
 import { INTERNAL_TOPICS, normalizeEvent } from '@pipeline/contracts';
 import { CompactedTopicView, InMemoryBus, pipelineTopicSpecs, toOutgoing, type EventBus, type Subscription } from '@pipeline/kafka';
 import { ServiceMetrics, createLogger } from '@pipeline/service-runtime';
@@ -36,11 +36,14 @@ async function publishMetrics(bus: EventBus, values: number[], group = 'g') {
 
 async function statsView(bus: EventBus) {
   const view = new AggregateView();
-  const tv = new CompactedTopicView(bus, {
+  const tv = new CompactedTopicView<never>(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'test-view',
-    decode: (m) => decodePartitionSnapshot(m.key!, m.value),
-    onUpdate: (k, s) => s && view.apply(k, s),
+    decode: (m) => {
+      view.feed(m.key, m.value);
+      return undefined;
+    },
+    onUpdate: (key) => view.feed(key, null),
   });
   await tv.start();
   return {

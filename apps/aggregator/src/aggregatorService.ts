@@ -1,12 +1,13 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { ContractError, EVENT_TOPICS, INTERNAL_TOPICS, parseEnvelope } from '@pipeline/contracts';
 import {
+  SnapshotAssembler,
   StreamingAggregator,
   encodePartitionSnapshot,
+  encodeSnapshotChunks,
   foldEvent,
-  snapshotDecoder,
   snapshotKey,
-  type PartitionSnapshot,
+  type ChunkSet,
 } from '@pipeline/aggregation';
 import { CompactedTopicView, type MessageBatch, type OutgoingMessage, type Subscription, type TopicPartitionOffset } from '@pipeline/kafka';
 import type { ServiceFactory } from '@pipeline/service-runtime';
@@ -22,6 +23,10 @@ interface PartitionState {
   watermarkMs: number;
   dirty: boolean;
   windowExpirationsSeen: number;
+  /** Chunk set the next round writes: never the one holding the last complete round. */
+  chunkSet: ChunkSet;
+  /** Chunks each set held after its last round written by this process (for tombstones). */
+  chunkCounts: [number, number];
 }
 
 /** Future-dated events may advance the watermark at most this far past the wall clock. */
@@ -34,7 +39,9 @@ const MAX_FUTURE_MS = 5 * 60_000;
  * Exactly-once state without transactions: every `snapshotIntervalMs` each changed partition's
  * state is published to the compacted `pipeline.aggregator.snapshots` topic together with the
  * offset it has consumed up to (`nextOffset`), and only after Kafka acknowledged the snapshot is
- * that offset committed. On (re)assignment a partition's state is restored from the most advanced
+ * that offset committed. A snapshot travels as 1 MiB chunks in one of two alternating chunk sets
+ * (see `encodeSnapshotChunks`), so states of any size fit Kafka's message limits and a round cut
+ * short by a crash never damages the previous complete one. On (re)assignment a partition's state is restored from the most advanced
  * snapshot; messages below its `nextOffset` are skipped, and if the consumer starts above it (a
  * commit newer than the snapshot this replica has seen), the consumer is moved back to it. So a
  * crash (even SIGKILL) or a rebalance replays exactly the messages the restored state has not
@@ -53,15 +60,20 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   const processed = new Counter({ name: 'pipeline_aggregator_events_processed_total', help: 'Events folded into the aggregates', labelNames: ['topic'], registers: r });
   const invalid = new Counter({ name: 'pipeline_aggregator_invalid_events_total', help: 'Messages skipped because they fail validation (ingest dead-letters them)', labelNames: ['topic'], registers: r });
   const snapshotBytes = new Gauge({ name: 'pipeline_aggregator_snapshot_bytes', help: 'Size of the last snapshot round', registers: r });
+  const snapshotChunks = new Gauge({ name: 'pipeline_aggregator_snapshot_max_chunks', help: 'Most chunks one partition snapshot took in the last round (1 unless a state exceeds AGG_SNAPSHOT_CHUNK_BYTES)', registers: r });
   const snapshotSeconds = new Histogram({ name: 'pipeline_aggregator_snapshot_duration_seconds', help: 'Serialize + publish + commit of one snapshot round', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
 
   const states = new Map<string, PartitionState>();
-  const decodeSnapshot = snapshotDecoder(config.groupId, (err, key) => logger.warn({ err, key }, 'ignoring undecodable snapshot'));
-  const view = new CompactedTopicView<PartitionSnapshot>(bus, {
+  const snapshots = new SnapshotAssembler(config.groupId, (err, key) => logger.warn({ err, key }, 'ignoring undecodable snapshot'));
+  // The view only feeds the assembler (which keeps the most advanced complete snapshot per partition).
+  const view = new CompactedTopicView<never>(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'pipeline-aggregator-restore',
-    decode: (m) => decodeSnapshot(m.key, m.value),
-    accept: (current, next) => next.nextOffset > current.nextOffset,
+    decode: (m) => {
+      snapshots.add(m.key, m.value);
+      return undefined;
+    },
+    onUpdate: (key) => snapshots.add(key, null),
   });
   let sub: Subscription | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -79,13 +91,15 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
     });
 
   function restore(topic: string, partition: number, firstOffset: bigint): PartitionState {
-    const snap = view.get(snapshotKey(config.groupId, topic, partition));
+    const key = snapshotKey(config.groupId, topic, partition);
+    const snap = snapshots.get(key);
+    const chunkSet: ChunkSet = snapshots.chunkSetOf(key) === 0 ? 1 : 0;
     if (snap) {
       const agg = StreamingAggregator.deserialize(snap.state);
-      return { topic, partition, agg, nextOffset: snap.nextOffset, watermarkMs: snap.watermarkMs, dirty: false, windowExpirationsSeen: agg.counters().windowExpirations };
+      return { topic, partition, agg, nextOffset: snap.nextOffset, watermarkMs: snap.watermarkMs, dirty: false, windowExpirationsSeen: agg.counters().windowExpirations, chunkSet, chunkCounts: [0, 0] };
     }
     // No snapshot: nothing of this partition has been aggregated yet; start where the consumer is.
-    return { topic, partition, agg: newAggregator(), nextOffset: firstOffset, watermarkMs: 0, dirty: false, windowExpirationsSeen: 0 };
+    return { topic, partition, agg: newAggregator(), nextOffset: firstOffset, watermarkMs: 0, dirty: false, windowExpirationsSeen: 0, chunkSet, chunkCounts: [0, 0] };
   }
 
   async function handle(batch: MessageBatch): Promise<void> {
@@ -99,7 +113,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
         await view.catchUp(30_000);
         st = restore(batch.topic, batch.partition, first);
       }
-      if (!view.get(key)) {
+      if (!snapshots.get(key)) {
         // A partition never aggregated before: skip history older than the longest window (it
         // could only ever count as expired), so a new deployment is live in seconds, not after
         // re-reading days of retention.
@@ -153,7 +167,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
     const started = process.hrtime.bigint();
     const messages: OutgoingMessage[] = [];
     const offsets: TopicPartitionOffset[] = [];
-    const taken: PartitionState[] = [];
+    const taken: { st: PartitionState; chunks: number }[] = [];
     let bytes = 0;
     let series = 0;
     for (const st of states.values()) {
@@ -163,23 +177,33 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
       const exp = st.agg.counters().windowExpirations;
       if (exp > st.windowExpirationsSeen) expirations.inc(exp - st.windowExpirationsSeen);
       st.windowExpirationsSeen = exp;
-      const value = encodePartitionSnapshot({ nextOffset: st.nextOffset, watermarkMs: st.watermarkMs, producedAtMs: Date.now(), state: st.agg.serialize() });
-      bytes += value.length;
-      messages.push({ topic: INTERNAL_TOPICS.aggregatorSnapshots, key: snapshotKey(config.groupId, st.topic, st.partition), value });
+      const encoded = encodePartitionSnapshot({ nextOffset: st.nextOffset, watermarkMs: st.watermarkMs, producedAtMs: Date.now(), state: st.agg.serialize() });
+      bytes += encoded.length;
+      const chunks = encodeSnapshotChunks(snapshotKey(config.groupId, st.topic, st.partition), encoded, st.nextOffset, st.chunkSet, {
+        previousCount: st.chunkCounts[st.chunkSet],
+        chunkBytes: config.snapshotChunkBytes,
+      });
+      for (const c of chunks) messages.push({ topic: INTERNAL_TOPICS.aggregatorSnapshots, key: c.key, value: c.value });
       offsets.push({ topic: st.topic, partition: st.partition, offset: st.nextOffset.toString() });
       st.dirty = false;
-      taken.push(st);
+      taken.push({ st, chunks: chunks.filter((c) => c.value.length > 0).length });
     }
     activeSeries.set(series);
     if (messages.length === 0) return;
     try {
       await bus.publishBatch(messages);
+      for (const { st, chunks } of taken) {
+        // This round is complete in its set: the next one writes the other set.
+        st.chunkCounts[st.chunkSet] = chunks;
+        st.chunkSet = st.chunkSet === 0 ? 1 : 0;
+      }
       await sub?.commit(offsets); // only after the snapshot is stored: committed offset ≤ snapshot offset
       nextRoundAt = Date.now() + (1000 * bytes) / config.snapshotBytesPerSec;
       snapshotBytes.set(bytes);
+      snapshotChunks.set(Math.max(...taken.map((t) => t.chunks)));
       snapshotSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     } catch (err) {
-      for (const st of taken) st.dirty = true; // retried next round; the replay is still exact
+      for (const { st } of taken) st.dirty = true; // retried next round (same chunk set); the replay is still exact
       logger.warn({ err: (err as Error).message }, 'snapshot round failed; will retry');
     }
   }
@@ -196,7 +220,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
       seriesPerPartition = Math.max(1, Math.ceil(config.maxSeries / metricPartitions));
       await view.start();
       await view.catchUp(60_000);
-      logger.info({ snapshots: view.size, seriesPerPartition }, 'snapshot view loaded');
+      logger.info({ snapshots: snapshots.size, seriesPerPartition }, 'snapshot view loaded');
       sub = await bus.subscribe({
         groupId: config.groupId,
         topics: EVENT_TOPICS,

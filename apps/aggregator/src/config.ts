@@ -17,6 +17,8 @@ export interface AggregatorConfig extends BaseConfig {
    * is snapshotted every few seconds instead of flooding Kafka; small states keep the interval.
    */
   snapshotBytesPerSec: number;
+  /** Largest snapshot message (AGG_SNAPSHOT_CHUNK_BYTES, default 1 MiB): bigger partition states go as several chunks. */
+  snapshotChunkBytes: number;
   /** Space-Saving capacity per top-K dimension. */
   topKCapacity: number;
   groupId: string;
@@ -43,6 +45,7 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     maxSeries: envInt(env, 'AGG_MAX_SERIES', 10_000, { min: 1 }),
     snapshotIntervalMs: envInt(env, 'AGG_SNAPSHOT_INTERVAL_MS', 500, { min: 50, max: 60_000 }),
     snapshotBytesPerSec: envInt(env, 'AGG_SNAPSHOT_BYTES_PER_SEC', 8 * 1024 * 1024, { min: 1024 }),
+    snapshotChunkBytes: envInt(env, 'AGG_SNAPSHOT_CHUNK_BYTES', 1024 * 1024, { min: 1024, max: 15 * 1024 * 1024 }),
     topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
     groupId: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
   };

@@ -1,24 +1,25 @@
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
-import { AggregateView, snapshotDecoder, type PartitionSnapshot } from '@pipeline/aggregation';
+import { AggregateView } from '@pipeline/aggregation';
 import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/service-runtime';
 
 /**
  * The gateway's materialized view of the aggregator: it tails the compacted snapshot topic (its own
- * throw-away group, from the beginning) and merges the most advanced snapshot of every input
- * partition. Reads never call the aggregator, so any number of gateway replicas can serve stats.
+ * throw-away group, from the beginning), reassembles the chunked snapshots and merges the most
+ * advanced one of every input partition. Reads never call the aggregator, so any number of gateway
+ * replicas can serve stats.
  */
-export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string): { view: AggregateView; topicView: CompactedTopicView<PartitionSnapshot> } {
-  const view = new AggregateView();
-  const decode = snapshotDecoder(aggregatorGroup, (err, key) => logger.warn({ err, key }, 'ignoring undecodable aggregator snapshot'));
-  const topicView = new CompactedTopicView<PartitionSnapshot>(bus, {
+export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string): { view: AggregateView; topicView: CompactedTopicView<never> } {
+  const view = new AggregateView({ group: aggregatorGroup, onError: (err, key) => logger.warn({ err, key }, 'ignoring undecodable aggregator snapshot') });
+  // The topic view stores nothing itself: every message goes to the AggregateView.
+  const topicView = new CompactedTopicView<never>(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'pipeline-gateway-stats',
-    decode: (m) => decode(m.key, m.value),
-    // No `accept` policy here: AggregateView.apply itself keeps the most advanced snapshot per partition.
-    onUpdate: (key, snap) => {
-      if (snap) view.apply(key, snap);
+    decode: (m) => {
+      view.feed(m.key, m.value);
+      return undefined;
     },
+    onUpdate: (key) => view.feed(key, null),
   });
   return { view, topicView };
 }

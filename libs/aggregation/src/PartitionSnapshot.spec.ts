@@ -1,4 +1,4 @@
-import { AggregateView, StreamingAggregator, decodePartitionSnapshot, encodePartitionSnapshot, snapshotDecoder, snapshotKey } from './index';
+import { AggregateView, StreamingAggregator, decodePartitionSnapshot, encodePartitionSnapshot, snapshotKey } from './index';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -42,19 +42,6 @@ describe('AggregateView merge order', () => {
     });
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
-  });
-});
-
-describe('snapshotDecoder', () => {
-  it("decodes its group's snapshots, ignores other groups, and reports undecodable ones without throwing", () => {
-    const errors: string[] = [];
-    const decode = snapshotDecoder('agg', (_err, key) => errors.push(key));
-    const bytes = encodePartitionSnapshot({ nextOffset: 7n, watermarkMs: T0, producedAtMs: T0, state: aggWith([1]).serialize() });
-    expect(decode('agg/events.metrics:1', bytes)?.nextOffset).toBe(7n);
-    expect(decode('other/events.metrics:1', bytes)).toBeUndefined();
-    expect(decode(null, bytes)).toBeUndefined();
-    expect(decode('agg/events.metrics:2', Buffer.from('garbage-garbage-garbage'))).toBeUndefined();
-    expect(errors).toEqual(['agg/events.metrics:2']);
   });
 });
 

@@ -1,4 +1,5 @@
 import { DeserializationError } from './errors';
+import { SnapshotAssembler } from './SnapshotChunks';
 import { StreamingAggregator } from './StreamingAggregator';
 
 /**
@@ -64,24 +65,6 @@ export function decodePartitionSnapshot(key: string, bytes: Buffer): PartitionSn
 }
 
 /**
- * Decoder for the snapshots of one aggregator deployment (consumer group `group`): keys of other
- * groups give undefined, and undecodable messages are handed to `onError` and give undefined, so
- * one bad message never stops a reader of the snapshot topic.
- */
-export function snapshotDecoder(group: string, onError: (err: unknown, key: string) => void): (key: string | null, bytes: Buffer) => PartitionSnapshot | undefined {
-  const prefix = `${group}/`;
-  return (key, bytes) => {
-    if (!key?.startsWith(prefix)) return undefined;
-    try {
-      return decodePartitionSnapshot(key, bytes);
-    } catch (err) {
-      onError(err, key);
-      return undefined;
-    }
-  };
-}
-
-/**
  * The merged picture across partitions and replicas, as the gateway serves it: keeps the most
  * advanced snapshot per partition, deserializes each once, and merges them on demand (cached
  * until a snapshot changes). Pure: the caller feeds snapshots and passes the clock to queries.
@@ -89,6 +72,18 @@ export function snapshotDecoder(group: string, onError: (err: unknown, key: stri
 export class AggregateView {
   private readonly partitions = new Map<string, { snapshot: PartitionSnapshot; agg: StreamingAggregator }>();
   private merged: StreamingAggregator | undefined;
+  private readonly assembler: SnapshotAssembler;
+
+  /** `group`: the aggregator deployment whose snapshot-topic messages `feed` takes (default: any). */
+  constructor(options: { group?: string; onError?: (err: unknown, key: string) => void } = {}) {
+    this.assembler = new SnapshotAssembler(options.group, options.onError ?? (() => undefined));
+  }
+
+  /** Feeds one raw message of the snapshot topic (chunks are reassembled; null value: tombstone). */
+  feed(key: string | null, value: Buffer | null | undefined): void {
+    const snapshot = this.assembler.add(key, value);
+    if (snapshot) this.apply(`${snapshot.group}/${snapshot.topic}:${snapshot.partition}`, snapshot);
+  }
 
   /** Applies a snapshot; returns false if an equally or more advanced one is already held. */
   apply(key: string, snapshot: PartitionSnapshot): boolean {

@@ -20,5 +20,7 @@ export type {
   TopKResult,
 } from './StreamingAggregator';
 export { foldEvent, TOPK_DIMENSIONS } from './foldEvent';
-export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, snapshotDecoder, snapshotKey } from './PartitionSnapshot';
+export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, snapshotKey } from './PartitionSnapshot';
 export type { PartitionSnapshot } from './PartitionSnapshot';
+export { SnapshotAssembler, SNAPSHOT_CHUNK_BYTES, encodeSnapshotChunks, snapshotChunkKey } from './SnapshotChunks';
+export type { ChunkSet, SnapshotChunkMessage } from './SnapshotChunks';

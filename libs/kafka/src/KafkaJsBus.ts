@@ -42,10 +42,14 @@ export interface KafkaJsBusOptions {
   /**
    * Application-side batching (kafkajs has no linger): single `publish` calls wait up to `lingerMs`
    * (default 2 ms) so concurrent calls share one produce request of at most `maxBatchMessages`
-   * (default 5,000) messages.
+   * (default 5,000) messages and `maxBatchBytes` (default 8 MiB of keys and values; a larger
+   * single message goes alone). The byte bound keeps each partition's record batch under the
+   * topics' `max.message.bytes` (16 MiB for internal topics) when many large messages queue up,
+   * e.g. a round of snapshot chunks.
    */
   lingerMs?: number;
   maxBatchMessages?: number;
+  maxBatchBytes?: number;
   /** Give up on a publish after this long and reject with BusUnavailableError (default 10,000 ms). */
   publishTimeoutMs?: number;
   /** Idempotent producer (kafkajs: experimental; implies acks=all and one in-flight request). Default true. */
@@ -100,6 +104,8 @@ export class KafkaJsBus implements EventBus {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
+  /** A produce request is in flight (see `flush`). */
+  private sending = false;
   private producerConnected: Promise<void> | undefined;
   private adminConnected: Promise<void> | undefined;
   private readonly consumers = new Set<Consumer>();
@@ -111,6 +117,7 @@ export class KafkaJsBus implements EventBus {
       replicationFactor: 1,
       lingerMs: 2,
       maxBatchMessages: 5000,
+      maxBatchBytes: 8 * 1024 * 1024,
       publishTimeoutMs: 10_000,
       idempotent: true,
       compression: 'none',
@@ -221,17 +228,36 @@ export class KafkaJsBus implements EventBus {
     if (failed) throw failed.reason;
   }
 
+  /**
+   * Sends the head of the queue (≤ maxBatchMessages, ≤ maxBatchBytes) as one produce request.
+   * One request at a time, in queue order: a request that is retried can never be overtaken by a
+   * later one with the same keys, so per-key order holds across requests; what queues meanwhile
+   * goes out as the next (larger) request as soon as this one settles.
+   */
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue.splice(0, this.opts.maxBatchMessages);
-    if (this.queue.length >= this.opts.maxBatchMessages) setImmediate(() => this.flush());
-    else if (this.queue.length > 0) this.timer = setTimeout(() => this.flush(), this.opts.lingerMs);
+    if (this.sending) return;
+    let take = 0;
+    let bytes = 0;
+    while (take < this.queue.length && take < this.opts.maxBatchMessages) {
+      const m = this.queue[take]!.message;
+      bytes += Buffer.byteLength(m.value) + (m.key ? Buffer.byteLength(m.key) : 0);
+      if (take > 0 && bytes > this.opts.maxBatchBytes) break;
+      take++;
+    }
+    const batch = this.queue.splice(0, take);
     if (batch.length === 0) return;
-    const p = this.send(batch.map((b) => b.message)).then(
-      () => batch.forEach((b) => b.resolve()),
-      (e: Error) => batch.forEach((b) => b.reject(e)),
-    );
+    this.sending = true;
+    const p = this.send(batch.map((b) => b.message))
+      .then(
+        () => batch.forEach((b) => b.resolve()),
+        (e: Error) => batch.forEach((b) => b.reject(e)),
+      )
+      .finally(() => {
+        this.sending = false;
+        if (this.queue.length > 0) this.flush();
+      });
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
   }
@@ -450,7 +476,11 @@ export class KafkaJsBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.queue.length > 0) this.flush();
-    await Promise.allSettled([...this.inFlight]);
+    // Each settled request flushes the next part of the queue: wait until the queue is drained.
+    while (this.inFlight.size > 0 || this.queue.length > 0) {
+      if (this.inFlight.size === 0) this.flush();
+      await Promise.allSettled([...this.inFlight]);
+    }
     this.closed = true;
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);

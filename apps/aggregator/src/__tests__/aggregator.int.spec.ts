@@ -103,10 +103,11 @@ describe('aggregator on a real broker', () => {
     expect(one.stats.sum).toBe(exact(xs).sum);
   });
 
-  it('ends with exact counts after an aggregator is killed with SIGKILL mid-stream and restarted', async () => {
+  it('ends with exact counts after an aggregator is killed with SIGKILL mid-stream and restarted (snapshots of many 1 KiB chunks)', async () => {
     const group = `aggk-${randomUUID().slice(0, 8)}`;
     const metric = `kill_${randomUUID().slice(0, 8)}`;
-    const first = await aggregator(group);
+    const chunked = { AGG_SNAPSHOT_CHUNK_BYTES: '1024' }; // every round is several chunks: a kill can land mid-round
+    const first = await aggregator(group, chunked);
     procs.push(first);
     const gw = await gatewayFor(group);
     gateways.push(gw);
@@ -120,7 +121,7 @@ describe('aggregator on a real broker', () => {
     await waitFor(async () => ((await gw.stats(metric))?.stats?.count ?? 0) >= 1500, { timeoutMs: 60_000, what: 'first events aggregated' });
     expect(await first.kill('SIGKILL')).toBe(null); // killed by a signal, no graceful snapshot
     await new Promise((r) => setTimeout(r, 1000));
-    const second = await aggregator(group);
+    const second = await aggregator(group, chunked);
     procs.push(second);
     await posting;
     const s = await gw.waitForCount(metric, xs.length, 120_000);
@@ -128,6 +129,8 @@ describe('aggregator on a real broker', () => {
     expect([s.stats.count, s.stats.sum, s.stats.min, s.stats.max, s.total_events]).toEqual([e.count, e.sum, e.min, e.max, e.count]);
     await new Promise((r) => setTimeout(r, 1500)); // and it stays exact: nothing replayed twice afterwards
     expect((await gw.stats(metric)).stats.count).toBe(e.count);
+    // Each partition state here is a few KB: the rounds really were split into chunks.
+    expect(metricValue(await second.metrics(), 'pipeline_aggregator_snapshot_max_chunks')).toBeGreaterThan(1);
   });
 
   it('counts events older than the window as late instead of folding them into a window', async () => {

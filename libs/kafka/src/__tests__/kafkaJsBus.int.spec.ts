@@ -99,6 +99,20 @@ describe('KafkaJsBus on a real broker', () => {
     expect(progress[progress.length - 1]).toBe(1);
   });
 
+  it('splits queued messages into produce requests under maxBatchBytes, so many large messages to one partition pass a per-batch limit', async () => {
+    const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: uniqueName('test'), maxBatchBytes: 3 * 1024 * 1024 });
+    buses.push(bus);
+    const topic = uniqueName('t-large');
+    await bus.ensureTopics([{ topic, partitions: 1, config: { 'max.message.bytes': String(4 * 1024 * 1024) } }]);
+    const mib = (i: number) => Buffer.alloc(1024 * 1024, i);
+    // 12 MiB for one partition in one call: a single record batch would exceed the topic's 4 MiB.
+    await bus.publishBatch(Array.from({ length: 12 }, (_, i) => ({ topic, key: 'same', value: mib(i) })));
+    const got: number[] = [];
+    await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true, handler: async (b) => void got.push(...b.messages.map((m) => m.value[0]!)) });
+    await waitFor(() => got.length >= 12, { what: '12 large messages' });
+    expect(got).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+
   it('classifies an unknown topic as a non-retriable error', async () => {
     const bus = newBus();
     await expect(bus.publish({ topic: uniqueName('missing'), value: 'x' })).rejects.toMatchObject({ retriable: false });

@@ -1,0 +1,188 @@
+import { DeserializationError, InvalidArgumentError } from './errors';
+import { decodePartitionSnapshot, type PartitionSnapshot } from './PartitionSnapshot';
+
+/**
+ * Partition snapshots travel as chunks, so a partition state of any size fits Kafka's message
+ * limits (10,000 busy series are ~40 MB; a topic takes 16 MiB messages here, 1 MiB by default).
+ *
+ * A snapshot round of one input partition writes the encoded snapshot (`encodePartitionSnapshot`)
+ * as chunks `<base key>#<set>.<index>`, each with a header naming the round (the snapshot's
+ * `nextOffset`), its index and the chunk count. Rounds alternate between chunk sets 0 and 1, and
+ * the writer switches sets only after a round was fully acknowledged: a crash halfway through a
+ * round leaves the previous round's set intact (compaction only replaces messages with the same
+ * key), so a reader can always assemble the last complete round. That keeps the aggregator's
+ * exactly-once recovery (offsets are committed after the whole round is acknowledged).
+ *
+ * Chunk layout: magic "PC" (u16) · version u8 · set u8 · index u32 · count u32 · nextOffset as
+ * decimal string (u16 length + ASCII) · payload (the rest).
+ */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
+const MAGIC = 0x5043;
+const VERSION = 1;
+
+export type ChunkSet = 0 | 1;
+
+export interface SnapshotChunkMessage {
+  key: string;
+  /** Empty: a tombstone for a chunk index the set no longer uses. */
+  value: Buffer;
+}
+
+export function snapshotChunkKey(baseKey: string, set: ChunkSet, index: number): string {
+  return `${baseKey}#${set}.${index}`;
+}
+
+/**
+ * The messages of one round: the chunks of `encoded` (an `encodePartitionSnapshot` buffer) in
+ * `set`, plus tombstones for the indices `count … previousCount − 1` that an earlier, larger round
+ * left in that set.
+ */
+export function encodeSnapshotChunks(
+  baseKey: string,
+  encoded: Buffer,
+  nextOffset: bigint,
+  set: ChunkSet,
+  opts: { chunkBytes?: number; previousCount?: number } = {},
+): SnapshotChunkMessage[] {
+  const chunkBytes = opts.chunkBytes ?? SNAPSHOT_CHUNK_BYTES;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new InvalidArgumentError(`chunkBytes must be a positive integer, got ${String(chunkBytes)}`);
+  const count = Math.max(1, Math.ceil(encoded.length / chunkBytes));
+  const off = Buffer.from(nextOffset.toString(), 'ascii');
+  const out: SnapshotChunkMessage[] = [];
+  for (let index = 0; index < count; index++) {
+    const head = Buffer.alloc(2 + 1 + 1 + 4 + 4 + 2 + off.length);
+    let p = head.writeUInt16BE(MAGIC, 0);
+    p = head.writeUInt8(VERSION, p);
+    p = head.writeUInt8(set, p);
+    p = head.writeUInt32BE(index, p);
+    p = head.writeUInt32BE(count, p);
+    p = head.writeUInt16BE(off.length, p);
+    off.copy(head, p);
+    out.push({ key: snapshotChunkKey(baseKey, set, index), value: Buffer.concat([head, encoded.subarray(index * chunkBytes, (index + 1) * chunkBytes)]) });
+  }
+  for (let index = count; index < (opts.previousCount ?? 0); index++) out.push({ key: snapshotChunkKey(baseKey, set, index), value: Buffer.alloc(0) });
+  return out;
+}
+
+interface Chunk {
+  set: ChunkSet;
+  index: number;
+  count: number;
+  nextOffset: bigint;
+  payload: Buffer;
+}
+
+function decodeChunk(bytes: Buffer): Chunk {
+  if (bytes.length < 14 || bytes.readUInt16BE(0) !== MAGIC) throw new DeserializationError('not a snapshot chunk (bad magic)');
+  const version = bytes.readUInt8(2);
+  if (version !== VERSION) throw new DeserializationError(`unsupported snapshot chunk version ${version} (expected ${VERSION})`);
+  const set = bytes.readUInt8(3);
+  const index = bytes.readUInt32BE(4);
+  const count = bytes.readUInt32BE(8);
+  const len = bytes.readUInt16BE(12);
+  if (set > 1 || count < 1 || index >= count || bytes.length < 14 + len) throw new DeserializationError(`snapshot chunk header is invalid (set ${set}, chunk ${index} of ${count})`);
+  return { set: set as ChunkSet, index, count, nextOffset: BigInt(bytes.toString('ascii', 14, 14 + len)), payload: bytes.subarray(14 + len) };
+}
+
+interface PendingSet {
+  nextOffset: bigint;
+  count: number;
+  chunks: (Buffer | undefined)[];
+  have: number;
+}
+
+/**
+ * Reassembles the snapshots of one aggregator deployment (consumer group `group`; undefined: any) from the
+ * snapshot topic, read in any order: feed it every message (`add`), and it returns each partition
+ * snapshot it completes that is more advanced (higher `nextOffset`) than the one it holds. Keys of
+ * other groups are ignored; undecodable messages go to `onError` and never stop the reader. Pure
+ * (no I/O). Un-chunked snapshots (key `<group>/<topic>:<partition>`, as written before chunking)
+ * are read as complete rounds.
+ */
+export class SnapshotAssembler {
+  private readonly prefix: string;
+  private readonly complete = new Map<string, PartitionSnapshot>();
+  private readonly completeSet = new Map<string, ChunkSet>();
+  private readonly pending = new Map<string, [PendingSet | undefined, PendingSet | undefined]>();
+
+  constructor(
+    group: string | undefined,
+    private readonly onError: (err: unknown, key: string) => void,
+  ) {
+    this.prefix = group === undefined ? '' : `${group}/`;
+  }
+
+  /** Feeds one message (an empty or null value is a tombstone). */
+  add(key: string | null, value: Buffer | null | undefined): PartitionSnapshot | undefined {
+    if (!key?.startsWith(this.prefix)) return undefined;
+    try {
+      const hash = key.lastIndexOf('#');
+      if (hash < 0) {
+        if (!value || value.length === 0) return undefined;
+        return this.offer(key, decodePartitionSnapshot(key, value), undefined);
+      }
+      const base = key.slice(0, hash);
+      if (!value || value.length === 0) {
+        this.dropChunk(base, key.slice(hash + 1));
+        return undefined;
+      }
+      const chunk = decodeChunk(value);
+      if (key !== snapshotChunkKey(base, chunk.set, chunk.index)) throw new DeserializationError(`snapshot chunk key "${key}" does not match its header (set ${chunk.set}, chunk ${chunk.index})`);
+      const held = this.complete.get(base);
+      if (held && held.nextOffset >= chunk.nextOffset) return undefined;
+      let sets = this.pending.get(base);
+      if (!sets) this.pending.set(base, (sets = [undefined, undefined]));
+      let p = sets[chunk.set];
+      if (p && p.nextOffset > chunk.nextOffset) return undefined; // a stale chunk of an older round
+      if (!p || p.nextOffset < chunk.nextOffset || p.count !== chunk.count) {
+        p = { nextOffset: chunk.nextOffset, count: chunk.count, chunks: new Array<Buffer | undefined>(chunk.count), have: 0 };
+        sets[chunk.set] = p;
+      }
+      if (p.chunks[chunk.index] === undefined) p.have++;
+      p.chunks[chunk.index] = chunk.payload;
+      if (p.have < p.count) return undefined;
+      sets[chunk.set] = undefined;
+      if (!sets[0] && !sets[1]) this.pending.delete(base);
+      const snapshot = decodePartitionSnapshot(base, Buffer.concat(p.chunks as Buffer[]));
+      if (snapshot.nextOffset !== p.nextOffset) throw new DeserializationError(`snapshot chunks of round ${p.nextOffset} hold a snapshot at offset ${snapshot.nextOffset}`);
+      return this.offer(base, snapshot, chunk.set);
+    } catch (err) {
+      this.onError(err, key);
+      return undefined;
+    }
+  }
+
+  /** The most advanced complete snapshot of `baseKey` (`<group>/<topic>:<partition>`). */
+  get(baseKey: string): PartitionSnapshot | undefined {
+    return this.complete.get(baseKey);
+  }
+
+  /** The chunk set holding `get(baseKey)` (undefined: none, or an un-chunked snapshot); a writer's next round must use the other. */
+  chunkSetOf(baseKey: string): ChunkSet | undefined {
+    return this.completeSet.get(baseKey);
+  }
+
+  /** Partitions with a complete snapshot. */
+  get size(): number {
+    return this.complete.size;
+  }
+
+  private offer(base: string, snapshot: PartitionSnapshot, set: ChunkSet | undefined): PartitionSnapshot | undefined {
+    const held = this.complete.get(base);
+    if (held && held.nextOffset >= snapshot.nextOffset) return undefined;
+    this.complete.set(base, snapshot);
+    if (set === undefined) this.completeSet.delete(base);
+    else this.completeSet.set(base, set);
+    return snapshot;
+  }
+
+  private dropChunk(base: string, suffix: string): void {
+    const [set, index] = suffix.split('.').map(Number);
+    const p = this.pending.get(base)?.[set === 1 ? 1 : 0];
+    if (p && p.chunks[index!] !== undefined) {
+      p.chunks[index!] = undefined;
+      p.have--;
+    }
+  }
+}
