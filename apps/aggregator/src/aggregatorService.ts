@@ -8,6 +8,7 @@ import {
   foldEvent,
   snapshotKey,
   type ChunkSet,
+  type PartitionSnapshot,
 } from '@pipeline/aggregation';
 import { CompactedTopicView, type MessageBatch, type OutgoingMessage, type Subscription, type TopicPartitionOffset } from '@pipeline/kafka';
 import type { ServiceFactory } from '@pipeline/service-runtime';
@@ -64,17 +65,39 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   const snapshotSeconds = new Histogram({ name: 'pipeline_aggregator_snapshot_duration_seconds', help: 'Serialize + publish + commit of one snapshot round', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
 
   const states = new Map<string, PartitionState>();
-  const snapshots = new SnapshotAssembler(config.groupId, (err, key) => logger.warn({ err, key }, 'ignoring undecodable snapshot'));
-  // The view only feeds the assembler (which keeps the most advanced complete snapshot per partition).
-  const view = new CompactedTopicView<never>(bus, {
-    topic: INTERNAL_TOPICS.aggregatorSnapshots,
-    groupPrefix: 'pipeline-aggregator-restore',
-    decode: (m) => {
-      snapshots.add(m.key, m.value);
-      return undefined;
-    },
-    onUpdate: (key) => snapshots.add(key, null),
-  });
+  const onSnapshotError = (err: unknown, key: string) => logger.warn({ err, key }, 'ignoring undecodable snapshot');
+  /** Reads the snapshot topic into an assembler (the view stores nothing itself). */
+  const snapshotView = (assembler: SnapshotAssembler, groupPrefix: string) =>
+    new CompactedTopicView<never>(bus, {
+      topic: INTERNAL_TOPICS.aggregatorSnapshots,
+      groupPrefix,
+      decode: (m) => {
+        assembler.add(m.key, m.value);
+        return undefined;
+      },
+      onUpdate: (key) => assembler.add(key, null),
+    });
+  // Payloads are held only for partitions this replica does not own (it may be assigned them);
+  // for its own it tracks the rounds, not copies of the state it holds live.
+  const snapshots = new SnapshotAssembler(config.groupId, onSnapshotError, { retain: (key) => !states.has(key) });
+  const view = snapshotView(snapshots, 'pipeline-aggregator-restore');
+
+  /** A snapshot whose payload was not kept (the partition was ours then): read the topic once more for it. */
+  async function fetchSnapshot(key: string): Promise<PartitionSnapshot> {
+    const one = new SnapshotAssembler(config.groupId, onSnapshotError, { retain: (k) => k === key });
+    const reader = snapshotView(one, 'pipeline-aggregator-fetch');
+    await reader.start();
+    try {
+      await reader.catchUp(60_000);
+    } finally {
+      await reader.stop();
+    }
+    const snap = one.get(key);
+    // Never start empty over a state that exists: the batch fails and is redelivered.
+    if (!snap) throw new Error(`snapshot ${key} (round ${snapshots.known(key)?.nextOffset}) could not be read back from ${INTERNAL_TOPICS.aggregatorSnapshots}`);
+    logger.info({ key, nextOffset: snap.nextOffset.toString() }, 'snapshot read back for a partition owned earlier');
+    return snap;
+  }
   let sub: Subscription | undefined;
   let timer: NodeJS.Timeout | undefined;
   let seriesPerPartition = config.maxSeries;
@@ -90,10 +113,11 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
       topKCapacity: config.topKCapacity,
     });
 
-  function restore(topic: string, partition: number, firstOffset: bigint): PartitionState {
+  async function restore(topic: string, partition: number, firstOffset: bigint): Promise<PartitionState> {
     const key = snapshotKey(config.groupId, topic, partition);
-    const snap = snapshots.get(key);
-    const chunkSet: ChunkSet = snapshots.chunkSetOf(key) === 0 ? 1 : 0;
+    const round = snapshots.known(key);
+    const chunkSet: ChunkSet = round?.set === 0 ? 1 : 0;
+    const snap = snapshots.get(key) ?? (round ? await fetchSnapshot(key) : undefined);
     if (snap) {
       const agg = StreamingAggregator.deserialize(snap.state);
       return { topic, partition, agg, nextOffset: snap.nextOffset, watermarkMs: snap.watermarkMs, dirty: false, windowExpirationsSeen: agg.counters().windowExpirations, chunkSet, chunkCounts: [0, 0] };
@@ -107,13 +131,13 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
     const first = BigInt(batch.messages[0]!.offset);
     let st = states.get(key);
     if (!st) {
-      st = restore(batch.topic, batch.partition, first);
+      st = await restore(batch.topic, batch.partition, first);
       if (first > st.nextOffset) {
         // Our view may lag a snapshot another replica just wrote; read up to the end once.
         await view.catchUp(30_000);
-        st = restore(batch.topic, batch.partition, first);
+        st = await restore(batch.topic, batch.partition, first);
       }
-      if (!snapshots.get(key)) {
+      if (!snapshots.known(key)) {
         // A partition never aggregated before: skip history older than the longest window (it
         // could only ever count as expired), so a new deployment is live in seconds, not after
         // re-reading days of retention.
@@ -125,6 +149,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
         }
       }
       states.set(key, st);
+      snapshots.release(key); // live from here on: no copy of it is kept
       logger.info({ topic: batch.topic, partition: batch.partition, nextOffset: st.nextOffset.toString(), firstOffset: first.toString() }, 'partition state restored');
     }
     if (first > st.nextOffset) {

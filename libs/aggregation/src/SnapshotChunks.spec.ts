@@ -34,7 +34,7 @@ describe('snapshot chunks', () => {
     expect([done.topic, done.partition, done.nextOffset]).toEqual(['events.metrics', 3, 42n]);
     expect(Buffer.from(done.state).equals(bytes.subarray(bytes.length - done.state.length))).toBe(true);
     expect(asm.get(BASE)).toBe(done);
-    expect(asm.chunkSetOf(BASE)).toBe(0);
+    expect(asm.known(BASE)).toEqual({ nextOffset: 42n, set: 0 });
     expect(errors).toEqual([]);
   });
 
@@ -46,13 +46,13 @@ describe('snapshot chunks', () => {
       const asm = new SnapshotAssembler('agg', () => undefined);
       log.forEach((m) => asm.add(m.key, m.value));
       expect(asm.get(BASE)?.nextOffset).toBe(100n);
-      expect(asm.chunkSetOf(BASE)).toBe(0); // so the writer's retry goes to set 1 again
+      expect(asm.known(BASE)?.set).toBe(0); // so the writer's retry goes to set 1 again
     }
     // The retried round 2 completes and wins; a stale round-1 chunk read afterwards changes nothing.
     const asm = new SnapshotAssembler('agg', () => undefined);
     [...written, ...r2, r1[0]!].forEach((m) => asm.add(m.key, m.value));
     expect(asm.get(BASE)?.nextOffset).toBe(200n);
-    expect(asm.chunkSetOf(BASE)).toBe(1);
+    expect(asm.known(BASE)?.set).toBe(1);
   });
 
   it('tombstones the chunk indices a smaller round no longer uses, and a round of fewer chunks still completes', () => {
@@ -79,6 +79,19 @@ describe('snapshot chunks', () => {
     expect(asm.add(BASE, bytes)?.nextOffset).toBe(7n); // written before chunking existed
     expect(asm.add(chunk!.key, chunk!.value)).toBeUndefined(); // same round: not more advanced
     expect(asm.size).toBe(1);
+  });
+
+  it('tracks rounds without holding payloads for keys it does not retain, and releases held ones on request', () => {
+    const other = snapshotKey('agg', 'events.metrics', 4);
+    const asm = new SnapshotAssembler('agg', () => undefined, { retain: (key) => key !== BASE });
+    const mine = encodeSnapshotChunks(BASE, encoded(values(300, 1), 9n), 9n, 1, { chunkBytes: 300 });
+    const theirs = encodeSnapshotChunks(other, encoded(values(30, 2), 5n), 5n, 0, { chunkBytes: 300 });
+    [...mine, ...theirs].forEach((m) => asm.add(m.key, m.value));
+    expect(asm.get(BASE)).toBeUndefined();
+    expect(asm.known(BASE)).toEqual({ nextOffset: 9n, set: 1 });
+    expect(asm.get(other)?.nextOffset).toBe(5n);
+    asm.release(other);
+    expect([asm.get(other), asm.known(other)?.nextOffset, asm.size]).toEqual([undefined, 5n, 2]);
   });
 
   it('feeds an AggregateView from raw snapshot-topic messages', () => {

@@ -88,32 +88,54 @@ function decodeChunk(bytes: Buffer): Chunk {
 interface PendingSet {
   nextOffset: bigint;
   count: number;
+  /** Payloads (undefined: not seen; `SEEN`: seen, payload not kept because the key was not retained). */
   chunks: (Buffer | undefined)[];
   have: number;
 }
 
+const SEEN = Buffer.alloc(0);
+
+/** What is known of a partition's last complete round, with or without its payload. */
+export interface SnapshotRound {
+  nextOffset: bigint;
+  /** The chunk set holding it (undefined: an un-chunked snapshot); a writer's next round must use the other. */
+  set: ChunkSet | undefined;
+}
+
+export interface SnapshotAssemblerOptions {
+  /**
+   * Whether to keep the payload of `baseKey`'s snapshots (default: all). Evaluated as chunks
+   * arrive and when a round completes; for other keys only the round (`known`) is tracked, so
+   * e.g. an aggregator does not hold copies of the snapshots it writes itself.
+   */
+  retain?: (baseKey: string) => boolean;
+}
+
 /**
- * Reassembles the snapshots of one aggregator deployment (consumer group `group`; undefined: any) from the
- * snapshot topic, read in any order: feed it every message (`add`), and it returns each partition
- * snapshot it completes that is more advanced (higher `nextOffset`) than the one it holds. Keys of
- * other groups are ignored; undecodable messages go to `onError` and never stop the reader. Pure
- * (no I/O). Un-chunked snapshots (key `<group>/<topic>:<partition>`, as written before chunking)
- * are read as complete rounds.
+ * Reassembles the snapshots of one aggregator deployment (consumer group `group`; undefined: any)
+ * from the snapshot topic, read in any order: feed it every message (`add`), and it returns each
+ * partition snapshot it completes that is more advanced (higher `nextOffset`) than the one it
+ * holds. Keys of other groups are ignored; undecodable messages go to `onError` and never stop the
+ * reader. Pure (no I/O). Un-chunked snapshots (key `<group>/<topic>:<partition>`, as written before
+ * chunking) are read as complete rounds.
  */
 export class SnapshotAssembler {
   private readonly prefix: string;
+  private readonly retain: (baseKey: string) => boolean;
   private readonly complete = new Map<string, PartitionSnapshot>();
-  private readonly completeSet = new Map<string, ChunkSet>();
+  private readonly rounds = new Map<string, SnapshotRound>();
   private readonly pending = new Map<string, [PendingSet | undefined, PendingSet | undefined]>();
 
   constructor(
     group: string | undefined,
     private readonly onError: (err: unknown, key: string) => void,
+    options: SnapshotAssemblerOptions = {},
   ) {
     this.prefix = group === undefined ? '' : `${group}/`;
+    this.retain = options.retain ?? (() => true);
   }
 
-  /** Feeds one message (an empty or null value is a tombstone). */
+  /** Feeds one message (an empty or null value is a tombstone). Returns a newly completed, retained snapshot. */
   add(key: string | null, value: Buffer | null | undefined): PartitionSnapshot | undefined {
     if (!key?.startsWith(this.prefix)) return undefined;
     try {
@@ -129,8 +151,8 @@ export class SnapshotAssembler {
       }
       const chunk = decodeChunk(value);
       if (key !== snapshotChunkKey(base, chunk.set, chunk.index)) throw new DeserializationError(`snapshot chunk key "${key}" does not match its header (set ${chunk.set}, chunk ${chunk.index})`);
-      const held = this.complete.get(base);
-      if (held && held.nextOffset >= chunk.nextOffset) return undefined;
+      const known = this.rounds.get(base);
+      if (known && known.nextOffset >= chunk.nextOffset) return undefined;
       let sets = this.pending.get(base);
       if (!sets) this.pending.set(base, (sets = [undefined, undefined]));
       let p = sets[chunk.set];
@@ -140,10 +162,15 @@ export class SnapshotAssembler {
         sets[chunk.set] = p;
       }
       if (p.chunks[chunk.index] === undefined) p.have++;
-      p.chunks[chunk.index] = chunk.payload;
+      p.chunks[chunk.index] = this.retain(base) ? chunk.payload : SEEN;
       if (p.have < p.count) return undefined;
       sets[chunk.set] = undefined;
       if (!sets[0] && !sets[1]) this.pending.delete(base);
+      if (p.chunks.some((c) => c === SEEN) || !this.retain(base)) {
+        this.complete.delete(base);
+        this.rounds.set(base, { nextOffset: p.nextOffset, set: chunk.set });
+        return undefined;
+      }
       const snapshot = decodePartitionSnapshot(base, Buffer.concat(p.chunks as Buffer[]));
       if (snapshot.nextOffset !== p.nextOffset) throw new DeserializationError(`snapshot chunks of round ${p.nextOffset} hold a snapshot at offset ${snapshot.nextOffset}`);
       return this.offer(base, snapshot, chunk.set);
@@ -153,27 +180,35 @@ export class SnapshotAssembler {
     }
   }
 
-  /** The most advanced complete snapshot of `baseKey` (`<group>/<topic>:<partition>`). */
+  /** The most advanced complete snapshot of `baseKey` (`<group>/<topic>:<partition>`), if its payload is held. */
   get(baseKey: string): PartitionSnapshot | undefined {
     return this.complete.get(baseKey);
   }
 
-  /** The chunk set holding `get(baseKey)` (undefined: none, or an un-chunked snapshot); a writer's next round must use the other. */
-  chunkSetOf(baseKey: string): ChunkSet | undefined {
-    return this.completeSet.get(baseKey);
+  /** The last complete round of `baseKey`, whether or not its payload is held. */
+  known(baseKey: string): SnapshotRound | undefined {
+    return this.rounds.get(baseKey);
   }
 
-  /** Partitions with a complete snapshot. */
+  /** Drops the payload held for `baseKey` (its round stays `known`). */
+  release(baseKey: string): void {
+    this.complete.delete(baseKey);
+  }
+
+  /** Partitions with a complete round. */
   get size(): number {
-    return this.complete.size;
+    return this.rounds.size;
   }
 
   private offer(base: string, snapshot: PartitionSnapshot, set: ChunkSet | undefined): PartitionSnapshot | undefined {
-    const held = this.complete.get(base);
-    if (held && held.nextOffset >= snapshot.nextOffset) return undefined;
+    const known = this.rounds.get(base);
+    if (known && known.nextOffset >= snapshot.nextOffset) return undefined;
+    this.rounds.set(base, { nextOffset: snapshot.nextOffset, set });
+    if (!this.retain(base)) {
+      this.complete.delete(base);
+      return undefined;
+    }
     this.complete.set(base, snapshot);
-    if (set === undefined) this.completeSet.delete(base);
-    else this.completeSet.set(base, set);
     return snapshot;
   }
 

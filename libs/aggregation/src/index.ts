@@ -23,4 +23,4 @@ export { foldEvent, TOPK_DIMENSIONS } from './foldEvent';
 export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, snapshotKey } from './PartitionSnapshot';
 export type { PartitionSnapshot } from './PartitionSnapshot';
 export { SnapshotAssembler, SNAPSHOT_CHUNK_BYTES, encodeSnapshotChunks, snapshotChunkKey } from './SnapshotChunks';
-export type { ChunkSet, SnapshotChunkMessage } from './SnapshotChunks';
+export type { ChunkSet, SnapshotAssemblerOptions, SnapshotChunkMessage, SnapshotRound } from './SnapshotChunks';
