@@ -71,7 +71,31 @@ describe('RandomForestRegressor', () => {
     const { x, y } = friedman(500, 6);
     const f = RandomForestRegressor.fit(x, y, { nEstimators: 15, seed: 1 });
     const probe = friedman(200, 7).x;
-    for (let i = 0; i < 200; i++) expect(f.predictRow(probe.data, i * 10)).toBe(f.predictRowFlat(probe.data, i * 10));
+    for (let i = 0; i < 200; i++) expect(f.predictRowPacked(probe.data, i * 10)).toBe(f.predictRowFlat(probe.data, i * 10));
+  });
+
+  it('the implicit bin-rank layout gives exactly the flat-array result: shallow leaves, rows on the split thresholds, decoded models', () => {
+    const { x, y } = friedman(800, 8);
+    const forests = [
+      RandomForestRegressor.fit(x, y, { nEstimators: 12, seed: 2 }), // depth 10
+      RandomForestRegressor.fit(x, y, { nEstimators: 8, seed: 3, maxDepth: 12, minSamplesLeaf: 25 }), // uneven depths
+      RandomForestRegressor.fit(x, y, { nEstimators: 5, seed: 4, maxDepth: 1 }),
+    ];
+    forests.push(RandomForestRegressor.fromCompact(forests[0]!.toCompact()));
+    const probe = friedman(300, 9).x.data;
+    // Rows whose values sit exactly on split thresholds (the ≤ boundary) and outside the training range.
+    const { thresholds: thr, offsets } = forests[0]!.binner;
+    const onThreshold = (k: number) => {
+      const f = k % 10;
+      const n = offsets[f + 1]! - offsets[f]!;
+      return thr[offsets[f]! + ((k * 7919) % n)]!;
+    };
+    const edge = new Float64Array(300 * 10).map((_, k) => (k % 3 !== 1 ? onThreshold(k) : -5 + (k % 11)));
+    for (const f of forests) {
+      for (const rows of [probe, edge]) {
+        for (let i = 0; i < 300; i++) expect(f.predictRow(rows, i * 10)).toBe(f.predictRowFlat(rows, i * 10));
+      }
+    }
   });
 
   it('respects maxDepth and minSamplesLeaf', () => {
