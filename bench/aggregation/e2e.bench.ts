@@ -164,10 +164,15 @@ async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> 
   samples.length = 0;
   await new Promise((r) => setTimeout(r, 20_000));
   clearInterval(sampler);
-  const stats = view.aggregate()!.metricStats('mem_0', Date.now())!;
+  // Queried at the newest event time (the aggregator's watermark): the whole state it holds.
+  const stats = view.aggregate()!.metricStats('mem_0', base + (SECONDS - 1) * 1000)!;
   const liveSeries = (Object.keys(stats.groups).length + 1) * metrics;
   const sorted = [...samples].sort((a, b) => a - b);
+  const res = await fetch('http://127.0.0.1:18282/metrics');
+  const text = await res.text();
+  const mb = (name: string) => (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024).toFixed(0);
   console.log(`memory: ${liveSeries.toLocaleString('en-US')} live series visible after ${visibleAfter.toFixed(1)} s; aggregator RSS peak while consuming ${peakWhileConsuming.toFixed(0)} MB; then 20 s idle with snapshots: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} MB, max ${sorted[sorted.length - 1]!.toFixed(0)} MB; a group series holds ${stats.groups['g0']?.count ?? 0} values in its window`);
+  console.log(`  at the end: V8 heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB, external (array buffers) ${mb('nodejs_external_memory_bytes')} MB, RSS ${rssMb(agg.pid!).toFixed(0)} MB`);
   agg.kill('SIGTERM');
   await new Promise((r) => agg.once('exit', r));
 }

@@ -30,6 +30,11 @@ export function snapshotKey(group: string, topic: string, partition: number): st
 }
 
 export function encodePartitionSnapshot(s: Omit<PartitionSnapshot, 'group' | 'topic' | 'partition'>): Buffer {
+  return Buffer.concat([partitionSnapshotHeader(s), s.state]);
+}
+
+/** The bytes `encodePartitionSnapshot` puts before the state (so a caller can chunk header + state without joining them first). */
+export function partitionSnapshotHeader(s: Omit<PartitionSnapshot, 'group' | 'topic' | 'partition' | 'state'>): Buffer {
   const off = Buffer.from(s.nextOffset.toString(), 'ascii');
   const head = Buffer.alloc(2 + 1 + 2 + off.length + 16);
   let p = head.writeUInt16BE(MAGIC, 0);
@@ -38,7 +43,7 @@ export function encodePartitionSnapshot(s: Omit<PartitionSnapshot, 'group' | 'to
   p += off.copy(head, p);
   p = head.writeDoubleBE(s.watermarkMs, p);
   head.writeDoubleBE(s.producedAtMs, p);
-  return Buffer.concat([head, s.state]);
+  return head;
 }
 
 export function decodePartitionSnapshot(key: string, bytes: Buffer): PartitionSnapshot {

@@ -1,4 +1,4 @@
-import { AggregateView, SnapshotAssembler, StreamingAggregator, encodePartitionSnapshot, encodeSnapshotChunks, snapshotKey, type SnapshotChunkMessage } from './index';
+import { AggregateView, SnapshotAssembler, StreamingAggregator, encodePartitionSnapshot, encodeSnapshotChunks, partitionSnapshotHeader, snapshotKey, type SnapshotChunkMessage } from './index';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 const BASE = snapshotKey('agg', 'events.metrics', 3);
@@ -36,6 +36,16 @@ describe('snapshot chunks', () => {
     expect(asm.get(BASE)).toBe(done);
     expect(asm.known(BASE)).toEqual({ nextOffset: 42n, set: 0 });
     expect(errors).toEqual([]);
+  });
+
+  it('chunks the header and state given as parts exactly as the joined snapshot', () => {
+    const a = new StreamingAggregator();
+    values(700, 5).forEach((v, i) => a.recordMetric('latency', `g${i % 9}`, v, T0 + i, T0 + i));
+    const meta = { nextOffset: 77n, watermarkMs: T0, producedAtMs: T0 + 1 };
+    const state = a.serialize();
+    const joined = encodeSnapshotChunks(BASE, encodePartitionSnapshot({ ...meta, state }), 77n, 1, { chunkBytes: 333 });
+    const parts = encodeSnapshotChunks(BASE, [partitionSnapshotHeader(meta), state], 77n, 1, { chunkBytes: 333 });
+    expect(parts).toEqual(joined);
   });
 
   it('keeps the last complete round when the next one is cut short, even after compaction', () => {

@@ -34,20 +34,23 @@ export function snapshotChunkKey(baseKey: string, set: ChunkSet, index: number):
 }
 
 /**
- * The messages of one round: the chunks of `encoded` (an `encodePartitionSnapshot` buffer) in
+ * The messages of one round: the chunks of `encoded` (an `encodePartitionSnapshot` buffer, or its
+ * consecutive parts — e.g. `[partitionSnapshotHeader(…), state]`, which saves joining them) in
  * `set`, plus tombstones for the indices `count … previousCount − 1` that an earlier, larger round
  * left in that set.
  */
 export function encodeSnapshotChunks(
   baseKey: string,
-  encoded: Buffer,
+  encoded: Uint8Array | readonly Uint8Array[],
   nextOffset: bigint,
   set: ChunkSet,
   opts: { chunkBytes?: number; previousCount?: number } = {},
 ): SnapshotChunkMessage[] {
   const chunkBytes = opts.chunkBytes ?? SNAPSHOT_CHUNK_BYTES;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new InvalidArgumentError(`chunkBytes must be a positive integer, got ${String(chunkBytes)}`);
-  const count = Math.max(1, Math.ceil(encoded.length / chunkBytes));
+  const parts = encoded instanceof Uint8Array ? [encoded] : encoded;
+  const total = parts.reduce((n, part) => n + part.length, 0);
+  const count = Math.max(1, Math.ceil(total / chunkBytes));
   const off = Buffer.from(nextOffset.toString(), 'ascii');
   const out: SnapshotChunkMessage[] = [];
   for (let index = 0; index < count; index++) {
@@ -59,9 +62,22 @@ export function encodeSnapshotChunks(
     p = head.writeUInt32BE(count, p);
     p = head.writeUInt16BE(off.length, p);
     off.copy(head, p);
-    out.push({ key: snapshotChunkKey(baseKey, set, index), value: Buffer.concat([head, encoded.subarray(index * chunkBytes, (index + 1) * chunkBytes)]) });
+    out.push({ key: snapshotChunkKey(baseKey, set, index), value: Buffer.concat([head, ...slice(parts, index * chunkBytes, Math.min(total, (index + 1) * chunkBytes))]) });
   }
   for (let index = count; index < (opts.previousCount ?? 0); index++) out.push({ key: snapshotChunkKey(baseKey, set, index), value: Buffer.alloc(0) });
+  return out;
+}
+
+/** Views of bytes [from, to) of the concatenation of `parts` (no copy). */
+function slice(parts: readonly Uint8Array[], from: number, to: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  for (const part of parts) {
+    const lo = Math.max(from, pos);
+    const hi = Math.min(to, pos + part.length);
+    if (lo < hi) out.push(part.subarray(lo - pos, hi - pos));
+    pos += part.length;
+  }
   return out;
 }
 

@@ -20,7 +20,7 @@ export type {
   TopKResult,
 } from './StreamingAggregator';
 export { foldEvent, TOPK_DIMENSIONS } from './foldEvent';
-export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, snapshotKey } from './PartitionSnapshot';
+export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, partitionSnapshotHeader, snapshotKey } from './PartitionSnapshot';
 export type { PartitionSnapshot } from './PartitionSnapshot';
 export { SnapshotAssembler, SNAPSHOT_CHUNK_BYTES, encodeSnapshotChunks, snapshotChunkKey } from './SnapshotChunks';
 export type { ChunkSet, SnapshotAssemblerOptions, SnapshotChunkMessage, SnapshotRound } from './SnapshotChunks';
