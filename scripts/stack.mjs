@@ -16,7 +16,8 @@ const basePort = Number(env.STACK_BASE_PORT ?? 8080);
 const grpcPort = Number(env.GRPC_PORT ?? 50051);
 const services = [
   ['ingest', { HTTP_PORT: basePort + 1 }],
-  ['aggregator', { HTTP_PORT: basePort + 2, NODE_OPTIONS: '--max-semi-space-size=16' }],
+  // Memory settings as deploy/ gives the aggregator (see BENCHMARKS.md).
+  ['aggregator', { HTTP_PORT: basePort + 2, NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_MMAP_THRESHOLD_: '131072' }],
   ['ml-trainer', { HTTP_PORT: basePort + 3 }],
   ['ml-predictor', { HTTP_PORT: basePort + 4, GRPC_PORT: grpcPort }],
   ['batch-processor', { HTTP_PORT: basePort + 5 }],

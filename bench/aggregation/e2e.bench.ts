@@ -25,6 +25,7 @@ const SERIES = Number(process.env['BENCH_SERIES'] ?? 10_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 270);
 /** Keep in step with deploy/k8s/base/aggregator.yaml, docker-compose.yml and scripts/stack.mjs. */
 const AGG_NODE_OPTIONS = process.env['AGG_NODE_OPTIONS'] ?? '--max-semi-space-size=8';
+const AGG_MALLOC_MMAP_THRESHOLD = process.env['AGG_MALLOC_MMAP_THRESHOLD'] ?? '131072';
 
 function events(n: number, metric: string, t0: number): OutgoingMessage[] {
   const out: OutgoingMessage[] = [];
@@ -42,10 +43,26 @@ function startAggregator(extraEnv: Record<string, string> = {}) {
   return spawn(process.execPath, [join(root, 'dist/apps/aggregator/main.js')], {
     env: {
       ...process.env, KAFKA_BROKERS: brokers.join(','), HTTP_PORT: '18282', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGG_GROUP_ID: group,
-      NODE_OPTIONS: AGG_NODE_OPTIONS, ...extraEnv,
+      NODE_OPTIONS: AGG_NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_: AGG_MALLOC_MMAP_THRESHOLD, ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+}
+
+/** RSS of a process by kind of mapping, MB: malloc heap, anonymous (V8 heap, large buffers), files (code). */
+function rssByMapping(pid: number): string {
+  const by: Record<string, number> = {};
+  let kind = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      kind = m[1] === '[heap]' ? 'malloc heap' : m[1]!.includes('/') ? 'files' : 'anonymous';
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (r) by[kind] = (by[kind] ?? 0) + Number(r[1]) / 1024;
+  }
+  return Object.entries(by).map(([k, v]) => `${k} ${v.toFixed(0)} MB`).join(', ');
 }
 
 /** Resident set size of a process, MB (Linux /proc). */
@@ -137,7 +154,7 @@ async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> 
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(rssMb(agg.pid!)), 250);
   const base = Date.now() - SECONDS * 1000;
-  console.log(`publishing ${total.toLocaleString('en-US')} events: ${metrics * groups + metrics} series × ${SECONDS} s (aggregator NODE_OPTIONS="${AGG_NODE_OPTIONS}")...`);
+  console.log(`publishing ${total.toLocaleString('en-US')} events: ${metrics * groups + metrics} series × ${SECONDS} s (aggregator NODE_OPTIONS="${AGG_NODE_OPTIONS}" MALLOC_MMAP_THRESHOLD_=${AGG_MALLOC_MMAP_THRESHOLD})...`);
   const t0 = Date.now();
   let batch: OutgoingMessage[] = [];
   for (let k = 0; k < SECONDS; k++) {
@@ -172,7 +189,7 @@ async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> 
   const text = await res.text();
   const mb = (name: string) => (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024).toFixed(0);
   console.log(`memory: ${liveSeries.toLocaleString('en-US')} live series visible after ${visibleAfter.toFixed(1)} s; aggregator RSS peak while consuming ${peakWhileConsuming.toFixed(0)} MB; then 20 s idle with snapshots: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} MB, max ${sorted[sorted.length - 1]!.toFixed(0)} MB; a group series holds ${stats.groups['g0']?.count ?? 0} values in its window`);
-  console.log(`  at the end: V8 heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB, external (array buffers) ${mb('nodejs_external_memory_bytes')} MB, RSS ${rssMb(agg.pid!).toFixed(0)} MB`);
+  console.log(`  at the end: V8 heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB, external (array buffers) ${mb('nodejs_external_memory_bytes')} MB, RSS ${rssMb(agg.pid!).toFixed(0)} MB (${rssByMapping(agg.pid!)})`);
   agg.kill('SIGTERM');
   await new Promise((r) => agg.once('exit', r));
 }
