@@ -54,6 +54,8 @@ export interface BaseConfig {
   httpHost: string;
   /** Kafka consumer session timeout (ms): how soon a crashed replica's partitions move to another. */
   sessionTimeoutMs: number;
+  /** Most bytes a consumer fetches per partition per request (KAFKA_FETCH_BYTES_PER_PARTITION): throughput vs memory. */
+  fetchBytesPerPartition: number;
   /** How long graceful shutdown may take before the process exits anyway (ms). */
   shutdownTimeoutMs: number;
 }
@@ -76,5 +78,6 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     httpHost: envString(env, 'HTTP_HOST', '0.0.0.0'),
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, { min: 100 }),
     sessionTimeoutMs: envInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
+    fetchBytesPerPartition: envInt(env, 'KAFKA_FETCH_BYTES_PER_PARTITION', 8 * 1024 * 1024, { min: 64 * 1024, max: 64 * 1024 * 1024 }),
   };
 }
