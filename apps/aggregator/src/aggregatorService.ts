@@ -61,6 +61,8 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   const processed = new Counter({ name: 'pipeline_aggregator_events_processed_total', help: 'Events folded into the aggregates', labelNames: ['topic'], registers: r });
   const invalid = new Counter({ name: 'pipeline_aggregator_invalid_events_total', help: 'Messages skipped because they fail validation (ingest dead-letters them)', labelNames: ['topic'], registers: r });
   const snapshotBytes = new Gauge({ name: 'pipeline_aggregator_snapshot_bytes', help: 'Size of the last snapshot round', registers: r });
+  const partitionSnapshots = new Counter({ name: 'pipeline_aggregator_partition_snapshots_total', help: 'Partition snapshots written (acknowledged by Kafka)', registers: r });
+  const snapshotChunkMessages = new Counter({ name: 'pipeline_aggregator_snapshot_chunks_total', help: 'Chunk messages of the partition snapshots written (more than one per snapshot when a state exceeds AGG_SNAPSHOT_CHUNK_BYTES)', registers: r });
   const snapshotChunks = new Gauge({ name: 'pipeline_aggregator_snapshot_max_chunks', help: 'Most chunks one partition snapshot took in the last round (1 unless a state exceeds AGG_SNAPSHOT_CHUNK_BYTES)', registers: r });
   const snapshotSeconds = new Histogram({ name: 'pipeline_aggregator_snapshot_duration_seconds', help: 'Serialize + publish + commit of one snapshot round', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
 
@@ -225,6 +227,8 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
       }
       // This round is complete in its set: the next one writes the other set.
       const written = chunks.filter((c) => c.value.length > 0).length;
+      partitionSnapshots.inc();
+      snapshotChunkMessages.inc(written);
       st.chunkCounts[st.chunkSet] = written;
       st.chunkSet = st.chunkSet === 0 ? 1 : 0;
       offsets.push({ topic: st.topic, partition: st.partition, offset: nextOffset.toString() });
