@@ -5,16 +5,18 @@
 // predictor from Kafka exactly as in production.
 //   npm run bench:ml-serving                     (starts the local broker if KAFKA_BROKERS is unset)
 //   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 npm run bench:ml-serving
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// With h2load installed (Debian nghttp2-client) the same rounds also run from that native client.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { Rng, encodeModel, trainModel } from '@pipeline/ml';
 import { publishModel } from '@pipeline/model-registry';
-import { createPredictorClient } from '@pipeline/proto';
+import { PredictRequest, createPredictorClient } from '@pipeline/proto';
 
 const root = process.cwd(); // npm scripts run from the repo root
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -166,11 +168,65 @@ async function main() {
     }
     client.close();
     agent.destroy();
+    await nativeClientRounds(name, row);
   } finally {
     for (const c of [gateway, predictor]) {
       c.kill('SIGTERM');
       await new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r)));
     }
+  }
+}
+
+/**
+ * The same one-row load from an independent native client, h2load (Debian `nghttp2-client`), when it is
+ * installed: 1,000 requests/s for `seconds` s per round over 10 connections, latency per request from its
+ * log (microseconds). It takes the Node load generator's own event loop out of the measurement. For gRPC it
+ * sends a length-prefixed `PredictRequest` with `content-type: application/grpc`; h2load records the
+ * HTTP status, so the gRPC status is checked once beforehand with our client (the same bytes).
+ */
+const H2LOAD_CLIENTS = 10;
+
+async function nativeClientRounds(name: string, row: number[]): Promise<void> {
+  if (spawnSync('h2load', ['--version']).status !== 0) {
+    console.log('h2load not installed (apt-get install nghttp2-client): native-client rounds skipped');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'serving-h2load-'));
+  const message = PredictRequest.encode({ modelName: name, version: 0, values: row, nFeatures: N_FEATURES }).finish();
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  writeFileSync(join(dir, 'grpc.bin'), frame);
+  writeFileSync(join(dir, 'rest.json'), JSON.stringify({ model_name: name, features: [row] }));
+  const n = Math.round(seconds * rate);
+  const runs: Record<'grpc' | 'rest', { p50: number; p99: number; max: number; non2xx: number }[]> = { grpc: [], rest: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of ['grpc', 'rest'] as const) {
+      const log = join(dir, `${kind}-${r}.log`);
+      // 10 connections at rate/10 each, one request in flight per connection: a request is never
+      // held back behind another on the client side, so queueing shows up as latency (HTTP/1.1 on
+      // a single connection would hide it in the client's own queue).
+      const load = ['-n', String(n), '-c', String(H2LOAD_CLIENTS), '-m', '1', `--rps=${Math.max(1, Math.round(rate / H2LOAD_CLIENTS))}`, `--log-file=${log}`];
+      const args =
+        kind === 'grpc'
+          ? [...load, '-d', join(dir, 'grpc.bin'), '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${ports.grpc}/ml.v1.PredictorService/Predict`]
+          : ['--h1', ...load, '-d', join(dir, 'rest.json'), '-H', 'content-type: application/json', `http://127.0.0.1:${ports.gatewayHttp}/pipeline/ml/predict`];
+      const out = spawnSync('h2load', args, { encoding: 'utf8' });
+      if (out.status !== 0) throw new Error(`h2load failed: ${out.stderr || out.stdout}`);
+      // Log lines: start time (µs), HTTP status, duration (µs).
+      const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split('\t'));
+      const lat = Float64Array.from(lines.map((l) => Number(l[2]) / 1000));
+      const q = quantiles(lat);
+      const non2xx = lines.filter((l) => l[1] !== '200').length;
+      runs[kind].push({ ...q, non2xx });
+      console.log(`h2load round ${r + 1} ${kind.padEnd(4)}: ${lines.length} requests, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, max ${q.max.toFixed(1)} ms, non-200 ${non2xx}; load average ${loadavg()[0]!.toFixed(2)}`);
+    }
+  }
+  for (const kind of ['grpc', 'rest'] as const) {
+    const rs = runs[kind];
+    const target = kind === 'grpc' ? 2 : 5;
+    const p99 = median(rs.map((x) => x.p99));
+    console.log(`h2load median of ${rounds} (${kind === 'grpc' ? 'gRPC Predict, direct' : 'REST via gateway'}): p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'})`);
   }
 }
 
