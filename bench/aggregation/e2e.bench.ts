@@ -78,15 +78,7 @@ async function main() {
   const bus = new KafkaJsBus({ brokers, clientId: 'bench', maxBatchMessages: 10_000 });
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
   const view = new AggregateView();
-  const tv = new CompactedTopicView<never>(bus, {
-    topic: INTERNAL_TOPICS.aggregatorSnapshots,
-    groupPrefix: 'bench-view',
-    decode: (m) => {
-      view.feed(m.key, m.value);
-      return undefined;
-    },
-    onUpdate: (key) => view.feed(key, null),
-  });
+  const tv = CompactedTopicView.forwarding(bus, { topic: INTERNAL_TOPICS.aggregatorSnapshots, groupPrefix: 'bench-view', onMessage: (key, value) => view.feed(key, value) });
   await tv.start();
   const count = (metric: string) => view.aggregate()?.metricStats(metric, Date.now())?.total_events ?? 0;
 

@@ -36,15 +36,7 @@ async function publishMetrics(bus: EventBus, values: number[], group = 'g') {
 
 async function statsView(bus: EventBus) {
   const view = new AggregateView();
-  const tv = new CompactedTopicView<never>(bus, {
-    topic: INTERNAL_TOPICS.aggregatorSnapshots,
-    groupPrefix: 'test-view',
-    decode: (m) => {
-      view.feed(m.key, m.value);
-      return undefined;
-    },
-    onUpdate: (key) => view.feed(key, null),
-  });
+  const tv = CompactedTopicView.forwarding(bus, { topic: INTERNAL_TOPICS.aggregatorSnapshots, groupPrefix: 'test-view', onMessage: (key, value) => view.feed(key, value) });
   await tv.start();
   return {
     stats: () => view.aggregate()?.metricStats('m', Date.now())?.stats,

@@ -68,17 +68,9 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
 
   const states = new Map<string, PartitionState>();
   const onSnapshotError = (err: unknown, key: string) => logger.warn({ err, key }, 'ignoring undecodable snapshot');
-  /** Reads the snapshot topic into an assembler (the view stores nothing itself). */
+  /** Reads the snapshot topic into an assembler. */
   const snapshotView = (assembler: SnapshotAssembler, groupPrefix: string) =>
-    new CompactedTopicView<never>(bus, {
-      topic: INTERNAL_TOPICS.aggregatorSnapshots,
-      groupPrefix,
-      decode: (m) => {
-        assembler.add(m.key, m.value);
-        return undefined;
-      },
-      onUpdate: (key) => assembler.add(key, null),
-    });
+    CompactedTopicView.forwarding(bus, { topic: INTERNAL_TOPICS.aggregatorSnapshots, groupPrefix, onMessage: (key, value) => assembler.add(key, value) });
   // Payloads are held only for partitions this replica does not own (it may be assigned them);
   // for its own it tracks the rounds, not copies of the state it holds live.
   const snapshots = new SnapshotAssembler(config.groupId, onSnapshotError, { retain: (key) => !states.has(key) });

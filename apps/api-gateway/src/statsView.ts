@@ -11,15 +11,10 @@ import type { Logger } from '@pipeline/service-runtime';
  */
 export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string): { view: AggregateView; topicView: CompactedTopicView<never> } {
   const view = new AggregateView({ group: aggregatorGroup, onError: (err, key) => logger.warn({ err, key }, 'ignoring undecodable aggregator snapshot') });
-  // The topic view stores nothing itself: every message goes to the AggregateView.
-  const topicView = new CompactedTopicView<never>(bus, {
+  const topicView = CompactedTopicView.forwarding(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'pipeline-gateway-stats',
-    decode: (m) => {
-      view.feed(m.key, m.value);
-      return undefined;
-    },
-    onUpdate: (key) => view.feed(key, null),
+    onMessage: (key, value) => view.feed(key, value),
   });
   return { view, topicView };
 }

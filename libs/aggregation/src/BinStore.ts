@@ -234,13 +234,7 @@ export class BinStore {
   /** Sparse add; false when the store must switch to dense (too many bins, count overflow or range past maxBins). */
   private addSparse(index: number, count: number): boolean {
     const p = this.pairs;
-    let lo = 0;
-    let hi = this.size;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (p[2 * mid] < index) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBoundPairs(p, this.size, index);
     if (lo < this.size && p[2 * lo] === index) {
       if (p[2 * lo + 1] + count > MAX_SPARSE_COUNT) return false;
       p[2 * lo + 1] += count;
@@ -322,4 +316,16 @@ export class BinStore {
 /** Dense array length for a range: the range plus 25% + 8 slack to grow into, at most maxBins. */
 function denseLength(range: number, maxBins: number): number {
   return Math.min(maxBins, range + 8 + (range >> 2));
+}
+
+/** First j < size with `pairs[2j] >= key` in `[key, value]` pairs sorted by key (size when none). */
+export function lowerBoundPairs(pairs: Int32Array, size: number, key: number): number {
+  let lo = 0;
+  let hi = size;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pairs[2 * mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -1,4 +1,4 @@
-import { BinStore } from './BinStore';
+import { BinStore, lowerBoundPairs } from './BinStore';
 import type { ByteReader } from './ByteReader';
 import type { ByteWriter } from './ByteWriter';
 import { DDSketch, mappingFor, type LogMapping } from './DDSketch';
@@ -150,11 +150,9 @@ export class WindowedQuantiles {
     if (m[o] !== sub) {
       if (m[o] > sub) return false;
       if (m[o] !== -Infinity) {
-        this.flushHot();
         const drop = new Uint8Array(this.slots);
         drop[slot] = 1;
-        this.removeSlots(drop);
-        this.recomputeExtremes();
+        this.dropSlots(drop);
       }
       this.resetMeta(slot, sub);
     }
@@ -343,23 +341,21 @@ export class WindowedQuantiles {
       const o = s * MS;
       if (this.meta[o + 1] === 0) continue;
       w.varInt(this.meta[o]);
+      // Zero count and positive store in one pass (ascending bins are ascending magnitudes).
       let zeros = 0;
-      for (let j = 0; j < this.size; j++) {
-        if (e[2 * j] === zeroBin * slots + s) zeros += e[2 * j + 1];
-      }
-      w.varUint(zeros);
-      w.u8(1);
-      w.f64(this.meta[o + 2]);
-      w.f64(this.meta[o + 3]);
-      w.f64(this.meta[o + 4]);
-      // Positive store: ascending bins are ascending magnitudes.
       store.clear();
       for (let j = 0; j < this.size; j++) {
         const code = e[2 * j];
         if (code % slots !== s) continue;
         const bin = (code - s) / slots;
         if (bin > zeroBin) store.add(bin - zeroBin - this.indexBias, e[2 * j + 1]);
+        else if (bin === zeroBin) zeros += e[2 * j + 1];
       }
+      w.varUint(zeros);
+      w.u8(1);
+      w.f64(this.meta[o + 2]);
+      w.f64(this.meta[o + 3]);
+      w.f64(this.meta[o + 4]);
       store.write(w);
       // Negative store: magnitudes ascend as bins descend.
       store.clear();
@@ -424,13 +420,7 @@ export class WindowedQuantiles {
   private addToBin(bin: number, slot: number, count: number): void {
     const code = bin * this.slots + slot;
     const e = this.entries;
-    let lo = 0;
-    let hi = this.size;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (e[2 * mid] < code) lo = mid + 1;
-      else hi = mid;
-    }
+    let lo = lowerBoundPairs(e, this.size, code);
     for (let j = lo; j < this.size && e[2 * j] === code; j++) {
       if (e[2 * j + 1] <= MAX_COUNT - count) {
         e[2 * j + 1] += count;
@@ -535,14 +525,7 @@ export class WindowedQuantiles {
     const e = this.entries;
     const binAt = (j: number): number => (e[2 * j] - (e[2 * j] % slots)) / slots;
     // First pair at or above the zero bin.
-    let lo = 0;
-    let hi = this.size;
-    const zeroCode = this.zeroBin * slots;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (e[2 * mid] < zeroCode) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBoundPairs(e, this.size, this.zeroBin * slots);
     if (lo > 0) {
       this.negLo = binAt(0);
       this.negHi = binAt(lo - 1);
@@ -639,7 +622,11 @@ export class WindowedQuantiles {
         this.resetMeta(s, -Infinity);
       }
     }
-    if (drop === undefined) return;
+    if (drop !== undefined) this.dropSlots(drop);
+  }
+
+  /** Removes the pairs of the slots marked in `drop` (their meta is the caller's). */
+  private dropSlots(drop: Uint8Array): void {
     this.flushHot();
     this.removeSlots(drop);
     this.recomputeExtremes();

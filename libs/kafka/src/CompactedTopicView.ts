@@ -33,6 +33,22 @@ export class CompactedTopicView<T> {
     private readonly opts: CompactedTopicViewOptions<T>,
   ) {}
 
+  /**
+   * A view that keeps nothing itself and hands every message to `onMessage` (a tombstone as a
+   * null value), for readers that build their own state from the topic, e.g. reassembling chunks.
+   */
+  static forwarding(bus: EventBus, opts: { topic: string; groupPrefix: string; onMessage(key: string, value: Buffer | null): void }): CompactedTopicView<never> {
+    return new CompactedTopicView<never>(bus, {
+      topic: opts.topic,
+      groupPrefix: opts.groupPrefix,
+      decode: (m) => {
+        opts.onMessage(m.key!, m.value);
+        return undefined;
+      },
+      onUpdate: (key) => opts.onMessage(key, null),
+    });
+  }
+
   async start(): Promise<void> {
     this.sub = await this.bus.subscribe({
       groupId: `${this.opts.groupPrefix}-${randomUUID()}`,

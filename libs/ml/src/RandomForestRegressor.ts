@@ -44,9 +44,9 @@ export class RandomForestRegressor {
   /**
    * The same trees packed for prediction, 16 bytes per node in one buffer so a visit touches one
    * cache line: f64[2i] = threshold (leaf: value), i32[4i + 2] = feature (−1 = leaf), i32[4i + 3] = right.
+   * Built on first use: only forests the implicit layout does not take need it (3 MB for 100 depth-10 trees).
    */
-  private readonly packedF64: Float64Array;
-  private readonly packedI32: Int32Array;
+  private packed: { f64: Float64Array; i32: Int32Array } | undefined;
   /**
    * The fast single-row layout (undefined when the forest is deeper than 12 or has more than 256
    * features): every tree as a complete binary tree of depth `depth` in implicit order (children
@@ -73,16 +73,6 @@ export class RandomForestRegressor {
     /** Normalized impurity-based importance per feature (sums to 1, or all 0 if no split was made). */
     readonly featureImportances: Float64Array,
   ) {
-    const n = feature.length;
-    const buf = new ArrayBuffer(n * 16);
-    this.packedF64 = new Float64Array(buf);
-    this.packedI32 = new Int32Array(buf);
-    for (let i = 0; i < n; i++) {
-      const leaf = feature[i]! < 0;
-      this.packedF64[2 * i] = leaf ? value[i]! : threshold[i]!;
-      this.packedI32[4 * i + 2] = feature[i]!;
-      this.packedI32[4 * i + 3] = right[i]!;
-    }
     this.implicit = buildImplicit(nFeatures, treeOffsets, feature, right, value, splitBin, binner);
   }
 
@@ -332,20 +322,6 @@ export class RandomForestRegressor {
       sum += leaves[l0 + 6 * (internal + 1) + i6]!;
       sum += leaves[l0 + 7 * (internal + 1) + i7]!;
     }
-    for (; t + 2 <= nTrees; t += 2) {
-      const b0 = t * internal;
-      let i0 = 0;
-      let i1 = 0;
-      for (let d = 0; d < depth; d++) {
-        const n0 = nodes[b0 + i0]!;
-        const n1 = nodes[b0 + internal + i1]!;
-        i0 = 2 * i0 + 1 + (((n0 >>> 8) - ranks[n0 & 0xff]!) >>> 31);
-        i1 = 2 * i1 + 1 + (((n1 >>> 8) - ranks[n1 & 0xff]!) >>> 31);
-      }
-      const l0 = t * (internal + 1) - internal;
-      sum += leaves[l0 + i0]!;
-      sum += leaves[l0 + internal + 1 + i1]!;
-    }
     for (; t < nTrees; t++) {
       const base = t * internal;
       let i = 0;
@@ -358,10 +334,23 @@ export class RandomForestRegressor {
     return sum / nTrees;
   }
 
+  private pack(): { f64: Float64Array; i32: Int32Array } {
+    const { feature, value, threshold, right } = this;
+    const n = feature.length;
+    const buf = new ArrayBuffer(n * 16);
+    const f64 = new Float64Array(buf);
+    const i32 = new Int32Array(buf);
+    for (let i = 0; i < n; i++) {
+      f64[2 * i] = feature[i]! < 0 ? value[i]! : threshold[i]!;
+      i32[4 * i + 2] = feature[i]!;
+      i32[4 * i + 3] = right[i]!;
+    }
+    return { f64, i32 };
+  }
+
   /** Traversal of the 16-byte packed nodes (any depth, any feature count). */
   predictRowPacked(row: ArrayLike<number>, offset = 0): number {
-    const f64 = this.packedF64;
-    const i32 = this.packedI32;
+    const { f64, i32 } = (this.packed ??= this.pack());
     const roots = this.treeOffsets;
     const nTrees = roots.length - 1;
     let sum = 0;
