@@ -1,3 +1,4 @@
+import { SNAPSHOT_CHUNK_BYTES } from '@pipeline/aggregation';
 import { ConfigError, envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface AggregatorConfig extends BaseConfig {
@@ -45,7 +46,7 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     maxSeries: envInt(env, 'AGG_MAX_SERIES', 10_000, { min: 1 }),
     snapshotIntervalMs: envInt(env, 'AGG_SNAPSHOT_INTERVAL_MS', 500, { min: 50, max: 60_000 }),
     snapshotBytesPerSec: envInt(env, 'AGG_SNAPSHOT_BYTES_PER_SEC', 8 * 1024 * 1024, { min: 1024 }),
-    snapshotChunkBytes: envInt(env, 'AGG_SNAPSHOT_CHUNK_BYTES', 1024 * 1024, { min: 1024, max: 15 * 1024 * 1024 }),
+    snapshotChunkBytes: envInt(env, 'AGG_SNAPSHOT_CHUNK_BYTES', SNAPSHOT_CHUNK_BYTES, { min: 1024, max: 15 * 1024 * 1024 }),
     topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
     groupId: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
   };
