@@ -13,7 +13,8 @@ const root = new URL('..', import.meta.url).pathname;
 const outdir = mkdtempSync(join(tmpdir(), 'run-ts-'));
 const srcDir = resolve(entry, '..');
 const { readdirSync } = await import('node:fs');
-const workers = readdirSync(srcDir).filter((f) => f.endsWith('.worker.ts')).map((f) => join(srcDir, f));
+// Worker-thread and child-process entries beside the bench are bundled next to it.
+const workers = readdirSync(srcDir).filter((f) => /\.(worker|child)\.ts$/.test(f)).map((f) => join(srcDir, f));
 await build({
   entryPoints: [resolve(entry), ...workers], outdir, bundle: true, platform: 'node', target: 'node24', format: 'cjs',
   sourcemap: 'inline', packages: 'external', tsconfig: join(root, 'tsconfig.base.json'), logLevel: 'warning',

@@ -5,6 +5,8 @@
 // predictor from Kafka exactly as in production.
 //   npm run bench:ml-serving                     (starts the local broker if KAFKA_BROKERS is unset)
 //   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 npm run bench:ml-serving
+//   BENCH_APP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (extra node flags for the two services)
+//   BENCH_APP_NODE_OPTIONS='' …   (NODE_OPTIONS for the services and the floor server instead of the deployed ones)
 // With h2load installed (Debian nghttp2-client) the same rounds also run from that native client.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -12,17 +14,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { Rng, encodeModel, trainModel } from '@pipeline/ml';
 import { publishModel } from '@pipeline/model-registry';
 import { PredictRequest, createPredictorClient } from '@pipeline/proto';
+import type { LoadResult, LoadSpec } from './loadgen.worker';
 
 const root = process.cwd(); // npm scripts run from the repo root
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
 const rate = Number(process.env['BENCH_RATE'] ?? 1000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const ports = { predictorHttp: 18284, grpc: 18551, gatewayHttp: 18280 };
+const ports = { predictorHttp: 18284, grpc: 18551, gatewayHttp: 18280, floor: 18552 };
 const N_FEATURES = 10;
 
 function wait(ms: number) {
@@ -38,45 +42,32 @@ async function ready(port: number, what: string): Promise<void> {
   }
 }
 
-function startApp(app: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(root, 'dist/apps', app, 'main.js')], { env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+/**
+ * V8 flags of the two services, as deploy/ sets them (NODE_OPTIONS in docker-compose.yml, the k8s
+ * manifests and scripts/stack.mjs): a 1 MiB semi-space keeps each scavenge under a millisecond
+ * instead of ~15 ms with V8's default young generation (docs/deploy.md, "Serving latency").
+ */
+const SERVICE_NODE_OPTIONS: Record<'ml-predictor' | 'api-gateway', string> = {
+  'ml-predictor': '--max-semi-space-size=1',
+  'api-gateway': '--max-semi-space-size=1',
+};
+
+function startApp(app: keyof typeof SERVICE_NODE_OPTIONS, env: Record<string, string>): ChildProcess {
+  const nodeArgs = (process.env['BENCH_APP_NODE_ARGS'] ?? '').split(' ').filter(Boolean); // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  env = { NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS[app], ...env };
+  return spawn(process.execPath, [...nodeArgs, join(root, 'dist/apps', app, 'main.js')], { env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
-/**
- * Open loop: request i is sent at start + i/rate (a late timer sends the overdue ones at once),
- * so a slow response never delays the next request. Latency = response time − actual send time.
- */
-async function openLoop(send: () => Promise<void>, durationS: number): Promise<{ lat: Float64Array; n: number; failed: number; achieved: number }> {
-  const total = Math.round(durationS * rate);
-  const lat = new Float64Array(total);
-  let sent = 0;
-  let done = 0;
-  let failed = 0;
-  const t0 = performance.now();
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
-      while (sent < due) {
-        const i = sent++;
-        const start = performance.now();
-        send().then(
-          () => {
-            lat[i] = performance.now() - start;
-            if (++done === total) resolve();
-          },
-          () => {
-            lat[i] = NaN;
-            failed++;
-            if (++done === total) resolve();
-          },
-        );
-      }
-      if (sent < total) setTimeout(tick, 0);
-    };
-    tick();
+/** Runs one open-loop load in its own worker thread (loadgen.worker.ts) and returns what it measured. */
+function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const worker = new Worker(join(__dirname, 'loadgen.worker.js'), { workerData: spec, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (r: LoadResult) => {
+      resolve(r);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
   });
-  const achieved = total / ((performance.now() - t0) / 1000);
-  return { lat, n: total, failed, achieved };
 }
 
 function quantiles(lat: Float64Array): { p50: number; p99: number; max: number } {
@@ -122,10 +113,13 @@ async function main() {
   const kafka = { KAFKA_BROKERS: brokers };
   const predictor = startApp('ml-predictor', { ...kafka, HTTP_PORT: String(ports.predictorHttp), GRPC_PORT: String(ports.grpc), GRPC_HOST: '127.0.0.1' });
   const gateway = startApp('api-gateway', { ...kafka, HTTP_PORT: String(ports.gatewayHttp), PREDICTOR_GRPC_ADDR: `127.0.0.1:${ports.grpc}`, RATE_LIMIT_PER_SEC: '0' });
+  const floor = await startFloorServer();
   try {
     await Promise.all([ready(ports.predictorHttp, 'ml-predictor'), ready(ports.gatewayHttp, 'api-gateway')]);
-    const client = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });
     const row = featureKeys.map((_, j) => 1 + j * 0.5);
+    // The predictor answers once the model is loaded; checked with the real client, which also checks
+    // that the bytes the load generator sends are a valid request for this model.
+    const client = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });
     for (let i = 0; ; i++) {
       try {
         await client.predict({ modelName: name, values: row, nFeatures: N_FEATURES });
@@ -135,46 +129,67 @@ async function main() {
         await wait(100);
       }
     }
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-    const body = JSON.stringify({ model_name: name, features: [row] });
-    const rest = () =>
-      new Promise<void>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: ports.gatewayHttp, path: '/pipeline/ml/predict', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
-    const grpc = () => client.predict({ modelName: name, values: row, nFeatures: N_FEATURES }).then(() => undefined);
-    await openLoop(grpc, 1); // warm-up
-    await openLoop(rest, 1);
-    const results: Record<'grpc' | 'rest', { p50: number; p99: number; max: number; failed: number; achieved: number }[]> = { grpc: [], rest: [] };
+    client.close();
+    const frame = grpcFrame(name, row);
+    const json = Buffer.from(JSON.stringify({ model_name: name, features: [row] }));
+    const targets = {
+      floor: { kind: 'grpc', port: floor.port, path: PREDICT_PATH, body: frame, label: 'gRPC floor: no-op grpc-js server' },
+      grpc: { kind: 'grpc', port: ports.grpc, path: PREDICT_PATH, body: frame, label: 'gRPC Predict, ml-predictor' },
+      rest: { kind: 'rest', port: ports.gatewayHttp, path: '/pipeline/ml/predict', body: json, label: 'REST via api-gateway' },
+    } as const;
+    type Target = keyof typeof targets;
+    const results: Record<Target, { p50: number; p99: number; loopMax: number; failed: number }[]> = { floor: [], grpc: [], rest: [] };
     for (let r = 0; r < rounds; r++) {
-      for (const [kind, send] of [['grpc', grpc], ['rest', rest]] as const) {
-        const m = await openLoop(send, seconds);
-        const q = quantiles(m.lat);
-        results[kind].push({ ...q, failed: m.failed, achieved: m.achieved });
-        console.log(`round ${r + 1} ${kind.padEnd(4)}: ${m.n} requests at ${m.achieved.toFixed(0)}/s, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}; load average ${loadavg()[0]!.toFixed(2)}`);
+      for (const kind of ['floor', 'grpc', 'rest'] as const) {
+        const { label, ...spec } = targets[kind];
+        const m = await runLoad({ ...spec, rate, seconds, warmupSeconds: 1 });
+        const q = quantiles(m.latencyMs);
+        const late = quantiles(m.lateMs);
+        results[kind].push({ p50: q.p50, p99: q.p99, loopMax: m.loopDelayMaxMs, failed: m.failed });
+        console.log(
+          `round ${r + 1} ${label}: ${m.latencyMs.length} requests at ${m.achievedPerSec.toFixed(0)}/s, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}${m.firstError ? ` (first: ${m.firstError})` : ''}; client: send lateness p99 ${late.p99.toFixed(2)} ms, loop delay p99 ${m.loopDelayP99Ms.toFixed(2)} / max ${m.loopDelayMaxMs.toFixed(1)} ms; load average ${loadavg()[0]!.toFixed(2)}`,
+        );
       }
     }
-    for (const kind of ['grpc', 'rest'] as const) {
+    for (const kind of ['floor', 'grpc', 'rest'] as const) {
       const rs = results[kind];
-      const target = kind === 'grpc' ? 2 : 5;
+      const target = kind === 'rest' ? 5 : 2;
       const p99 = median(rs.map((x) => x.p99));
-      console.log(
-        `median of ${rounds} (${kind === 'grpc' ? 'gRPC Predict, direct' : 'REST via gateway'}): p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'}), failed ${rs.reduce((a, x) => a + x.failed, 0)}`,
-      );
+      const verdict = kind === 'floor' ? 'reference, no target' : `target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'}`;
+      console.log(`median of ${rounds} (${targets[kind].label}): p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (${verdict}), failed ${rs.reduce((a, x) => a + x.failed, 0)}, client loop delay max ${median(rs.map((x) => x.loopMax)).toFixed(1)} ms`);
     }
-    client.close();
-    agent.destroy();
-    await nativeClientRounds(name, row);
+    await nativeClientRounds(frame, json);
   } finally {
-    for (const c of [gateway, predictor]) {
+    for (const c of [gateway, predictor, floor.child]) {
       c.kill('SIGTERM');
       await new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r)));
     }
   }
+}
+
+const PREDICT_PATH = '/ml.v1.PredictorService/Predict';
+
+/** A gRPC length-prefixed message: flag byte 0 (not compressed), 4-byte big-endian length, PredictRequest. */
+function grpcFrame(modelName: string, row: number[]): Buffer {
+  const message = PredictRequest.encode({ modelName, version: 0, values: row, nFeatures: N_FEATURES }).finish();
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+/** Starts noop-predictor.child.js (the grpc-js floor) with the predictor's V8 flags; resolves once it listens. */
+async function startFloorServer(): Promise<{ child: ChildProcess; port: number }> {
+  const env = { ...process.env, NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS['ml-predictor'] };
+  const child = spawn(process.execPath, [join(__dirname, 'noop-predictor.child.js'), String(ports.floor)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /listening (\d+)/.exec(d.toString());
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+  });
+  return { child, port };
 }
 
 /**
@@ -186,18 +201,14 @@ async function main() {
  */
 const H2LOAD_CLIENTS = 10;
 
-async function nativeClientRounds(name: string, row: number[]): Promise<void> {
+async function nativeClientRounds(frame: Buffer, json: Buffer): Promise<void> {
   if (spawnSync('h2load', ['--version']).status !== 0) {
     console.log('h2load not installed (apt-get install nghttp2-client): native-client rounds skipped');
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'serving-h2load-'));
-  const message = PredictRequest.encode({ modelName: name, version: 0, values: row, nFeatures: N_FEATURES }).finish();
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
   writeFileSync(join(dir, 'grpc.bin'), frame);
-  writeFileSync(join(dir, 'rest.json'), JSON.stringify({ model_name: name, features: [row] }));
+  writeFileSync(join(dir, 'rest.json'), json);
   const n = Math.round(seconds * rate);
   const runs: Record<'grpc' | 'rest', { p50: number; p99: number; max: number; non2xx: number }[]> = { grpc: [], rest: [] };
   for (let r = 0; r < rounds; r++) {
