@@ -5,7 +5,8 @@
 //   BENCH_EVENTS=1000000 BENCH_RATE=20000 npm run bench:aggregation:e2e
 //   BENCH_PHASE=memory npm run bench:aggregation:e2e   (RSS of the aggregator process holding
 //     BENCH_SERIES=10000 live series, one event per series per second over BENCH_SECONDS=270 s)
-// The aggregator runs with AGG_NODE_OPTIONS (default: the flags deploy/ gives it).
+// The aggregator runs with AGG_NODE_OPTIONS (default: the flags deploy/ gives it), plus AGG_NODE_ARGS on
+// its command line (flags NODE_OPTIONS refuses, e.g. AGG_NODE_ARGS=--optimize-for-size).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +24,13 @@ const group = 'bench-aggregator';
 const PHASE = process.env['BENCH_PHASE'] ?? 'throughput';
 const SERIES = Number(process.env['BENCH_SERIES'] ?? 10_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 270);
+/** Memory phase: seconds of real-time steady load (one event per series per second), then of idle. */
+const STEADY_SECONDS = Number(process.env['BENCH_STEADY_SECONDS'] ?? 60);
+const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 40);
 /** Keep in step with deploy/k8s/base/aggregator.yaml, docker-compose.yml and scripts/stack.mjs. */
 const AGG_NODE_OPTIONS = process.env['AGG_NODE_OPTIONS'] ?? '--max-semi-space-size=8';
+/** Extra node command-line flags for the aggregator (V8 flags NODE_OPTIONS refuses), space-separated. */
+const AGG_NODE_ARGS = (process.env['AGG_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 const AGG_MALLOC_MMAP_THRESHOLD = process.env['AGG_MALLOC_MMAP_THRESHOLD'] ?? '131072';
 
 function events(n: number, metric: string, t0: number): OutgoingMessage[] {
@@ -40,7 +46,7 @@ function events(n: number, metric: string, t0: number): OutgoingMessage[] {
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
 function startAggregator(extraEnv: Record<string, string> = {}) {
-  return spawn(process.execPath, [join(root, 'dist/apps/aggregator/main.js')], {
+  return spawn(process.execPath, [...AGG_NODE_ARGS, join(root, 'dist/apps/aggregator/main.js')], {
     env: {
       ...process.env, KAFKA_BROKERS: brokers.join(','), HTTP_PORT: '18282', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGG_GROUP_ID: group,
       NODE_OPTIONS: AGG_NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_: AGG_MALLOC_MMAP_THRESHOLD, ...extraEnv,
@@ -169,18 +175,45 @@ async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> 
   while (visibleTotal() < total) await new Promise((r) => setTimeout(r, 500));
   const visibleAfter = (Date.now() - t0) / 1000;
   const peakWhileConsuming = Math.max(...samples);
-  // Idle for 20 s: snapshots keep being written (the state does not shrink: the window is 300 s).
+  // Steady: every series gets its next second's event once a second, in real time (the state stays
+  // at a full window per series while it keeps consuming).
   samples.length = 0;
-  await new Promise((r) => setTimeout(r, 20_000));
+  const steadyEnd = Date.now() + STEADY_SECONDS * 1000;
+  let newestMs = base + (SECONDS - 1) * 1000;
+  let steadyMapping = '';
+  for (let k = SECONDS; Date.now() < steadyEnd; k++) {
+    if (!steadyMapping && Date.now() > steadyEnd - (STEADY_SECONDS * 1000) / 2) steadyMapping = `RSS ${rssMb(agg.pid!).toFixed(0)} MB (${rssByMapping(agg.pid!)})`;
+    const tick = Date.now();
+    const tMs = base + k * 1000;
+    newestMs = tMs;
+    const ts = new Date(tMs).toISOString();
+    const steady: OutgoingMessage[] = [];
+    for (let m = 0; m < metrics; m++) {
+      for (let g = 0; g < groups; g++) {
+        const key = `mem_${m}|g${g}`;
+        steady.push({ topic: 'events.metrics', key, timestampMs: tMs, value: `{"id":"m${m}-${g}-${k}","topic":"events.metrics","type":"metrics","timestamp":"${ts}","source":"bench","key":"${key}","schema_version":1,"payload":{"metric_name":"mem_${m}","value":${(k % 97) + g / 10},"group_by":"g${g}"}}` });
+      }
+    }
+    await bus.publishBatch(steady);
+    const wait = 1000 - (Date.now() - tick);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const steadySamples = [...samples].sort((a, b) => a - b);
+  // Idle: nothing new arrives; snapshots of changed partitions keep being written (the state does
+  // not shrink: the window is 300 s).
+  samples.length = 0;
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   clearInterval(sampler);
   // Queried at the newest event time (the aggregator's watermark): the whole state it holds.
-  const stats = view.aggregate()!.metricStats('mem_0', base + (SECONDS - 1) * 1000)!;
+  const stats = view.aggregate()!.metricStats('mem_0', newestMs)!;
   const liveSeries = (Object.keys(stats.groups).length + 1) * metrics;
   const sorted = [...samples].sort((a, b) => a - b);
+  const med = (xs: number[]) => xs[Math.floor(xs.length / 2)]!.toFixed(0);
+  console.log(`memory: ${liveSeries.toLocaleString('en-US')} live series visible after ${visibleAfter.toFixed(1)} s; aggregator RSS peak while consuming the backlog ${peakWhileConsuming.toFixed(0)} MB; then ${STEADY_SECONDS} s steady at ${(metrics * groups).toLocaleString('en-US')} events/s: median ${med(steadySamples)} MB, max ${steadySamples[steadySamples.length - 1]!.toFixed(0)} MB; then ${IDLE_SECONDS} s idle: median ${med(sorted)} MB, max ${sorted[sorted.length - 1]!.toFixed(0)} MB; a group series holds ${stats.groups['g0']?.count ?? 0} values in its window`);
   const res = await fetch('http://127.0.0.1:18282/metrics');
   const text = await res.text();
   const mb = (name: string) => (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024).toFixed(0);
-  console.log(`memory: ${liveSeries.toLocaleString('en-US')} live series visible after ${visibleAfter.toFixed(1)} s; aggregator RSS peak while consuming ${peakWhileConsuming.toFixed(0)} MB; then 20 s idle with snapshots: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} MB, max ${sorted[sorted.length - 1]!.toFixed(0)} MB; a group series holds ${stats.groups['g0']?.count ?? 0} values in its window`);
+  console.log(`  half-way through the steady load: ${steadyMapping}`);
   console.log(`  at the end: V8 heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB, external (array buffers) ${mb('nodejs_external_memory_bytes')} MB, RSS ${rssMb(agg.pid!).toFixed(0)} MB (${rssByMapping(agg.pid!)})`);
   agg.kill('SIGTERM');
   await new Promise((r) => agg.once('exit', r));

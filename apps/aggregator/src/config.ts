@@ -23,6 +23,11 @@ export interface AggregatorConfig extends BaseConfig {
   /** Space-Saving capacity per top-K dimension. */
   topKCapacity: number;
   groupId: string;
+  /**
+   * How often a memory-reducing full GC hands V8's pooled free pages back to the OS
+   * (AGG_HEAP_TRIM_INTERVAL_MS, default 30,000; 0 turns it off). See `trimHeap` in service-runtime.
+   */
+  heapTrimIntervalMs: number;
 }
 
 function parseOverrides(raw: string): Record<string, number> {
@@ -49,5 +54,6 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     snapshotChunkBytes: envInt(env, 'AGG_SNAPSHOT_CHUNK_BYTES', SNAPSHOT_CHUNK_BYTES, { min: 1024, max: 15 * 1024 * 1024 }),
     topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
     groupId: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
+    heapTrimIntervalMs: envInt(env, 'AGG_HEAP_TRIM_INTERVAL_MS', 30_000, { min: 0, max: 3_600_000 }),
   };
 }

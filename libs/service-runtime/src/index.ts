@@ -9,3 +9,5 @@ export type { ReadinessCheck } from './serviceApp';
 export { onShutdown } from './shutdown';
 export { startService, runMain } from './serviceHost';
 export type { ServiceContext, ServiceInstance, ServiceFactory, RunningService } from './serviceHost';
+export { startHeapTrimmer, trimHeap } from './heapTrimmer';
+export type { HeapTrim } from './heapTrimmer';

@@ -1,0 +1,19 @@
+import { ConfigError } from '@pipeline/service-runtime';
+import { readAggregatorConfig } from './config';
+
+const read = (env: Record<string, string>) => readAggregatorConfig({ LOG_LEVEL: 'silent', ...env }, { requireBrokers: false });
+
+describe('readAggregatorConfig', () => {
+  it('trims the heap every 30 s by default, never with 0, and names the variable when the value is bad', () => {
+    expect(read({}).heapTrimIntervalMs).toBe(30_000);
+    expect(read({ AGG_HEAP_TRIM_INTERVAL_MS: '0' }).heapTrimIntervalMs).toBe(0);
+    expect(read({ AGG_HEAP_TRIM_INTERVAL_MS: '120000' }).heapTrimIntervalMs).toBe(120_000);
+    expect(() => read({ AGG_HEAP_TRIM_INTERVAL_MS: 'soon' })).toThrow(ConfigError);
+    expect(() => read({ AGG_HEAP_TRIM_INTERVAL_MS: '-1' })).toThrow(/AGG_HEAP_TRIM_INTERVAL_MS/);
+  });
+
+  it('reads per-metric window overrides and refuses malformed ones', () => {
+    expect(read({ AGG_WINDOW_OVERRIDES: 'cpu=60, latency_ms=600' }).windowOverrides).toEqual({ cpu: 60, latency_ms: 600 });
+    expect(() => read({ AGG_WINDOW_OVERRIDES: 'cpu=1.5' })).toThrow(/AGG_WINDOW_OVERRIDES/);
+  });
+});
