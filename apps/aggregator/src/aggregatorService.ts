@@ -107,6 +107,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
       rateWindowSeconds: config.rateWindowSeconds,
       maxSeries: seriesPerPartition,
       topKCapacity: config.topKCapacity,
+      coarseBucketSeconds: config.coarseBucketSeconds,
     });
 
   async function restore(topic: string, partition: number, firstOffset: bigint): Promise<PartitionState> {

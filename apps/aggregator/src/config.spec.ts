@@ -12,6 +12,12 @@ describe('readAggregatorConfig', () => {
     expect(() => read({ AGG_HEAP_TRIM_INTERVAL_MS: '-1' })).toThrow(/AGG_HEAP_TRIM_INTERVAL_MS/);
   });
 
+  it('merges window buckets older than the rate window into 5 s blocks by default, 1 = never', () => {
+    expect(read({}).coarseBucketSeconds).toBe(5);
+    expect(read({ AGG_COARSE_BUCKET_SECONDS: '1' }).coarseBucketSeconds).toBe(1);
+    expect(() => read({ AGG_COARSE_BUCKET_SECONDS: '0' })).toThrow(/AGG_COARSE_BUCKET_SECONDS/);
+  });
+
   it('reads per-metric window overrides and refuses malformed ones', () => {
     expect(read({ AGG_WINDOW_OVERRIDES: 'cpu=60, latency_ms=600' }).windowOverrides).toEqual({ cpu: 60, latency_ms: 600 });
     expect(() => read({ AGG_WINDOW_OVERRIDES: 'cpu=1.5' })).toThrow(/AGG_WINDOW_OVERRIDES/);

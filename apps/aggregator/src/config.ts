@@ -8,6 +8,12 @@ export interface AggregatorConfig extends BaseConfig {
   windowOverrides: Record<string, number>;
   /** Window of rate_per_sec and /pipeline/rates, seconds (default 60). */
   rateWindowSeconds: number;
+  /**
+   * Window statistics keep 1 s buckets for the newest rate window and merge older seconds into blocks
+   * of this many seconds (AGG_COARSE_BUCKET_SECONDS, default 5; 1 = 1 s buckets everywhere). The far
+   * end of a window then moves in these steps; a busy 300 s series takes ~4.4 KB instead of 12 KB.
+   */
+  coarseBucketSeconds: number;
   /** Live series cap across the whole metric topic (default 10,000); each input partition gets an equal share. */
   maxSeries: number;
   /** How often dirty partition states are snapshotted and their offsets committed (ms, default 500). */
@@ -48,6 +54,7 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     windowSeconds: envInt(env, 'AGG_WINDOW_SECONDS', 300, { min: 1, max: 86_400 }),
     windowOverrides: parseOverrides(envString(env, 'AGG_WINDOW_OVERRIDES', '')),
     rateWindowSeconds: envInt(env, 'AGG_RATE_WINDOW_SECONDS', 60, { min: 1, max: 3_600 }),
+    coarseBucketSeconds: envInt(env, 'AGG_COARSE_BUCKET_SECONDS', 5, { min: 1, max: 60 }),
     maxSeries: envInt(env, 'AGG_MAX_SERIES', 10_000, { min: 1 }),
     snapshotIntervalMs: envInt(env, 'AGG_SNAPSHOT_INTERVAL_MS', 500, { min: 50, max: 60_000 }),
     snapshotBytesPerSec: envInt(env, 'AGG_SNAPSHOT_BYTES_PER_SEC', 8 * 1024 * 1024, { min: 1024 }),

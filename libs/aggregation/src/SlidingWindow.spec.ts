@@ -1,3 +1,5 @@
+import { ByteReader } from './ByteReader';
+import { ByteWriter } from './ByteWriter';
 import { IncompatibleMergeError, InvalidArgumentError } from './errors';
 import { SlidingWindow, type WindowStats } from './SlidingWindow';
 
@@ -163,6 +165,112 @@ describe('SlidingWindow', () => {
     expect(copy.result(T0 + 299_000)).toEqual(w.result(T0 + 299_000));
     expect(copy.serialize()).toEqual(bytes);
     expect(bytes.length).toBeLessThan(300 * 10 + 40);
+  });
+
+  describe('tiers: the newest fineSeconds in 1 s buckets, older data in coarseSeconds blocks', () => {
+    const TIERS = { windowSeconds: 300, fineSeconds: 60, coarseSeconds: 5 };
+    const rand = random(11);
+    // 20 values a second over 400 s (so buckets expire too), some seconds empty, plus out-of-order ones.
+    const events: Array<{ v: number; t: number }> = [];
+    for (let s = 0; s < 400; s++) {
+      if (s % 37 === 0) continue;
+      for (let j = 0; j < 20; j++) events.push({ v: Math.exp(rand() * 6) - 50, t: T0 + s * 1000 + Math.floor(rand() * 1000) });
+      if (s > 100 && s % 13 === 0) events.push({ v: rand() * 1e6, t: T0 + (s - 50 - Math.floor(rand() * 200)) * 1000 + 1 });
+    }
+    /** What the window must cover at `nowSec` with blocks: every value whose block ends inside the window. */
+    const covered = (all: typeof events, nowSec: number, span: number) => {
+      const lo = nowSec - span;
+      return all
+        .filter((e) => {
+          const sec = Math.floor(e.t / 1000);
+          if (sec > nowSec) return false;
+          if (sec > lo) return true;
+          const blockLast = sec - (((sec % 5) + 5) % 5) + 4;
+          return sec <= nowSec - 60 && blockLast > lo; // only data behind the fine part is in blocks
+        })
+        .map((e) => e.v);
+    };
+    const feed = (w: SlidingWindow, es: typeof events) => es.forEach((e) => w.record(e.v, e.t));
+    const last = T0 + 399_000;
+
+    it('gives exact stats over whole blocks at the far end and 1 s precision for the newest 60 s', () => {
+      const w = new SlidingWindow(TIERS);
+      feed(w, events);
+      const accepted = events.filter((e) => Math.floor(e.t / 1000) > Math.floor(last / 1000) - 300 - 4);
+      expectStats(w.result(last), exactStats(covered(accepted, Math.floor(last / 1000), 300)));
+      // Inside the fine part a span is exact to the second (rates use 60 s).
+      expect(w.countInLast(60, last)).toBe(events.filter((e) => Math.floor(e.t / 1000) > Math.floor(last / 1000) - 60).length);
+      expectStats(w.result(last, 17), exactStats(events.filter((e) => Math.floor(e.t / 1000) > Math.floor(last / 1000) - 17).map((e) => e.v)));
+    });
+
+    it('holds at most fineSeconds + blocks + 2 buckets: 110 instead of 300', () => {
+      const w = new SlidingWindow(TIERS);
+      feed(w, events);
+      expect(w.bucketCount).toBeLessThanOrEqual(60 + 48 + 2);
+      expect(w.bucketCount).toBeGreaterThan(100);
+    });
+
+    it('drops a block only when its last second leaves the window', () => {
+      const w = new SlidingWindow({ windowSeconds: 20, fineSeconds: 5, coarseSeconds: 5 });
+      const s0 = Math.floor(T0 / 1000); // a multiple of 5
+      for (let s = 0; s < 25; s++) w.record(1, (s0 + s) * 1000);
+      // Newest second s0+24: window (s0+4, s0+24]; the block [s0, s0+5) ends at s0+4, so it has left.
+      expect(w.result((s0 + 24) * 1000).count).toBe(20);
+      w.record(1, (s0 + 25) * 1000); // window (s0+5, s0+25]: block [s0+5, s0+10) keeps s0+5 in
+      expect(w.result((s0 + 25) * 1000).count).toBe(21);
+      expect(w.expire((s0 + 30) * 1000)).toBe(1); // window (s0+10, s0+30]: block [s0+5, s0+10) leaves whole
+      expect(w.result((s0 + 30) * 1000).count).toBe(16);
+    });
+
+    it('merges exactly whatever each part has already folded into blocks, in any order', () => {
+      const parts = [0, 1, 2].map(() => new SlidingWindow(TIERS));
+      events.forEach((e, i) => parts[(i * 7) % 3].record(e.v, e.t));
+      parts[1].expire(last - 30_000); // one part coalesced less far (its newest is older)
+      const one = new SlidingWindow(TIERS);
+      feed(one, events);
+      const m1 = new SlidingWindow(TIERS);
+      parts.forEach((p) => m1.merge(p));
+      const m2 = new SlidingWindow(TIERS);
+      [...parts].reverse().forEach((p) => m2.merge(p));
+      expectStats(m1.result(last), one.result(last));
+      expectStats(m2.result(last), one.result(last));
+      expect(m1.bucketCount).toBe(one.bucketCount);
+      expect(() => m1.merge(new SlidingWindow({ windowSeconds: 300 }))).toThrow(IncompatibleMergeError);
+    });
+
+    it('round-trips through serialization, and reads version-1 bytes by forming their blocks', () => {
+      const w = new SlidingWindow(TIERS);
+      feed(w, events);
+      const copy = SlidingWindow.deserialize(w.serialize());
+      expect([copy.fineSeconds, copy.coarseSeconds, copy.bucketCount]).toEqual([60, 5, w.bucketCount]);
+      expect(copy.result(last)).toEqual(w.result(last));
+      // A version-1 window (1 s buckets only) written by an older release, read with tiers.
+      const flat = new SlidingWindow({ windowSeconds: 300 });
+      feed(flat, events);
+      const body = new ByteWriter();
+      flat.writeTo(body);
+      const v2 = new ByteReader(body.finish());
+      const legacy = new ByteWriter(); // v1 layout: the same without the two tier fields
+      legacy.varUint(v2.varUint());
+      v2.varUint();
+      v2.varUint();
+      while (!v2.done) legacy.u8(v2.u8());
+      const bytes = legacy.finish();
+      expect(SlidingWindow.deserialize(Uint8Array.of(1, ...bytes)).result(last)).toEqual(flat.result(last));
+      const upgraded = SlidingWindow.readFrom(new ByteReader(bytes), { fineSeconds: 60, coarseSeconds: 5 });
+      expectStats(upgraded.result(last), one(events).result(last));
+      expect(upgraded.bucketCount).toBe(one(events).bucketCount);
+      function one(es: typeof events) {
+        const x = new SlidingWindow(TIERS);
+        feed(x, es);
+        return x;
+      }
+    });
+
+    it('rejects tiers outside the window with the field name', () => {
+      expect(() => new SlidingWindow({ windowSeconds: 60, fineSeconds: 61 })).toThrow(new InvalidArgumentError('fineSeconds must be an integer from 1 to windowSeconds (60), got 61'));
+      expect(() => new SlidingWindow({ windowSeconds: 60, coarseSeconds: 0 })).toThrow(new InvalidArgumentError('coarseSeconds must be an integer from 1 to windowSeconds (60), got 0'));
+    });
   });
 
   it('rejects bad input with the field name', () => {

@@ -19,8 +19,18 @@ export interface WindowStats {
 }
 
 export interface SlidingWindowOptions {
-  /** How many seconds of 1 s buckets are kept and, by default, summarised. Default 300. */
+  /** How many seconds of data are kept and, by default, summarised. Default 300. */
   windowSeconds?: number;
+  /**
+   * The newest seconds kept in 1 s buckets (1 ≤ fineSeconds ≤ windowSeconds). Older buckets are
+   * merged into blocks of `coarseSeconds`. Default: the whole window (no blocks).
+   */
+  fineSeconds?: number;
+  /**
+   * Width of the blocks older buckets are merged into, seconds, aligned to multiples of it in epoch
+   * time (so every replica forms the same blocks). Default 1 (no merging).
+   */
+  coarseSeconds?: number;
 }
 
 // One bucket is 40 bytes in two parallel arrays: `keys` int32 [second - base, count] and `vals`
@@ -29,7 +39,7 @@ const KS = 2;
 const VS = 4;
 const EMPTY_KEYS = new Int32Array(0);
 const EMPTY_VALS = new Float64Array(0);
-const SERIAL_VERSION = 1;
+const SERIAL_VERSION = 2;
 
 /**
  * count, sum, mean, min, max, variance and stddev over the last `windowSeconds` seconds of event time.
@@ -39,11 +49,20 @@ const SERIAL_VERSION = 1;
  * floor(nowMs / 1000)`, i.e. `(nowMs - window, nowMs]` widened to whole seconds (up to 999 ms of
  * extra old data at the start, and values stamped later in the current second at the end).
  *
- * Memory: 40 bytes per non-empty second, so at most `40 × windowSeconds` bytes (12 KB for 300 s)
- * however high the event rate: int32 (second − base, count) plus float64 (sum, m2, min, max),
- * sorted by second. Capacity grows 8 → 32 → `windowSeconds` buckets: a series with one event a
- * minute holds 320 bytes, and a busy one reallocates only twice (repeated doubling fragmented the
- * allocator measurably). A bucket counts at most 2^31 − 1 values (2 billion per second).
+ * Tiers: with `fineSeconds` < window and `coarseSeconds` > 1, only the newest `fineSeconds` keep 1 s
+ * buckets; a bucket older than that is merged into the block of `coarseSeconds` that holds its second
+ * (blocks aligned to multiples of `coarseSeconds` in epoch seconds), and a block leaves the window when
+ * its last second does. So the newest `fineSeconds` have 1 s precision, and the far end of the window
+ * moves in `coarseSeconds` steps: a full window then covers between `windowSeconds` and
+ * `windowSeconds + coarseSeconds − 1` seconds of data. Nothing is dropped early or counted twice:
+ * count, sum, min, max and variance stay exact over what the window covers.
+ *
+ * Memory: 40 bytes per non-empty bucket, so at most `40 × windowSeconds` bytes (12 KB for 300 s)
+ * however high the event rate — or, tiered, `40 × (fineSeconds + (windowSeconds − fineSeconds) /
+ * coarseSeconds + 2)` (4.4 KB for 300 s with 60 fine seconds and 5 s blocks): int32 (second − base,
+ * count) plus float64 (sum, m2, min, max), sorted by second. Capacity grows 8 → 32 → the maximum: a
+ * series with one event a minute holds 320 bytes, and a busy one reallocates only twice (repeated
+ * doubling fragmented the allocator measurably). A bucket counts at most 2^31 − 1 values.
  *
  * Numerics: each bucket keeps (count, sum, m2) updated with Welford's method, and buckets are
  * combined with Chan et al.'s parallel formula `m2 = m2a + m2b + δ²·na·nb/(na+nb)`, so variance
@@ -56,12 +75,18 @@ const SERIAL_VERSION = 1;
  */
 export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
   readonly windowSeconds: number;
+  readonly fineSeconds: number;
+  readonly coarseSeconds: number;
+  /** Most buckets this window can hold (its capacity once full). */
+  private readonly maxBuckets: number;
   private keys: Int32Array = EMPTY_KEYS;
   private vals: Float64Array = EMPTY_VALS;
   /** Epoch second that relative bucket seconds count from (set when the window is empty). */
   private base = 0;
   private head = 0;
   private len = 0;
+  /** Slots [head, coarseEnd) are merged blocks (tiered windows only); the rest are 1 s buckets. */
+  private coarseEnd = 0;
   private dropped = 0;
 
   constructor(options: SlidingWindowOptions = {}) {
@@ -70,6 +95,19 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
       throw new InvalidArgumentError(`windowSeconds must be a positive integer, got ${String(windowSeconds)}`);
     }
     this.windowSeconds = windowSeconds;
+    const fineSeconds = options.fineSeconds ?? windowSeconds;
+    if (!Number.isInteger(fineSeconds) || fineSeconds < 1 || fineSeconds > windowSeconds) {
+      throw new InvalidArgumentError(`fineSeconds must be an integer from 1 to windowSeconds (${windowSeconds}), got ${String(fineSeconds)}`);
+    }
+    const coarseSeconds = options.coarseSeconds ?? 1;
+    if (!Number.isInteger(coarseSeconds) || coarseSeconds < 1 || coarseSeconds > windowSeconds) {
+      throw new InvalidArgumentError(`coarseSeconds must be an integer from 1 to windowSeconds (${windowSeconds}), got ${String(coarseSeconds)}`);
+    }
+    // Untiered unless both settings ask for it, so one of them alone changes nothing.
+    const tiered = coarseSeconds > 1 && fineSeconds < windowSeconds;
+    this.fineSeconds = tiered ? fineSeconds : windowSeconds;
+    this.coarseSeconds = tiered ? coarseSeconds : 1;
+    this.maxBuckets = tiered ? fineSeconds + Math.ceil((windowSeconds - fineSeconds) / coarseSeconds) + 2 : windowSeconds;
   }
 
   static create(options: SlidingWindowOptions = {}): SlidingWindow {
@@ -99,6 +137,7 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     if (this.len === 0) {
       this.base = sec;
       this.head = 0;
+      this.coarseEnd = 0;
       this.insertAt(0, 0, value);
       return true;
     }
@@ -111,14 +150,18 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     }
     if (rel < lastRel) {
       if (rel <= lastRel - this.windowSeconds) return false;
-      const i = this.search(rel);
-      if (i < this.head + this.len && this.keys[i * KS] === rel) addToBucket(this.keys, this.vals, i, value);
-      else this.insertAt(i, rel, value);
+      // Behind the newest fineSeconds: the value goes to its block.
+      const coarse = rel <= lastRel - this.fineSeconds;
+      const key = coarse ? this.blockStart(rel) : rel;
+      const i = this.search(key);
+      if (i < this.head + this.len && this.keys[i * KS] === key) addToBucket(this.keys, this.vals, i, value);
+      else this.insertAt(i, key, value, coarse);
       return true;
     }
     this.dropBefore(sec - this.windowSeconds + 1);
     if (this.len === 0) return this.record(value, eventTimeMs);
     this.insertAt(this.head + this.len, rel, value);
+    this.coalesce();
     return true;
   }
 
@@ -142,7 +185,7 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     let max = -Infinity;
     for (let slot = this.head + this.len - 1; slot >= this.head; slot--) {
       const rel = k[slot * KS];
-      if (rel <= lo) break;
+      if (this.lastSecondOf(slot) <= lo) break;
       if (rel > nowRel) continue;
       const nb = k[slot * KS + 1];
       const o = slot * VS;
@@ -171,7 +214,7 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     let n = 0;
     for (let slot = this.head + this.len - 1; slot >= this.head; slot--) {
       const rel = k[slot * KS];
-      if (rel <= lo) break;
+      if (this.lastSecondOf(slot) <= lo) break;
       if (rel <= nowRel) n += k[slot * KS + 1];
     }
     return n;
@@ -197,10 +240,8 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
    * merged newest second minus the window. Both windows must have the same `windowSeconds`.
    */
   merge(other: SlidingWindow): void {
-    if (other.windowSeconds !== this.windowSeconds) {
-      throw new IncompatibleMergeError(
-        `cannot merge a SlidingWindow of ${other.windowSeconds} s into one of ${this.windowSeconds} s`,
-      );
+    if (other.windowSeconds !== this.windowSeconds || other.fineSeconds !== this.fineSeconds || other.coarseSeconds !== this.coarseSeconds) {
+      throw new IncompatibleMergeError(`cannot merge a SlidingWindow of ${describe(other)} into one of ${describe(this)}`);
     }
     if (other.len === 0) return;
     const base = this.len === 0 ? other.base : this.base;
@@ -234,7 +275,9 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     this.base = base;
     this.head = 0;
     this.len = k;
-    this.dropBefore(base + keys[(k - 1) * KS] - this.windowSeconds + 1);
+    this.coarseEnd = 0;
+    this.coalesce(); // the merged newest second decides which buckets are blocks now
+    this.dropBefore(base + keys[(this.len - 1) * KS] - this.windowSeconds + 1);
   }
 
   serialize(): Uint8Array {
@@ -247,19 +290,21 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
   static deserialize(bytes: Uint8Array): SlidingWindow {
     const r = new ByteReader(bytes);
     const version = r.u8();
-    if (version !== SERIAL_VERSION) throw new DeserializationError(`SlidingWindow snapshot version must be ${SERIAL_VERSION}, got ${version}`);
-    const window = SlidingWindow.readFrom(r);
+    if (version !== SERIAL_VERSION && version !== 1) throw new DeserializationError(`SlidingWindow snapshot version must be 1 or ${SERIAL_VERSION}, got ${version}`);
+    const window = version === 1 ? SlidingWindow.readFrom(r, {}) : SlidingWindow.readFrom(r);
     r.expectEnd('SlidingWindow');
     return window;
   }
 
   /**
-   * Encoding: window seconds, bucket count, first second (zig-zag), then per bucket the gap in
-   * seconds to the previous one and its count; a single-value bucket stores just the value (8 bytes),
-   * others store sum, m2, min, max (32 bytes).
+   * Encoding: window seconds, fine seconds, block seconds, bucket count, first second (zig-zag), then
+   * per bucket the gap in seconds to the previous one and its count; a single-value bucket stores just
+   * the value (8 bytes), others store sum, m2, min, max (32 bytes). Version 1 had no fine/block fields.
    */
   writeTo(w: ByteWriter): void {
     w.varUint(this.windowSeconds);
+    w.varUint(this.fineSeconds);
+    w.varUint(this.coarseSeconds);
     w.varUint(this.len);
     const d = this.vals;
     let prev = 0;
@@ -280,11 +325,25 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     }
   }
 
-  static readFrom(r: ByteReader): SlidingWindow {
-    const window = new SlidingWindow({ windowSeconds: r.varUint() });
+  /**
+   * Reads what `writeTo` wrote. `legacy` reads the version-1 layout (no fine/block fields) instead and
+   * gives the window those tiers, merging its old 1 s buckets into blocks where they now belong.
+   */
+  static readFrom(r: ByteReader, legacy?: Pick<SlidingWindowOptions, 'fineSeconds' | 'coarseSeconds'>): SlidingWindow {
+    const windowSeconds = r.varUint();
+    const tiers = legacy
+      ? { fineSeconds: Math.min(legacy.fineSeconds ?? windowSeconds, windowSeconds), coarseSeconds: Math.min(legacy.coarseSeconds ?? 1, windowSeconds) }
+      : { fineSeconds: r.varUint(), coarseSeconds: r.varUint() };
+    let window: SlidingWindow;
+    try {
+      window = new SlidingWindow({ windowSeconds, ...tiers });
+    } catch (err) {
+      throw new DeserializationError(`SlidingWindow snapshot has invalid settings: ${(err as Error).message}`);
+    }
     const len = r.varUint();
-    if (len > window.windowSeconds) {
-      throw new DeserializationError(`SlidingWindow snapshot holds ${len} buckets, more than its ${window.windowSeconds} s window`);
+    const most = legacy ? windowSeconds : window.maxBuckets;
+    if (len > most) {
+      throw new DeserializationError(`SlidingWindow snapshot holds ${len} buckets, more than its ${windowSeconds} s window can (${most})`);
     }
     const [keys, d] = allocBuckets(len);
     let rel = 0;
@@ -307,7 +366,61 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     window.keys = keys;
     window.vals = d;
     window.len = len;
+    window.coalesce(); // finds the blocks (and forms them, for legacy buckets)
     return window;
+  }
+
+  /** The last second (relative) that the bucket in `slot` can hold: its block's, cut at the fine part. */
+  private lastSecondOf(slot: number): number {
+    const rel = this.keys[slot * KS];
+    if (slot >= this.coarseEnd) return rel;
+    const boundary = this.keys[(this.head + this.len - 1) * KS] - this.fineSeconds + 1;
+    return Math.min(rel + this.coarseSeconds, boundary) - 1;
+  }
+
+  /** Relative second where the block holding relative second `rel` starts (blocks aligned in epoch seconds). */
+  private blockStart(rel: number): number {
+    const abs = this.base + rel;
+    const c = this.coarseSeconds;
+    return abs - (((abs % c) + c) % c) - this.base;
+  }
+
+  /**
+   * Merges every 1 s bucket that is no longer among the newest `fineSeconds` into its block, from
+   * slot `coarseEnd` on (set `coarseEnd = head` first to re-examine all). O(1) when nothing crossed.
+   */
+  private coalesce(): void {
+    if (this.coarseSeconds === 1 || this.len === 0) {
+      this.coarseEnd = this.head;
+      return;
+    }
+    const k = this.keys;
+    const d = this.vals;
+    const end = this.head + this.len;
+    const boundary = k[(end - 1) * KS] - this.fineSeconds + 1;
+    if (this.coarseEnd < this.head) this.coarseEnd = this.head;
+    let r = this.coarseEnd;
+    if (r >= end || k[r * KS] >= boundary) return;
+    let w = r;
+    for (; r < end && k[r * KS] < boundary; r++) {
+      const block = this.blockStart(k[r * KS]);
+      if (w > this.head && k[(w - 1) * KS] === block) {
+        combineBucket(k, d, w - 1, k, d, r);
+      } else {
+        if (w !== r) {
+          k.copyWithin(w * KS, r * KS, (r + 1) * KS);
+          d.copyWithin(w * VS, r * VS, (r + 1) * VS);
+        }
+        k[w * KS] = block;
+        w++;
+      }
+    }
+    if (w !== r) {
+      k.copyWithin(w * KS, r * KS, end * KS);
+      d.copyWithin(w * VS, r * VS, end * VS);
+      this.len -= r - w;
+    }
+    this.coarseEnd = w;
   }
 
   /** First slot whose relative second is ≥ `rel` (binary search over the sorted buckets). */
@@ -325,18 +438,23 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
   private dropBefore(minSec: number): number {
     const minRel = minSec - this.base;
     let dropped = 0;
-    while (this.len > 0 && this.keys[this.head * KS] < minRel) {
+    // A block leaves once its last second has (it may hold up to coarseSeconds − 1 older seconds).
+    while (this.len > 0 && (this.head < this.coarseEnd ? this.keys[this.head * KS] + this.coarseSeconds - 1 : this.keys[this.head * KS]) < minRel) {
       this.head++;
       this.len--;
       dropped++;
     }
-    if (this.len === 0) this.head = 0;
+    if (this.coarseEnd < this.head) this.coarseEnd = this.head;
+    if (this.len === 0) this.head = this.coarseEnd = 0;
     this.dropped += dropped;
     return dropped;
   }
 
-  /** Inserts a new single-value bucket at slot `at` (head ≤ at ≤ head + len), making room as needed. */
-  private insertAt(at: number, rel: number, value: number): void {
+  /**
+   * Inserts a new single-value bucket at slot `at` (head ≤ at ≤ head + len), making room as needed;
+   * `coarse`: it is a block (then `at` ≤ coarseEnd).
+   */
+  private insertAt(at: number, rel: number, value: number, coarse = false): void {
     let slot = at;
     const capacity = this.keys.length / KS;
     if (this.head + this.len === capacity) {
@@ -344,10 +462,12 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
         this.keys.copyWithin(0, this.head * KS, (this.head + this.len) * KS);
         this.vals.copyWithin(0, this.head * VS, (this.head + this.len) * VS);
         slot -= this.head;
+        this.coarseEnd -= this.head;
         this.head = 0;
       } else {
-        // Grow 8 → 32 → windowSeconds buckets: few reallocations, so little allocator fragmentation.
-        const next = Math.min(capacity < 8 ? 8 : capacity < 32 ? 32 : this.windowSeconds, this.windowSeconds);
+        // Grow 8 → 32 → maxBuckets: few reallocations, so little allocator fragmentation.
+        let next = Math.min(capacity < 8 ? 8 : capacity < 32 ? 32 : this.maxBuckets, this.maxBuckets);
+        if (next <= capacity) next = capacity + 8; // not reached while maxBuckets bounds the buckets
         const [keys, vals] = allocBuckets(next);
         keys.set(this.keys);
         vals.set(this.vals);
@@ -368,7 +488,13 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     this.vals[o + 2] = value;
     this.vals[o + 3] = value;
     this.len++;
+    if (coarse) this.coarseEnd++;
   }
+}
+
+/** "300 s", or "300 s (60 s of 1 s buckets, then 5 s blocks)" for a tiered window. */
+function describe(w: SlidingWindow): string {
+  return w.coarseSeconds === 1 ? `${w.windowSeconds} s` : `${w.windowSeconds} s (${w.fineSeconds} s of 1 s buckets, then ${w.coarseSeconds} s blocks)`;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DDSketch } from './DDSketch';
 import { DeserializationError, IncompatibleMergeError, InvalidArgumentError } from './errors';
 import { StreamingAggregator, type SeriesStats } from './StreamingAggregator';
@@ -143,6 +145,51 @@ describe('StreamingAggregator', () => {
     expect(agg.dimensions()).toEqual(['action', 'error_type']);
   });
 
+  describe('window tiers', () => {
+    const T = Date.UTC(2026, 10, 27, 0, 0, 0);
+    /** The data of the version-1 fixture: 2 metrics × 3 groups, one value per second for 150 s. */
+    const feed = (agg: StreamingAggregator) => {
+      let i = 0;
+      for (let s = 0; s < 150; s++) {
+        for (const m of ['latency_ms', 'bytes']) {
+          for (const g of ['a', 'b', 'c']) {
+            agg.recordMetric(m, g, ((i * 7919) % 1000) / 10 - 20, T + s * 1000 + (i % 997), T + s * 1000 + 999);
+            i++;
+          }
+        }
+      }
+      return agg;
+    };
+    const round = (x: unknown) => JSON.parse(JSON.stringify(x, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(10)) : v)));
+
+    it('reads a version-1 snapshot (1 s buckets, before tiers) into the same state as the data fed today', () => {
+      // Written by the release before window tiers from the data of `feed` (windowSeconds 120, rate window 30).
+      const v1 = Buffer.from(readFileSync(join(__dirname, '__fixtures__/streaming-aggregator-v1.b64'), 'utf8'), 'base64');
+      expect(v1[2]).toBe(1);
+      const restored = StreamingAggregator.deserialize(v1);
+      const fresh = feed(new StreamingAggregator({ windowSeconds: 120, rateWindowSeconds: 30 }));
+      const now = T + 149_999;
+      expect(restored.coarseBucketSeconds).toBe(5);
+      expect(round(restored.metricStats('latency_ms', now))).toEqual(round(fresh.metricStats('latency_ms', now)));
+      expect(round(restored.allStats(now))).toEqual(round(fresh.allStats(now)));
+      expect(restored.metricStats('bytes', now)!.groups['a']!.count).toBe(120); // this window's far end falls on a block edge
+      // 3 s later the window (T+32, T+152] starts inside the block [T+30, T+35): the block counts whole.
+      const later = T + 152_999;
+      expect(restored.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
+      expect(fresh.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
+      expect(restored.serialize()[2]).toBe(2);
+    });
+
+    it('keeps 1 s buckets everywhere with coarseBucketSeconds 1: the window is exactly 120 s', () => {
+      const flat = feed(new StreamingAggregator({ windowSeconds: 120, rateWindowSeconds: 30, coarseBucketSeconds: 1 }));
+      expect(flat.metricStats('bytes', T + 149_999)!.groups['a']!.count).toBe(120);
+      expect(flat.metricStats('bytes', T + 152_999)!.groups['a']!.count).toBe(117); // (T+32, T+152] holds T+33..T+149
+      const copy = StreamingAggregator.deserialize(flat.serialize());
+      expect(copy.coarseBucketSeconds).toBe(1);
+      expect(round(copy.allStats(T + 149_999))).toEqual(round(flat.allStats(T + 149_999)));
+    });
+  });
+
   describe('merge and serialization', () => {
     function feed(agg: StreamingAggregator, from: number, to: number): void {
       for (let i = from; i < to; i++) {
@@ -199,7 +246,7 @@ describe('StreamingAggregator', () => {
       const b = new StreamingAggregator({ windowSeconds: 120 });
       a.recordMetric('m', undefined, 1, T0, T0);
       b.recordMetric('m', undefined, 1, T0, T0);
-      expect(() => a.merge(b)).toThrow(new IncompatibleMergeError('cannot merge a SlidingWindow of 120 s into one of 60 s'));
+      expect(() => a.merge(b)).toThrow(new IncompatibleMergeError('cannot merge a SlidingWindow of 120 s (60 s of 1 s buckets, then 5 s blocks) into one of 60 s'));
     });
   });
 

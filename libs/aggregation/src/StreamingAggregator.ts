@@ -27,6 +27,13 @@ export interface StreamingAggregatorOptions {
    * busy series) for coarser percentile windows.
    */
   percentileSubWindows?: number;
+  /**
+   * Window statistics keep 1 s buckets for the newest `rateWindowSeconds` and merge older seconds into
+   * blocks of this many seconds (aligned in epoch time), so the far end of a window moves in these
+   * steps (see SlidingWindow, "Tiers"). Default 5: a busy 300 s series holds ~4.4 KB of buckets
+   * instead of 12 KB. 1 keeps 1 s buckets everywhere.
+   */
+  coarseBucketSeconds?: number;
 }
 
 /**
@@ -111,7 +118,7 @@ interface TopicState {
 }
 
 const MAGIC = 0x5341; // "SA"
-const SERIAL_VERSION = 1;
+const SERIAL_VERSION = 2;
 
 /**
  * Real-time aggregation of many metric series, topic rates and top-K dimensions; pure and
@@ -120,17 +127,18 @@ const SERIAL_VERSION = 1;
  * snapshots between replicas (`merge`).
  *
  * Each metric has an overall series (all groups) and one series per group. A series holds a
- * `SlidingWindow` (1 s buckets; retained for max(window, rate window) so rates come from the same
- * buckets) and a `WindowedQuantiles` (DDSketch per window/10 sub-window). So: count/sum/mean/min/
- * max/variance have 1 s precision, percentiles window/10 precision (300–329 s of data for 300 s),
- * `rate_per_sec` 1 s precision.
+ * `SlidingWindow` (retained for max(window, rate window) so rates come from the same buckets: 1 s
+ * buckets for the newest `rateWindowSeconds`, older seconds merged into `coarseBucketSeconds` blocks)
+ * and a `WindowedQuantiles` (DDSketch per window/10 sub-window). So: count/sum/mean/min/max/variance
+ * are exact over what the window covers, which is the window widened at its far end to whole 5 s
+ * blocks (300–304 s of data for 300 s); `rate_per_sec` has 1 s precision; percentiles window/10
+ * precision (300–329 s of data for 300 s).
  *
- * Memory per series: 40 bytes per non-empty second (≤ 12 KB for 300 s) plus the sketches (~256
- * bytes of sparse bins for 30 values, up to a few KB when dense; 11 at most) plus ~6 KB of JS
- * objects. Measured (bench/aggregation): 10,000 series with every second of a 300 s window
- * non-empty take ~27 KB each, ~325 MB process RSS with V8's young generation capped at 16 MB,
- * ~415 MB with default V8 flags. An idle series is emptied by `expire` and dropped after
- * `idleExpiryMs`; the series cap bounds the total.
+ * Memory per busy series (every second of a 300 s window non-empty): ~4.4 KB of window buckets
+ * (60 × 1 s + 48 blocks, 40 bytes each; 12 KB with `coarseBucketSeconds: 1`) plus the sketches
+ * (~256 bytes of sparse bins for 30 values, up to a few KB when dense; 11 at most) plus the JS
+ * objects. BENCHMARKS.md has the measured RSS for 10,000 such series. An idle series is emptied by
+ * `expire` and dropped after `idleExpiryMs`; the series cap bounds the total.
  *
  * Time: every method takes the caller's clock (`nowMs`, epoch ms); nothing reads the system clock.
  * Events are placed by `eventTimeMs`; an event whose second is at least a window older than `nowMs`
@@ -146,6 +154,7 @@ export class StreamingAggregator {
   readonly relativeAccuracy: number;
   readonly topKCapacity: number;
   readonly percentileSubWindows: number;
+  readonly coarseBucketSeconds: number;
   private readonly metrics = new Map<string, MetricState>();
   private readonly topics = new Map<string, TopicState>();
   private readonly dims = new Map<string, SpaceSaving>();
@@ -173,6 +182,7 @@ export class StreamingAggregator {
     }
     this.topKCapacity = positiveInteger('topKCapacity', options.topKCapacity ?? 100);
     this.percentileSubWindows = positiveInteger('percentileSubWindows', options.percentileSubWindows ?? 10);
+    this.coarseBucketSeconds = positiveInteger('coarseBucketSeconds', options.coarseBucketSeconds ?? 5);
   }
 
   /**
@@ -353,6 +363,7 @@ export class StreamingAggregator {
     w.f64(this.relativeAccuracy);
     w.varUint(this.topKCapacity);
     w.varUint(this.percentileSubWindows);
+    w.varUint(this.coarseBucketSeconds);
     const overrides = Object.entries(this.windowOverrides);
     w.varUint(overrides.length);
     for (const [metric, seconds] of overrides) {
@@ -395,7 +406,8 @@ export class StreamingAggregator {
     const magic = (r.u8() << 8) | r.u8();
     if (magic !== MAGIC) throw new DeserializationError(`StreamingAggregator snapshot must start with "SA", got 0x${magic.toString(16)}`);
     const version = r.u8();
-    if (version !== SERIAL_VERSION) throw new DeserializationError(`StreamingAggregator snapshot version must be ${SERIAL_VERSION}, got ${version}`);
+    // Version 1 (before window tiers) is still read: its 1 s buckets are merged into blocks as they load.
+    if (version !== SERIAL_VERSION && version !== 1) throw new DeserializationError(`StreamingAggregator snapshot version must be 1 or ${SERIAL_VERSION}, got ${version}`);
     const windowSeconds = r.varUint();
     const rateWindowSeconds = r.varUint();
     const maxSeries = r.varUint();
@@ -403,11 +415,12 @@ export class StreamingAggregator {
     const relativeAccuracy = r.f64();
     const topKCapacity = r.varUint();
     const percentileSubWindows = r.varUint();
+    const coarseBucketSeconds = version === 1 ? undefined : r.varUint();
     const windowOverrides: Record<string, number> = {};
     const overrideCount = r.varUint();
     for (let i = 0; i < overrideCount; i++) windowOverrides[r.string()] = r.varUint();
     const agg = new StreamingAggregator({
-      windowSeconds, windowOverrides, rateWindowSeconds, maxSeries, idleExpiryMs, relativeAccuracy, topKCapacity, percentileSubWindows,
+      windowSeconds, windowOverrides, rateWindowSeconds, maxSeries, idleExpiryMs, relativeAccuracy, topKCapacity, percentileSubWindows, coarseBucketSeconds,
     });
     agg.lateEvents = r.varUint();
     agg.refusedEvents = r.varUint();
@@ -419,10 +432,10 @@ export class StreamingAggregator {
       const name = r.string();
       const metricWindow = r.varUint();
       const totalEvents = r.varUint();
-      const overall = agg.readSeries(r, metricWindow);
+      const overall = agg.readSeries(r, metricWindow, version);
       const groups = new Map<string, Series>();
       const groupCount = r.varUint();
-      for (let g = 0; g < groupCount; g++) groups.set(r.string(), agg.readSeries(r, metricWindow));
+      for (let g = 0; g < groupCount; g++) groups.set(r.string(), agg.readSeries(r, metricWindow, version));
       agg.metrics.set(name, { windowSeconds: metricWindow, overall, groups, totalEvents });
       agg.activeSeries += 1 + groupCount;
     }
@@ -506,15 +519,21 @@ export class StreamingAggregator {
 
   private newSeries(windowSeconds: number, lastSeenMs: number): Series {
     return new Series(
-      new SlidingWindow({ windowSeconds: Math.max(windowSeconds, this.rateWindowSeconds) }),
+      new SlidingWindow(this.windowTiers(windowSeconds)),
       new WindowedQuantiles({ windowSeconds, subWindows: this.percentileSubWindows, relativeAccuracy: this.relativeAccuracy }),
       Math.floor(lastSeenMs),
     );
   }
 
-  private readSeries(r: ByteReader, windowSeconds: number): Series {
+  /** The SlidingWindow of a series: retained for max(window, rate window), 1 s buckets for the rate window. */
+  private windowTiers(windowSeconds: number): { windowSeconds: number; fineSeconds: number; coarseSeconds: number } {
+    const kept = Math.max(windowSeconds, this.rateWindowSeconds);
+    return { windowSeconds: kept, fineSeconds: this.rateWindowSeconds, coarseSeconds: Math.min(this.coarseBucketSeconds, kept) };
+  }
+
+  private readSeries(r: ByteReader, windowSeconds: number, version: number): Series {
     const lastSeenMs = r.varInt();
-    const window = SlidingWindow.readFrom(r);
+    const window = version === 1 ? SlidingWindow.readFrom(r, this.windowTiers(windowSeconds)) : SlidingWindow.readFrom(r);
     const quantiles = WindowedQuantiles.readContents(r, { windowSeconds, subWindows: this.percentileSubWindows, relativeAccuracy: this.relativeAccuracy });
     return new Series(window, quantiles, lastSeenMs);
   }
