@@ -20,7 +20,7 @@ export interface AggregatorConfig extends BaseConfig {
   snapshotIntervalMs: number;
   /**
    * Snapshot bandwidth budget per replica (bytes/s, default 8 MiB/s). A round of B bytes delays the
-   * next one to at least B / budget seconds, so a huge state (e.g. 10,000 busy series ≈ 40 MB)
+   * next one to at least B / budget seconds, so a huge state (e.g. 10,000 busy series ≈ 31 MB)
    * is snapshotted every few seconds instead of flooding Kafka; small states keep the interval.
    */
   snapshotBytesPerSec: number;
