@@ -32,7 +32,10 @@ async function main(): Promise<void> {
     return s;
   };
   const ingest = await start(createIngest, readIngestConfig(internal, embedded));
-  await start(createAggregator, readAggregatorConfig({ ...internal, AGG_SNAPSHOT_INTERVAL_MS: env['AGG_SNAPSHOT_INTERVAL_MS'] ?? '250' }, embedded));
+  // No periodic heap trim by default: with the in-memory bus an idle process lets V8's own memory
+  // reducer run, and here a trim would pause every service of the process at once.
+  const aggregatorEnv = { ...internal, AGG_SNAPSHOT_INTERVAL_MS: env['AGG_SNAPSHOT_INTERVAL_MS'] ?? '250', AGG_HEAP_TRIM_INTERVAL_MS: env['AGG_HEAP_TRIM_INTERVAL_MS'] ?? '0' };
+  await start(createAggregator, readAggregatorConfig(aggregatorEnv, embedded));
   await start(createBatchProcessor, readBatchProcessorConfig(internal, embedded));
   // ML: the trainer uses the worker bundled by `npm run build` (dist/apps/ml-trainer) when present,
   // else trains inline; the predictor's gRPC server takes a free loopback port handed to the gateway.
