@@ -33,14 +33,15 @@ const AGG_NODE_OPTIONS = process.env['AGG_NODE_OPTIONS'] ?? '--max-semi-space-si
 const AGG_NODE_ARGS = (process.env['AGG_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 const AGG_MALLOC_MMAP_THRESHOLD = process.env['AGG_MALLOC_MMAP_THRESHOLD'] ?? '131072';
 
+/** One metric event as ingest would have published it (envelope JSON, keyed by metric|group). */
+function metricMessage(id: string, metric: string, group: string, value: number, tMs: number, ts = new Date(tMs).toISOString()): OutgoingMessage {
+  const key = `${metric}|${group}`;
+  return { topic: 'events.metrics', key, timestampMs: tMs, value: `{"id":"${id}","topic":"events.metrics","type":"metrics","timestamp":"${ts}","source":"bench","key":"${key}","schema_version":1,"payload":{"metric_name":"${metric}","value":${value},"group_by":"${group}"}}` };
+}
+
 function events(n: number, metric: string, t0: number): OutgoingMessage[] {
-  const out: OutgoingMessage[] = [];
-  for (let i = 0; i < n; i++) {
-    const g = `g${i % 100}`;
-    const ts = new Date(t0).toISOString();
-    out.push({ topic: 'events.metrics', key: `${metric}|${g}`, timestampMs: t0, value: `{"id":"${metric}-${i}","topic":"events.metrics","type":"metrics","timestamp":"${ts}","source":"bench","key":"${metric}|${g}","schema_version":1,"payload":{"metric_name":"${metric}","value":${i % 1000},"group_by":"${g}"}}` });
-  }
-  return out;
+  const ts = new Date(t0).toISOString();
+  return Array.from({ length: n }, (_, i) => metricMessage(`${metric}-${i}`, metric, `g${i % 100}`, i % 1000, t0, ts));
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
@@ -161,8 +162,7 @@ async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> 
     for (let m = 0; m < metrics; m++) {
       for (let g = 0; g < groups; g++) {
         const value = Math.round(Math.exp(3 + ((k * 7919 + g * 104729 + m) % 1000) / 400) * 100) / 100;
-        const key = `mem_${m}|g${g}`;
-        batch.push({ topic: 'events.metrics', key, timestampMs: tMs, value: `{"id":"m${m}-${g}-${k}","topic":"events.metrics","type":"metrics","timestamp":"${ts}","source":"bench","key":"${key}","schema_version":1,"payload":{"metric_name":"mem_${m}","value":${value},"group_by":"g${g}"}}` });
+        batch.push(metricMessage(`m${m}-${g}-${k}`, `mem_${m}`, `g${g}`, value, tMs, ts));
         if (batch.length === 50_000) {
           await bus.publishBatch(batch);
           batch = [];
@@ -190,8 +190,7 @@ async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> 
     const steady: OutgoingMessage[] = [];
     for (let m = 0; m < metrics; m++) {
       for (let g = 0; g < groups; g++) {
-        const key = `mem_${m}|g${g}`;
-        steady.push({ topic: 'events.metrics', key, timestampMs: tMs, value: `{"id":"m${m}-${g}-${k}","topic":"events.metrics","type":"metrics","timestamp":"${ts}","source":"bench","key":"${key}","schema_version":1,"payload":{"metric_name":"mem_${m}","value":${(k % 97) + g / 10},"group_by":"g${g}"}}` });
+        steady.push(metricMessage(`m${m}-${g}-${k}`, `mem_${m}`, `g${g}`, (k % 97) + g / 10, tMs, ts));
       }
     }
     await bus.publishBatch(steady);

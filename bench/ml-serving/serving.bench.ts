@@ -117,8 +117,8 @@ async function main() {
   try {
     await Promise.all([ready(ports.predictorHttp, 'ml-predictor'), ready(ports.gatewayHttp, 'api-gateway')]);
     const row = featureKeys.map((_, j) => 1 + j * 0.5);
-    // The predictor answers once the model is loaded; checked with the real client, which also checks
-    // that the bytes the load generator sends are a valid request for this model.
+    // Wait with the real client until the predictor has loaded the model. (The load generator checks the
+    // grpc-status of every answer to its own prepared frame.)
     const client = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });
     for (let i = 0; ; i++) {
       try {
@@ -196,8 +196,8 @@ async function startFloorServer(): Promise<{ child: ChildProcess; port: number }
  * The same one-row load from an independent native client, h2load (Debian `nghttp2-client`), when it is
  * installed: 1,000 requests/s for `seconds` s per round over 10 connections, latency per request from its
  * log (microseconds). It takes the Node load generator's own event loop out of the measurement. For gRPC it
- * sends a length-prefixed `PredictRequest` with `content-type: application/grpc`; h2load records the
- * HTTP status, so the gRPC status is checked once beforehand with our client (the same bytes).
+ * sends a length-prefixed `PredictRequest` with `content-type: application/grpc`; h2load records only the
+ * HTTP status, so the gRPC status of those exact bytes is the one the load generator's rounds checked.
  */
 const H2LOAD_CLIENTS = 10;
 

@@ -439,7 +439,7 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     const minRel = minSec - this.base;
     let dropped = 0;
     // A block leaves once its last second has (it may hold up to coarseSeconds − 1 older seconds).
-    while (this.len > 0 && (this.head < this.coarseEnd ? this.keys[this.head * KS] + this.coarseSeconds - 1 : this.keys[this.head * KS]) < minRel) {
+    while (this.len > 0 && this.lastSecondOf(this.head) < minRel) {
       this.head++;
       this.len--;
       dropped++;
