@@ -24,6 +24,7 @@ import type {
   TopicSpec,
 } from './EventBus';
 import { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+import { fixKafkaJsIdleLoop } from './kafkajsIdleLoopFix';
 
 export interface BusLogger {
   debug(obj: object, msg: string): void;
@@ -128,6 +129,7 @@ export class KafkaJsBus implements EventBus {
       ...options,
     };
     const logger = options.logger;
+    fixKafkaJsIdleLoop(); // stops kafkajs's 1 ms timer loop on idle connections (see kafkajsIdleLoopFix.ts)
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],

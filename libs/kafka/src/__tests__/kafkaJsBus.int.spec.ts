@@ -113,6 +113,30 @@ describe('KafkaJsBus on a real broker', () => {
     expect(got).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
 
+  it('leaves idle connections quiet: a subscribed, idle bus checks its request queues only when a response arrives (no 1 ms timer loop)', async () => {
+    // kafkajs 2.2.4 re-arms a 1 ms timer per connection after every response; fixKafkaJsIdleLoop removes it.
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: { checkPendingRequests(): void; fulfillRequest(...a: unknown[]): void } };
+    const bus = newBus();
+    const topic = uniqueName('t-idle');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    let ready = false;
+    await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true, handler: async () => void (ready = true) });
+    await bus.publish({ topic, key: 'k', value: 'v' });
+    await waitFor(() => ready, { what: 'the first message' });
+    const checks = jest.spyOn(RequestQueue.prototype, 'checkPendingRequests');
+    const responses = jest.spyOn(RequestQueue.prototype, 'fulfillRequest');
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Idle, the consumer still long-polls (a fetch answer every maxWaitTime of 50 ms) and heartbeats,
+      // and each answer checks its queue once. Unfixed, each connection also checked ~1,000 times a second.
+      expect(responses.mock.calls.length).toBeGreaterThan(0);
+      expect(checks.mock.calls.length).toBeLessThanOrEqual(responses.mock.calls.length + 5);
+    } finally {
+      checks.mockRestore();
+      responses.mockRestore();
+    }
+  });
+
   it('classifies an unknown topic as a non-retriable error', async () => {
     const bus = newBus();
     await expect(bus.publish({ topic: uniqueName('missing'), value: 'x' })).rejects.toMatchObject({ retriable: false });
