@@ -11,7 +11,7 @@
 // told apart from a slow server.
 import http from 'node:http';
 import http2 from 'node:http2';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 
 export interface LoadSpec {
@@ -37,6 +37,8 @@ export interface LoadResult {
   achievedPerSec: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** This thread's own GC pauses while measuring: start (ms since the first measured send), duration (ms), major or minor. */
+  gcPauses: { atMs: number; ms: number; major: boolean }[];
 }
 
 type Send = (onDone: (error?: string) => void) => void;
@@ -88,6 +90,15 @@ function run(spec: LoadSpec): Promise<LoadResult> {
   const latency = new Float64Array(total);
   const late = new Float64Array(total);
   const loop = monitorEventLoopDelay({ resolution: 1 });
+  const gcPauses: LoadResult['gcPauses'] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (measuredStart === 0) continue;
+      const kind = (e.toJSON() as { detail?: { kind?: number } }).detail?.kind;
+      gcPauses.push({ atMs: e.startTime - measuredStart, ms: e.duration, major: kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR });
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   let sent = 0;
   let done = 0;
   let failed = 0;
@@ -98,9 +109,10 @@ function run(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve) => {
     const finish = () => {
       loop.disable();
+      gcObserver.disconnect();
       close();
       const achievedPerSec = (total - warm) / ((performance.now() - measuredStart) / 1000);
-      resolve({ latencyMs: latency.slice(warm), lateMs: late.slice(warm), failed, firstError, achievedPerSec, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6 });
+      resolve({ latencyMs: latency.slice(warm), lateMs: late.slice(warm), failed, firstError, achievedPerSec, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, gcPauses });
     };
     const tick = () => {
       const now = performance.now();

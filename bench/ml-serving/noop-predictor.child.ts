@@ -13,7 +13,7 @@ const service: PredictorServiceServer = {
   listModels: unimplemented,
   getModel: unimplemented,
 };
-const server = new grpc.Server();
+const server = new grpc.Server({ 'grpc.enable_channelz': 0 }); // as ml-predictor (GRPC_SERVER_OPTIONS)
 server.addService(PredictorServiceService, service);
 server.bindAsync(`127.0.0.1:${process.argv[2] ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;

@@ -76,6 +76,16 @@ function quantiles(lat: Float64Array): { p50: number; p99: number; max: number }
   return { p50: q(0.5), p99: q(0.99), max: s[s.length - 1]! };
 }
 
+/** CPU time (user + system) a process has used so far, in ms; undefined where /proc is not available. */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
@@ -139,12 +149,25 @@ async function main() {
     } as const;
     type Target = keyof typeof targets;
     const results: Record<Target, { p50: number; p99: number; loopMax: number; failed: number }[]> = { floor: [], grpc: [], rest: [] };
+    // CPU per request of each server process, from /proc: the round's CPU time over the requests it sent.
+    const processes = { floor: floor.child, 'ml-predictor': predictor, 'api-gateway': gateway };
+    const served: Record<Target, (keyof typeof processes)[]> = { floor: ['floor'], grpc: ['ml-predictor'], rest: ['api-gateway', 'ml-predictor'] };
     for (let r = 0; r < rounds; r++) {
       for (const kind of ['floor', 'grpc', 'rest'] as const) {
         const { label, ...spec } = targets[kind];
+        const before = served[kind].map((p) => cpuMs(processes[p].pid));
         const m = await runLoad({ ...spec, rate, seconds, warmupSeconds: 1 });
+        const cpu = served[kind].map((p, i) => {
+          const used = cpuMs(processes[p].pid);
+          const sent = Math.round((seconds + 1) * rate);
+          return used === undefined || before[i] === undefined ? `${p} n/a` : `${p} ${(((used - before[i]!) * 1000) / sent).toFixed(0)} µs`;
+        });
         const q = quantiles(m.latencyMs);
+        if (process.env['BENCH_DUMP']) writeFileSync(join(process.env['BENCH_DUMP'], `${kind}-${r}.json`), JSON.stringify({ lat: Array.from(m.latencyMs), late: Array.from(m.lateMs) }));
         const late = quantiles(m.lateMs);
+        const gcMax = m.gcPauses.reduce((a, g) => Math.max(a, g.ms), 0);
+        console.log(`  server CPU per request (incl. warm-up): ${cpu.join(', ')}`);
+        console.log(`  client GC: ${m.gcPauses.length} pauses, max ${gcMax.toFixed(1)} ms; major at ${m.gcPauses.filter((g) => g.major).map((g) => `${(g.atMs / 1000).toFixed(2)} s (${g.ms.toFixed(1)} ms)`).join(', ') || 'none'}`);
         results[kind].push({ p50: q.p50, p99: q.p99, loopMax: m.loopDelayMaxMs, failed: m.failed });
         console.log(
           `round ${r + 1} ${label}: ${m.latencyMs.length} requests at ${m.achievedPerSec.toFixed(0)}/s, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}${m.firstError ? ` (first: ${m.firstError})` : ''}; client: send lateness p99 ${late.p99.toFixed(2)} ms, loop delay p99 ${m.loopDelayP99Ms.toFixed(2)} / max ${m.loopDelayMaxMs.toFixed(1)} ms; load average ${loadavg()[0]!.toFixed(2)}`,
