@@ -2,12 +2,20 @@
 // real ml-predictor process, and POST /pipeline/ml/predict through a real api-gateway process,
 // one row per request at a steady (open-loop) 1,000 requests/s. Targets: gRPC p99 ≤ 2 ms, REST
 // p99 ≤ 5 ms. The model is trained here, published to the registry topic, and loaded by the
-// predictor from Kafka exactly as in production.
+// predictor from Kafka exactly as in production. Each round also measures a floor: a no-op grpc-js
+// server (noop-predictor.child.ts).
+//
+// Two load generators take turns, each for BENCH_ROUNDS rounds of floor, gRPC and REST:
+//   node:   loadgen.worker.ts, a worker thread of this process (raw HTTP/2 or HTTP/1.1); it reports its
+//           own send lateness, loop delay and GC pauses, which land in its latencies;
+//   native: native/loadgen.c, built here with cc and libnghttp2 (Debian libnghttp2-dev) when both
+//           are installed; no GC, paced by a timerfd, latency counted from each request's due time.
+// The target verdicts are printed for both; the native client's are the ones without client pauses.
 //   npm run bench:ml-serving                     (starts the local broker if KAFKA_BROKERS is unset)
 //   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 npm run bench:ml-serving
 //   BENCH_APP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (extra node flags for the two services)
 //   BENCH_APP_NODE_OPTIONS='' …   (NODE_OPTIONS for the services and the floor server instead of the deployed ones)
-// With h2load installed (Debian nghttp2-client) the same rounds also run from that native client.
+//   BENCH_DUMP=/tmp/dir …   (writes each round's per-request latencies there as JSON, in send order)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,22 +66,81 @@ function startApp(app: keyof typeof SERVICE_NODE_OPTIONS, env: Record<string, st
   return spawn(process.execPath, [...nodeArgs, join(root, 'dist/apps', app, 'main.js')], { env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
+/** What one round of one load generator measured. */
+interface RoundResult {
+  /** Per measured request, in ms; NaN for a failed one. */
+  latencyMs: Float64Array;
+  failed: number;
+  firstError?: string;
+  /** What the client says about itself (its own lateness, loop delay, GC pauses), if anything. */
+  clientNote?: string;
+}
+
+interface Client {
+  name: string;
+  title: string;
+  run(spec: LoadSpec): Promise<RoundResult>;
+}
+
 /** Runs one open-loop load in its own worker thread (loadgen.worker.ts) and returns what it measured. */
-function runLoad(spec: LoadSpec): Promise<LoadResult> {
+function runNodeClient(spec: LoadSpec): Promise<RoundResult> {
   const worker = new Worker(join(__dirname, 'loadgen.worker.js'), { workerData: spec, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-  return new Promise((resolve, reject) => {
+  return new Promise<LoadResult>((resolve, reject) => {
     worker.once('message', (r: LoadResult) => {
       resolve(r);
       void worker.terminate();
     });
     worker.once('error', reject);
+  }).then((m) => {
+    const gcMax = m.gcPauses.reduce((a, g) => Math.max(a, g.ms), 0);
+    const majors = m.gcPauses.filter((g) => g.major).map((g) => `${(g.atMs / 1000).toFixed(2)} s (${g.ms.toFixed(1)} ms)`);
+    return {
+      latencyMs: m.latencyMs,
+      failed: m.failed,
+      firstError: m.firstError,
+      clientNote: `${m.achievedPerSec.toFixed(0)} req/s; send lateness p99 ${quantiles(m.lateMs).p99.toFixed(2)} ms; loop delay p99 ${m.loopDelayP99Ms.toFixed(2)} / max ${m.loopDelayMaxMs.toFixed(1)} ms; its own GC: ${m.gcPauses.length} pauses, max ${gcMax.toFixed(1)} ms, major at ${majors.join(', ') || 'none'}`,
+    };
   });
 }
 
-function quantiles(lat: Float64Array): { p50: number; p99: number; max: number } {
+/**
+ * Compiles native/loadgen.c (C, libnghttp2) into a temp dir with the system C compiler. Returns the
+ * binary's path, or undefined with the reason printed when the compiler or the libnghttp2 headers
+ * (Debian `libnghttp2-dev`) are missing.
+ */
+function buildNativeClient(): string | undefined {
+  const out = join(mkdtempSync(join(tmpdir(), 'serving-loadgen-')), 'loadgen');
+  const cc = spawnSync('cc', ['-O2', '-o', out, join(root, 'bench/ml-serving/native/loadgen.c'), '-lnghttp2', '-lm'], { encoding: 'utf8' });
+  if (cc.status !== 0) {
+    console.log(`native load generator not built (needs cc and libnghttp2-dev: apt-get install gcc libnghttp2-dev): ${(cc.stderr || String(cc.error)).trim().split('\n')[0]}`);
+    return undefined;
+  }
+  return out;
+}
+
+/** One round from the native load generator: a child process, its latencies read back from a file. */
+async function runNativeClient(binary: string, spec: LoadSpec): Promise<RoundResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'serving-round-'));
+  writeFileSync(join(dir, 'body'), spec.body);
+  const args = [spec.kind, String(spec.port), spec.path, join(dir, 'body'), String(spec.rate), String(spec.seconds), String(spec.warmupSeconds), join(dir, 'latency.f64')];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`native load generator exited with ${code}: ${stdout}`);
+  const m = /failed (\d+) first_error (.*)/.exec(stdout);
+  const bytes = readFileSync(join(dir, 'latency.f64'));
+  return {
+    latencyMs: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8).slice(),
+    failed: Number(m?.[1] ?? NaN),
+    firstError: m && m[2]!.trim() !== '-' ? m[2]!.trim() : undefined,
+  };
+}
+
+function quantiles(lat: Float64Array): { p50: number; p99: number; p999: number; max: number } {
   const s = Float64Array.from(lat.filter((x) => !Number.isNaN(x))).sort();
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-  return { p50: q(0.5), p99: q(0.99), max: s[s.length - 1]! };
+  return { p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s[s.length - 1]! };
 }
 
 /** CPU time (user + system) a process has used so far, in ms; undefined where /proc is not available. */
@@ -148,40 +215,45 @@ async function main() {
       rest: { kind: 'rest', port: ports.gatewayHttp, path: '/pipeline/ml/predict', body: json, label: 'REST via api-gateway' },
     } as const;
     type Target = keyof typeof targets;
-    const results: Record<Target, { p50: number; p99: number; loopMax: number; failed: number }[]> = { floor: [], grpc: [], rest: [] };
     // CPU per request of each server process, from /proc: the round's CPU time over the requests it sent.
     const processes = { floor: floor.child, 'ml-predictor': predictor, 'api-gateway': gateway };
     const served: Record<Target, (keyof typeof processes)[]> = { floor: ['floor'], grpc: ['ml-predictor'], rest: ['api-gateway', 'ml-predictor'] };
-    for (let r = 0; r < rounds; r++) {
-      for (const kind of ['floor', 'grpc', 'rest'] as const) {
-        const { label, ...spec } = targets[kind];
-        const before = served[kind].map((p) => cpuMs(processes[p].pid));
-        const m = await runLoad({ ...spec, rate, seconds, warmupSeconds: 1 });
-        const cpu = served[kind].map((p, i) => {
-          const used = cpuMs(processes[p].pid);
-          const sent = Math.round((seconds + 1) * rate);
-          return used === undefined || before[i] === undefined ? `${p} n/a` : `${p} ${(((used - before[i]!) * 1000) / sent).toFixed(0)} µs`;
-        });
-        const q = quantiles(m.latencyMs);
-        if (process.env['BENCH_DUMP']) writeFileSync(join(process.env['BENCH_DUMP'], `${kind}-${r}.json`), JSON.stringify({ lat: Array.from(m.latencyMs), late: Array.from(m.lateMs) }));
-        const late = quantiles(m.lateMs);
-        const gcMax = m.gcPauses.reduce((a, g) => Math.max(a, g.ms), 0);
-        console.log(`  server CPU per request (incl. warm-up): ${cpu.join(', ')}`);
-        console.log(`  client GC: ${m.gcPauses.length} pauses, max ${gcMax.toFixed(1)} ms; major at ${m.gcPauses.filter((g) => g.major).map((g) => `${(g.atMs / 1000).toFixed(2)} s (${g.ms.toFixed(1)} ms)`).join(', ') || 'none'}`);
-        results[kind].push({ p50: q.p50, p99: q.p99, loopMax: m.loopDelayMaxMs, failed: m.failed });
-        console.log(
-          `round ${r + 1} ${label}: ${m.latencyMs.length} requests at ${m.achievedPerSec.toFixed(0)}/s, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}${m.firstError ? ` (first: ${m.firstError})` : ''}; client: send lateness p99 ${late.p99.toFixed(2)} ms, loop delay p99 ${m.loopDelayP99Ms.toFixed(2)} / max ${m.loopDelayMaxMs.toFixed(1)} ms; load average ${loadavg()[0]!.toFixed(2)}`,
-        );
+    const native = buildNativeClient();
+    const clients: Client[] = [
+      { name: 'node', title: 'Node load generator (worker thread)', run: runNodeClient },
+      ...(native ? [{ name: 'native', title: 'native load generator (C, libnghttp2)', run: (spec: LoadSpec) => runNativeClient(native, spec) }] : []),
+    ];
+    const results = new Map<string, { p50: number; p99: number; failed: number }[]>();
+    for (const client of clients) {
+      for (let r = 0; r < rounds; r++) {
+        for (const kind of ['floor', 'grpc', 'rest'] as const) {
+          const { label, ...spec } = targets[kind];
+          const before = served[kind].map((p) => cpuMs(processes[p].pid));
+          const m = await client.run({ ...spec, rate, seconds, warmupSeconds: 1 });
+          const cpu = served[kind].map((p, i) => {
+            const used = cpuMs(processes[p].pid);
+            return used === undefined || before[i] === undefined ? `${p} n/a` : `${p} ${(((used - before[i]!) * 1000) / ((seconds + 1) * rate)).toFixed(0)} µs`;
+          });
+          const q = quantiles(m.latencyMs);
+          if (process.env['BENCH_DUMP']) writeFileSync(join(process.env['BENCH_DUMP'], `${client.name}-${kind}-${r + 1}.json`), JSON.stringify(Array.from(m.latencyMs)));
+          const key = `${client.name} ${kind}`;
+          results.set(key, [...(results.get(key) ?? []), { p50: q.p50, p99: q.p99, failed: m.failed }]);
+          console.log(
+            `round ${r + 1} ${client.name} ${label}: ${m.latencyMs.length} requests, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, p99.9 ${q.p999.toFixed(2)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}${m.firstError ? ` (first: ${m.firstError})` : ''}; server CPU per request ${cpu.join(', ')}; load average ${loadavg()[0]!.toFixed(2)}`,
+          );
+          if (m.clientNote) console.log(`  client: ${m.clientNote}`);
+        }
       }
     }
-    for (const kind of ['floor', 'grpc', 'rest'] as const) {
-      const rs = results[kind];
-      const target = kind === 'rest' ? 5 : 2;
-      const p99 = median(rs.map((x) => x.p99));
-      const verdict = kind === 'floor' ? 'reference, no target' : `target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'}`;
-      console.log(`median of ${rounds} (${targets[kind].label}): p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (${verdict}), failed ${rs.reduce((a, x) => a + x.failed, 0)}, client loop delay max ${median(rs.map((x) => x.loopMax)).toFixed(1)} ms`);
+    for (const client of clients) {
+      for (const kind of ['floor', 'grpc', 'rest'] as const) {
+        const rs = results.get(`${client.name} ${kind}`)!;
+        const target = kind === 'rest' ? 5 : 2;
+        const p99 = median(rs.map((x) => x.p99));
+        const verdict = kind === 'floor' ? 'reference, no target' : `target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'}`;
+        console.log(`median of ${rounds}, ${client.title}, ${targets[kind].label}: p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (${verdict}), failed ${rs.reduce((a, x) => a + x.failed, 0)}`);
+      }
     }
-    await nativeClientRounds(frame, json);
   } finally {
     for (const c of [gateway, predictor, floor.child]) {
       c.kill('SIGTERM');
@@ -213,55 +285,6 @@ async function startFloorServer(): Promise<{ child: ChildProcess; port: number }
     child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
   });
   return { child, port };
-}
-
-/**
- * The same one-row load from an independent native client, h2load (Debian `nghttp2-client`), when it is
- * installed: 1,000 requests/s for `seconds` s per round over 10 connections, latency per request from its
- * log (microseconds). It takes the Node load generator's own event loop out of the measurement. For gRPC it
- * sends a length-prefixed `PredictRequest` with `content-type: application/grpc`; h2load records only the
- * HTTP status, so the gRPC status of those exact bytes is the one the load generator's rounds checked.
- */
-const H2LOAD_CLIENTS = 10;
-
-async function nativeClientRounds(frame: Buffer, json: Buffer): Promise<void> {
-  if (spawnSync('h2load', ['--version']).status !== 0) {
-    console.log('h2load not installed (apt-get install nghttp2-client): native-client rounds skipped');
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'serving-h2load-'));
-  writeFileSync(join(dir, 'grpc.bin'), frame);
-  writeFileSync(join(dir, 'rest.json'), json);
-  const n = Math.round(seconds * rate);
-  const runs: Record<'grpc' | 'rest', { p50: number; p99: number; max: number; non2xx: number }[]> = { grpc: [], rest: [] };
-  for (let r = 0; r < rounds; r++) {
-    for (const kind of ['grpc', 'rest'] as const) {
-      const log = join(dir, `${kind}-${r}.log`);
-      // 10 connections at rate/10 each, one request in flight per connection: a request is never
-      // held back behind another on the client side, so queueing shows up as latency (HTTP/1.1 on
-      // a single connection would hide it in the client's own queue).
-      const load = ['-n', String(n), '-c', String(H2LOAD_CLIENTS), '-m', '1', `--rps=${Math.max(1, Math.round(rate / H2LOAD_CLIENTS))}`, `--log-file=${log}`];
-      const args =
-        kind === 'grpc'
-          ? [...load, '-d', join(dir, 'grpc.bin'), '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${ports.grpc}/ml.v1.PredictorService/Predict`]
-          : ['--h1', ...load, '-d', join(dir, 'rest.json'), '-H', 'content-type: application/json', `http://127.0.0.1:${ports.gatewayHttp}/pipeline/ml/predict`];
-      const out = spawnSync('h2load', args, { encoding: 'utf8' });
-      if (out.status !== 0) throw new Error(`h2load failed: ${out.stderr || out.stdout}`);
-      // Log lines: start time (µs), HTTP status, duration (µs).
-      const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split('\t'));
-      const lat = Float64Array.from(lines.map((l) => Number(l[2]) / 1000));
-      const q = quantiles(lat);
-      const non2xx = lines.filter((l) => l[1] !== '200').length;
-      runs[kind].push({ ...q, non2xx });
-      console.log(`h2load round ${r + 1} ${kind.padEnd(4)}: ${lines.length} requests, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, max ${q.max.toFixed(1)} ms, non-200 ${non2xx}; load average ${loadavg()[0]!.toFixed(2)}`);
-    }
-  }
-  for (const kind of ['grpc', 'rest'] as const) {
-    const rs = runs[kind];
-    const target = kind === 'grpc' ? 2 : 5;
-    const p99 = median(rs.map((x) => x.p99));
-    console.log(`h2load median of ${rounds} (${kind === 'grpc' ? 'gRPC Predict, direct' : 'REST via gateway'}): p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'})`);
-  }
 }
 
 void main().catch((err) => {
