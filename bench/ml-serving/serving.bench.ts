@@ -12,9 +12,10 @@
 //           are installed; no GC, paced by a timerfd, latency counted from each request's due time.
 // The target verdicts are printed for both; the native client's are the ones without client pauses.
 //   npm run bench:ml-serving                     (starts the local broker if KAFKA_BROKERS is unset)
-//   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 npm run bench:ml-serving
+//   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 BENCH_WARMUP_SECONDS=3 npm run bench:ml-serving
 //   BENCH_APP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (extra node flags for the two services)
 //   BENCH_APP_NODE_OPTIONS='' …   (NODE_OPTIONS for the services and the floor server instead of the deployed ones)
+//   BENCH_CLIENTS=native …   (only these load generators: node, native, or both comma-separated, the default)
 //   BENCH_DUMP=/tmp/dir …   (writes each round's per-request latencies there as JSON, in send order)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -34,6 +35,10 @@ const root = process.cwd(); // npm scripts run from the repo root
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
 const rate = Number(process.env['BENCH_RATE'] ?? 1000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+// Requests sent at the same rate before each measured round and left out of it. 3 s: the first
+// seconds of load on a fresh process still pay for JIT compilation (api-gateway used ~500 µs of CPU
+// per request in its first round against ~380 µs later, and that round's p99 was 2–10× the others').
+const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 3);
 const ports = { predictorHttp: 18284, grpc: 18551, gatewayHttp: 18280, floor: 18552 };
 const N_FEATURES = 10;
 
@@ -218,9 +223,10 @@ async function main() {
     // CPU per request of each server process, from /proc: the round's CPU time over the requests it sent.
     const processes = { floor: floor.child, 'ml-predictor': predictor, 'api-gateway': gateway };
     const served: Record<Target, (keyof typeof processes)[]> = { floor: ['floor'], grpc: ['ml-predictor'], rest: ['api-gateway', 'ml-predictor'] };
-    const native = buildNativeClient();
+    const wanted = (process.env['BENCH_CLIENTS'] ?? 'node,native').split(',');
+    const native = wanted.includes('native') ? buildNativeClient() : undefined;
     const clients: Client[] = [
-      { name: 'node', title: 'Node load generator (worker thread)', run: runNodeClient },
+      ...(wanted.includes('node') ? [{ name: 'node', title: 'Node load generator (worker thread)', run: runNodeClient }] : []),
       ...(native ? [{ name: 'native', title: 'native load generator (C, libnghttp2)', run: (spec: LoadSpec) => runNativeClient(native, spec) }] : []),
     ];
     const results = new Map<string, { p50: number; p99: number; failed: number }[]>();
@@ -229,10 +235,10 @@ async function main() {
         for (const kind of ['floor', 'grpc', 'rest'] as const) {
           const { label, ...spec } = targets[kind];
           const before = served[kind].map((p) => cpuMs(processes[p].pid));
-          const m = await client.run({ ...spec, rate, seconds, warmupSeconds: 1 });
+          const m = await client.run({ ...spec, rate, seconds, warmupSeconds });
           const cpu = served[kind].map((p, i) => {
             const used = cpuMs(processes[p].pid);
-            return used === undefined || before[i] === undefined ? `${p} n/a` : `${p} ${(((used - before[i]!) * 1000) / ((seconds + 1) * rate)).toFixed(0)} µs`;
+            return used === undefined || before[i] === undefined ? `${p} n/a` : `${p} ${(((used - before[i]!) * 1000) / ((seconds + warmupSeconds) * rate)).toFixed(0)} µs`;
           });
           const q = quantiles(m.latencyMs);
           if (process.env['BENCH_DUMP']) writeFileSync(join(process.env['BENCH_DUMP'], `${client.name}-${kind}-${r + 1}.json`), JSON.stringify(Array.from(m.latencyMs)));
