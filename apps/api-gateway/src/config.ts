@@ -1,4 +1,4 @@
-import { envInt, envList, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+import { ConfigError, envInt, envList, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface GatewayConfig extends BaseConfig {
   /** API keys accepted on /pipeline routes (Authorization: Bearer <key> or X-API-Key). Empty = auth off. */
@@ -22,10 +22,18 @@ export function readGatewayConfig(env: Record<string, string | undefined> = proc
     ...readBaseConfig(env, 'api-gateway', 8080, opts),
     apiKeys: envList(env, 'API_KEYS'),
     ingestUrl: envString(env, 'INGEST_URL', 'http://127.0.0.1:8081').replace(/\/$/, ''),
-    predictorAddress: envString(env, 'PREDICTOR_GRPC_ADDR', '127.0.0.1:50051'),
+    predictorAddress: hostPort(env, 'PREDICTOR_GRPC_ADDR', '127.0.0.1:50051'),
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, { min: 1024 }),
     rateLimitPerSec: envInt(env, 'RATE_LIMIT_PER_SEC', 0, { min: 0 }),
     aggregatorGroup: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
     syncWaitMs: envInt(env, 'SYNC_WAIT_MS', 2_000, { min: 0, max: 60_000 }),
   };
+}
+
+/** A `host:port` variable (host a name, an IPv4 address or a bracketed IPv6 address; no scheme). */
+function hostPort(env: Record<string, string | undefined>, name: string, fallback: string): string {
+  const value = envString(env, name, fallback);
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(`${name} must be host:port (e.g. ml-predictor:50051), got ${JSON.stringify(value)}`);
+  return value;
 }

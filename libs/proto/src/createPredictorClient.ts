@@ -1,13 +1,14 @@
-import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import {
   GetModelRequest,
-  type GetModelResponse,
+  GetModelResponse,
   ListModelsRequest,
-  type ListModelsResponse,
+  ListModelsResponse,
   PredictorServiceClient,
   PredictRequest,
-  type PredictResponse,
+  PredictResponse,
 } from './gen/ml/v1/predictor';
+import { Http2UnaryChannel } from './Http2UnaryChannel';
 
 /** Per-call options. */
 export interface PredictorCallOptions {
@@ -19,15 +20,19 @@ export interface PredictorCallOptions {
 export interface PredictorClientOptions {
   /** Deadline applied to every call without its own `timeoutMs`, in milliseconds. Default 1000. */
   defaultTimeoutMs?: number;
-  /** Channel credentials. Default: insecure (plaintext), for in-cluster traffic. */
+  /**
+   * Channel credentials (e.g. TLS); the calls then go through grpc-js. Default: plaintext (h2c) over a
+   * bare HTTP/2 connection (Http2UnaryChannel), for in-cluster traffic.
+   */
   credentials?: ChannelCredentials;
   /** Largest response accepted, in bytes. Default: grpc-js default (4 MiB). */
   maxReceiveMessageBytes?: number;
 }
 
 /**
- * Promise client for ml.v1.PredictorService. A rejected call carries the grpc-js `ServiceError`
- * (`code` is a `status` value: NOT_FOUND, INVALID_ARGUMENT, DEADLINE_EXCEEDED, ...).
+ * Promise client for ml.v1.PredictorService. A rejected call carries a `ServiceError` (`code` is a
+ * grpc-js `status` value: NOT_FOUND, INVALID_ARGUMENT, DEADLINE_EXCEEDED, UNAVAILABLE, ...; `details`
+ * the server's message).
  */
 export interface PredictorClient {
   /** Scores rows; `values` is row-major, `nFeatures` values per row; `version` 0/absent = latest. */
@@ -50,13 +55,25 @@ export interface PredictorClient {
  */
 export function createPredictorClient(address: string, options: PredictorClientOptions = {}): PredictorClient {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 1000;
+  const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? 4 * 1024 * 1024;
+  if (options.credentials) return createGrpcJsPredictorClient(address, options.credentials, defaultTimeoutMs, maxReceiveMessageBytes);
+  const channel = new Http2UnaryChannel(address, { maxReceiveMessageBytes });
+  const path = (method: string) => `/ml.v1.PredictorService/${method}`;
+  const timeout = (call?: PredictorCallOptions) => call?.timeoutMs ?? defaultTimeoutMs;
+  return {
+    predict: async (request, call) => PredictResponse.decode(await channel.call(path('Predict'), PredictRequest.encode(PredictRequest.fromPartial(request)).finish(), timeout(call))),
+    listModels: async (call) => ListModelsResponse.decode(await channel.call(path('ListModels'), ListModelsRequest.encode({}).finish(), timeout(call))),
+    getModel: async (request, call) => GetModelResponse.decode(await channel.call(path('GetModel'), GetModelRequest.encode(GetModelRequest.fromPartial(request)).finish(), timeout(call))),
+    close: () => channel.close(),
+  };
+}
+
+/** The same client over grpc-js, for channels with credentials (TLS). */
+function createGrpcJsPredictorClient(address: string, credentials: ChannelCredentials, defaultTimeoutMs: number, maxReceiveMessageBytes: number): PredictorClient {
   // channelz (grpc-js's introspection registry) is not served by anything here, and it costs a
   // timestamp and counter updates on every call.
-  const channelOptions = {
-    'grpc.enable_channelz': 0,
-    ...(options.maxReceiveMessageBytes === undefined ? {} : { 'grpc.max_receive_message_length': options.maxReceiveMessageBytes }),
-  };
-  const client = new PredictorServiceClient(address, options.credentials ?? credentials.createInsecure(), channelOptions);
+  const channelOptions = { 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': maxReceiveMessageBytes };
+  const client = new PredictorServiceClient(address, credentials, channelOptions);
   const deadline = (call?: PredictorCallOptions) => ({ deadline: Date.now() + (call?.timeoutMs ?? defaultTimeoutMs) });
   const settle =
     <T>(resolve: (value: T) => void, reject: (err: ServiceError) => void) =>
