@@ -67,6 +67,8 @@ describe('createPredictorClient over a bare HTTP/2 connection (Http2UnaryChannel
     expect(Date.now() - t).toBeLessThan(400);
     await new Promise((r) => setTimeout(r, 100));
     expect(cancelled).toBe(true);
+    // A deadline already passed fails at once, without a call.
+    await expect(client.predict({ modelName: 'x', values: [1], nFeatures: 1 }, { timeoutMs: 0 })).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
   });
 
   it('fails with UNAVAILABLE while nothing listens, and reconnects once the server is back', async () => {
@@ -107,5 +109,27 @@ describe('createPredictorClient over a bare HTTP/2 connection (Http2UnaryChannel
     client = createPredictorClient(s.address);
     client.close();
     await expect(client.predict({ modelName: 'x', values: [1], nFeatures: 1 })).rejects.toMatchObject({ code: status.UNAVAILABLE, details: 'channel closed' });
+  });
+});
+
+describe('createPredictorClient with credentials goes through grpc-js, with the same results', () => {
+  let server: grpc.Server | undefined;
+  let client: PredictorClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    if (server) await stop(server);
+    server = client = undefined;
+  });
+
+  it('round-trips Predict and maps a server error to its code and details', async () => {
+    const s = await startServer({
+      predict: (call, cb) => cb(null, { predictions: call.request.values.map((v) => v + 1), modelName: call.request.modelName, modelVersion: 3 }),
+      getModel: (_call, cb) => cb({ code: status.NOT_FOUND, details: 'no such model' }),
+    });
+    server = s.server;
+    client = createPredictorClient(s.address, { credentials: grpc.credentials.createInsecure() });
+    expect(await client.predict({ modelName: 'm', values: [1, 2], nFeatures: 2 })).toEqual({ predictions: [2, 3], modelName: 'm', modelVersion: 3 });
+    await expect(client.getModel({ modelName: 'x' })).rejects.toMatchObject({ code: status.NOT_FOUND, details: 'no such model' });
+    await expect(client.predict({ modelName: 'm', values: [1], nFeatures: 1 }, { timeoutMs: -1 })).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
   });
 });

@@ -62,6 +62,7 @@ export class Http2UnaryChannel {
   call(path: string, request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new UnaryCallError(status.UNAVAILABLE, 'channel closed'));
+      if (!(timeoutMs > 0)) return reject(new UnaryCallError(status.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms already passed`));
       const frame = Buffer.allocUnsafe(5 + request.length);
       frame[0] = 0; // not compressed
       frame.writeUInt32BE(request.length, 1);

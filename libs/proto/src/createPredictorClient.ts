@@ -21,11 +21,12 @@ export interface PredictorClientOptions {
   /** Deadline applied to every call without its own `timeoutMs`, in milliseconds. Default 1000. */
   defaultTimeoutMs?: number;
   /**
-   * Channel credentials (e.g. TLS); the calls then go through grpc-js. Default: plaintext (h2c) over a
-   * bare HTTP/2 connection (Http2UnaryChannel), for in-cluster traffic.
+   * Channel credentials (e.g. TLS); when given (even `credentials.createInsecure()`), the calls go
+   * through grpc-js. Default: plaintext (h2c) over a bare HTTP/2 connection (Http2UnaryChannel), for
+   * in-cluster traffic.
    */
   credentials?: ChannelCredentials;
-  /** Largest response accepted, in bytes. Default: grpc-js default (4 MiB). */
+  /** Largest response accepted, in bytes; a larger one fails with RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxReceiveMessageBytes?: number;
 }
 
