@@ -47,7 +47,10 @@ const decodeMessage = (s: string) => {
  * (resolver, load balancer, interceptors, retry and filter layers) cost ~200 µs of CPU and tens of KB of
  * garbage per call against ~130 µs for the bare HTTP/2 call (bench/ml-serving). What grpc-js adds
  * beyond this — TLS credentials, name resolution with several addresses, retries, compression — is not
- * used by that call; {@link createPredictorClient} keeps grpc-js for TLS.
+ * used by that call; {@link createPredictorClient} keeps grpc-js for TLS. One difference to know: grpc-js
+ * retries a call the server refused without processing (REFUSED_STREAM, or past a GOAWAY's last stream)
+ * on a new connection by itself; this channel fails it with UNAVAILABLE (the gateway answers 503 with
+ * Retry-After), so during a predictor's rolling restart a few requests may need the caller's retry.
  */
 export class Http2UnaryChannel {
   private session: ClientHttp2Session | undefined;
