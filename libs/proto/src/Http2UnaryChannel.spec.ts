@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
+import { grpcTimeout } from './Http2UnaryChannel';
 import { createPredictorClient, PredictorServiceService, type PredictorClient, type PredictorServiceServer } from './index';
 
 /** A real grpc-js server (an independent gRPC implementation) with scriptable PredictorService handlers. */
@@ -131,5 +132,15 @@ describe('createPredictorClient with credentials goes through grpc-js, with the 
     expect(await client.predict({ modelName: 'm', values: [1, 2], nFeatures: 2 })).toEqual({ predictions: [2, 3], modelName: 'm', modelVersion: 3 });
     await expect(client.getModel({ modelName: 'x' })).rejects.toMatchObject({ code: status.NOT_FOUND, details: 'no such model' });
     await expect(client.predict({ modelName: 'm', values: [1], nFeatures: 1 }, { timeoutMs: -1 })).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+  });
+});
+
+describe('grpcTimeout', () => {
+  it('writes at most 8 digits: milliseconds, rounded up, or seconds beyond 99,999,999 ms', () => {
+    expect(grpcTimeout(2000)).toBe('2000m');
+    expect(grpcTimeout(0.2)).toBe('1m');
+    expect(grpcTimeout(99_999_999)).toBe('99999999m');
+    expect(grpcTimeout(100_000_000)).toBe('100000S');
+    expect(grpcTimeout(1e15)).toBe('99999999S');
   });
 });

@@ -28,6 +28,12 @@ function codeForHttpStatus(httpStatus: number): status {
   return status.UNKNOWN;
 }
 
+/** The `grpc-timeout` header for a deadline `ms` from now: at most 8 digits, in milliseconds or, when longer, seconds. */
+export function grpcTimeout(ms: number): string {
+  const millis = Math.max(1, Math.ceil(ms));
+  return millis <= 99_999_999 ? `${millis}m` : `${Math.min(99_999_999, Math.ceil(millis / 1000))}S`;
+}
+
 const decodeMessage = (s: string) => {
   try {
     return decodeURIComponent(s);
@@ -77,7 +83,7 @@ export class Http2UnaryChannel {
           ':path': path,
           'content-type': 'application/grpc',
           te: 'trailers',
-          'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
+          'grpc-timeout': grpcTimeout(timeoutMs),
         });
       } catch (e) {
         this.session = undefined;
