@@ -13,7 +13,7 @@
 // The target verdicts are printed for both; the native client's are the ones without client pauses.
 //   npm run bench:ml-serving                     (starts the local broker if KAFKA_BROKERS is unset)
 //   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 BENCH_WARMUP_SECONDS=3 npm run bench:ml-serving
-//   BENCH_APP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (extra node flags for the two services)
+//   BENCH_APP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (node flags for the two services and the floor instead of the deployed --single-threaded-gc; '' for none)
 //   BENCH_APP_NODE_OPTIONS='' …   (NODE_OPTIONS for the services and the floor server instead of the deployed ones)
 //   BENCH_CLIENTS=native …   (only these load generators: node, native, or both comma-separated, the default)
 //   BENCH_DUMP=/tmp/dir …   (writes each round's per-request latencies there as JSON, in send order)
@@ -64,9 +64,11 @@ const SERVICE_NODE_OPTIONS: Record<'ml-predictor' | 'api-gateway', string> = {
   'ml-predictor': '--max-semi-space-size=1',
   'api-gateway': '--max-semi-space-size=1',
 };
+/** V8 flags NODE_OPTIONS does not accept, which deploy/ passes on node's command line (NODE_V8_FLAGS). */
+const SERVICE_V8_FLAGS = ['--single-threaded-gc'];
 
 function startApp(app: keyof typeof SERVICE_NODE_OPTIONS, env: Record<string, string>): ChildProcess {
-  const nodeArgs = (process.env['BENCH_APP_NODE_ARGS'] ?? '').split(' ').filter(Boolean); // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  const nodeArgs = serviceNodeArgs();
   env = { NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS[app], ...env };
   return spawn(process.execPath, [...nodeArgs, join(root, 'dist/apps', app, 'main.js')], { env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
 }
@@ -85,6 +87,12 @@ interface Client {
   name: string;
   title: string;
   run(spec: LoadSpec): Promise<RoundResult>;
+}
+
+/** node's command-line flags for the services and the floor: the deployed V8 flags unless BENCH_APP_NODE_ARGS replaces them. */
+function serviceNodeArgs(): string[] {
+  const override = process.env['BENCH_APP_NODE_ARGS'];
+  return override === undefined ? SERVICE_V8_FLAGS : override.split(' ').filter(Boolean); // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 }
 
 /** Runs one open-loop load in its own worker thread (loadgen.worker.ts) and returns what it measured. */
@@ -282,7 +290,7 @@ function grpcFrame(modelName: string, row: number[]): Buffer {
 /** Starts noop-predictor.child.js (the grpc-js floor) with the predictor's V8 flags; resolves once it listens. */
 async function startFloorServer(): Promise<{ child: ChildProcess; port: number }> {
   const env = { ...process.env, NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS['ml-predictor'] };
-  const child = spawn(process.execPath, [join(__dirname, 'noop-predictor.child.js'), String(ports.floor)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...serviceNodeArgs(), join(__dirname, 'noop-predictor.child.js'), String(ports.floor)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       const m = /listening (\d+)/.exec(d.toString());

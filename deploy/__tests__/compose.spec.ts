@@ -71,6 +71,15 @@ describe('docker-compose.yml', () => {
     expect(config.services.aggregator!.environment).toMatchObject({ AGG_WINDOW_SECONDS: '300', AGG_MAX_SERIES: '10000', AGG_SNAPSHOT_INTERVAL_MS: '500' });
   });
 
+  it('runs the two serving processes with the latency GC settings (docs/deploy.md, "Serving latency")', () => {
+    for (const name of ['ml-predictor', 'api-gateway']) {
+      expect({ name, env: config.services[name]!.environment }).toMatchObject({
+        name,
+        env: { NODE_OPTIONS: expect.stringContaining('--max-semi-space-size=1'), NODE_V8_FLAGS: '--single-threaded-gc' },
+      });
+    }
+  });
+
   it('runs Kafka from apache/kafka in KRaft mode (no ZooKeeper) with a health check and a named data volume', () => {
     const k = config.services.kafka!;
     expect(k.image).toMatch(/^apache\/kafka:4\.\d+\.\d+$/);

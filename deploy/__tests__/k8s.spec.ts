@@ -134,6 +134,13 @@ describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
     expect([predictor.ports.find((p) => p.name === 'grpc')?.containerPort, envOf(predictor).GRPC_PORT]).toEqual([50051, '50051']);
   });
 
+  it('runs the two serving processes with the latency GC settings (docs/deploy.md, "Serving latency")', () => {
+    for (const name of ['ml-predictor', 'api-gateway']) {
+      const c = deployments.find((d) => d.metadata.name === name)!.spec.template.spec.containers[0]!;
+      expect({ name, env: envOf(c) }).toMatchObject({ name, env: { NODE_OPTIONS: expect.stringContaining('--max-semi-space-size=1'), NODE_V8_FLAGS: '--single-threaded-gc' } });
+    }
+  });
+
   it('exposes each service through a Service that selects its pods on the http port (and grpc for ml-predictor)', () => {
     for (const d of deployments) {
       const svc = one(objs, 'Service', d.metadata.name);
