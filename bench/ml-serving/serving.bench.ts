@@ -20,7 +20,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -28,7 +27,8 @@ import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { Rng, encodeModel, trainModel } from '@pipeline/ml';
 import { publishModel } from '@pipeline/model-registry';
-import { PredictRequest, createPredictorClient } from '@pipeline/proto';
+import { PredictRequest, PredictorServiceService, createPredictorClient } from '@pipeline/proto';
+import { httpRequest, waitFor } from '@pipeline/testing';
 import type { LoadResult, LoadSpec } from './loadgen.worker';
 
 const root = process.cwd(); // npm scripts run from the repo root
@@ -42,18 +42,9 @@ const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 3);
 const ports = { predictorHttp: 18284, grpc: 18551, gatewayHttp: 18280, floor: 18552 };
 const N_FEATURES = 10;
 
-function wait(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function ready(port: number, what: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    const status = await new Promise<number>((res) => http.get({ host: '127.0.0.1', port, path: '/readyz' }, (x) => { x.resume(); res(x.statusCode ?? 0); }).on('error', () => res(0)));
-    if (status === 200) return;
-    if (i > 600) throw new Error(`${what} did not become ready`);
-    await wait(100);
-  }
-}
+/** Waits (up to 60 s) until the service on `port` answers 200 on /readyz. */
+const ready = (port: number, what: string) =>
+  waitFor(async () => (await httpRequest(`http://127.0.0.1:${port}/readyz`)).status === 200, { timeoutMs: 60_000, intervalMs: 100, what: `${what} ready` });
 
 /**
  * V8 flags of the two services, as deploy/ sets them (NODE_OPTIONS in docker-compose.yml, the k8s
@@ -210,15 +201,7 @@ async function main() {
     // Wait with the real client until the predictor has loaded the model. (The load generator checks the
     // grpc-status of every answer to its own prepared frame.)
     const client = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });
-    for (let i = 0; ; i++) {
-      try {
-        await client.predict({ modelName: name, values: row, nFeatures: N_FEATURES });
-        break;
-      } catch (e) {
-        if (i > 300) throw e;
-        await wait(100);
-      }
-    }
+    await waitFor(() => client.predict({ modelName: name, values: row, nFeatures: N_FEATURES }), { timeoutMs: 60_000, intervalMs: 100, what: `${name} loaded by ml-predictor` });
     client.close();
     const frame = grpcFrame(name, row);
     const json = Buffer.from(JSON.stringify({ model_name: name, features: [row] }));
@@ -276,7 +259,7 @@ async function main() {
   }
 }
 
-const PREDICT_PATH = '/ml.v1.PredictorService/Predict';
+const PREDICT_PATH = PredictorServiceService.predict.path;
 
 /** A gRPC length-prefixed message: flag byte 0 (not compressed), 4-byte big-endian length, PredictRequest. */
 function grpcFrame(modelName: string, row: number[]): Buffer {

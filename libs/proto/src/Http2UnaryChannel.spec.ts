@@ -16,15 +16,16 @@ async function startServer(impl: Partial<PredictorServiceServer>, port = 0): Pro
 
 const stop = (server: grpc.Server) => new Promise<void>((r) => server.tryShutdown(() => r()));
 
-describe('createPredictorClient over a bare HTTP/2 connection (Http2UnaryChannel) against a grpc-js server', () => {
-  let server: grpc.Server | undefined;
-  let client: PredictorClient | undefined;
-  afterEach(async () => {
-    client?.close();
-    if (server) await stop(server);
-    server = client = undefined;
-  });
+// The server and client of the running test; both describes close them after each test.
+let server: grpc.Server | undefined;
+let client: PredictorClient | undefined;
+afterEach(async () => {
+  client?.close();
+  if (server) await stop(server);
+  server = client = undefined;
+});
 
+describe('createPredictorClient over a bare HTTP/2 connection (Http2UnaryChannel) against a grpc-js server', () => {
   it('round-trips Predict, ListModels and GetModel, and sends the deadline as grpc-timeout', async () => {
     let deadlineMs = 0;
     const s = await startServer({
@@ -114,14 +115,6 @@ describe('createPredictorClient over a bare HTTP/2 connection (Http2UnaryChannel
 });
 
 describe('createPredictorClient with credentials goes through grpc-js, with the same results', () => {
-  let server: grpc.Server | undefined;
-  let client: PredictorClient | undefined;
-  afterEach(async () => {
-    client?.close();
-    if (server) await stop(server);
-    server = client = undefined;
-  });
-
   it('round-trips Predict and maps a server error to its code and details', async () => {
     const s = await startServer({
       predict: (call, cb) => cb(null, { predictions: call.request.values.map((v) => v + 1), modelName: call.request.modelName, modelVersion: 3 }),

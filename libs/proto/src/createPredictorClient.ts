@@ -5,6 +5,7 @@ import {
   ListModelsRequest,
   ListModelsResponse,
   PredictorServiceClient,
+  PredictorServiceService,
   PredictRequest,
   PredictResponse,
 } from './gen/ml/v1/predictor';
@@ -59,15 +60,21 @@ export function createPredictorClient(address: string, options: PredictorClientO
   const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? 4 * 1024 * 1024;
   if (options.credentials) return createGrpcJsPredictorClient(address, options.credentials, defaultTimeoutMs, maxReceiveMessageBytes);
   const channel = new Http2UnaryChannel(address, { maxReceiveMessageBytes });
-  const path = (method: string) => `/ml.v1.PredictorService/${method}`;
   const timeout = (call?: PredictorCallOptions) => call?.timeoutMs ?? defaultTimeoutMs;
   return {
-    predict: async (request, call) => PredictResponse.decode(await channel.call(path('Predict'), PredictRequest.encode(PredictRequest.fromPartial(request)).finish(), timeout(call))),
-    listModels: async (call) => ListModelsResponse.decode(await channel.call(path('ListModels'), ListModelsRequest.encode({}).finish(), timeout(call))),
-    getModel: async (request, call) => GetModelResponse.decode(await channel.call(path('GetModel'), GetModelRequest.encode(GetModelRequest.fromPartial(request)).finish(), timeout(call))),
+    predict: async (request, call) => PredictResponse.decode(await channel.call(PATHS.predict, PredictRequest.encode(PredictRequest.fromPartial(request)).finish(), timeout(call))),
+    listModels: async (call) => ListModelsResponse.decode(await channel.call(PATHS.listModels, ListModelsRequest.encode({}).finish(), timeout(call))),
+    getModel: async (request, call) => GetModelResponse.decode(await channel.call(PATHS.getModel, GetModelRequest.encode(GetModelRequest.fromPartial(request)).finish(), timeout(call))),
     close: () => channel.close(),
   };
 }
+
+/** HTTP/2 paths of the service's methods, from the generated service definition. */
+const PATHS = {
+  predict: PredictorServiceService.predict.path,
+  listModels: PredictorServiceService.listModels.path,
+  getModel: PredictorServiceService.getModel.path,
+};
 
 /** The same client over grpc-js, for channels with credentials (TLS). */
 function createGrpcJsPredictorClient(address: string, credentials: ChannelCredentials, defaultTimeoutMs: number, maxReceiveMessageBytes: number): PredictorClient {
