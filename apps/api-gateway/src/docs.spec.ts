@@ -11,7 +11,11 @@ describe('docsRoutes: OpenAPI document and Swagger UI served from swagger-ui-dis
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => new Promise((r) => server.close(() => r()));
+    close = () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections(); // fetch keeps its sockets alive; close would wait for their timeout
+      });
   });
   afterAll(() => close());
 
