@@ -71,6 +71,40 @@ describe('KMeans', () => {
     }
   });
 
+  it('re-seeds an empty cluster instead of leaving a NaN centre (identical rows, k = 2)', () => {
+    const x = { data: Float64Array.of(3, 3, 3, 3, 3, 3), nRows: 3, nCols: 2 };
+    const km = KMeans.fit(x, { nClusters: 2, seed: 0 });
+    expect(Array.from(km.centers)).toEqual([3, 3, 3, 3]);
+    expect(km.inertia).toBe(0);
+    // Both centres coincide, so every row ties and goes to the lowest index, as in Lloyd's rule.
+    expect(Array.from(km.labels)).toEqual([0, 0, 0]);
+  });
+
+  it('keeps each centre the mean of its rows after many iterations of incremental sums', () => {
+    const r = new Rng(11);
+    const n = 3000;
+    const p = 5;
+    const data = new Float64Array(n * p);
+    for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) data[i * p + j] = r.nextFloat() * 100;
+    const km = KMeans.fit({ data, nRows: n, nCols: p }, { nClusters: 6, seed: 2, tol: 0 });
+    expect(km.iterations).toBeGreaterThan(5);
+    const sums = new Float64Array(6 * p);
+    const counts = new Float64Array(6);
+    for (let i = 0; i < n; i++) {
+      const c = km.labels[i]!;
+      counts[c]++;
+      for (let j = 0; j < p; j++) sums[c * p + j] += data[i * p + j]!;
+    }
+    for (let c = 0; c < 6; c++) for (let j = 0; j < p; j++) expect(km.centers[c * p + j]).toBeCloseTo(sums[c * p + j]! / counts[c]!, 9);
+  });
+
+  it('stops at maxIter with every row labelled by the final centres', () => {
+    const x = blobs(200, [[0, 0], [1, 0], [0, 1], [1, 1]], 4);
+    const km = KMeans.fit(x, { nClusters: 4, seed: 1, maxIter: 2 });
+    expect(km.iterations).toBe(2);
+    for (let i = 0; i < x.nRows; i++) expect(km.labels[i]).toBe(km.predictRow(x.data, i * 2));
+  });
+
   it('rejects nClusters greater than the number of rows', () => {
     const x = { data: Float64Array.of(1, 2), nRows: 2, nCols: 1 };
     expect(() => KMeans.fit(x, { nClusters: 3 })).toThrow('params.nClusters must be an integer in [1, 2], got 3');
