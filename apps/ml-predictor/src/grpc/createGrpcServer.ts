@@ -3,6 +3,7 @@ import { GRPCInferenceServiceService, HealthService, PredictorServiceService } f
 import { createHealthService } from './createHealthService';
 import { createInferenceService } from './createInferenceService';
 import { createPredictorService } from './createPredictorService';
+import { GrpcFront, type FastUnaryRoute } from './GrpcFront';
 import type { ModelCatalog } from './ModelCatalog';
 import type { PredictObserver } from './PredictObserver';
 import type { ErrorLogger } from './toGrpcError';
@@ -26,8 +27,9 @@ export interface GrpcServerOptions {
 }
 
 export interface GrpcServer {
+  /** The grpc-js server behind the port: it answers every method except Predict and ModelInfer (see GrpcFront). */
   server: grpc.Server;
-  /** Binds `host:port` (port 0 picks a free one), plaintext, and resolves with the bound port. */
+  /** Listens on `host:port` (port 0 picks a free one), plaintext, and resolves with the bound port. */
   start(host: string, port: number): Promise<number>;
   /** Health status switch: false reports NOT_SERVING (e.g. while draining) even if models are ready. */
   setServing(serving: boolean): void;
@@ -44,6 +46,9 @@ export interface GrpcServer {
  */
 export const GRPC_SERVER_OPTIONS: grpc.ServerOptions = { 'grpc.enable_channelz': 0 };
 
+/** grpc-js's default limit on a received message (4 MiB). */
+const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
+
 /** Fully qualified names of the services this server runs, as health checks name them. */
 export const SERVICE_NAMES = ['ml.v1.PredictorService', 'inference.GRPCInferenceService', 'grpc.health.v1.Health'];
 
@@ -51,53 +56,59 @@ export const SERVICE_NAMES = ['ml.v1.PredictorService', 'inference.GRPCInference
  * gRPC server of ml-predictor: ml.v1.PredictorService, the KServe Open Inference Protocol v2
  * (inference.GRPCInferenceService) and grpc.health.v1.Health on one port, all over `catalog`.
  * Health is SERVING when `setServing` is true (the initial value) and `catalog.isReady()`.
+ * The port is a {@link GrpcFront}: Predict and ModelInfer are answered on its fast path, every other
+ * call by the grpc-js server behind it; both run the same handlers.
  */
 export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   const log: ErrorLogger = opts.log ?? ((err, method) => console.error(`grpc ${method} failed`, err));
   let serving = true;
   const isServing = () => serving && opts.catalog.isReady();
+  const maxReceiveMessageBytes = opts.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
 
-  const server = new grpc.Server({
-    ...GRPC_SERVER_OPTIONS,
-    ...(opts.maxReceiveMessageBytes === undefined ? {} : { 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes }),
-  });
+  const server = new grpc.Server({ ...GRPC_SERVER_OPTIONS, 'grpc.max_receive_message_length': maxReceiveMessageBytes });
   const health = createHealthService({ services: SERVICE_NAMES, isServing, log, pollMs: opts.healthPollMs });
-  server.addService(PredictorServiceService, createPredictorService(opts.catalog, log, opts.onPredict));
-  server.addService(
-    GRPCInferenceServiceService,
-    createInferenceService({
-      catalog: opts.catalog,
-      isServing: () => serving,
-      log,
-      serverName: 'ml-predictor',
-      serverVersion: opts.serverVersion ?? '0.0.0',
-      onPredict: opts.onPredict,
-    }),
-  );
+  const predictor = createPredictorService(opts.catalog, log, opts.onPredict);
+  const inference = createInferenceService({
+    catalog: opts.catalog,
+    isServing: () => serving,
+    log,
+    serverName: 'ml-predictor',
+    serverVersion: opts.serverVersion ?? '0.0.0',
+    onPredict: opts.onPredict,
+  });
+  server.addService(PredictorServiceService, predictor);
+  server.addService(GRPCInferenceServiceService, inference);
   server.addService(HealthService, health.implementation);
+  const front = new GrpcFront({
+    grpcServer: server,
+    maxReceiveMessageBytes,
+    routes: [
+      { definition: PredictorServiceService.predict, handler: predictor.predict },
+      { definition: GRPCInferenceServiceService.modelInfer, handler: inference.modelInfer },
+    ] as FastUnaryRoute[],
+  });
 
   return {
     server,
-    start: (host, port) =>
-      new Promise((resolve, reject) => {
-        const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-      }),
+    start: (host, port) => front.listen(host, port),
     setServing: (value) => {
       serving = value;
       health.refresh();
     },
-    stop: (graceMs) => {
+    stop: async (graceMs) => {
       serving = false;
       health.refresh();
       health.close();
-      return new Promise((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await Promise.all([
+        front.close(graceMs),
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.forceShutdown(), graceMs);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        }),
+      ]);
     },
   };
 }
