@@ -2,8 +2,8 @@
 // real ml-predictor process, and POST /pipeline/ml/predict through a real api-gateway process,
 // one row per request at a steady (open-loop) 1,000 requests/s. Targets: gRPC p99 ≤ 2 ms, REST
 // p99 ≤ 5 ms. The model is trained here, published to the registry topic, and loaded by the
-// predictor from Kafka exactly as in production. Each round also measures a floor: a no-op grpc-js
-// server (noop-predictor.child.ts).
+// predictor from Kafka exactly as in production. Each round also measures a floor: a no-op Predict
+// served like ml-predictor's (GrpcFront) in a process of its own (noop-predictor.child.ts).
 //
 // Two load generators take turns, each for BENCH_ROUNDS rounds of floor, gRPC and REST:
 //   node:   loadgen.worker.ts, a worker thread of this process (raw HTTP/2 or HTTP/1.1); it reports its
@@ -16,6 +16,7 @@
 //   BENCH_APP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (node flags for the two services and the floor instead of the deployed --single-threaded-gc; '' for none)
 //   BENCH_APP_NODE_OPTIONS='' …   (NODE_OPTIONS for the services and the floor server instead of the deployed ones)
 //   BENCH_CLIENTS=native …   (only these load generators: node, native, or both comma-separated, the default)
+//   BENCH_FLOOR=grpc-js …   (the floor serves Predict from a plain grpc-js server instead of GrpcFront)
 //   BENCH_DUMP=/tmp/dir …   (writes each round's per-request latencies there as JSON, in send order)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -206,7 +207,7 @@ async function main() {
     const frame = grpcFrame(name, row);
     const json = Buffer.from(JSON.stringify({ model_name: name, features: [row] }));
     const targets = {
-      floor: { kind: 'grpc', port: floor.port, path: PREDICT_PATH, body: frame, label: 'gRPC floor: no-op grpc-js server' },
+      floor: { kind: 'grpc', port: floor.port, path: PREDICT_PATH, body: frame, label: process.env['BENCH_FLOOR'] === 'grpc-js' ? 'gRPC floor: no-op grpc-js server' : 'gRPC floor: no-op on GrpcFront' },
       grpc: { kind: 'grpc', port: ports.grpc, path: PREDICT_PATH, body: frame, label: 'gRPC Predict, ml-predictor' },
       rest: { kind: 'rest', port: ports.gatewayHttp, path: '/pipeline/ml/predict', body: json, label: 'REST via api-gateway' },
     } as const;
@@ -270,7 +271,7 @@ function grpcFrame(modelName: string, row: number[]): Buffer {
   return frame;
 }
 
-/** Starts noop-predictor.child.js (the grpc-js floor) with the predictor's V8 flags; resolves once it listens. */
+/** Starts noop-predictor.child.js (the floor) with the predictor's V8 flags; resolves once it listens. */
 async function startFloorServer(): Promise<{ child: ChildProcess; port: number }> {
   const env = { ...process.env, NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS['ml-predictor'] };
   const child = spawn(process.execPath, [...serviceNodeArgs(), join(__dirname, 'noop-predictor.child.js'), String(ports.floor)], { env, stdio: ['ignore', 'pipe', 'inherit'] });

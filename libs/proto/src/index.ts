@@ -54,4 +54,6 @@ export type { HealthServer } from './gen/grpc/health/v1/health';
 export { createPredictorClient } from './createPredictorClient';
 export type { PredictorClient, PredictorClientOptions, PredictorCallOptions } from './createPredictorClient';
 export { Http2UnaryChannel, UnaryCallError } from './Http2UnaryChannel';
+export { GrpcFront } from './GrpcFront';
+export type { FastUnaryRoute, GrpcFrontOptions, UnaryCallContext, UnaryHandler } from './GrpcFront';
 export type { Http2UnaryChannelOptions } from './Http2UnaryChannel';

@@ -1,9 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { GRPCInferenceServiceService, HealthService, PredictorServiceService } from '@pipeline/proto';
+import { GRPCInferenceServiceService, GrpcFront, HealthService, PredictorServiceService, type FastUnaryRoute } from '@pipeline/proto';
 import { createHealthService } from './createHealthService';
 import { createInferenceService } from './createInferenceService';
 import { createPredictorService } from './createPredictorService';
-import { GrpcFront, type FastUnaryRoute } from './GrpcFront';
 import type { ModelCatalog } from './ModelCatalog';
 import type { PredictObserver } from './PredictObserver';
 import type { ErrorLogger } from './toGrpcError';

@@ -1,19 +1,7 @@
-import type { handleUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import type { handleUnaryCall } from '@grpc/grpc-js';
+import type { UnaryCallContext, UnaryHandler } from '@pipeline/proto';
 import { CancelledError, DeadlineExceededError } from './errors';
 import { toGrpcError, type ErrorLogger } from './toGrpcError';
-
-/**
- * What a unary handler reads of its call: grpc-js's `ServerUnaryCall` has it, and so does the call
- * object of the Predict fast path (GrpcFront), so one handler serves both.
- */
-export interface UnaryCallContext<Req> {
-  readonly request: Req;
-  readonly cancelled: boolean;
-  getDeadline(): Date | number;
-}
-
-/** A unary handler as grpc-js calls it, over the part of the call it uses. */
-export type UnaryHandler<Req, Res> = (call: UnaryCallContext<Req>, callback: sendUnaryData<Res>) => void;
 
 /** A generated grpc-js service interface with its unary methods typed as {@link UnaryHandler}s. */
 export type UnaryHandlersOf<S> = { [K in keyof S]: S[K] extends handleUnaryCall<infer Req, infer Res> ? UnaryHandler<Req, Res> : S[K] };

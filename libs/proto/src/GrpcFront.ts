@@ -1,4 +1,4 @@
-import { ServerCredentials, status, type MethodDefinition, type Server, type ServerErrorResponse } from '@grpc/grpc-js';
+import { ServerCredentials, status, type MethodDefinition, type Server, type ServerErrorResponse, type sendUnaryData } from '@grpc/grpc-js';
 import http2, {
   type ClientHttp2Session,
   type ClientHttp2Stream,
@@ -9,7 +9,19 @@ import http2, {
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { duplexPair } from 'node:stream';
-import type { UnaryHandler } from './unaryHandler';
+
+/**
+ * What a unary handler reads of its call: grpc-js's `ServerUnaryCall` has it, and so does the call
+ * object of the {@link GrpcFront} fast path, so one handler serves both.
+ */
+export interface UnaryCallContext<Req> {
+  readonly request: Req;
+  readonly cancelled: boolean;
+  getDeadline(): Date | number;
+}
+
+/** A unary handler as grpc-js calls it, over the part of the call it uses. */
+export type UnaryHandler<Req, Res> = (call: UnaryCallContext<Req>, callback: sendUnaryData<Res>) => void;
 
 /** A unary method the front answers itself: its generated definition (path, codecs) and its handler. */
 export interface FastUnaryRoute<Req = unknown, Res = unknown> {
@@ -32,12 +44,12 @@ const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1
 const noop = () => undefined;
 
 /**
- * The predictor's gRPC port: a plain node:http2 server that answers the hot unary methods (Predict,
+ * A gRPC port (plaintext HTTP/2): a plain node:http2 server that answers the hot unary methods (Predict,
  * ModelInfer) itself and hands every other stream to the grpc-js server unchanged.
  *
- * Why: at 1,000 one-row predictions per second, grpc-js's server allocated ~16 KB per call of the
- * predictor's ~28 KB (sampling heap profile, bench/ml-serving), and that garbage — part of it promoted
- * — is what the predictor's p99 waits on (scavenges, old-generation collections). The fast path runs
+ * Why (ml-predictor): at 1,000 one-row predictions per second, grpc-js's server allocated ~16 KB per
+ * call of the predictor's ~28 KB (sampling heap profile, bench/ml-serving), and that garbage — part of
+ * it promoted — is what the predictor's p99 waits on (scavenges, old-generation collections). The fast path runs
  * the same handler on a stream it reads and answers directly: one length-prefixed message in, the
  * response and `grpc-status` trailers out, errors as trailers-only responses, `grpc-timeout` honoured
  * as the handler's deadline. Anything it does not take on — other methods, compressed requests

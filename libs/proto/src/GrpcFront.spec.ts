@@ -1,9 +1,21 @@
-import { credentials, Metadata, Server, status, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
-import { PredictorServiceClient, PredictorServiceService, PredictRequest, PredictResponse, type PredictorServiceServer } from '@pipeline/proto';
+import { credentials, Metadata, Server, status, type Client, type ServerUnaryCall, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
 import http2 from 'node:http2';
-import { GrpcFront, type FastUnaryRoute } from '../GrpcFront';
-import type { UnaryHandler } from '../unaryHandler';
-import { call, failure } from './harness';
+import { PredictorServiceClient, PredictorServiceService, PredictRequest, PredictResponse, type PredictorServiceServer } from './gen/ml/v1/predictor';
+import { GrpcFront, type FastUnaryRoute, type UnaryHandler } from './GrpcFront';
+
+type Unary<Req, Res> = (req: Req, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+/** A generated unary method as a promise, with a deadline `deadlineMs` from now. */
+const call = <Req, Res>(client: Client, method: Unary<Req, Res>, request: Req, deadlineMs = 2000): Promise<Res> =>
+  new Promise((resolve, reject) => method.call(client, request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res))));
+/** The `{code, details}` a call failed with. */
+async function failure(promise: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    return { code: (err as ServiceError).code, details: (err as ServiceError).details };
+  }
+  throw new Error('expected the call to fail');
+}
 
 /**
  * GrpcFront on its own: a fast-path Predict that answers [1] and a grpc-js server behind it whose
