@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus, IncomingMessage, Subscription } from './EventBus';
 
+/** How long an idle view's fetch waits at the broker (see SubscribeOptions.fetchMaxWaitMs). */
+const VIEW_FETCH_MAX_WAIT_MS = 500;
+
 export interface CompactedTopicViewOptions<T> {
   topic: string;
   /** Decodes a message; return undefined to ignore it. An empty value is a tombstone (the key is deleted). */
@@ -55,6 +58,9 @@ export class CompactedTopicView<T> {
       topics: [this.opts.topic],
       fromBeginning: true,
       commit: 'manual', // a view never commits: it always rebuilds from the beginning
+      // Compacted topics change rarely: an idle view polls twice a second instead of 20 times
+      // (~1 MB/s less garbage in every service with a view); updates still arrive at once.
+      fetchMaxWaitMs: VIEW_FETCH_MAX_WAIT_MS,
       handler: async (batch) => {
         for (const m of batch.messages) {
           if (m.key === null) continue;

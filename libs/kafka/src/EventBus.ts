@@ -59,6 +59,12 @@ export interface SubscribeOptions {
   /** Where a group with no committed offset starts (default false: only new messages). */
   fromBeginning?: boolean;
   commit?: CommitMode;
+  /**
+   * How long a fetch with nothing to return waits at the broker (default: the bus's, 50 ms on
+   * KafkaJsBus). Data that arrives ends the wait at once, so a longer wait delays no message; it
+   * makes an idle consumer poll (and allocate) less often, and stopping it may take that long.
+   */
+  fetchMaxWaitMs?: number;
   handler(batch: MessageBatch): Promise<void>;
   /** Called after every (re)assignment with this member's partitions, before their batches arrive. */
   onAssignment?(assigned: TopicPartition[]): void | Promise<void>;

@@ -312,7 +312,7 @@ export class KafkaJsBus implements EventBus {
       heartbeatInterval: this.opts.heartbeatIntervalMs,
       maxBytesPerPartition: this.opts.maxBytesPerPartition,
       maxBytes: this.opts.maxBytesPerPartition * 4,
-      maxWaitTimeInMs: this.opts.maxWaitTimeMs,
+      maxWaitTimeInMs: options.fetchMaxWaitMs ?? this.opts.maxWaitTimeMs,
       allowAutoTopicCreation: false,
       // Reconnect forever: a broker outage must not need a service restart.
       retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 10, restartOnFailure: async () => !this.closed },

@@ -137,6 +137,37 @@ describe('KafkaJsBus on a real broker', () => {
     }
   });
 
+  it('with a long fetchMaxWaitMs an idle consumer polls rarely, yet a message published during a wait arrives at once', async () => {
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: { fulfillRequest(...a: unknown[]): void } };
+    const clientId = uniqueName('waiter');
+    const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
+    buses.push(bus);
+    const topic = uniqueName('t-wait');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const arrived: number[] = [];
+    await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true, fetchMaxWaitMs: 5_000, handler: async (b) => void arrived.push(...b.messages.map(() => Date.now())) });
+    await bus.publish({ topic, key: 'k', value: 'first' });
+    await waitFor(() => arrived.length === 1, { what: 'the first message' });
+    // The consumer's next fetch is now waiting at the broker for up to 5 s.
+    const responses = jest.spyOn(RequestQueue.prototype, 'fulfillRequest');
+    // Answers to this bus's requests only (other tests' buses are still polling).
+    const mine = () => responses.mock.contexts.filter((q) => (q as { clientId?: string }).clientId === clientId).length;
+    try {
+      await new Promise((r) => setTimeout(r, 1_500));
+      // At most a heartbeat or two and one fetch answer; at 50 ms this bus would see ~30 fetch answers.
+      const idle = mine();
+      expect(idle).toBeLessThanOrEqual(4);
+      const sent = Date.now();
+      await bus.publish({ topic, key: 'k', value: 'second' });
+      await waitFor(() => arrived.length === 2, { what: 'the second message' });
+      // Without the broker ending the wait on new data it would come ~3.5 s later, when the fetch expires.
+      expect(arrived[1]! - sent).toBeLessThan(2_000);
+      expect(mine()).toBeGreaterThan(idle); // the spy sees this bus: the answer that carried the message (and the publish)
+    } finally {
+      responses.mockRestore();
+    }
+  });
+
   it('classifies an unknown topic as a non-retriable error', async () => {
     const bus = newBus();
     await expect(bus.publish({ topic: uniqueName('missing'), value: 'x' })).rejects.toMatchObject({ retriable: false });
