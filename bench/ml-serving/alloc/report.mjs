@@ -1,12 +1,14 @@
 // Bytes allocated per call by owner (the innermost frame from grpc-js, our bundle, prom-client or
 // kafkajs; anything else counts as Node internals), from a profile written by preload.cjs.
-//   node bench/ml-serving/alloc/report.mjs /tmp/ml-predictor-alloc-<pid>.json
+//   node bench/ml-serving/alloc/report.mjs /tmp/<app>-alloc-<pid>.json
 import { readFileSync } from 'node:fs';
 
 const { calls, profile } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const owners = [
   ['grpc-js', (u) => u.includes('grpc-js')],
-  ['ours (dist/apps/ml-predictor/main.js)', (u) => u.endsWith('main.js')],
+  ['ours (dist/apps/<app>/main.js)', (u) => u.endsWith('main.js')],
+  ['express and its middleware', (u) => /node_modules\/(express|body-parser|router|raw-body|qs|send|finalhandler|on-finished|type-is|content-type|accepts|negotiator|cookie|serve-static)\//.test(u)],
+  ['pino', (u) => u.includes('pino')],
   ['prom-client', (u) => u.includes('prom-client')],
   ['kafkajs', (u) => u.includes('kafkajs')],
 ];
