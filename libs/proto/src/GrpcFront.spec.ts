@@ -33,6 +33,7 @@ describe('GrpcFront: fast path for chosen unary methods, grpc-js for the rest', 
   const fastPredict: UnaryHandler<PredictRequest, PredictResponse> = (c, done) => {
     seen.push({ deadline: c.getDeadline(), cancelled: c.cancelled });
     if (c.request.modelName === 'boom') return done({ code: status.INVALID_ARGUMENT, details: 'bad %, ü and \n' });
+    if (c.request.modelName === 'throw') throw new Error('a handler bug');
     done(null, { predictions: [1], modelName: c.request.modelName, modelVersion: 1 });
   };
   const slowGrpcModels = (c: ServerUnaryCall<unknown, unknown>) => {
@@ -117,6 +118,18 @@ describe('GrpcFront: fast path for chosen unary methods, grpc-js for the rest', 
       code: status.INVALID_ARGUMENT,
       details: 'bad %, ü and \n',
     });
+  });
+
+  it('answers INTERNAL when a handler throws instead of calling back, and keeps serving', async () => {
+    expect(await failure(call(client, client.predict, { modelName: 'throw', version: 0, values: [], nFeatures: 0 }))).toEqual({ code: status.INTERNAL, details: 'internal error' });
+    expect(await call(client, client.predict, { modelName: 'm', version: 0, values: [], nFeatures: 0 })).toMatchObject({ predictions: [1] });
+  });
+
+  it('takes a grpc-timeout beyond 24.8 days as a far deadline, not a past one', async () => {
+    const before = Date.now();
+    const r = await rawCall(predictPath, frame(request), { 'grpc-timeout': '2592000S' }); // 30 days
+    expect(r.grpcStatus).toBe('0');
+    expect(seen[0]!.deadline as number).toBeGreaterThanOrEqual(before + 2_592_000_000);
   });
 
   it('passes compressed requests (grpc-encoding gzip) to grpc-js, which decompresses them', async () => {

@@ -133,7 +133,8 @@ export class GrpcFront {
     if (timeout !== undefined) {
       const m = TIMEOUT.exec(String(timeout));
       if (!m) return endWithStatus(stream, status.INTERNAL, `Invalid grpc-timeout value "${timeout}"`);
-      deadline = Date.now() + ((Number(m[1]) * UNIT_MS[m[2]!]!) | 0);
+      // No `| 0` as in grpc-js's server: it wraps timeouts over ~24.8 days (e.g. "2592000S") to negative ones.
+      deadline = Date.now() + Number(m[1]) * UNIT_MS[m[2]!]!;
     }
     const max = this.opts.maxReceiveMessageBytes;
     const chunks: Buffer[] = [];
@@ -174,22 +175,30 @@ export class GrpcFront {
         },
         getDeadline: () => deadline,
       };
-      route.handler(call, (err, response) => {
-        if (stream.closed || stream.destroyed) return; // the client went away; nobody to answer
-        if (err) {
-          const e = err as Partial<ServerErrorResponse>;
-          return endWithStatus(stream, e.code ?? status.UNKNOWN, e.details ?? e.message ?? '');
-        }
-        const message = route.definition.responseSerialize(response);
-        const frame = Buffer.allocUnsafe(5 + message.length);
-        frame[0] = 0;
-        frame.writeUInt32BE(message.length, 1);
-        frame.set(message, 5);
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity' }, { waitForTrailers: true });
-        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
-        stream.end(frame);
-      });
+      try {
+        route.handler(call, respond);
+      } catch {
+        // Handlers report failures through the callback; one that throws anyway must not take the process down.
+        endWithStatus(stream, status.INTERNAL, 'internal error');
+      }
     });
+    const respond = (err: Partial<ServerErrorResponse> | null, response?: unknown): void => {
+      if (stream.closed || stream.destroyed || stream.headersSent) return; // client gone, or answered already
+      if (err) return endWithStatus(stream, err.code ?? status.UNKNOWN, err.details ?? err.message ?? '');
+      let message: Buffer;
+      try {
+        message = route.definition.responseSerialize(response);
+      } catch {
+        return endWithStatus(stream, status.INTERNAL, 'Error serializing response');
+      }
+      const frame = Buffer.allocUnsafe(5 + message.length);
+      frame[0] = 0;
+      frame.writeUInt32BE(message.length, 1);
+      frame.set(message, 5);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity' }, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
+      stream.end(frame);
+    };
   }
 
   /** Relays a stream to grpc-js and its answer back: headers, messages both ways, trailers, resets. */
@@ -228,8 +237,8 @@ export class GrpcFront {
 
   /** The in-process HTTP/2 connection to grpc-js (opened on first use, again after it closes). */
   private connectUpstream(): ClientHttp2Session {
-    if (this.closing && !this.upstream) throw new Error('closing');
     if (this.upstream && !this.upstream.closed && !this.upstream.destroyed) return this.upstream;
+    if (this.closing) throw new Error('closing'); // no new connection to a grpc-js server that is shutting down
     const injector = (this.injector ??= this.opts.grpcServer.createConnectionInjector(ServerCredentials.createInsecure()));
     const session = http2.connect('http://in-process', {
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
