@@ -10,6 +10,8 @@
 //           own send lateness, loop delay and GC pauses, which land in its latencies;
 //   native: native/loadgen.c, built here with cc and libnghttp2 (Debian libnghttp2-dev) when both
 //           are installed; no GC, paced by a timerfd, latency counted from each request's due time.
+//           Before each of its rounds it also measures the host's own noise (`loadgen sleep`: how late
+//           1 ms sleeps wake up), printed with the round.
 // The target verdicts are printed for both; the native client's are the ones without client pauses.
 //   npm run bench:ml-serving                     (starts the local broker if KAFKA_BROKERS is unset)
 //   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 BENCH_WARMUP_SECONDS=3 npm run bench:ml-serving
@@ -142,6 +144,21 @@ async function runNativeClient(binary: string, spec: LoadSpec): Promise<RoundRes
   };
 }
 
+interface HostNoise {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** How late 1 ms sleeps wake up on this host over 3 s (`loadgen sleep`), with no server involved. */
+function hostNoise(binary: string): HostNoise {
+  const out = execFileSync(binary, ['sleep', '3'], { encoding: 'utf8' });
+  const m = /p50 ([\d.]+) p99 ([\d.]+) p999 ([\d.]+) max ([\d.]+)/.exec(out);
+  if (!m) throw new Error(`unexpected output of loadgen sleep: ${out}`);
+  return { p50: Number(m[1]), p99: Number(m[2]), p999: Number(m[3]), max: Number(m[4]) };
+}
+
 function quantiles(lat: Float64Array): { p50: number; p99: number; p999: number; max: number } {
   const s = Float64Array.from(lat.filter((x) => !Number.isNaN(x))).sort();
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
@@ -222,8 +239,14 @@ async function main() {
       ...(native ? [{ name: 'native', title: 'native load generator (C, libnghttp2)', run: (spec: LoadSpec) => runNativeClient(native, spec) }] : []),
     ];
     const results = new Map<string, { p50: number; p99: number; failed: number }[]>();
+    const noise: HostNoise[] = [];
     for (const client of clients) {
       for (let r = 0; r < rounds; r++) {
+        if (native && client.name === 'native') {
+          const n = hostNoise(native);
+          noise.push(n);
+          console.log(`round ${r + 1} host: 1 ms sleeps for 3 s woke late by p50 ${n.p50.toFixed(3)}, p99 ${n.p99.toFixed(3)}, p99.9 ${n.p999.toFixed(2)}, max ${n.max.toFixed(1)} ms (no server involved)`);
+        }
         for (const kind of ['floor', 'grpc', 'rest'] as const) {
           const { label, ...spec } = targets[kind];
           const before = served[kind].map((p) => cpuMs(processes[p].pid));
@@ -251,6 +274,9 @@ async function main() {
         const verdict = kind === 'floor' ? 'reference, no target' : `target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'}`;
         console.log(`median of ${rounds}, ${client.title}, ${targets[kind].label}: p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (${verdict}), failed ${rs.reduce((a, x) => a + x.failed, 0)}`);
       }
+    }
+    if (noise.length > 0) {
+      console.log(`host noise, median of ${noise.length}: 1 ms sleep lateness p99 ${median(noise.map((n) => n.p99)).toFixed(3)} ms, p99.9 ${median(noise.map((n) => n.p999)).toFixed(2)} ms (a quiet day in session 3: p99 0.12 ms); milliseconds here show up in every p99 above`);
     }
   } finally {
     for (const c of [gateway, predictor, floor.child]) {
