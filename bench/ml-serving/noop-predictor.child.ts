@@ -7,8 +7,7 @@
 // ml-predictor used before GrpcFront).
 //   node noop-predictor.child.js <port>     (prints "listening <port>" once bound)
 import * as grpc from '@grpc/grpc-js';
-import { GrpcFront, PredictorServiceService, type FastUnaryRoute, type PredictorServiceServer, type UnaryHandler } from '@pipeline/proto';
-import type { PredictRequest, PredictResponse } from '@pipeline/proto';
+import { GrpcFront, PredictorServiceService, type FastUnaryRoute, type PredictRequest, type PredictResponse, type PredictorServiceServer, type UnaryHandler } from '@pipeline/proto';
 
 const unimplemented = (_call: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the floor server' });
 const predict: UnaryHandler<PredictRequest, PredictResponse> = (call, cb) => cb(null, { predictions: [0], modelName: call.request.modelName, modelVersion: 1 });

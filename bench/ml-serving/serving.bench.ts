@@ -30,7 +30,7 @@ import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { Rng, encodeModel, trainModel } from '@pipeline/ml';
 import { publishModel } from '@pipeline/model-registry';
-import { PredictRequest, PredictorServiceService, createPredictorClient } from '@pipeline/proto';
+import { PredictRequest, PredictorServiceService, createPredictorClient, grpcFrame } from '@pipeline/proto';
 import { httpRequest, waitFor } from '@pipeline/testing';
 import type { LoadResult, LoadSpec } from './loadgen.worker';
 
@@ -221,7 +221,7 @@ async function main() {
     const client = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });
     await waitFor(() => client.predict({ modelName: name, values: row, nFeatures: N_FEATURES }), { timeoutMs: 60_000, intervalMs: 100, what: `${name} loaded by ml-predictor` });
     client.close();
-    const frame = grpcFrame(name, row);
+    const frame = predictFrame(name, row);
     const json = Buffer.from(JSON.stringify({ model_name: name, features: [row] }));
     const targets = {
       floor: { kind: 'grpc', port: floor.port, path: PREDICT_PATH, body: frame, label: process.env['BENCH_FLOOR'] === 'grpc-js' ? 'gRPC floor: no-op grpc-js server' : 'gRPC floor: no-op on GrpcFront' },
@@ -288,13 +288,9 @@ async function main() {
 
 const PREDICT_PATH = PredictorServiceService.predict.path;
 
-/** A gRPC length-prefixed message: flag byte 0 (not compressed), 4-byte big-endian length, PredictRequest. */
-function grpcFrame(modelName: string, row: number[]): Buffer {
-  const message = PredictRequest.encode({ modelName, version: 0, values: row, nFeatures: N_FEATURES }).finish();
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
+/** The load generators' prepared request: one row to `modelName`, as a gRPC length-prefixed message. */
+function predictFrame(modelName: string, row: number[]): Buffer {
+  return grpcFrame(PredictRequest.encode({ modelName, version: 0, values: row, nFeatures: N_FEATURES }).finish());
 }
 
 /** Starts noop-predictor.child.js (the floor) with the predictor's V8 flags; resolves once it listens. */

@@ -9,6 +9,7 @@ import http2, {
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { duplexPair } from 'node:stream';
+import { grpcFrame } from './grpcFrame';
 
 /**
  * What a unary handler reads of its call: grpc-js's `ServerUnaryCall` has it, and so does the call
@@ -191,10 +192,7 @@ export class GrpcFront {
       } catch {
         return endWithStatus(stream, status.INTERNAL, 'Error serializing response');
       }
-      const frame = Buffer.allocUnsafe(5 + message.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(message.length, 1);
-      frame.set(message, 5);
+      const frame = grpcFrame(message);
       stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity' }, { waitForTrailers: true });
       stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
       stream.end(frame);

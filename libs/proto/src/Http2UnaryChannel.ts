@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { grpcFrame } from './grpcFrame';
 
 /** Failure of a call on {@link Http2UnaryChannel}, shaped like grpc-js's `ServiceError`. */
 export class UnaryCallError extends Error implements ServiceError {
@@ -72,10 +73,7 @@ export class Http2UnaryChannel {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new UnaryCallError(status.UNAVAILABLE, 'channel closed'));
       if (!(timeoutMs > 0)) return reject(new UnaryCallError(status.DEADLINE_EXCEEDED, `deadline of ${timeoutMs} ms already passed`));
-      const frame = Buffer.allocUnsafe(5 + request.length);
-      frame[0] = 0; // not compressed
-      frame.writeUInt32BE(request.length, 1);
-      frame.set(request, 5);
+      const frame = grpcFrame(request);
       let stream: ClientHttp2Stream;
       try {
         stream = this.connect().request({

@@ -55,5 +55,6 @@ export { createPredictorClient } from './createPredictorClient';
 export type { PredictorClient, PredictorClientOptions, PredictorCallOptions } from './createPredictorClient';
 export { Http2UnaryChannel, UnaryCallError } from './Http2UnaryChannel';
 export { GrpcFront } from './GrpcFront';
+export { grpcFrame } from './grpcFrame';
 export type { FastUnaryRoute, GrpcFrontOptions, UnaryCallContext, UnaryHandler } from './GrpcFront';
 export type { Http2UnaryChannelOptions } from './Http2UnaryChannel';
