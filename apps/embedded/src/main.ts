@@ -37,12 +37,14 @@ async function main(): Promise<void> {
   const aggregatorEnv = { ...internal, AGG_SNAPSHOT_INTERVAL_MS: env['AGG_SNAPSHOT_INTERVAL_MS'] ?? '250', AGG_HEAP_TRIM_INTERVAL_MS: env['AGG_HEAP_TRIM_INTERVAL_MS'] ?? '0' };
   await start(createAggregator, readAggregatorConfig(aggregatorEnv, embedded));
   await start(createBatchProcessor, readBatchProcessorConfig(internal, embedded));
-  // ML: the trainer uses the worker bundled by `npm run build` (dist/apps/ml-trainer) when present,
-  // else trains inline; the predictor's gRPC server takes a free loopback port handed to the gateway.
+  // ML: the trainer and the predictor use the workers bundled by `npm run build` (dist/apps/ml-trainer,
+  // dist/apps/ml-predictor) when present, else train / decode inline; the predictor's gRPC server takes a free loopback port handed to the gateway.
   const trainWorker = join(__dirname, '..', 'ml-trainer', 'train.worker.js');
   await start(createTrainer(), readTrainerConfig(internal, { ...embedded, defaultWorkerPath: existsSync(trainWorker) ? trainWorker : '' }));
   let grpcPort = 0;
-  await start(createPredictorService({ onGrpcListening: (p) => (grpcPort = p) }), readPredictorConfig({ ...internal, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' }, embedded));
+  const decodeWorker = join(__dirname, '..', 'ml-predictor', 'decode.worker.js');
+  const predictorOpts = { onGrpcListening: (p: number) => (grpcPort = p), ...(existsSync(decodeWorker) ? { decodeWorkerPath: decodeWorker } : {}) };
+  await start(createPredictorService(predictorOpts), readPredictorConfig({ ...internal, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' }, embedded));
   const gatewayEnv = { ...env, INGEST_URL: `http://127.0.0.1:${ingest.port}`, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`, HTTP_PORT: String(envInt(env, 'HTTP_PORT', 8080)) };
   const gateway = await start(createGateway, readGatewayConfig(gatewayEnv, embedded));
   logger.info(

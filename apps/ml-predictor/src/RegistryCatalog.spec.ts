@@ -1,5 +1,6 @@
-import { createPredictor, encodeModel, trainModel, type TrainedModel } from '@pipeline/ml';
+import { createPredictor, decodeModel, encodeModel, trainModel, type TrainedModel } from '@pipeline/ml';
 import type { RegisteredModel } from '@pipeline/model-registry';
+import type { ModelDecoder } from './ModelDecoder';
 import { RegistryCatalog } from './RegistryCatalog';
 
 /** y = slope·a + 1 exactly; a linear regression recovers it. */
@@ -14,10 +15,10 @@ const registered = (m: TrainedModel, name = m.name, version = m.version): Regist
 const predict1 = (c: RegistryCatalog, name: string, a: number, version?: number) => c.get(name, version)!.predict(Float64Array.of(a), 1)[0]!;
 
 describe('RegistryCatalog', () => {
-  it('serves the latest version, predicting exactly what an in-process predictor of the same model does', () => {
+  it('serves the latest version, predicting exactly what an in-process predictor of the same model does', async () => {
     const c = new RegistryCatalog({ maxVersionsPerModel: 3 });
     const v1 = model('m', 1, 2);
-    c.load(registered(v1));
+    await c.load(registered(v1));
     expect(c.isReady()).toBe(false);
     c.markReady();
     expect([c.isReady(), c.get('m')!.version, predict1(c, 'm', 4)]).toEqual([true, 1, createPredictor(v1).predictRow([4])]);
@@ -25,33 +26,68 @@ describe('RegistryCatalog', () => {
     expect([c.get('nope'), c.get('m', 2)]).toEqual([undefined, undefined]);
   });
 
-  it('hot-swaps atomically: a request that resolved v1 keeps v1, the next one gets v2', () => {
+  it('hot-swaps atomically: a request that resolved v1 keeps v1, the next one gets v2', async () => {
     const c = new RegistryCatalog({ maxVersionsPerModel: 3 });
-    c.load(registered(model('m', 1, 2)));
+    await c.load(registered(model('m', 1, 2)));
     const inFlight = c.get('m')!;
-    c.load(registered(model('m', 2, 10)));
+    const loading = c.load(registered(model('m', 2, 10)));
+    expect(c.get('m')!.version).toBe(1); // v1 keeps serving until v2 is decoded
+    await loading;
     expect([inFlight.version, inFlight.predict(Float64Array.of(3), 1)[0]]).toEqual([1, expect.closeTo(7, 9)]);
     expect([c.get('m')!.version, predict1(c, 'm', 3), predict1(c, 'm', 3, 1)]).toEqual([2, expect.closeTo(31, 9), expect.closeTo(7, 9)]);
   });
 
-  it('keeps only the newest maxVersionsPerModel versions, whatever order they load in', () => {
+  it('keeps only the newest maxVersionsPerModel versions, whatever order they load in', async () => {
     const loaded: string[] = [];
     const c = new RegistryCatalog({ maxVersionsPerModel: 2, onLoaded: (m) => loaded.push(`${m.name}/${m.version}`) });
-    for (const v of [3, 1, 2, 4]) c.load(registered(model('m', v, v)));
+    for (const v of [3, 1, 2, 4]) void c.load(registered(model('m', v, v)));
+    await c.settled();
     expect(c.list().map((m) => m.version).sort()).toEqual([3, 4]);
     expect(loaded).toEqual(['m/3', 'm/1', 'm/2', 'm/4']);
   });
 
-  it('reports a version that does not decode or does not match its registry key, and keeps serving the others', () => {
+  it('reports a version that does not decode or does not match its registry key, and keeps serving the others', async () => {
     const errors: string[] = [];
     const c = new RegistryCatalog({ maxVersionsPerModel: 3, onLoadError: (n, v, e) => errors.push(`${n}/${v}: ${e.message}`) });
-    c.load(registered(model('m', 1, 2)));
-    c.load({ ...registered(model('m', 1, 2)), manifest: { ...registered(model('m', 1, 2)).manifest, version: 2 } });
-    c.load({ manifest: registered(model('m', 1, 2), 'm', 3).manifest, bytes: Uint8Array.of(1, 2, 3) });
+    void c.load(registered(model('m', 1, 2)));
+    void c.load({ ...registered(model('m', 1, 2)), manifest: { ...registered(model('m', 1, 2)).manifest, version: 2 } });
+    await c.load({ manifest: registered(model('m', 1, 2), 'm', 3).manifest, bytes: Uint8Array.of(1, 2, 3) });
     expect(errors).toEqual([
       'm/2: model file says m version 1, registry key says m version 2',
       'm/3: model file truncated: 3 bytes is shorter than the 12-byte preamble',
     ]);
     expect(c.get('m')!.version).toBe(1);
+  });
+
+  it('installs versions in the order they were loaded even when a later one decodes first', async () => {
+    const gates: Array<() => void> = [];
+    // A decoder that finishes each decode only when the test says so, in any order.
+    const decoder: ModelDecoder = {
+      decode: (bytes) => new Promise((resolve) => gates.push(() => resolve({ model: decodeModel(bytes), thread: 'worker' }))),
+      close: async () => undefined,
+    };
+    const loaded: string[] = [];
+    const c = new RegistryCatalog({ maxVersionsPerModel: 3, decoder, onLoaded: (m, info) => loaded.push(`${m.version}:${info.thread}`) });
+    void c.load(registered(model('m', 1, 1)));
+    void c.load(registered(model('m', 2, 2)));
+    gates[1]!();
+    await new Promise((r) => setImmediate(r));
+    expect(loaded).toEqual([]); // v2 is decoded but waits for v1
+    gates[0]!();
+    await c.settled();
+    expect(loaded).toEqual(['1:worker', '2:worker']);
+    expect(c.get('m')!.version).toBe(2);
+  });
+
+  it('keeps loading later versions after a callback throws', async () => {
+    const c = new RegistryCatalog({
+      maxVersionsPerModel: 3,
+      onLoaded: (m) => {
+        if (m.version === 1) throw new Error('listener bug');
+      },
+    });
+    void c.load(registered(model('m', 1, 1)));
+    await c.load(registered(model('m', 2, 2)));
+    expect(c.list().map((m) => m.version).sort()).toEqual([1, 2]);
   });
 });

@@ -1,6 +1,7 @@
-import { createPredictor, decodeModel, type TrainedModel } from '@pipeline/ml';
+import { createPredictor, type TrainedModel } from '@pipeline/ml';
 import type { RegisteredModel } from '@pipeline/model-registry';
 import type { ModelCatalog, ServableModel } from './grpc';
+import { createInlineDecoder, type DecodeThread, type ModelDecoder } from './ModelDecoder';
 
 /** A decoded model ready to serve (the TrainedModel is kept for its metadata). */
 export function toServable(model: TrainedModel): ServableModel {
@@ -19,22 +20,59 @@ export function toServable(model: TrainedModel): ServableModel {
 
 /**
  * The predictor's ModelCatalog: decoded versions of every model in the registry, newest
- * `maxVersionsPerModel` per name. Hot swap: `load` decodes the new version completely first and
- * then replaces one map entry — a synchronous step between two requests, so a request that has
- * resolved its model keeps using it, and the next one sees the new latest; none fails in between.
+ * `maxVersionsPerModel` per name. Decoding happens in `decoder` (a worker thread in the service),
+ * so calls keep being answered meanwhile; versions are installed in the order `load` was called.
+ * Hot swap: a new version is installed only once completely decoded, by replacing one map entry —
+ * a synchronous step between two requests, so a request that has resolved its model keeps using
+ * it, and the next one sees the new latest; none fails in between.
  */
 export class RegistryCatalog implements ModelCatalog {
   private readonly models = new Map<string, Map<number, ServableModel>>();
+  private readonly decoder: ModelDecoder;
   private ready = false;
+  /** Settles when every `load` so far has installed (or reported) its version. Never rejects. */
+  private tail: Promise<void> = Promise.resolve();
 
-  constructor(private readonly opts: { maxVersionsPerModel: number; onLoadError?(name: string, version: number, err: Error): void; onLoaded?(model: ServableModel): void }) {}
+  constructor(
+    private readonly opts: {
+      maxVersionsPerModel: number;
+      /** Default: decode on the main thread. */
+      decoder?: ModelDecoder;
+      onLoadError?(name: string, version: number, err: Error): void;
+      /** `seconds`: from `load` to installed (queueing behind earlier versions included). */
+      onLoaded?(model: ServableModel, info: { thread: DecodeThread; seconds: number }): void;
+    },
+  ) {
+    this.decoder = opts.decoder ?? createInlineDecoder();
+  }
 
-  /** Decodes and installs a registry version; a model that fails to decode is reported and skipped. */
-  load(registered: RegisteredModel): void {
+  /**
+   * Decodes and installs a registry version; a model that fails to decode is reported and
+   * skipped. The returned promise (also `settled()`) resolves once it is installed or reported.
+   */
+  load(registered: RegisteredModel): Promise<void> {
     const { name, version } = registered.manifest;
+    const started = performance.now();
+    const decoding = this.decoder.decode(registered.bytes);
+    decoding.catch(() => undefined); // handled below, in turn
+    this.tail = this.tail
+      .then(() => decoding)
+      .then(
+        ({ model, thread }) => this.install(name, version, model, thread, started),
+        (err: Error) => this.opts.onLoadError?.(name, version, err),
+      )
+      .catch(() => undefined); // a throwing callback must not stop later versions from loading
+    return this.tail;
+  }
+
+  /** Resolves once every version passed to `load` so far is installed or reported. */
+  settled(): Promise<void> {
+    return this.tail;
+  }
+
+  private install(name: string, version: number, model: TrainedModel, thread: DecodeThread, started: number): void {
     let servable: ServableModel;
     try {
-      const model = decodeModel(registered.bytes);
       if (model.name !== name || model.version !== version) {
         throw new Error(`model file says ${model.name} version ${model.version}, registry key says ${name} version ${version}`);
       }
@@ -50,7 +88,7 @@ export class RegistryCatalog implements ModelCatalog {
       const oldest = [...versions.keys()].sort((a, b) => a - b).slice(0, versions.size - this.opts.maxVersionsPerModel);
       for (const v of oldest) versions.delete(v);
     }
-    this.opts.onLoaded?.(servable);
+    this.opts.onLoaded?.(servable, { thread, seconds: (performance.now() - started) / 1000 });
   }
 
   /** Called once the registry view has caught up at start. */

@@ -1,9 +1,11 @@
+import { Worker } from 'node:worker_threads';
 import { Counter, Histogram } from 'prom-client';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { ModelRegistryView } from '@pipeline/model-registry';
 import type { ServiceFactory } from '@pipeline/service-runtime';
 import type { PredictorConfig } from './config';
 import { createGrpcServer, type GrpcServer } from './grpc';
+import { createInlineDecoder, createWorkerDecoder } from './ModelDecoder';
 import { RegistryCatalog } from './RegistryCatalog';
 
 /** Buckets around the 2 ms p99 target, in seconds. */
@@ -16,9 +18,13 @@ const PREDICT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.0
  * the registry view has caught up with the topic at start. Shutdown: health NOT_SERVING, in-flight
  * calls get `drainGraceMs` to finish, then the registry consumer stops.
  *
+ * New versions are decoded in a worker thread running `decodeWorkerPath` (decode.worker.js), so
+ * a hot swap does not pause the calls being served; without it (tests, embedded mode before a
+ * build) they are decoded on the main thread.
+ *
  * `onGrpcListening` receives the bound gRPC port (embedded mode binds port 0).
  */
-export function createPredictorService(opts: { onGrpcListening?(port: number): void } = {}): ServiceFactory<PredictorConfig> {
+export function createPredictorService(opts: { onGrpcListening?(port: number): void; decodeWorkerPath?: string } = {}): ServiceFactory<PredictorConfig> {
   return ({ config, bus, metrics, logger }) => {
     const registers = [metrics.registry];
     const predictDuration = new Histogram({
@@ -30,11 +36,26 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     });
     const predictErrors = new Counter({ name: 'pipeline_ml_prediction_errors_total', help: 'Predict / ModelInfer calls that failed', labelNames: ['model', 'api'], registers });
     const loads = new Counter({ name: 'pipeline_ml_model_loads_total', help: 'Model versions loaded from the registry, by result', labelNames: ['result'], registers });
+    const loadDuration = new Histogram({
+      name: 'pipeline_ml_model_load_duration_seconds',
+      help: 'From a complete registry version to serving it (decoding included), by the thread that decoded it: worker, or main after a worker failure',
+      labelNames: ['thread'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    const decoder = opts.decodeWorkerPath
+      ? createWorkerDecoder({
+          spawn: () => new Worker(opts.decodeWorkerPath!),
+          onWorkerFailure: (err) => logger.warn({ err: err.message }, 'model decode worker failed; decoding on the main thread, a new worker starts with the next version'),
+        })
+      : createInlineDecoder();
     const catalog = new RegistryCatalog({
       maxVersionsPerModel: config.maxVersionsPerModel,
-      onLoaded: (m) => {
+      decoder,
+      onLoaded: (m, { thread, seconds }) => {
         loads.inc({ result: 'ok' });
-        logger.info({ model: m.name, version: m.version }, 'model version loaded');
+        loadDuration.observe({ thread }, seconds);
+        logger.info({ model: m.name, version: m.version, decodedIn: thread, loadMs: Math.round(seconds * 1000) }, 'model version loaded');
       },
       onLoadError: (name, version, err) => {
         loads.inc({ result: 'error' });
@@ -46,7 +67,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       groupPrefix: 'pipeline-ml-predictor-models',
       onInvalid: (name, version, reason) => logger.warn({ model: name, version, reason }, 'model version does not match its manifest (yet)'),
     });
-    registry.onAdded((m) => catalog.load(m));
+    registry.onAdded((m) => void catalog.load(m));
     let grpc: GrpcServer | undefined;
 
     return {
@@ -54,6 +75,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       async start() {
         await registry.start();
         await registry.catchUp(120_000);
+        await catalog.settled();
         catalog.markReady();
         grpc = createGrpcServer({
           catalog,
@@ -71,6 +93,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       async stop() {
         await grpc?.stop(config.drainGraceMs);
         await registry.stop();
+        await decoder.close();
       },
     };
   };

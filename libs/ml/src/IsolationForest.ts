@@ -27,6 +27,21 @@ export function averagePathLength(n: number): number {
   return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
 }
 
+/** What `IsolationForest.toState` returns: the forest as typed arrays and numbers only. */
+export interface IsolationForestState {
+  nFeatures: number;
+  sampleSize: number;
+  treeOffsets: Int32Array;
+  feature: Int32Array;
+  threshold: Float64Array;
+  right: Int32Array;
+  leafSize: Int32Array;
+  pathLength: Float64Array;
+  scoreThreshold: number;
+  contamination: number;
+  trainScores: Float64Array;
+}
+
 /**
  * Isolation Forest (Liu et al. 2008; same tree construction and scoring as scikit-learn):
  * each tree isolates a subsample of ψ rows by splitting a random non-constant feature at a
@@ -57,6 +72,21 @@ export class IsolationForest {
     /** Scores of the training rows (empty after decoding). */
     readonly trainScores: Float64Array,
   ) {}
+
+  /** Every array the forest holds, as plain typed arrays (what a decoding worker hands back; see `toTransferable`). */
+  toState(): IsolationForestState {
+    const { nFeatures, sampleSize, treeOffsets, feature, threshold, right, leafSize, pathLength, scoreThreshold, contamination, trainScores } = this;
+    return { nFeatures, sampleSize, treeOffsets, feature, threshold, right, leafSize, pathLength, scoreThreshold, contamination, trainScores };
+  }
+
+  /** The forest of `toState`, rebuilt without recomputing anything. */
+  static fromState(s: IsolationForestState): IsolationForest {
+    const n = s.feature.length;
+    if (s.treeOffsets[s.treeOffsets.length - 1] !== n || [s.threshold, s.right, s.leafSize, s.pathLength].some((a) => a.length !== n)) {
+      throw new RangeError(`isolation forest state arrays disagree on the node count (${n})`);
+    }
+    return new IsolationForest(s.nFeatures, s.sampleSize, s.treeOffsets, s.feature, s.threshold, s.right, s.leafSize, s.pathLength, s.scoreThreshold, s.contamination, s.trainScores);
+  }
 
   get nTrees(): number {
     return this.treeOffsets.length - 1;

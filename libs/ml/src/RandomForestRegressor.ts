@@ -72,8 +72,33 @@ export class RandomForestRegressor {
     readonly binner: QuantileBinner,
     /** Normalized impurity-based importance per feature (sums to 1, or all 0 if no split was made). */
     readonly featureImportances: Float64Array,
+    /** Already built (by `fromState`): `null` = the implicit layout does not apply; omitted = build it now. */
+    implicit?: ImplicitForest | null,
   ) {
-    this.implicit = buildImplicit(nFeatures, treeOffsets, feature, right, value, splitBin, binner);
+    this.implicit = implicit === undefined ? buildImplicit(nFeatures, treeOffsets, feature, right, value, splitBin, binner) : (implicit ?? undefined);
+  }
+
+  /**
+   * Every array the forest holds, derived layouts included, as plain typed arrays: what a worker
+   * thread that decoded a model hands back (transferred, not copied) — see `toTransferable`.
+   */
+  toState(): RandomForestState {
+    const { nFeatures, treeOffsets, feature, threshold, left, right, value, splitBin, featureImportances } = this;
+    // Forests the implicit layout does not take predict from the packed nodes: build them here too.
+    const packed = this.implicit === undefined ? (this.packed ??= this.pack()) : null;
+    return { nFeatures, treeOffsets, feature, threshold, left, right, value, splitBin, binThresholds: this.binner.thresholds, binOffsets: this.binner.offsets, featureImportances, implicit: this.implicit ?? null, packed };
+  }
+
+  /** The forest of `toState`, rebuilt without recomputing anything (O(1): the arrays are adopted). */
+  static fromState(s: RandomForestState): RandomForestRegressor {
+    const n = s.feature.length;
+    if (s.treeOffsets[s.treeOffsets.length - 1] !== n || [s.threshold, s.left, s.right, s.value, s.splitBin].some((a) => a.length !== n)) {
+      throw new RangeError(`forest state arrays disagree on the node count (${n})`);
+    }
+    const binner = QuantileBinner.fromState(s.binThresholds, s.binOffsets);
+    const forest = new RandomForestRegressor(s.nFeatures, s.treeOffsets, s.feature, s.threshold, s.left, s.right, s.value, s.splitBin, binner, s.featureImportances, s.implicit);
+    if (s.packed) forest.packed = s.packed;
+    return forest;
   }
 
   get nTrees(): number {
@@ -412,7 +437,25 @@ function at(a: ArrayLike<number>, i: number, tree: number): number {
 /** Deepest forest the implicit layout takes: 2^12 leaves per tree (16 KB of float32). */
 const MAX_IMPLICIT_DEPTH = 12;
 
-interface ImplicitForest {
+/** What `RandomForestRegressor.toState` returns: the forest as typed arrays and numbers only. */
+export interface RandomForestState {
+  nFeatures: number;
+  treeOffsets: Int32Array;
+  feature: Int32Array;
+  threshold: Float64Array;
+  left: Int32Array;
+  right: Int32Array;
+  value: Float64Array;
+  splitBin: Uint8Array;
+  binThresholds: Float64Array;
+  binOffsets: Int32Array;
+  featureImportances: Float64Array;
+  implicit: ImplicitForest | null;
+  /** The packed nodes, present when `implicit` is null (they are what such a forest predicts from). */
+  packed: { f64: Float64Array; i32: Int32Array } | null;
+}
+
+export interface ImplicitForest {
   depth: number;
   nodes: Uint16Array;
   leaves: Float32Array;

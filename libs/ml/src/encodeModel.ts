@@ -15,12 +15,22 @@ export interface SectionEntry {
   length: number;
 }
 
+const DTYPE_BY_TAG: Record<string, SectionEntry['dtype']> = {
+  '[object Float64Array]': 'f64',
+  '[object Float32Array]': 'f32',
+  '[object Int32Array]': 'i32',
+  '[object Uint16Array]': 'u16',
+  '[object Uint8Array]': 'u8',
+};
+
+/**
+ * The section dtype of a typed array, by its tag rather than `instanceof`, so arrays made in
+ * another realm (a vm context, or a message received there) encode correctly too.
+ */
 export function dtypeOf(a: SectionArray): SectionEntry['dtype'] {
-  if (a instanceof Float64Array) return 'f64';
-  if (a instanceof Float32Array) return 'f32';
-  if (a instanceof Int32Array) return 'i32';
-  if (a instanceof Uint16Array) return 'u16';
-  return 'u8';
+  const dtype = DTYPE_BY_TAG[Object.prototype.toString.call(a)];
+  if (dtype === undefined) throw new TypeError(`cannot encode a ${Object.prototype.toString.call(a)} section`);
+  return dtype;
 }
 
 /** Model state split into a JSON-able part and named typed arrays. */

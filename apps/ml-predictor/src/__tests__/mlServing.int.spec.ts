@@ -43,6 +43,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
   let gatewayBus: KafkaJsBus;
   let grpc: PredictorClient;
   let predictorEnv: Record<string, string>;
+  let predictorMetricsUrl: string;
   let url: string;
 
   /** y = 3a − 2b + c on a small grid, published as events.devices readings in a private time window. */
@@ -82,6 +83,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
     const [trainerPort, predictorPort, grpcPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const kafka = { KAFKA_BROKERS: brokers.join(',') };
+    predictorMetricsUrl = `http://127.0.0.1:${predictorPort}/metrics`;
     predictorEnv = { ...kafka, HTTP_PORT: String(predictorPort), GRPC_PORT: String(grpcPort), GRPC_HOST: '127.0.0.1', GRPC_DRAIN_MS: '1000' };
     [trainer, predictor] = await Promise.all([
       spawnApp('ml-trainer', { ...kafka, HTTP_PORT: String(trainerPort), ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100' }),
@@ -163,6 +165,12 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     await Promise.all(load);
     expect({ failures, versions: [...seen].sort() }).toEqual({ failures: [], versions: [1, 2] });
     expect(calls).toBeGreaterThan(20);
+    // Every version (both of this model, and any the shared registry topic holds) was decoded in
+    // the predictor's decode worker, none on its event loop.
+    const metrics = (await httpRequest(predictorMetricsUrl)).text;
+    const decoded = /^pipeline_ml_model_load_duration_seconds_count\{[^}]*thread="worker"[^}]*\} (\d+)$/m.exec(metrics);
+    expect(Number(decoded?.[1])).toBeGreaterThanOrEqual(2);
+    expect(metrics).not.toMatch(/thread="main"/);
   });
 
   it('serves the latest version from a predictor restarted alone', async () => {

@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { build } from 'esbuild';
+import { ModelFormatError, createPredictor, encodeModel, trainModel } from '@pipeline/ml';
+import { createWorkerDecoder } from './ModelDecoder';
+
+const root = join(__dirname, '..', '..', '..');
+const forest = trainModel({
+  modelName: 'f',
+  modelType: 'random_forest',
+  featureKeys: ['a', 'b'],
+  targetKey: 'y',
+  rows: Array.from({ length: 300 }, (_, i) => ({ a: i % 17, b: (i * 7) % 11, y: (i % 17) * 2 + ((i * 7) % 11) })),
+  params: { nEstimators: 10 },
+  version: 4,
+  trainedAt: '2026-11-27T14:00:00.000Z',
+});
+const bytes = encodeModel(forest);
+const probe = Float64Array.of(3, 4, 16, 0, 8.5, 10);
+
+/** decode.worker.ts bundled in memory (as scripts/build.mjs bundles it) and run as an eval worker. */
+let workerCode: string;
+beforeAll(async () => {
+  const out = await build({
+    entryPoints: [join(__dirname, 'decode.worker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    packages: 'external',
+    tsconfig: join(root, 'tsconfig.base.json'),
+    logLevel: 'silent',
+  });
+  workerCode = out.outputFiles[0]!.text;
+});
+
+describe('createWorkerDecoder', () => {
+  it('decodes in the worker and predicts exactly what the trained model does; the caller keeps its bytes', async () => {
+    let spawned = 0;
+    const decoder = createWorkerDecoder({ spawn: () => (spawned++, new Worker(workerCode, { eval: true })) });
+    const copy = Uint8Array.from(bytes);
+    const a = await decoder.decode(copy);
+    const b = await decoder.decode(copy);
+    expect([a.thread, b.thread, spawned]).toEqual(['worker', 'worker', 1]);
+    expect(createPredictor(a.model).predict(probe, 3)).toEqual(createPredictor(forest).predict(probe, 3));
+    expect([a.model.name, a.model.version, a.model.featureImportances]).toEqual(['f', 4, forest.featureImportances]);
+    expect(copy).toEqual(bytes); // a private copy went to the worker
+    await decoder.close();
+  });
+
+  it('rejects a bad model file with the ModelFormatError the worker raised', async () => {
+    const decoder = createWorkerDecoder({ spawn: () => new Worker(workerCode, { eval: true }) });
+    const bad = Uint8Array.from(bytes.subarray(0, 40));
+    await expect(decoder.decode(bad)).rejects.toThrow(ModelFormatError);
+    await expect(decoder.decode(bad)).rejects.toThrow(/model file truncated/);
+    await decoder.close();
+  });
+
+  it('decodes on the main thread when the worker dies with versions in hand, and starts a new worker next time', async () => {
+    const failures: string[] = [];
+    let spawned = 0;
+    const dying = "require('node:worker_threads').parentPort.on('message', () => process.exit(3));";
+    const decoder = createWorkerDecoder({
+      spawn: () => new Worker(spawned++ === 0 ? dying : workerCode, { eval: true }),
+      onWorkerFailure: (err) => failures.push(err.message),
+    });
+    const [a, b] = await Promise.all([decoder.decode(bytes), decoder.decode(bytes)]);
+    expect([a.thread, b.thread]).toEqual(['main', 'main']);
+    expect(createPredictor(a.model).predict(probe, 3)).toEqual(createPredictor(forest).predict(probe, 3));
+    expect(failures).toEqual(['model decode worker exited with code 3']);
+    const c = await decoder.decode(bytes);
+    expect([c.thread, spawned]).toEqual(['worker', 2]);
+    await decoder.close();
+  });
+
+  it('decodes on the main thread when no worker can be started', async () => {
+    const failures: string[] = [];
+    const missing = createWorkerDecoder({ spawn: () => new Worker(join(root, 'no-such-decode.worker.js')), onWorkerFailure: (err) => failures.push(err.message) });
+    expect((await missing.decode(bytes)).thread).toBe('main');
+    const throwing = createWorkerDecoder({
+      spawn: () => {
+        throw new Error('no threads');
+      },
+      onWorkerFailure: (err) => failures.push(err.message),
+    });
+    expect((await throwing.decode(bytes)).thread).toBe('main');
+    expect(failures).toEqual([expect.stringMatching(/no-such-decode\.worker\.js/), 'no threads']);
+    await Promise.all([missing.close(), throwing.close()]);
+  });
+
+  it('refuses work after close', async () => {
+    const decoder = createWorkerDecoder({ spawn: () => new Worker(workerCode, { eval: true }) });
+    await decoder.decode(bytes);
+    await decoder.close();
+    await expect(decoder.decode(bytes)).rejects.toThrow('model decoder closed');
+  });
+});
