@@ -10,6 +10,10 @@ export interface OutgoingMessage {
   topic: string;
   /** Partition key; null/undefined spreads messages over partitions. */
   key?: string | null;
+  /**
+   * An empty value is a tombstone: KafkaJsBus sends it as a null value, which is what compaction
+   * deletes (after the topic's delete.retention.ms); consumers see it as an empty Buffer again.
+   */
   value: Buffer | string;
   headers?: Record<string, string>;
   /** Record timestamp in epoch ms (Kafka CreateTime). We set it to the event time, so Kafka's time index is the event-time index. */

@@ -266,11 +266,13 @@ export class KafkaJsBus implements EventBus {
 
   /** One produce request per call (grouped by topic), retried with backoff until publishTimeoutMs. */
   private async send(messages: readonly OutgoingMessage[]): Promise<void> {
-    const byTopic = new Map<string, { key?: string | null; value: Buffer | string; headers?: Record<string, string>; timestamp?: string }[]>();
+    const byTopic = new Map<string, { key?: string | null; value: Buffer | string | null; headers?: Record<string, string>; timestamp?: string }[]>();
     for (const m of messages) {
       let list = byTopic.get(m.topic);
       if (!list) byTopic.set(m.topic, (list = []));
-      list.push({ key: m.key ?? null, value: m.value, headers: m.headers, timestamp: m.timestampMs === undefined ? undefined : String(m.timestampMs) });
+      // Empty = tombstone: a null value, so compaction removes the key (an empty value would stay forever).
+      const value = m.value.length === 0 ? null : m.value;
+      list.push({ key: m.key ?? null, value, headers: m.headers, timestamp: m.timestampMs === undefined ? undefined : String(m.timestampMs) });
     }
     const deadline = Date.now() + this.opts.publishTimeoutMs;
     const attempt = async () => {

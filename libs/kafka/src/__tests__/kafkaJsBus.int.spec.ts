@@ -1,3 +1,4 @@
+import { Kafka, logLevel } from 'kafkajs';
 import { KafkaJsBus, type IncomingMessage } from '@pipeline/kafka';
 import { kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
 
@@ -166,6 +167,36 @@ describe('KafkaJsBus on a real broker', () => {
     } finally {
       responses.mockRestore();
     }
+  });
+
+  it('sends an empty value as a real tombstone (a null value on the wire), which consumers see as an empty value', async () => {
+    const bus = newBus();
+    const topic = uniqueName('t-tomb');
+    await bus.ensureTopics([{ topic, partitions: 1, compacted: true }]);
+    await bus.publishBatch([
+      { topic, key: 'gone', value: 'v1' },
+      { topic, key: 'gone', value: '' },
+      { topic, key: 'kept', value: Buffer.alloc(0) },
+      { topic, key: 'kept', value: 'v2' },
+    ]);
+    // A plain kafkajs consumer, not our bus, shows what is stored: null (a tombstone compaction
+    // deletes) rather than a zero-length value (which compaction would keep forever). kcat cannot
+    // tell the two apart (librdkafka hands both over as no payload).
+    const raw = new Kafka({ brokers: kafkaBrokers(), clientId: uniqueName('raw'), logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('g-raw') });
+    const stored: string[] = [];
+    try {
+      await raw.connect();
+      await raw.subscribe({ topic, fromBeginning: true });
+      await raw.run({ eachMessage: async ({ message }) => void stored.push(`${message.key}=${message.value === null ? 'null' : `"${message.value.toString()}"`}`) });
+      await waitFor(() => stored.length >= 4, { what: '4 raw messages' });
+    } finally {
+      await raw.disconnect();
+    }
+    expect(stored).toEqual(['gone="v1"', 'gone=null', 'kept=null', 'kept="v2"']);
+    const got: IncomingMessage[] = [];
+    await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true, handler: async (b) => void got.push(...b.messages) });
+    await waitFor(() => got.length >= 4, { what: '4 messages' });
+    expect(got.map((m) => `${m.key}=${m.value.toString()}|${m.value.length}`)).toEqual(['gone=v1|2', 'gone=|0', 'kept=|0', 'kept=v2|2']);
   });
 
   it('classifies an unknown topic as a non-retriable error', async () => {
