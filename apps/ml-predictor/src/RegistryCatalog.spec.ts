@@ -90,4 +90,24 @@ describe('RegistryCatalog', () => {
     await c.load(registered(model('m', 2, 2)));
     expect(c.list().map((m) => m.version).sort()).toEqual([1, 2]);
   });
+
+  it('unloads a withdrawn version, after an earlier load of it has finished', async () => {
+    const gates: Array<() => void> = [];
+    const decoder: ModelDecoder = {
+      decode: (bytes) => new Promise((resolve) => gates.push(() => resolve({ model: decodeModel(bytes), thread: 'worker' }))),
+      close: async () => undefined,
+    };
+    const unloaded: string[] = [];
+    const c = new RegistryCatalog({ maxVersionsPerModel: 3, decoder, onUnloaded: (n, v) => unloaded.push(`${n}/${v}`) });
+    void c.load(registered(model('m', 1, 1)));
+    void c.load(registered(model('m', 2, 2)));
+    const unloading = c.unload('m', 1); // withdrawn while still decoding
+    gates[0]!();
+    gates[1]!();
+    await unloading;
+    expect([c.list().map((m) => m.version), unloaded]).toEqual([[2], ['m/1']]);
+    await c.unload('m', 2);
+    await c.unload('m', 7); // unknown: nothing happens
+    expect([c.get('m'), c.list(), unloaded]).toEqual([undefined, [], ['m/1', 'm/2']]);
+  });
 });

@@ -41,6 +41,7 @@ export class RegistryCatalog implements ModelCatalog {
       onLoadError?(name: string, version: number, err: Error): void;
       /** `seconds`: from `load` to installed (queueing behind earlier versions included). */
       onLoaded?(model: ServableModel, info: { thread: DecodeThread; seconds: number }): void;
+      onUnloaded?(name: string, version: number): void;
     },
   ) {
     this.decoder = opts.decoder ?? createInlineDecoder();
@@ -62,6 +63,20 @@ export class RegistryCatalog implements ModelCatalog {
         (err: Error) => this.opts.onLoadError?.(name, version, err),
       )
       .catch(() => undefined); // a throwing callback must not stop later versions from loading
+    return this.tail;
+  }
+
+  /**
+   * Stops serving a version withdrawn from the registry — after any earlier `load` of it has
+   * finished, so a withdrawal never races an install. Resolves when done.
+   */
+  unload(name: string, version: number): Promise<void> {
+    this.tail = this.tail.then(() => {
+      const versions = this.models.get(name);
+      if (!versions?.delete(version)) return;
+      if (versions.size === 0) this.models.delete(name);
+      this.opts.onUnloaded?.(name, version);
+    });
     return this.tail;
   }
 

@@ -57,6 +57,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
         loadDuration.observe({ thread }, seconds);
         logger.info({ model: m.name, version: m.version, decodedIn: thread, loadMs: Math.round(seconds * 1000) }, 'model version loaded');
       },
+      onUnloaded: (name, version) => logger.info({ model: name, version }, 'model version withdrawn from the registry; no longer served'),
       onLoadError: (name, version, err) => {
         loads.inc({ result: 'error' });
         logger.error({ model: name, version, err: err.message }, 'model version could not be loaded');
@@ -68,6 +69,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       onInvalid: (name, version, reason) => logger.warn({ model: name, version, reason }, 'model version does not match its manifest (yet)'),
     });
     registry.onAdded((m) => void catalog.load(m));
+    registry.onRemoved((name, version) => void catalog.unload(name, version));
     let grpc: GrpcServer | undefined;
 
     return {

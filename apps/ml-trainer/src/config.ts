@@ -9,6 +9,11 @@ export interface TrainerConfig extends BaseConfig {
   trainWorkerPath: string;
   /** Least time between two progress updates of one job on `pipeline.ml.jobs` (ms). Default 500. */
   progressIntervalMs: number;
+  /**
+   * Registry retention: after publishing version N of a model, versions below N − keep + 1 are
+   * withdrawn (tombstoned). Default 5; must cover the predictors' ML_MAX_VERSIONS_PER_MODEL (3).
+   */
+  registryKeepVersions: number;
   /** How often a running job heartbeats its consumer group (ms); must be well under the session timeout (30 s). Default 3000. */
   heartbeatIntervalMs: number;
 }
@@ -24,6 +29,7 @@ export function readTrainerConfig(
     maxConcurrentJobs: envInt(env, 'ML_MAX_CONCURRENT_JOBS', 1, { min: 1, max: 64 }),
     trainWorkerPath: envString(env, 'TRAIN_WORKER_PATH', opts.defaultWorkerPath ?? ''),
     progressIntervalMs: envInt(env, 'ML_PROGRESS_INTERVAL_MS', 500, { min: 0, max: 60_000 }),
+    registryKeepVersions: envInt(env, 'ML_REGISTRY_KEEP_VERSIONS', 5, { min: 1, max: 1_000_000 }),
     heartbeatIntervalMs: envInt(env, 'ML_HEARTBEAT_INTERVAL_MS', 3_000, { min: 100, max: 10_000 }),
   };
 }

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { INTERNAL_TOPICS, ML_MODEL_TYPES, type MlJobCommand, type MlJobStatus } from '@pipeline/contracts';
 import { CompactedTopicView, type IncomingMessage, type MessageBatch, type Subscription } from '@pipeline/kafka';
-import { ModelRegistryView } from '@pipeline/model-registry';
+import { ModelRegistryView, withdrawModelVersions } from '@pipeline/model-registry';
 import type { ServiceFactory } from '@pipeline/service-runtime';
 import type { TrainerConfig } from './config';
 import { createInlineRunner } from './createInlineRunner';
@@ -46,6 +46,7 @@ export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFa
     });
     const jobsTotal = new Counter({ name: 'pipeline_ml_training_jobs_total', help: 'Training jobs finished, by outcome', labelNames: ['model_type', 'status'], registers });
     const featureRows = new Counter({ name: 'pipeline_ml_feature_rows_total', help: 'Rows used to train models', registers });
+    const versionsWithdrawn = new Counter({ name: 'pipeline_ml_registry_versions_withdrawn_total', help: 'Model versions withdrawn from the registry topic by retention (ML_REGISTRY_KEEP_VERSIONS)', registers });
     const r2 = new Gauge({ name: 'pipeline_ml_model_r2', help: 'Held-out R² of the latest version of each regression model', labelNames: ['model'], registers });
 
     const runner = opts.runner ?? (config.trainWorkerPath ? createWorkerRunner(config.trainWorkerPath) : createInlineRunner());
@@ -72,6 +73,25 @@ export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFa
       if (next) next();
       else free++;
     };
+
+    /**
+     * Registry retention after `version` of `name` was published: withdraws the versions older than
+     * the newest `registryKeepVersions`. Housekeeping: a failure is logged and the next successful
+     * job of the model tries again (it withdraws everything older, not just one version).
+     */
+    async function pruneRegistry(name: string, version: number): Promise<void> {
+      const olderThan = version - config.registryKeepVersions + 1;
+      if (olderThan <= 1) return;
+      try {
+        const withdrawn = await withdrawModelVersions(bus, registry, { topic: INTERNAL_TOPICS.mlModels, name, olderThan });
+        if (withdrawn.length > 0) {
+          versionsWithdrawn.inc(withdrawn.length);
+          logger.info({ model: name, withdrawn, kept: `${olderThan}..${version}` }, 'older model versions withdrawn from the registry');
+        }
+      } catch (err) {
+        logger.warn({ model: name, err: (err as Error).message }, 'could not withdraw older model versions; the next training of this model retries');
+      }
+    }
 
     /** Runs `work` while heartbeating the batch's group membership. */
     async function withHeartbeat<T>(batch: MessageBatch, work: () => Promise<T>): Promise<T> {
@@ -119,6 +139,7 @@ export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFa
           if (summary?.metrics.r2 !== undefined) r2.set({ model: status.model_name }, summary.metrics.r2);
         }
         logger.info({ job_id: status.job_id, status: status.status, model: status.model_name, version: status.model_version, error: status.error }, 'training job finished');
+        if (status.status === 'succeeded' && status.model_version !== undefined) await pruneRegistry(status.model_name, status.model_version);
       } catch (err) {
         if (shutdown.signal.aborted) {
           // Put the job back to queued: it will run again when its command is redelivered.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InMemoryBus } from '@pipeline/kafka';
-import { ModelRegistryView, publishModel, RegistryError, type RegisteredModel } from './index';
+import { ModelRegistryView, publishModel, RegistryError, withdrawModelVersions, type RegisteredModel } from './index';
 
 const TOPIC = 'pipeline.ml.models';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -121,5 +121,48 @@ describe('model registry on the compacted topic', () => {
     await expect(publishModel(bus, { ...base, version: 0 })).rejects.toThrow(new RegistryError('model version must be an integer in [1, 4294967295], got 0'));
     await expect(publishModel(bus, { ...base, bytes: new Uint8Array(0) })).rejects.toThrow(new RegistryError('model bytes must not be empty'));
     expect(bus.messages(TOPIC)).toEqual([]);
+  });
+
+  it('withdraws old versions: manifests and chunks are tombstoned, readers drop them, newer ones and nextVersion stay', async () => {
+    const { bus, view } = await setup();
+    for (let v = 1; v <= 4; v++) await publishModel(bus, { topic: TOPIC, name: 'm', version: v, bytes: bytesOf(20, v), metadata: {}, publishedAt: '2026-11-27T10:00:00.000Z', chunkBytes: 8 });
+    await publishModel(bus, { topic: TOPIC, name: 'other', version: 1, bytes: bytesOf(5), metadata: {}, publishedAt: '2026-11-27T10:00:00.000Z' });
+    // An abandoned publish of version 2 of another shape: one stray chunk, never completed.
+    await bus.publish({ topic: TOPIC, key: 'model/m/2/chunk/7', value: Buffer.from('stray') });
+    await view.catchUp();
+    // A second reader (another predictor replica) that is told about withdrawals.
+    const replica = new ModelRegistryView(bus, { topic: TOPIC, groupPrefix: 'test-replica' });
+    const removed: string[] = [];
+    replica.onRemoved((n, v) => removed.push(`${n}/${v}`));
+    await replica.start();
+    await replica.catchUp();
+    expect(replica.list().map((m) => `${m.manifest.name}/${m.manifest.version}`)).toEqual(['m/1', 'm/2', 'm/3', 'm/4', 'other/1']);
+
+    const batches: string[][] = [];
+    const publishBatch = bus.publishBatch.bind(bus);
+    jest.spyOn(bus, 'publishBatch').mockImplementation((msgs) => (batches.push(msgs.map((m) => `${m.key}=${m.value.length}`).sort()), publishBatch(msgs)));
+    expect(await withdrawModelVersions(bus, view, { topic: TOPIC, name: 'm', olderThan: 3 })).toEqual([1, 2]);
+    // Manifests first, then 3 + 3 chunks and the stray one, all empty (tombstones); nothing of
+    // version 3, 4 or of "other".
+    expect(batches).toEqual([
+      ['model/m/1=0', 'model/m/2=0'],
+      ['model/m/1/chunk/0=0', 'model/m/1/chunk/1=0', 'model/m/1/chunk/2=0', 'model/m/2/chunk/0=0', 'model/m/2/chunk/1=0', 'model/m/2/chunk/2=0', 'model/m/2/chunk/7=0'],
+    ]);
+    await replica.catchUp();
+    expect(replica.list().map((m) => `${m.manifest.name}/${m.manifest.version}`)).toEqual(['m/3', 'm/4', 'other/1']);
+    expect(removed.sort()).toEqual(['m/1', 'm/2']);
+    expect(replica.keysOf('m').map((k) => k.version).every((v) => v >= 3)).toBe(true);
+    expect(replica.nextVersion('m')).toBe(5);
+    // A fresh reader (a restarted replica) never sees the withdrawn versions.
+    const fresh = new ModelRegistryView(bus, { topic: TOPIC, groupPrefix: 'test-fresh' });
+    const added: number[] = [];
+    fresh.onAdded((m) => added.push(m.manifest.version));
+    await fresh.start();
+    await fresh.catchUp();
+    expect(added.sort()).toEqual([1, 3, 4]); // m/3, m/4 and other/1
+    expect(fresh.get('m', 1)).toBeUndefined();
+    // Nothing older left: withdrawing again is a no-op.
+    expect(await withdrawModelVersions(bus, view, { topic: TOPIC, name: 'm', olderThan: 3 })).toEqual([]);
+    await Promise.all([view.stop(), replica.stop(), fresh.stop()]);
   });
 });

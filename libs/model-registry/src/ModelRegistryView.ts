@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CompactedTopicView, type EventBus, type IncomingMessage } from '@pipeline/kafka';
 import type { ModelManifest, RegisteredModel } from './ModelManifest';
-import { parseModelKey } from './modelKeys';
+import { parseModelKey, type ParsedKey } from './modelKeys';
 
 export interface ModelRegistryViewOptions {
   /** The compacted model topic, e.g. `pipeline.ml.models`. */
@@ -16,6 +16,8 @@ export interface ModelRegistryViewOptions {
 type Entry = { kind: 'manifest'; manifest: ModelManifest } | { kind: 'chunk'; bytes: Buffer };
 
 export type ModelAddedListener = (model: RegisteredModel) => void;
+/** A complete version was withdrawn (its manifest tombstoned, e.g. by `withdrawModelVersions`). */
+export type ModelRemovedListener = (name: string, version: number) => void;
 
 /**
  * Every complete model version on the registry topic, reassembled from its chunks and verified —
@@ -37,6 +39,7 @@ export class ModelRegistryView {
   /** Highest version seen per name in any key (manifest or chunk), complete or not. */
   private readonly maxSeen = new Map<string, number>();
   private readonly listeners = new Set<ModelAddedListener>();
+  private readonly removedListeners = new Set<ModelRemovedListener>();
 
   constructor(
     bus: EventBus,
@@ -67,6 +70,25 @@ export class ModelRegistryView {
   onAdded(listener: ModelAddedListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Registers a listener for complete versions being withdrawn; returns a function that removes it. */
+  onRemoved(listener: ModelRemovedListener): () => void {
+    this.removedListeners.add(listener);
+    return () => this.removedListeners.delete(listener);
+  }
+
+  /**
+   * Every key of `name` the topic holds (as read so far): manifests and chunks of complete,
+   * pending and abandoned versions alike — what `withdrawModelVersions` tombstones.
+   */
+  keysOf(name: string): Array<{ key: string } & ParsedKey> {
+    const out: Array<{ key: string } & ParsedKey> = [];
+    for (const [key] of this.view.entries()) {
+      const parsed = parseModelKey(key);
+      if (parsed?.name === name) out.push({ key, ...parsed });
+    }
+    return out;
   }
 
   /** The given version of `name`, or its highest complete version when `version` is undefined. */
@@ -102,7 +124,7 @@ export class ModelRegistryView {
     if (value !== undefined && version > (this.maxSeen.get(name) ?? 0)) this.maxSeen.set(name, version);
     if (parsed.kind === 'manifest' && value === undefined) {
       // Tombstoned manifest: the version is withdrawn.
-      this.complete.get(name)?.delete(version);
+      if (this.complete.get(name)?.delete(version)) for (const l of this.removedListeners) l(name, version);
       return;
     }
     this.tryAssemble(name, version);

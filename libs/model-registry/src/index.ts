@@ -7,4 +7,5 @@ export type { ModelManifest, RegisteredModel } from './ModelManifest';
 export { publishModel, DEFAULT_CHUNK_BYTES } from './publishModel';
 export type { PublishModelOptions } from './publishModel';
 export { ModelRegistryView } from './ModelRegistryView';
-export type { ModelRegistryViewOptions, ModelAddedListener } from './ModelRegistryView';
+export type { ModelRegistryViewOptions, ModelAddedListener, ModelRemovedListener } from './ModelRegistryView';
+export { withdrawModelVersions } from './withdrawModelVersions';
