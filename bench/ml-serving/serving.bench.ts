@@ -20,6 +20,8 @@
 //   BENCH_CLIENTS=native …   (only these load generators: node, native, or both comma-separated, the default)
 //   BENCH_FLOOR=grpc-js …   (the floor serves Predict from a plain grpc-js server instead of GrpcFront)
 //   BENCH_DUMP=/tmp/dir …   (writes each round's per-request latencies there as JSON, in send order)
+//   BENCH_SWAP_EVERY_MS=2000 …   (each round also runs gRPC Predict while a new version of the model is
+//           published every this many ms, so the predictor hot-swaps during the round; 0 = no such round)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,6 +46,7 @@ const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 3);
 const ports = { predictorHttp: 18284, grpc: 18551, gatewayHttp: 18280, floor: 18552 };
 const N_FEATURES = 10;
+const swapEveryMs = Number(process.env['BENCH_SWAP_EVERY_MS'] ?? 2000);
 
 /** Waits (up to 60 s) until the service on `port` answers 200 on /readyz. */
 const ready = (port: number, what: string) =>
@@ -206,7 +209,25 @@ async function main() {
   const bus = new KafkaJsBus({ brokers: brokers.split(','), clientId: 'bench-ml-serving' });
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
   const manifest = await publishModel(bus, { topic: INTERNAL_TOPICS.mlModels, name, version: 1, bytes, metadata: { type: 'random_forest' }, publishedAt: new Date().toISOString() });
-  await bus.close();
+  // The swap rounds publish further versions of the same forest (encoded now, not during a round).
+  const swapsPerRound = swapEveryMs > 0 ? Math.ceil(((seconds + warmupSeconds) * 1000) / swapEveryMs) + 1 : 0;
+  const versionBytes = Array.from({ length: swapsPerRound * rounds }, (_, i) => encodeModel({ ...model, version: i + 2 }));
+  let nextVersion = 2;
+  /** Publishes a new version every swapEveryMs until the returned stop() is called; resolves to the count. */
+  const startSwaps = () => {
+    let stopped = false;
+    let count = 0;
+    const done = (async () => {
+      while (!stopped && versionBytes.length > nextVersion - 2) {
+        const version = nextVersion++;
+        await publishModel(bus, { topic: INTERNAL_TOPICS.mlModels, name, version, bytes: versionBytes[version - 2]!, metadata: { type: 'random_forest' }, publishedAt: new Date().toISOString() });
+        count++;
+        await new Promise((r) => setTimeout(r, swapEveryMs));
+      }
+      return count;
+    })();
+    return async () => ((stopped = true), await done);
+  };
   console.log(`model: 100 trees, depth 10, ${N_FEATURES} features, 10,000 rows; trained in ${trainS.toFixed(2)} s (main thread), R² ${model.metrics.r2!.toFixed(4)}; encoded ${bytes.length.toLocaleString('en-US')} bytes (${(bytes.length / 1024 / 1024).toFixed(2)} MiB) in ${manifest.chunks} registry chunks`);
 
   const kafka = { KAFKA_BROKERS: brokers };
@@ -221,17 +242,30 @@ async function main() {
     const client = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });
     await waitFor(() => client.predict({ modelName: name, values: row, nFeatures: N_FEATURES }), { timeoutMs: 60_000, intervalMs: 100, what: `${name} loaded by ml-predictor` });
     client.close();
+    /** The version the predictor serves once it has caught up with the last one published (≤ 10 s). */
+    const servedVersion = async (model: string, values: number[]): Promise<number> => {
+      const c = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });
+      let seen = 0;
+      try {
+        await waitFor(async () => (seen = (await c.predict({ modelName: model, values, nFeatures: N_FEATURES })).modelVersion) === nextVersion - 1, { timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
+      } finally {
+        c.close();
+      }
+      return seen;
+    };
     const frame = predictFrame(name, row);
     const json = Buffer.from(JSON.stringify({ model_name: name, features: [row] }));
     const targets = {
       floor: { kind: 'grpc', port: floor.port, path: PREDICT_PATH, body: frame, label: process.env['BENCH_FLOOR'] === 'grpc-js' ? 'gRPC floor: no-op grpc-js server' : 'gRPC floor: no-op on GrpcFront' },
       grpc: { kind: 'grpc', port: ports.grpc, path: PREDICT_PATH, body: frame, label: 'gRPC Predict, ml-predictor' },
       rest: { kind: 'rest', port: ports.gatewayHttp, path: '/pipeline/ml/predict', body: json, label: 'REST via api-gateway' },
+      swap: { kind: 'grpc', port: ports.grpc, path: PREDICT_PATH, body: frame, label: `gRPC Predict, ml-predictor, a new version every ${swapEveryMs} ms` },
     } as const;
     type Target = keyof typeof targets;
     // CPU per request of each server process, from /proc: the round's CPU time over the requests it sent.
     const processes = { floor: floor.child, 'ml-predictor': predictor, 'api-gateway': gateway };
-    const served: Record<Target, (keyof typeof processes)[]> = { floor: ['floor'], grpc: ['ml-predictor'], rest: ['api-gateway', 'ml-predictor'] };
+    const served: Record<Target, (keyof typeof processes)[]> = { floor: ['floor'], grpc: ['ml-predictor'], rest: ['api-gateway', 'ml-predictor'], swap: ['ml-predictor'] };
+    const kinds: Target[] = swapEveryMs > 0 ? ['floor', 'grpc', 'swap', 'rest'] : ['floor', 'grpc', 'rest'];
     const wanted = (process.env['BENCH_CLIENTS'] ?? 'node,native').split(',');
     const native = wanted.includes('native') ? buildNativeClient() : undefined;
     const clients: Client[] = [
@@ -247,10 +281,12 @@ async function main() {
           noise.push(n);
           console.log(`round ${r + 1} host: 1 ms sleeps for 3 s woke late by p50 ${n.p50.toFixed(3)}, p99 ${n.p99.toFixed(3)}, p99.9 ${n.p999.toFixed(2)}, max ${n.max.toFixed(1)} ms (no server involved)`);
         }
-        for (const kind of ['floor', 'grpc', 'rest'] as const) {
+        for (const kind of kinds) {
           const { label, ...spec } = targets[kind];
           const before = served[kind].map((p) => cpuMs(processes[p].pid));
+          const stopSwaps = kind === 'swap' ? startSwaps() : undefined;
           const m = await client.run({ ...spec, rate, seconds, warmupSeconds });
+          const swapped = await stopSwaps?.();
           const cpu = served[kind].map((p, i) => {
             const used = cpuMs(processes[p].pid);
             return used === undefined || before[i] === undefined ? `${p} n/a` : `${p} ${(((used - before[i]!) * 1000) / ((seconds + warmupSeconds) * rate)).toFixed(0)} µs`;
@@ -263,15 +299,19 @@ async function main() {
             `round ${r + 1} ${client.name} ${label}: ${m.latencyMs.length} requests, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, p99.9 ${q.p999.toFixed(2)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}${m.firstError ? ` (first: ${m.firstError})` : ''}; server CPU per request ${cpu.join(', ')}; load average ${loadavg()[0]!.toFixed(2)}`,
           );
           if (m.clientNote) console.log(`  client: ${m.clientNote}`);
+          if (swapped !== undefined) {
+            const latest = await servedVersion(name, row);
+            console.log(`  swaps: ${swapped} versions published during the round (warm-up included); the predictor now serves version ${latest} of ${nextVersion - 1}`);
+          }
         }
       }
     }
     for (const client of clients) {
-      for (const kind of ['floor', 'grpc', 'rest'] as const) {
+      for (const kind of kinds) {
         const rs = results.get(`${client.name} ${kind}`)!;
         const target = kind === 'rest' ? 5 : 2;
         const p99 = median(rs.map((x) => x.p99));
-        const verdict = kind === 'floor' ? 'reference, no target' : `target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'}`;
+        const verdict = kind === 'floor' || kind === 'swap' ? 'reference, no target' : `target ≤ ${target} ms: ${p99 <= target ? 'met' : 'NOT met'}`;
         console.log(`median of ${rounds}, ${client.title}, ${targets[kind].label}: p50 ${median(rs.map((x) => x.p50)).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (${verdict}), failed ${rs.reduce((a, x) => a + x.failed, 0)}`);
       }
     }
@@ -279,6 +319,7 @@ async function main() {
       console.log(`host noise, median of ${noise.length}: 1 ms sleep lateness p99 ${median(noise.map((n) => n.p99)).toFixed(3)} ms, p99.9 ${median(noise.map((n) => n.p999)).toFixed(2)} ms (a quiet day in session 3: p99 0.12 ms); milliseconds here show up in every p99 above`);
     }
   } finally {
+    await bus.close();
     for (const c of [gateway, predictor, floor.child]) {
       c.kill('SIGTERM');
       await new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r)));
