@@ -65,6 +65,7 @@ describe('deploy/prometheus', () => {
       'PipelineConsumerLagGrowing',
       'PipelineDeadLetterRate',
       'PipelineKafkaBrokerUnavailable',
+      'PipelineModelDecodedOnMainThread',
       'PipelinePredictionLatencyHigh',
       'PipelinePublishErrors',
       'PipelineServiceDown',
