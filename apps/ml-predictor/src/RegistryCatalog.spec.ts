@@ -85,10 +85,16 @@ describe('RegistryCatalog', () => {
       onLoaded: (m) => {
         if (m.version === 1) throw new Error('listener bug');
       },
+      onUnloaded: () => {
+        throw new Error('listener bug');
+      },
     });
     void c.load(registered(model('m', 1, 1)));
     await c.load(registered(model('m', 2, 2)));
     expect(c.list().map((m) => m.version).sort()).toEqual([1, 2]);
+    void c.unload('m', 1);
+    await c.load(registered(model('m', 3, 3)));
+    expect(c.list().map((m) => m.version).sort()).toEqual([2, 3]);
   });
 
   it('unloads a withdrawn version, after an earlier load of it has finished', async () => {

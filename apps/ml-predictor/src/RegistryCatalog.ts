@@ -71,12 +71,14 @@ export class RegistryCatalog implements ModelCatalog {
    * finished, so a withdrawal never races an install. Resolves when done.
    */
   unload(name: string, version: number): Promise<void> {
-    this.tail = this.tail.then(() => {
-      const versions = this.models.get(name);
-      if (!versions?.delete(version)) return;
-      if (versions.size === 0) this.models.delete(name);
-      this.opts.onUnloaded?.(name, version);
-    });
+    this.tail = this.tail
+      .then(() => {
+        const versions = this.models.get(name);
+        if (!versions?.delete(version)) return;
+        if (versions.size === 0) this.models.delete(name);
+        this.opts.onUnloaded?.(name, version);
+      })
+      .catch(() => undefined); // as in load: a throwing callback must not stop later versions
     return this.tail;
   }
 
