@@ -64,9 +64,15 @@ const SERVICE_NODE_OPTIONS: Record<'ml-predictor' | 'api-gateway', string> = {
 /** V8 flags NODE_OPTIONS does not accept, which deploy/ passes on node's command line (NODE_V8_FLAGS). */
 const SERVICE_V8_FLAGS = ['--single-threaded-gc'];
 
+/** Other environment deploy/ gives the services (malloc settings of ml-predictor, docs/deploy.md). */
+const SERVICE_ENV: Record<'ml-predictor' | 'api-gateway', Record<string, string>> = {
+  'ml-predictor': { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
+  'api-gateway': {},
+};
+
 function startApp(app: keyof typeof SERVICE_NODE_OPTIONS, env: Record<string, string>): ChildProcess {
   const nodeArgs = serviceNodeArgs();
-  env = { NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS[app], ...env };
+  env = { NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS[app], ...SERVICE_ENV[app], ...env };
   return spawn(process.execPath, [...nodeArgs, join(root, 'dist/apps', app, 'main.js')], { env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 

@@ -80,6 +80,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs ml-predictor with one malloc arena and mmapped large buffers (docs/deploy.md, "ml-predictor memory")', () => {
+    expect(config.services['ml-predictor']!.environment).toMatchObject({ MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' });
+  });
+
   it('runs Kafka from apache/kafka in KRaft mode (no ZooKeeper) with a health check and a named data volume', () => {
     const k = config.services.kafka!;
     expect(k.image).toMatch(/^apache\/kafka:4\.\d+\.\d+$/);

@@ -141,6 +141,11 @@ describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
     }
   });
 
+  it('runs ml-predictor with one malloc arena and mmapped large buffers (docs/deploy.md, "ml-predictor memory")', () => {
+    const c = deployments.find((d) => d.metadata.name === 'ml-predictor')!.spec.template.spec.containers[0]!;
+    expect(envOf(c)).toMatchObject({ MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' });
+  });
+
   it('exposes each service through a Service that selects its pods on the http port (and grpc for ml-predictor)', () => {
     for (const d of deployments) {
       const svc = one(objs, 'Service', d.metadata.name);
