@@ -40,6 +40,29 @@ describe('model registry on the compacted topic', () => {
     await view.stop();
   });
 
+  it('holds a complete version once: its chunks become views of the assembled bytes, and a re-sent manifest still reassembles', async () => {
+    const { bus, view, added } = await setup();
+    const bytes = bytesOf(20, 3);
+    await publishModel(bus, { topic: TOPIC, name: 'm', version: 1, bytes, metadata: {}, publishedAt: '2026-11-27T10:00:00.000Z', chunkBytes: 8 });
+    await view.catchUp();
+    const assembled = view.get('m', 1)!.bytes;
+    const chunkBuffers = [0, 1, 2].map((i) => (view as unknown as { view: { get(k: string): { bytes: Buffer } } }).view.get(`model/m/1/chunk/${i}`).bytes);
+    expect(chunkBuffers.map((b) => [b.buffer === assembled.buffer, b.byteOffset, b.length])).toEqual([
+      [true, 0, 8],
+      [true, 8, 8],
+      [true, 16, 4],
+    ]);
+    // The manifest sent again (a later publishedAt): reassembled from those views, same bytes.
+    const manifest = { ...view.get('m', 1)!.manifest, publishedAt: '2026-11-27T11:00:00.000Z' };
+    await bus.publish({ topic: TOPIC, key: 'model/m/1', value: JSON.stringify(manifest) });
+    await view.catchUp();
+    expect(added.map((m) => [m.manifest.publishedAt, [...m.bytes]])).toEqual([
+      ['2026-11-27T10:00:00.000Z', [...bytes]],
+      ['2026-11-27T11:00:00.000Z', [...bytes]],
+    ]);
+    await view.stop();
+  });
+
   it('keeps a version pending while its manifest has arrived but a chunk has not', async () => {
     const { bus, view, added } = await setup();
     const bytes = bytesOf(10);

@@ -31,7 +31,8 @@ export type ModelRemovedListener = (name: string, version: number) => void;
  * matching pieces arrive. `onAdded` listeners run synchronously whenever a version becomes visible
  * or is replaced by different verified bytes.
  *
- * Memory: holds every chunk of every version on the topic, plus one assembled copy per version.
+ * Memory: one copy of every complete version on the topic (its chunk entries are views of the
+ * assembled bytes), plus the chunks of pending ones.
  */
 export class ModelRegistryView {
   private readonly view: CompactedTopicView<Entry>;
@@ -161,6 +162,15 @@ export class ModelRegistryView {
     if (sha !== manifest.sha256) {
       this.opts.onInvalid?.(name, version, `sha256 of the assembled chunks is ${sha}, manifest says ${manifest.sha256}`);
       return;
+    }
+    // Keep one copy: the chunk entries become views of the assembled bytes (their own copies are
+    // freed), so a replica holds each version once, not twice. A re-sent chunk replaces its entry.
+    let offset = 0;
+    for (let i = 0; i < manifest.chunks; i++) {
+      const c = this.view.get(`model/${name}/${version}/chunk/${i}`) as { kind: 'chunk'; bytes: Buffer };
+      const length = c.bytes.length;
+      c.bytes = Buffer.from(bytes.buffer, offset, length);
+      offset += length;
     }
     const model: RegisteredModel = { manifest, bytes };
     let versions = this.complete.get(name);
