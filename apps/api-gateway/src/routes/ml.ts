@@ -23,6 +23,7 @@ import { MlInputError, clusterOnce, detectAnomaliesOnce } from '@pipeline/ml';
 import { createPredictorClient, type ModelInfo, type PredictorClient } from '@pipeline/proto';
 import { HttpError } from '@pipeline/service-runtime';
 import { commonErrors, type OpenApiPaths } from '../openapi';
+import { FeatureOrderCache, type FeatureOrder } from './FeatureOrderCache';
 
 /** Ad-hoc cluster/anomaly calls run on the gateway's event loop: at most this many values per request. */
 export const MAX_ADHOC_VALUES = 100_000;
@@ -43,7 +44,13 @@ export interface MlRoutes {
  * comes from a view of `pipeline.ml.jobs`, predictions and model descriptions from ml-predictor over
  * gRPC, and the report's ad-hoc cluster/anomaly calls run the ML lib on bounded input.
  */
-export function createMlRoutes(opts: { bus: EventBus; predictorAddress: string; predictTimeoutMs?: number; predictor?: PredictorClient }): MlRoutes {
+export function createMlRoutes(opts: {
+  bus: EventBus;
+  predictorAddress: string;
+  predictTimeoutMs?: number;
+  predictor?: PredictorClient;
+  featureOrderCache?: ConstructorParameters<typeof FeatureOrderCache>[1];
+}): MlRoutes {
   const { bus } = opts;
   const jobs = new CompactedTopicView<MlJobStatus>(bus, {
     topic: INTERNAL_TOPICS.mlJobs,
@@ -57,6 +64,7 @@ export function createMlRoutes(opts: { bus: EventBus; predictorAddress: string; 
     },
   });
   const predictor = opts.predictor ?? createPredictorClient(opts.predictorAddress, { defaultTimeoutMs: opts.predictTimeoutMs ?? 2_000 });
+  const featureOrders = new FeatureOrderCache(async (modelName, version) => (await predictor.getModel({ modelName, version })).model!, opts.featureOrderCache);
 
   const publishOr503 = async (f: () => Promise<void>) => {
     try {
@@ -102,31 +110,35 @@ export function createMlRoutes(opts: { bus: EventBus; predictorAddress: string; 
       if (!checkPredict.Check(body)) throw new HttpError(400, 'invalid_request', describeFirstError(checkPredict, body).message);
       const r = body as MlPredictRequest;
       if ((r.features === undefined) === (r.rows === undefined)) throw new HttpError(400, 'invalid_request', 'give exactly one of features (arrays of numbers) or rows (objects keyed by feature name)');
-      let values: number[];
-      let nFeatures: number;
-      let version = r.version ?? 0;
+      const version = r.version ?? 0;
       if (r.features) {
-        nFeatures = r.features[0]!.length;
+        const nFeatures = r.features[0]!.length;
         r.features.forEach((row, i) => {
           if (row.length !== nFeatures) throw new HttpError(400, 'invalid_request', `features[${i}] has ${row.length} values, expected ${nFeatures} like features[0]`);
         });
-        values = r.features.flat();
-      } else {
-        // Pin the version whose feature order we used, so a concurrent hot swap cannot reorder columns.
-        const info = (await grpcCall(() => predictor.getModel({ modelName: r.model_name, version }))).model!;
-        version = info.version;
-        nFeatures = info.featureKeys.length;
-        values = new Array<number>(r.rows!.length * nFeatures);
-        r.rows!.forEach((row, i) => {
-          info.featureKeys.forEach((k, j) => {
-            const v = row[k];
-            if (v === undefined) throw new HttpError(400, 'invalid_request', `rows[${i}].${k} is required (model "${info.name}" version ${info.version} features: ${info.featureKeys.join(', ')})`);
-            values[i * nFeatures + j] = v;
-          });
-        });
+        const values = r.features.flat();
+        const out = await grpcCall(() => predictor.predict({ modelName: r.model_name, version, values, nFeatures }));
+        res.json({ predictions: out.predictions, model_name: out.modelName, model_version: out.modelVersion });
+        return;
       }
-      const out = await grpcCall(() => predictor.predict({ modelName: r.model_name, version, values, nFeatures }));
-      res.json({ predictions: out.predictions, model_name: out.modelName, model_version: out.modelVersion });
+      // Rows keyed by feature name: laid out in the column order of the version we then pin, so a
+      // concurrent hot swap cannot reorder columns. If the predictor no longer serves a latest
+      // version we had cached, look the latest up again (once).
+      for (let attempt = 0; ; attempt++) {
+        const order = await grpcCall(() => featureOrders.get(r.model_name, version));
+        const laidOut = layOutRows(r.rows!, order);
+        try {
+          const out = await predictor.predict({ modelName: r.model_name, version: order.version, values: laidOut, nFeatures: order.featureKeys.length });
+          res.json({ predictions: out.predictions, model_name: out.modelName, model_version: out.modelVersion });
+          return;
+        } catch (e) {
+          if (version === 0 && attempt === 0 && (e as ServiceError)?.code === GrpcStatus.NOT_FOUND) {
+            featureOrders.forgetLatest(r.model_name);
+            continue;
+          }
+          throw restErrorOf(e);
+        }
+      }
     });
 
     app.get('/pipeline/ml/models', async (_req, res) => {
@@ -199,6 +211,20 @@ function describe(m: ModelInfo, withImportances: boolean): Record<string, unknow
   };
 }
 
+/** `rows` (objects keyed by feature name) as one row-major array in `order`'s column order. */
+function layOutRows(rows: Record<string, number>[], order: FeatureOrder): number[] {
+  const p = order.featureKeys.length;
+  const values = new Array<number>(rows.length * p);
+  rows.forEach((row, i) => {
+    order.featureKeys.forEach((k, j) => {
+      const v = row[k];
+      if (v === undefined) throw new HttpError(400, 'invalid_request', `rows[${i}].${k} is required (model "${order.name}" version ${order.version} features: ${order.featureKeys.join(', ')})`);
+      values[i * p + j] = v;
+    });
+  });
+  return values;
+}
+
 function checkAdhocSize(features: number[][]): void {
   const n = features.length * (features[0]?.length ?? 0);
   if (n > MAX_ADHOC_VALUES) throw new HttpError(413, 'payload_too_large', `features holds ${n} values (${features.length} rows × ${features[0]!.length}); at most ${MAX_ADHOC_VALUES} are allowed`);
@@ -213,26 +239,31 @@ function mlInput<T>(f: () => T): T {
   }
 }
 
-/** Maps a gRPC failure of ml-predictor to the REST error shape (the one place this is done). */
+/** Runs a call to ml-predictor, mapping its gRPC failure to the REST error shape. */
 async function grpcCall<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    const err = e as ServiceError;
-    if (typeof err?.code !== 'number') throw e;
-    switch (err.code) {
-      case GrpcStatus.NOT_FOUND:
-        throw new HttpError(404, 'model_not_found', err.details);
-      case GrpcStatus.INVALID_ARGUMENT:
-        throw new HttpError(400, 'invalid_request', err.details);
-      case GrpcStatus.RESOURCE_EXHAUSTED:
-        throw new HttpError(413, 'payload_too_large', `request too large for the predictor: ${err.details}`);
-      case GrpcStatus.UNAVAILABLE:
-      case GrpcStatus.DEADLINE_EXCEEDED:
-        throw new HttpError(503, 'predictor_unavailable', `the predictor is unavailable (${GrpcStatus[err.code]}: ${err.details}) — retry later`, undefined, { 'Retry-After': '1' });
-      default:
-        throw new HttpError(502, 'predictor_error', `the predictor failed (${GrpcStatus[err.code] ?? err.code})`);
-    }
+    throw restErrorOf(e);
+  }
+}
+
+/** The REST error of a gRPC failure of ml-predictor (the one place this mapping is done); other errors pass through. */
+function restErrorOf(e: unknown): unknown {
+  const err = e as ServiceError;
+  if (typeof err?.code !== 'number') return e;
+  switch (err.code) {
+    case GrpcStatus.NOT_FOUND:
+      return new HttpError(404, 'model_not_found', err.details);
+    case GrpcStatus.INVALID_ARGUMENT:
+      return new HttpError(400, 'invalid_request', err.details);
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      return new HttpError(413, 'payload_too_large', `request too large for the predictor: ${err.details}`);
+    case GrpcStatus.UNAVAILABLE:
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return new HttpError(503, 'predictor_unavailable', `the predictor is unavailable (${GrpcStatus[err.code]}: ${err.details}) — retry later`, undefined, { 'Retry-After': '1' });
+    default:
+      return new HttpError(502, 'predictor_error', `the predictor failed (${GrpcStatus[err.code] ?? err.code})`);
   }
 }
 
