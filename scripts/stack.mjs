@@ -18,7 +18,7 @@ const services = [
   ['ingest', { HTTP_PORT: basePort + 1 }],
   // Memory settings as deploy/ gives the aggregator (see BENCHMARKS.md).
   ['aggregator', { HTTP_PORT: basePort + 2, NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_MMAP_THRESHOLD_: '131072' }],
-  ['ml-trainer', { HTTP_PORT: basePort + 3 }],
+  ['ml-trainer', { HTTP_PORT: basePort + 3, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' }],
   // Serving latency: a small young generation keeps scavenges under ~1 ms, and single-threaded GC pauses
   // do not wait for V8's helper threads (docs/deploy.md). NODE_V8_FLAGS go on node's command line, as
   // the Dockerfile does, because NODE_OPTIONS does not accept them.

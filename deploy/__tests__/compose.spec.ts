@@ -80,8 +80,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs ml-predictor with one malloc arena and mmapped large buffers (docs/deploy.md, "ml-predictor memory")', () => {
-    expect(config.services['ml-predictor']!.environment).toMatchObject({ MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' });
+  it('runs the two ML services, which use worker threads, with one malloc arena and mmapped large buffers (docs/deploy.md, "ML services\' memory")', () => {
+    for (const name of ['ml-predictor', 'ml-trainer']) {
+      expect({ name, env: config.services[name]!.environment }).toMatchObject({ name, env: { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' } });
+    }
   });
 
   it('runs Kafka from apache/kafka in KRaft mode (no ZooKeeper) with a health check and a named data volume', () => {

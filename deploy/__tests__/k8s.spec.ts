@@ -141,9 +141,11 @@ describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
     }
   });
 
-  it('runs ml-predictor with one malloc arena and mmapped large buffers (docs/deploy.md, "ml-predictor memory")', () => {
-    const c = deployments.find((d) => d.metadata.name === 'ml-predictor')!.spec.template.spec.containers[0]!;
-    expect(envOf(c)).toMatchObject({ MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' });
+  it('runs the two ML services, which use worker threads, with one malloc arena and mmapped large buffers (docs/deploy.md, "ML services\' memory")', () => {
+    for (const name of ['ml-predictor', 'ml-trainer']) {
+      const c = deployments.find((d) => d.metadata.name === name)!.spec.template.spec.containers[0]!;
+      expect({ name, env: envOf(c) }).toMatchObject({ name, env: { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' } });
+    }
   });
 
   it('exposes each service through a Service that selects its pods on the http port (and grpc for ml-predictor)', () => {
