@@ -75,6 +75,7 @@ export function createWorkerDecoder(opts: { spawn(): Worker; onWorkerFailure?(er
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
+      if (pending.size === 0) w.unref(); // an idle decoder never keeps the process alive
       if (!m.ok) {
         p.reject(m.name === 'ModelFormatError' ? new ModelFormatError(m.message) : new Error(`model decode failed: ${m.message}`));
         return;
@@ -87,7 +88,6 @@ export function createWorkerDecoder(opts: { spawn(): Worker; onWorkerFailure?(er
     });
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`model decode worker exited with code ${code}`)));
-    w.unref(); // an idle decoder never keeps the process alive
     return w;
   };
 
@@ -100,6 +100,7 @@ export function createWorkerDecoder(opts: { spawn(): Worker; onWorkerFailure?(er
         pending.set(id, p);
         try {
           worker ??= start();
+          worker.ref(); // a decode in flight keeps the process alive until it is answered
           // A copy: the caller's bytes stay usable (and are what a main-thread fallback decodes).
           const copy = new Uint8Array(bytes);
           const request: DecodeRequest = { id, bytes: copy };
