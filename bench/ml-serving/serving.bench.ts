@@ -12,6 +12,8 @@
 //           are installed; no GC, paced by a timerfd, latency counted from each request's due time.
 //           Before each of its rounds it also measures the host's own noise (`loadgen sleep`: how late
 //           1 ms sleeps wake up), printed with the round.
+// Every round also prints the share of CPU time the hypervisor stole from this VM meanwhile
+// (/proc/stat), the other half of a noisy day.
 // The target verdicts are printed for both; the native client's are the ones without client pauses.
 //   npm run bench:ml-serving                     (starts the local broker if KAFKA_BROKERS is unset)
 //   BENCH_SECONDS=10 BENCH_RATE=1000 BENCH_ROUNDS=3 BENCH_WARMUP_SECONDS=3 npm run bench:ml-serving
@@ -175,6 +177,22 @@ function quantiles(lat: Float64Array): { p50: number; p99: number; p999: number;
 }
 
 /** CPU time (user + system) a process has used so far, in ms; undefined where /proc is not available. */
+/** The machine's CPU time counters (/proc/stat "cpu" line): [total, steal] in clock ticks, or undefined. */
+function machineTicks(): [number, number] | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return [f.reduce((a, b) => a + b, 0), f[7]!];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Share of the machine's CPU time the hypervisor gave to others (steal) between two readings, as text. */
+function stealShare(before: [number, number] | undefined, after: [number, number] | undefined): string {
+  if (!before || !after || after[0] === before[0]) return 'n/a';
+  return `${((100 * (after[1] - before[1])) / (after[0] - before[0])).toFixed(1)} %`;
+}
+
 function cpuMs(pid: number | undefined): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -290,9 +308,11 @@ async function main() {
         for (const kind of kinds) {
           const { label, ...spec } = targets[kind];
           const before = served[kind].map((p) => cpuMs(processes[p].pid));
+          const ticksBefore = machineTicks();
           const stopSwaps = kind === 'swap' ? startSwaps() : undefined;
           const m = await client.run({ ...spec, rate, seconds, warmupSeconds });
           const swapped = await stopSwaps?.();
+          const steal = stealShare(ticksBefore, machineTicks());
           const cpu = served[kind].map((p, i) => {
             const used = cpuMs(processes[p].pid);
             return used === undefined || before[i] === undefined ? `${p} n/a` : `${p} ${(((used - before[i]!) * 1000) / ((seconds + warmupSeconds) * rate)).toFixed(0)} µs`;
@@ -302,7 +322,7 @@ async function main() {
           const key = `${client.name} ${kind}`;
           results.set(key, [...(results.get(key) ?? []), { p50: q.p50, p99: q.p99, failed: m.failed }]);
           console.log(
-            `round ${r + 1} ${client.name} ${label}: ${m.latencyMs.length} requests, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, p99.9 ${q.p999.toFixed(2)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}${m.firstError ? ` (first: ${m.firstError})` : ''}; server CPU per request ${cpu.join(', ')}; load average ${loadavg()[0]!.toFixed(2)}`,
+            `round ${r + 1} ${client.name} ${label}: ${m.latencyMs.length} requests, p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, p99.9 ${q.p999.toFixed(2)} ms, max ${q.max.toFixed(1)} ms, failed ${m.failed}${m.firstError ? ` (first: ${m.firstError})` : ''}; server CPU per request ${cpu.join(', ')}; load average ${loadavg()[0]!.toFixed(2)}; CPU steal ${steal}`,
           );
           if (m.clientNote) console.log(`  client: ${m.clientNote}`);
           if (swapped !== undefined) {
