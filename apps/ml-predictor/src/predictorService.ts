@@ -6,7 +6,7 @@ import type { ServiceFactory } from '@pipeline/service-runtime';
 import type { PredictorConfig } from './config';
 import { createGrpcServer, type GrpcServer } from './grpc';
 import { createInlineDecoder, createWorkerDecoder } from './ModelDecoder';
-import { RegistryCatalog } from './RegistryCatalog';
+import { RegistryCatalog, newestPerModel } from './RegistryCatalog';
 
 /** Buckets around the 2 ms p99 target, in seconds. */
 const PREDICT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -72,7 +72,12 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       groupPrefix: 'pipeline-ml-predictor-models',
       onInvalid: (name, version, reason) => logger.warn({ model: name, version, reason }, 'model version does not match its manifest (yet)'),
     });
-    registry.onAdded((m) => void catalog.load(m));
+    // Until the view has caught up at start, versions are not decoded one by one as they are read:
+    // then only the newest maxVersionsPerModel of each model are (the others would be evicted at once).
+    let live = false;
+    registry.onAdded((m) => {
+      if (live) void catalog.load(m);
+    });
     registry.onRemoved((name, version) => void catalog.unload(name, version));
     let grpc: GrpcServer | undefined;
 
@@ -81,6 +86,8 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       async start() {
         await registry.start();
         await registry.catchUp(120_000);
+        for (const m of newestPerModel(registry.list(), config.maxVersionsPerModel)) void catalog.load(m);
+        live = true; // in the same turn as list(): no version can slip between the two
         await catalog.settled();
         catalog.markReady();
         grpc = createGrpcServer({
