@@ -9,7 +9,8 @@ parentPort!.on('message', ({ id, bytes }: DecodeRequest) => {
   let reply: DecodeReply;
   let transfer: ArrayBuffer[] = [];
   try {
-    const t = toTransferable(decodeModel(bytes));
+    // Serving only: the predictor never re-encodes a model, and a forest's flat nodes are 10× its layout.
+    const t = toTransferable(decodeModel(bytes), { servingOnly: true });
     reply = { id, ok: true, model: t.model };
     transfer = t.transfer;
   } catch (err) {

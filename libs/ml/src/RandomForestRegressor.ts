@@ -57,6 +57,8 @@ export class RandomForestRegressor {
    * L2 cache, plus float32 leaves (exact: leaf values are float32-rounded). See `predictRow`.
    */
   private readonly implicit: ImplicitForest | undefined;
+  /** Rebuilt from a serving-only state: the flat node arrays are empty (see `toState`). */
+  private servingOnly = false;
 
   private constructor(
     readonly nFeatures: number,
@@ -81,24 +83,39 @@ export class RandomForestRegressor {
   /**
    * Every array the forest holds, derived layouts included, as plain typed arrays: what a worker
    * thread that decoded a model hands back (transferred, not copied) — see `toTransferable`.
+   * `servingOnly`: just what prediction reads — the implicit layout (or, where it does not apply,
+   * the packed nodes), the bin edges and the tree offsets; for 100 depth-10 trees ~0.6 MB instead of
+   * ~7 MB. A forest rebuilt from it predicts identically but cannot be encoded again.
    */
-  toState(): RandomForestState {
-    const { nFeatures, treeOffsets, feature, threshold, left, right, value, splitBin, featureImportances } = this;
+  toState(opts: { servingOnly?: boolean } = {}): RandomForestState {
+    if (!opts.servingOnly) this.requireFlat('toState');
+    const { nFeatures, treeOffsets, featureImportances } = this;
     // Forests the implicit layout does not take predict from the packed nodes: build them here too.
     const packed = this.implicit === undefined ? (this.packed ??= this.pack()) : null;
-    return { nFeatures, treeOffsets, feature, threshold, left, right, value, splitBin, binThresholds: this.binner.thresholds, binOffsets: this.binner.offsets, featureImportances, implicit: this.implicit ?? null, packed };
+    const flat = opts.servingOnly
+      ? { feature: new Int32Array(0), threshold: new Float64Array(0), left: new Int32Array(0), right: new Int32Array(0), value: new Float64Array(0), splitBin: new Uint8Array(0) }
+      : { feature: this.feature, threshold: this.threshold, left: this.left, right: this.right, value: this.value, splitBin: this.splitBin };
+    return { nFeatures, treeOffsets, ...flat, binThresholds: this.binner.thresholds, binOffsets: this.binner.offsets, featureImportances, implicit: this.implicit ?? null, packed, servingOnly: opts.servingOnly === true };
   }
 
   /** The forest of `toState`, rebuilt without recomputing anything (O(1): the arrays are adopted). */
   static fromState(s: RandomForestState): RandomForestRegressor {
     const n = s.feature.length;
-    if (s.treeOffsets[s.treeOffsets.length - 1] !== n || [s.threshold, s.left, s.right, s.value, s.splitBin].some((a) => a.length !== n)) {
+    if (s.servingOnly) {
+      if (!s.implicit && !s.packed) throw new RangeError('a serving-only forest state needs its implicit layout or its packed nodes');
+    } else if (s.treeOffsets[s.treeOffsets.length - 1] !== n || [s.threshold, s.left, s.right, s.value, s.splitBin].some((a) => a.length !== n)) {
       throw new RangeError(`forest state arrays disagree on the node count (${n})`);
     }
     const binner = QuantileBinner.fromState(s.binThresholds, s.binOffsets);
     const forest = new RandomForestRegressor(s.nFeatures, s.treeOffsets, s.feature, s.threshold, s.left, s.right, s.value, s.splitBin, binner, s.featureImportances, s.implicit);
     if (s.packed) forest.packed = s.packed;
+    forest.servingOnly = s.servingOnly;
     return forest;
+  }
+
+  /** Throws for operations that need the flat node arrays a serving-only forest does not have. */
+  private requireFlat(what: string): void {
+    if (this.servingOnly) throw new Error(`${what}: this forest holds only its prediction layout (decoded for serving), not its nodes`);
   }
 
   get nTrees(): number {
@@ -246,6 +263,7 @@ export class RandomForestRegressor {
    * ≈ 2 + 4·(leaf share) bytes per node: ~0.6 MB for 100 full depth-10 trees.
    */
   toCompact(): CompactForest {
+    this.requireFlat('toCompact');
     const n = this.feature.length;
     const p = this.nFeatures;
     const nodeFeature = p < 255 ? new Uint8Array(n) : new Uint16Array(n);
@@ -360,6 +378,7 @@ export class RandomForestRegressor {
   }
 
   private pack(): { f64: Float64Array; i32: Int32Array } {
+    this.requireFlat('pack');
     const { feature, value, threshold, right } = this;
     const n = feature.length;
     const buf = new ArrayBuffer(n * 16);
@@ -396,6 +415,7 @@ export class RandomForestRegressor {
 
   /** Reference traversal over the flat arrays (same result as `predictRow`; kept for tests and benchmarks). */
   predictRowFlat(row: ArrayLike<number>, offset = 0): number {
+    this.requireFlat('predictRowFlat');
     const { feature, threshold, right, value, treeOffsets } = this;
     const nTrees = treeOffsets.length - 1;
     let sum = 0;
@@ -453,6 +473,8 @@ export interface RandomForestState {
   implicit: ImplicitForest | null;
   /** The packed nodes, present when `implicit` is null (they are what such a forest predicts from). */
   packed: { f64: Float64Array; i32: Int32Array } | null;
+  /** True: the flat node arrays are left out (empty); only prediction works on the rebuilt forest. */
+  servingOnly: boolean;
 }
 
 export interface ImplicitForest {

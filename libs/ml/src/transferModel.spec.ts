@@ -70,4 +70,31 @@ describe('toTransferable / fromTransferable', () => {
     const t = iso.toState();
     expect(() => IsolationForest.fromState({ ...t, pathLength: new Float64Array(0) })).toThrow(/disagree on the node count/);
   });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['implicit layout', { nEstimators: 20 }],
+    ['packed nodes (deeper than 12)', { nEstimators: 4, maxDepth: 20 }],
+  ])('servingOnly: a decoded forest (%s) predicts identically from far fewer bytes, and refuses to be encoded again', (_layout, params) => {
+    const { model } = decoded('random_forest', params);
+    const expected = createPredictor(model).predict(probe, 50);
+    const size = (t: ArrayBuffer[]) => t.reduce((a, b) => a + b.byteLength, 0);
+    const full = size(toTransferable(decodeModel(encodeModel(model))).transfer);
+    const { model: plain, transfer } = toTransferable(model, { servingOnly: true });
+    const lean = size(transfer);
+    expect(lean).toBeLessThan(full / 2);
+    const back = fromTransferable(structuredClone(plain, { transfer }));
+    expect(createPredictor(back).predict(probe, 50)).toEqual(expected);
+    expect(back.featureImportances).toEqual(model.featureImportances);
+    expect(() => encodeModel(back)).toThrow('toCompact: this forest holds only its prediction layout (decoded for serving), not its nodes');
+    if (back.fitted.type !== 'random_forest') throw new Error('unexpected type');
+    expect(() => back.fitted.forest.predictRowFlat(probe)).toThrow(/only its prediction layout/);
+    expect(() => back.fitted.forest.toState()).toThrow(/only its prediction layout/);
+  });
+
+  it('refuses a serving-only forest state with neither layout', () => {
+    const { model } = decoded('random_forest', { nEstimators: 2 });
+    if (model.fitted.type !== 'random_forest') throw new Error('unexpected type');
+    const s = model.fitted.forest.toState({ servingOnly: true });
+    expect(() => RandomForestRegressor.fromState({ ...s, implicit: null, packed: null })).toThrow('a serving-only forest state needs its implicit layout or its packed nodes');
+  });
 });

@@ -27,12 +27,14 @@ export interface TransferableModel extends Omit<TrainedModel, 'scaler' | 'fitted
  * model's arrays own outright, so they move to the receiving thread instead of being copied
  * (and become unusable in this one — only hand over a model this thread is done with).
  * Arrays that are views into a larger buffer are left out and get copied.
+ * `servingOnly`: a random forest carries only what prediction reads (see
+ * `RandomForestRegressor.toState`) — a tenth of the memory; the model can then not be encoded again.
  */
-export function toTransferable(model: TrainedModel): { model: TransferableModel; transfer: ArrayBuffer[] } {
+export function toTransferable(model: TrainedModel, opts: { servingOnly?: boolean } = {}): { model: TransferableModel; transfer: ArrayBuffer[] } {
   const f = model.fitted;
   const fitted: TransferableFitted =
     f.type === 'random_forest'
-      ? { type: f.type, forest: f.forest.toState() }
+      ? { type: f.type, forest: f.forest.toState(opts) }
       : f.type === 'isolation_forest'
         ? { type: f.type, forest: f.forest.toState() }
         : f.type === 'linear_regression'
