@@ -87,8 +87,9 @@ describe('toTransferable / fromTransferable', () => {
     expect(back.featureImportances).toEqual(model.featureImportances);
     expect(() => encodeModel(back)).toThrow('toCompact: this forest holds only its prediction layout (decoded for serving), not its nodes');
     if (back.fitted.type !== 'random_forest') throw new Error('unexpected type');
-    expect(() => back.fitted.forest.predictRowFlat(probe)).toThrow(/only its prediction layout/);
-    expect(() => back.fitted.forest.toState()).toThrow(/only its prediction layout/);
+    const forest = back.fitted.forest;
+    expect(() => forest.predictRowFlat(probe)).toThrow(/only its prediction layout/);
+    expect(() => forest.toState()).toThrow(/only its prediction layout/);
   });
 
   it('refuses a serving-only forest state with neither layout', () => {
