@@ -33,7 +33,7 @@ import { Worker } from 'node:worker_threads';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { Rng, encodeModel, trainModel } from '@pipeline/ml';
-import { publishModel } from '@pipeline/model-registry';
+import { ModelRegistryView, publishModel, withdrawModelVersions } from '@pipeline/model-registry';
 import { PredictRequest, PredictorServiceService, createPredictorClient, grpcFrame } from '@pipeline/proto';
 import { httpRequest, waitFor } from '@pipeline/testing';
 import type { LoadResult, LoadSpec } from './loadgen.worker';
@@ -345,6 +345,19 @@ async function main() {
       console.log(`host noise, median of ${noise.length}: 1 ms sleep lateness p99 ${median(noise.map((n) => n.p99)).toFixed(3)} ms, p99.9 ${median(noise.map((n) => n.p999)).toFixed(2)} ms (a quiet day in session 3: p99 0.12 ms); milliseconds here show up in every p99 above`);
     }
   } finally {
+    // Leave nothing behind on the registry topic: every version of the bench model is withdrawn
+    // (otherwise each run adds up to 1 + 7 × rounds forests that every predictor would load).
+    const view = new ModelRegistryView(bus, { topic: INTERNAL_TOPICS.mlModels, groupPrefix: 'bench-ml-serving-cleanup' });
+    try {
+      await view.start();
+      await view.catchUp(30_000);
+      const withdrawn = await withdrawModelVersions(bus, view, { topic: INTERNAL_TOPICS.mlModels, name, olderThan: nextVersion });
+      console.log(`cleanup: withdrew ${withdrawn.length} versions of ${name} from the registry topic`);
+    } catch (err) {
+      console.warn(`cleanup: could not withdraw the bench model's versions: ${(err as Error).message}`);
+    } finally {
+      await view.stop();
+    }
     await bus.close();
     for (const c of [gateway, predictor, floor.child]) {
       c.kill('SIGTERM');
