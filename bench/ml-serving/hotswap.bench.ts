@@ -1,18 +1,20 @@
-// How long a hot swap blocks ml-predictor's event loop: a new version of a 100-tree, depth-10
-// forest (10 features, 10,000 rows) loaded into the predictor's RegistryCatalog, decoded on the
-// main thread (what the predictor did before session 6) or in its decode worker (what it does now:
+// How long a hot swap blocks ml-predictor's event loop: a new version of the serving benches'
+// forest (benchForest.ts) loaded into the predictor's RegistryCatalog, decoded on the main thread
+// (what the predictor did before session 6) or in its decode worker (what it does now:
 // dist/apps/ml-predictor/decode.worker.js, built by the npm script). While each version loads, a
 // 1 ms timer on the main thread records how late it fires at most — about the longest a gRPC call
-// arriving then would have waited. Alternates the two decoders, version after
-// version, so both see the same machine, each load starting from a collected heap; the first load
-// of each is reported apart (cold code, and the worker's start-up). Runs with the predictor's deployed V8 flag (--max-semi-space-size=1).
+// arriving then would have waited. Alternates the two decoders, version after version, so both see
+// the same machine, each load starting from a collected heap; the first load of each is reported
+// apart (cold code, and the worker's start-up). Runs with the predictor's deployed V8 flag
+// (--max-semi-space-size=1).
 //   npm run bench:ml-hotswap            BENCH_VERSIONS=15 (per decoder, after the first)
 //   BENCH_DECODERS=worker …              only this decoder (main or worker), e.g. to see its main-thread GC alone
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Rng, encodeModel, trainModel } from '@pipeline/ml';
+import { encodeModel } from '@pipeline/ml';
 import type { RegisteredModel } from '@pipeline/model-registry';
 import { RegistryCatalog, createInlineDecoder, createWorkerDecoder, type ModelDecoder } from '../../apps/ml-predictor/src/index';
+import { trainBenchForest } from './benchForest';
 
 const versions = Number(process.env['BENCH_VERSIONS'] ?? 15);
 const only = (process.env['BENCH_DECODERS'] ?? 'main,worker').split(',');
@@ -44,16 +46,7 @@ async function longestStall<T>(during: () => Promise<T>): Promise<{ stallMs: num
 }
 
 async function main(): Promise<void> {
-  const rng = new Rng(3);
-  const rows = Array.from({ length: 10_000 }, () => {
-    const r: Record<string, number> = {};
-    let y = 0;
-    for (let j = 0; j < 10; j++) y += (j + 1) * (r[`f${j}`] = rng.nextFloat() * 10);
-    r['y'] = y + Math.sin(r['f0']!) * 5 + rng.nextGaussian();
-    return r;
-  });
-  const featureKeys = Array.from({ length: 10 }, (_, j) => `f${j}`);
-  const model = trainModel({ modelName: 'hotswap', modelType: 'random_forest', featureKeys, targetKey: 'y', rows, version: 1, trainedAt: new Date().toISOString(), params: { nEstimators: 100, maxDepth: 10, seed: 1 } });
+  const model = trainBenchForest('hotswap', 3);
   const version = (v: number): RegisteredModel => {
     const bytes = encodeModel({ ...model, version: v });
     return { manifest: { name: 'hotswap', version: v, sha256: '', size: bytes.length, chunks: 1, chunkBytes: bytes.length, publishedAt: '', metadata: {} }, bytes };

@@ -32,10 +32,11 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
-import { Rng, encodeModel, trainModel } from '@pipeline/ml';
+import { encodeModel } from '@pipeline/ml';
 import { ModelRegistryView, publishModel, withdrawModelVersions } from '@pipeline/model-registry';
 import { PredictRequest, PredictorServiceService, createPredictorClient, grpcFrame } from '@pipeline/proto';
 import { httpRequest, waitFor } from '@pipeline/testing';
+import { BENCH_FOREST_FEATURES, trainBenchForest } from './benchForest';
 import type { LoadResult, LoadSpec } from './loadgen.worker';
 
 const root = process.cwd(); // npm scripts run from the repo root
@@ -47,7 +48,7 @@ const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 // per request in its first round against ~380 µs later, and that round's p99 was 2–10× the others').
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 3);
 const ports = { predictorHttp: 18284, grpc: 18551, gatewayHttp: 18280, floor: 18552 };
-const N_FEATURES = 10;
+const N_FEATURES = BENCH_FOREST_FEATURES;
 const swapEveryMs = Number(process.env['BENCH_SWAP_EVERY_MS'] ?? 2000);
 
 /** Waits (up to 60 s) until the service on `port` answers 200 on /readyz. */
@@ -212,22 +213,10 @@ async function main() {
   }
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), 'ml-predictor', 'api-gateway'], { stdio: 'inherit' });
 
-  // 100 trees, depth 10, 10 features, 10,000 rows: y = Σ w_j·x_j + sin(x_0) + noise.
-  const rng = new Rng(42);
-  const rows = Array.from({ length: 10_000 }, () => {
-    const r: Record<string, number> = {};
-    let y = 0;
-    for (let j = 0; j < N_FEATURES; j++) {
-      r[`f${j}`] = rng.nextFloat() * 10;
-      y += (j + 1) * r[`f${j}`]!;
-    }
-    r['y'] = y + Math.sin(r['f0']!) * 5 + rng.nextGaussian();
-    return r;
-  });
+  // The forest of benchForest.ts (100 trees, depth 10, 10 features, 10,000 rows).
   const name = `bench-forest-${randomUUID().slice(0, 8)}`;
-  const featureKeys = Array.from({ length: N_FEATURES }, (_, j) => `f${j}`);
   const t = performance.now();
-  const model = trainModel({ modelName: name, modelType: 'random_forest', featureKeys, targetKey: 'y', rows, version: 1, trainedAt: new Date().toISOString(), params: { nEstimators: 100, maxDepth: 10, seed: 1 } });
+  const model = trainBenchForest(name, 42);
   const trainS = (performance.now() - t) / 1000;
   const bytes = encodeModel(model);
   const bus = new KafkaJsBus({ brokers: brokers.split(','), clientId: 'bench-ml-serving' });
@@ -260,7 +249,7 @@ async function main() {
   const floor = await startFloorServer();
   try {
     await Promise.all([ready(ports.predictorHttp, 'ml-predictor'), ready(ports.gatewayHttp, 'api-gateway')]);
-    const row = featureKeys.map((_, j) => 1 + j * 0.5);
+    const row = model.featureKeys.map((_, j) => 1 + j * 0.5);
     // Wait with the real client until the predictor has loaded the model. (The load generator checks the
     // grpc-status of every answer to its own prepared frame.)
     const client = createPredictorClient(`127.0.0.1:${ports.grpc}`, { defaultTimeoutMs: 1000 });

@@ -12,6 +12,15 @@ const registered = (m: TrainedModel, name = m.name, version = m.version): Regist
   manifest: { name, version, sha256: '', size: 0, chunks: 1, chunkBytes: 0, publishedAt: '', metadata: {} },
   bytes: encodeModel(m),
 });
+/** A decoder that finishes decode number i only when the test calls `gates[i]()`, in any order. */
+function gatedDecoder(): { decoder: ModelDecoder; gates: Array<() => void> } {
+  const gates: Array<() => void> = [];
+  const decoder: ModelDecoder = {
+    decode: (bytes) => new Promise((resolve) => gates.push(() => resolve({ model: decodeModel(bytes), thread: 'worker' }))),
+    close: async () => undefined,
+  };
+  return { decoder, gates };
+}
 const predict1 = (c: RegistryCatalog, name: string, a: number, version?: number) => c.get(name, version)!.predict(Float64Array.of(a), 1)[0]!;
 
 describe('RegistryCatalog', () => {
@@ -60,12 +69,7 @@ describe('RegistryCatalog', () => {
   });
 
   it('installs versions in the order they were loaded even when a later one decodes first', async () => {
-    const gates: Array<() => void> = [];
-    // A decoder that finishes each decode only when the test says so, in any order.
-    const decoder: ModelDecoder = {
-      decode: (bytes) => new Promise((resolve) => gates.push(() => resolve({ model: decodeModel(bytes), thread: 'worker' }))),
-      close: async () => undefined,
-    };
+    const { decoder, gates } = gatedDecoder();
     const loaded: string[] = [];
     const c = new RegistryCatalog({ maxVersionsPerModel: 3, decoder, onLoaded: (m, info) => loaded.push(`${m.version}:${info.thread}`) });
     void c.load(registered(model('m', 1, 1)));
@@ -98,11 +102,7 @@ describe('RegistryCatalog', () => {
   });
 
   it('unloads a withdrawn version, after an earlier load of it has finished', async () => {
-    const gates: Array<() => void> = [];
-    const decoder: ModelDecoder = {
-      decode: (bytes) => new Promise((resolve) => gates.push(() => resolve({ model: decodeModel(bytes), thread: 'worker' }))),
-      close: async () => undefined,
-    };
+    const { decoder, gates } = gatedDecoder();
     const unloaded: string[] = [];
     const c = new RegistryCatalog({ maxVersionsPerModel: 3, decoder, onUnloaded: (n, v) => unloaded.push(`${n}/${v}`) });
     void c.load(registered(model('m', 1, 1)));

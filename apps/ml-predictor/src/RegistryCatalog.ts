@@ -134,6 +134,10 @@ export class RegistryCatalog implements ModelCatalog {
 /** The newest `n` versions of each model in `models`, oldest first per model (the order to load them in). */
 export function newestPerModel(models: readonly RegisteredModel[], n: number): RegisteredModel[] {
   const byName = new Map<string, RegisteredModel[]>();
-  for (const m of models) byName.set(m.manifest.name, [...(byName.get(m.manifest.name) ?? []), m]);
+  for (const m of models) {
+    const versions = byName.get(m.manifest.name);
+    if (versions) versions.push(m);
+    else byName.set(m.manifest.name, [m]);
+  }
   return [...byName.values()].flatMap((versions) => versions.sort((a, b) => a.manifest.version - b.manifest.version).slice(-n));
 }

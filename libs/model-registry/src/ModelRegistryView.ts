@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CompactedTopicView, type EventBus, type IncomingMessage } from '@pipeline/kafka';
 import type { ModelManifest, RegisteredModel } from './ModelManifest';
-import { parseModelKey, type ParsedKey } from './modelKeys';
+import { chunkKey, manifestKey, parseModelKey, type ParsedKey } from './modelKeys';
 
 export interface ModelRegistryViewOptions {
   /** The compacted model topic, e.g. `pipeline.ml.models`. */
@@ -132,27 +132,27 @@ export class ModelRegistryView {
   }
 
   private tryAssemble(name: string, version: number): void {
-    const entry = this.view.get(`model/${name}/${version}`);
+    const entry = this.view.get(manifestKey(name, version));
     if (entry?.kind !== 'manifest') return;
     const manifest = entry.manifest;
     const existing = this.complete.get(name)?.get(version);
     if (existing && existing.manifest.sha256 === manifest.sha256 && existing.manifest.publishedAt === manifest.publishedAt) {
       return; // e.g. a chunk re-read; the verified copy stands (if the chunk differs, the next manifest decides)
     }
-    const parts: Buffer[] = [];
+    const chunks: Array<{ kind: 'chunk'; bytes: Buffer }> = [];
     let total = 0;
     for (let i = 0; i < manifest.chunks; i++) {
-      const c = this.view.get(`model/${name}/${version}/chunk/${i}`);
+      const c = this.view.get(chunkKey(name, version, i));
       if (c?.kind !== 'chunk') return; // not all chunks yet
-      parts.push(c.bytes);
+      chunks.push(c);
       total += c.bytes.length;
     }
     // A plain Uint8Array of its own (not a pooled Buffer slice): `bytes.buffer` is exactly the model.
     const bytes = new Uint8Array(total);
     let at = 0;
-    for (const p of parts) {
-      bytes.set(p, at);
-      at += p.length;
+    for (const c of chunks) {
+      bytes.set(c.bytes, at);
+      at += c.bytes.length;
     }
     if (bytes.length !== manifest.size) {
       this.opts.onInvalid?.(name, version, `assembled ${bytes.length} bytes from ${manifest.chunks} chunks, manifest says ${manifest.size}`);
@@ -165,12 +165,11 @@ export class ModelRegistryView {
     }
     // Keep one copy: the chunk entries become views of the assembled bytes (their own copies are
     // freed), so a replica holds each version once, not twice. A re-sent chunk replaces its entry.
-    let offset = 0;
-    for (let i = 0; i < manifest.chunks; i++) {
-      const c = this.view.get(`model/${name}/${version}/chunk/${i}`) as { kind: 'chunk'; bytes: Buffer };
+    at = 0;
+    for (const c of chunks) {
       const length = c.bytes.length;
-      c.bytes = Buffer.from(bytes.buffer, offset, length);
-      offset += length;
+      c.bytes = Buffer.from(bytes.buffer, at, length);
+      at += length;
     }
     const model: RegisteredModel = { manifest, bytes };
     let versions = this.complete.get(name);
