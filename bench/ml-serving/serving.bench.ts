@@ -20,6 +20,7 @@
 //   BENCH_APP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (node flags for the two services and the floor instead of the deployed --single-threaded-gc; '' for none)
 //   BENCH_APP_NODE_OPTIONS='' …   (NODE_OPTIONS for the services and the floor server instead of the deployed ones)
 //   BENCH_CLIENTS=native …   (only these load generators: node, native, or both comma-separated, the default)
+//   BENCH_KINDS=grpc,swap …   (only these rounds, of floor, grpc, swap, rest; default all)
 //   BENCH_FLOOR=grpc-js …   (the floor serves Predict from a plain grpc-js server instead of GrpcFront)
 //   BENCH_DUMP=/tmp/dir …   (writes each round's per-request latencies there as JSON, in send order)
 //   BENCH_SWAP_EVERY_MS=2000 …   (each round also runs gRPC Predict while a new version of the model is
@@ -278,7 +279,11 @@ async function main() {
     // CPU per request of each server process, from /proc: the round's CPU time over the requests it sent.
     const processes = { floor: floor.child, 'ml-predictor': predictor, 'api-gateway': gateway };
     const served: Record<Target, (keyof typeof processes)[]> = { floor: ['floor'], grpc: ['ml-predictor'], rest: ['api-gateway', 'ml-predictor'], swap: ['ml-predictor'] };
-    const kinds: Target[] = swapEveryMs > 0 ? ['floor', 'grpc', 'swap', 'rest'] : ['floor', 'grpc', 'rest'];
+    const allKinds: Target[] = swapEveryMs > 0 ? ['floor', 'grpc', 'swap', 'rest'] : ['floor', 'grpc', 'rest'];
+    const onlyKinds = process.env['BENCH_KINDS']?.split(',').map((k) => k.trim());
+    const unknownKinds = onlyKinds?.filter((k) => !(k in targets)) ?? [];
+    if (unknownKinds.length > 0) throw new Error(`BENCH_KINDS: unknown round kind(s) ${unknownKinds.join(', ')}; expected some of ${Object.keys(targets).join(', ')}`);
+    const kinds = onlyKinds ? allKinds.filter((k) => onlyKinds.includes(k)) : allKinds;
     const wanted = (process.env['BENCH_CLIENTS'] ?? 'node,native').split(',');
     const native = wanted.includes('native') ? buildNativeClient() : undefined;
     const clients: Client[] = [

@@ -21,6 +21,11 @@ export interface DecodeRequest {
   bytes: Uint8Array;
 }
 
+/** What decode.worker.ts is started with: the nice value to lower its thread to (0 = leave it). */
+export interface DecodeWorkerData {
+  nice: number;
+}
+
 /** Decode worker → parent. A decoded model's arrays are transferred, not copied. */
 export type DecodeReply = { id: number; ok: true; model: TransferableModel } | { id: number; ok: false; name: string; message: string };
 

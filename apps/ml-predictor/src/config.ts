@@ -10,6 +10,11 @@ export interface PredictorConfig extends BaseConfig {
   maxVersionsPerModel: number;
   /** Largest gRPC request accepted (bytes); larger ones get RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxReceiveMessageBytes: number;
+  /**
+   * Nice value (0–19) of the model decode worker thread, so decoding a new version yields the CPU to
+   * the event loop answering calls; 0 = the service's own priority. Default 10.
+   */
+  workerNice: number;
 }
 
 export function readPredictorConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): PredictorConfig {
@@ -20,5 +25,6 @@ export function readPredictorConfig(env: Record<string, string | undefined> = pr
     drainGraceMs: envInt(env, 'GRPC_DRAIN_MS', 5_000, { min: 0, max: 600_000 }),
     maxVersionsPerModel: envInt(env, 'ML_MAX_VERSIONS_PER_MODEL', 3, { min: 1, max: 1000 }),
     maxReceiveMessageBytes: envInt(env, 'GRPC_MAX_RECEIVE_BYTES', 4 * 1024 * 1024, { min: 1024 }),
+    workerNice: envInt(env, 'WORKER_NICE', 10, { min: 0, max: 19 }),
   };
 }

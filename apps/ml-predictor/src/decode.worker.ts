@@ -1,9 +1,14 @@
 // Worker-thread entry of ml-predictor (bundled to dist/apps/ml-predictor/decode.worker.js): decodes
 // registry bytes into a model — the forests' prediction layouts included — and hands the arrays
 // back transferred, so the main thread only wraps them (see ModelDecoder.ts).
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { decodeModel, toTransferable } from '@pipeline/ml';
-import type { DecodeReply, DecodeRequest } from './ModelDecoder';
+import { lowerThreadPriority } from '@pipeline/threads';
+import type { DecodeReply, DecodeRequest, DecodeWorkerData } from './ModelDecoder';
+
+// Decoding yields the CPU to the event loop that answers calls (best effort: a refusal leaves it as is).
+const nice = (workerData as DecodeWorkerData | undefined)?.nice ?? 0;
+if (nice > 0) lowerThreadPriority(nice);
 
 parentPort!.on('message', ({ id, bytes }: DecodeRequest) => {
   let reply: DecodeReply;

@@ -5,7 +5,7 @@ import { ModelRegistryView } from '@pipeline/model-registry';
 import type { ServiceFactory } from '@pipeline/service-runtime';
 import type { PredictorConfig } from './config';
 import { createGrpcServer, type GrpcServer } from './grpc';
-import { createInlineDecoder, createWorkerDecoder } from './ModelDecoder';
+import { createInlineDecoder, createWorkerDecoder, type DecodeWorkerData } from './ModelDecoder';
 import { RegistryCatalog, newestPerModel } from './RegistryCatalog';
 
 /** Buckets around the 2 ms p99 target, in seconds. */
@@ -49,7 +49,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     loadDuration.zero({ thread: 'main' });
     const decoder = opts.decodeWorkerPath
       ? createWorkerDecoder({
-          spawn: () => new Worker(opts.decodeWorkerPath!),
+          spawn: () => new Worker(opts.decodeWorkerPath!, { workerData: { nice: config.workerNice } satisfies DecodeWorkerData }),
           onWorkerFailure: (err) => logger.warn({ err: err.message }, 'model decode worker failed; decoding on the main thread, a new worker starts with the next version'),
         })
       : createInlineDecoder();

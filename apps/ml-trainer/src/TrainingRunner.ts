@@ -42,3 +42,9 @@ export type WorkerMessage =
   | { type: 'progress'; fraction: number }
   | { type: 'done'; bytes: Uint8Array; summary: ModelSummary }
   | { type: 'error'; name: string; message: string; field?: string };
+
+/** What train.worker.ts is started with: the job, and the nice value to lower its thread to (0 = leave it). */
+export interface TrainWorkerData {
+  request: TrainRequest;
+  nice: number;
+}

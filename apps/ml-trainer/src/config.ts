@@ -16,6 +16,12 @@ export interface TrainerConfig extends BaseConfig {
   registryKeepVersions: number;
   /** How often a running job heartbeats its consumer group (ms); must be well under the session timeout (30 s). Default 3000. */
   heartbeatIntervalMs: number;
+  /**
+   * Nice value (0–19) of the training worker threads, so a job yields the CPU to the event loop
+   * (heartbeats, progress, HTTP) and to other services on the same host; 0 = the service's own
+   * priority. Default 10.
+   */
+  workerNice: number;
 }
 
 /** `defaultWorkerPath` is where main.ts knows the worker was bundled (next to itself). */
@@ -31,5 +37,6 @@ export function readTrainerConfig(
     progressIntervalMs: envInt(env, 'ML_PROGRESS_INTERVAL_MS', 500, { min: 0, max: 60_000 }),
     registryKeepVersions: envInt(env, 'ML_REGISTRY_KEEP_VERSIONS', 5, { min: 1, max: 1_000_000 }),
     heartbeatIntervalMs: envInt(env, 'ML_HEARTBEAT_INTERVAL_MS', 3_000, { min: 100, max: 10_000 }),
+    workerNice: envInt(env, 'WORKER_NICE', 10, { min: 0, max: 19 }),
   };
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { MlInputError } from '@pipeline/ml';
-import type { TrainingRunner, WorkerMessage } from './TrainingRunner';
+import type { TrainWorkerData, TrainingRunner, WorkerMessage } from './TrainingRunner';
 
 /** A worker that died or failed for a reason other than bad input; retrying may succeed. */
 export class TrainingWorkerError extends Error {
@@ -15,13 +15,14 @@ export class TrainingWorkerError extends Error {
  * Trains each job in a fresh worker thread running `workerPath` (train.worker.js), so the main
  * thread keeps heartbeating Kafka and answering HTTP. One thread per job: its memory is returned
  * when the job ends, and aborting is `worker.terminate()`. Bad input comes back as MlInputError.
+ * The worker lowers its own CPU priority to nice value `nice` first (0 = leave it).
  */
-export function createWorkerRunner(workerPath: string): TrainingRunner {
+export function createWorkerRunner(workerPath: string, opts: { nice?: number } = {}): TrainingRunner {
   return {
     train(request, onProgress, signal) {
       return new Promise((resolve, reject) => {
         signal.throwIfAborted();
-        const worker = new Worker(workerPath, { workerData: request });
+        const worker = new Worker(workerPath, { workerData: { request, nice: opts.nice ?? 0 } satisfies TrainWorkerData });
         let settled = false;
         const settle = (f: () => void) => {
           if (settled) return;

@@ -1,14 +1,18 @@
 // Worker-thread entry of ml-trainer (bundled to dist/apps/ml-trainer/train.worker.js): trains one
 // model from `workerData` and posts progress, then the encoded model (transferred, not copied).
 import { parentPort, workerData } from 'node:worker_threads';
-import { MlInputError, encodeModel, trainModel, type TrainRequest } from '@pipeline/ml';
-import { summarizeModel, type WorkerMessage } from './TrainingRunner';
+import { MlInputError, encodeModel, trainModel } from '@pipeline/ml';
+import { lowerThreadPriority } from '@pipeline/threads';
+import { summarizeModel, type TrainWorkerData, type WorkerMessage } from './TrainingRunner';
+
+const { request, nice } = workerData as TrainWorkerData;
+if (nice > 0) lowerThreadPriority(nice); // best effort: a refusal leaves the job at normal priority
 
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 let last = -1;
 try {
   const model = trainModel(
-    workerData as TrainRequest,
+    request,
     (fraction) => {
       // Trees finish hundreds of times per second on small data; the parent throttles again.
       if (fraction - last >= 0.01 || fraction === 1) {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaBrokers } from './broker';
 import { freePort, httpRequest, waitFor } from './net';
@@ -55,4 +56,27 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => rest.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
+}
+
+/** One thread of a process as Linux reports it (/proc/<pid>/task/<tid>): its id, name and nice value. */
+export interface ThreadInfo {
+  tid: number;
+  comm: string;
+  nice: number;
+}
+
+/** The threads of process `pid` with their names and nice values (Linux only). */
+export function threadsOf(pid: number): ThreadInfo[] {
+  const out: ThreadInfo[] = [];
+  for (const entry of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${entry}/stat`, 'utf8');
+      // Fields after "(comm) ": state is field 3, nice is field 19.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ tid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), nice: Number(fields[16]) });
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return out;
 }
