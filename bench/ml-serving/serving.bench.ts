@@ -20,6 +20,7 @@
 //   BENCH_APP_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (node flags for the two services and the floor instead of the deployed --single-threaded-gc; '' for none)
 //   BENCH_APP_NODE_OPTIONS='' …   (NODE_OPTIONS for the services and the floor server instead of the deployed ones)
 //   BENCH_CLIENTS=native …   (only these load generators: node, native, or both comma-separated, the default)
+//   BENCH_PIN_SERVERS=0 BENCH_PIN_CLIENT=1 …   (taskset: the services and the floor on these CPUs, the native load generator on those)
 //   BENCH_KINDS=grpc,swap …   (only these rounds, of floor, grpc, swap, rest; default all)
 //   BENCH_FLOOR=grpc-js …   (the floor serves Predict from a plain grpc-js server instead of GrpcFront)
 //   BENCH_DUMP=/tmp/dir …   (writes each round's per-request latencies there as JSON, in send order)
@@ -77,7 +78,7 @@ const SERVICE_ENV: Record<'ml-predictor' | 'api-gateway', Record<string, string>
 function startApp(app: keyof typeof SERVICE_NODE_OPTIONS, env: Record<string, string>): ChildProcess {
   const nodeArgs = serviceNodeArgs();
   env = { NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS[app], ...SERVICE_ENV[app], ...env };
-  return spawn(process.execPath, [...nodeArgs, join(root, 'dist/apps', app, 'main.js')], { env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  return spawn(...pinned('servers', process.execPath, [...nodeArgs, join(root, 'dist/apps', app, 'main.js')]), { env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 /** What one round of one load generator measured. */
@@ -94,6 +95,15 @@ interface Client {
   name: string;
   title: string;
   run(spec: LoadSpec): Promise<RoundResult>;
+}
+
+/**
+ * A command run on the CPUs given by BENCH_PIN_SERVERS / BENCH_PIN_CLIENT (taskset -c; the process
+ * keeps its pid, since taskset execs it), or as is when the variable is unset.
+ */
+function pinned(who: 'servers' | 'client', command: string, args: string[]): [string, string[]] {
+  const cpus = process.env[who === 'servers' ? 'BENCH_PIN_SERVERS' : 'BENCH_PIN_CLIENT'];
+  return cpus ? ['taskset', ['-c', cpus, command, ...args]] : [command, args];
 }
 
 /** node's command-line flags for the services and the floor: the deployed V8 flags unless BENCH_APP_NODE_ARGS replaces them. */
@@ -143,7 +153,7 @@ async function runNativeClient(binary: string, spec: LoadSpec): Promise<RoundRes
   const dir = mkdtempSync(join(tmpdir(), 'serving-round-'));
   writeFileSync(join(dir, 'body'), spec.body);
   const args = [spec.kind, String(spec.port), spec.path, join(dir, 'body'), String(spec.rate), String(spec.seconds), String(spec.warmupSeconds), join(dir, 'latency.f64')];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...pinned('client', binary, args), { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
@@ -370,7 +380,7 @@ function predictFrame(modelName: string, row: number[]): Buffer {
 /** Starts noop-predictor.child.js (the floor) with the predictor's V8 flags; resolves once it listens. */
 async function startFloorServer(): Promise<{ child: ChildProcess; port: number }> {
   const env = { ...process.env, NODE_OPTIONS: process.env['BENCH_APP_NODE_OPTIONS'] ?? SERVICE_NODE_OPTIONS['ml-predictor'] };
-  const child = spawn(process.execPath, [...serviceNodeArgs(), join(__dirname, 'noop-predictor.child.js'), String(ports.floor)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...pinned('servers', process.execPath, [...serviceNodeArgs(), join(__dirname, 'noop-predictor.child.js'), String(ports.floor)]), { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       const m = /listening (\d+)/.exec(d.toString());
