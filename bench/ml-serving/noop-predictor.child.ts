@@ -4,9 +4,11 @@
 // process (no Kafka, no metrics). The bench runs it as its own process with the predictor's V8 flags;
 // what it measures is what the transport and Node's HTTP/2 cost on this machine, which the predictor
 // cannot go below. BENCH_FLOOR=grpc-js serves Predict from grpc-js alone instead (the transport
-// ml-predictor used before GrpcFront).
+// ml-predictor used before GrpcFront). BENCH_FLOOR=raw-h2 serves it from a prototype HTTP/2 server of
+// our own without node:http2 (rawH2Floor.ts), to show what node:http2's per-stream objects cost.
 //   node noop-predictor.child.js <port>     (prints "listening <port>" once bound)
 import * as grpc from '@grpc/grpc-js';
+import { startRawH2Floor } from './rawH2Floor';
 import { GrpcFront, PredictorServiceService, type FastUnaryRoute, type PredictRequest, type PredictResponse, type PredictorServiceServer, type UnaryHandler } from '@pipeline/proto';
 
 const unimplemented = (_call: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the floor server' });
@@ -16,7 +18,14 @@ const server = new grpc.Server({ 'grpc.enable_channelz': 0 }); // as ml-predicto
 server.addService(PredictorServiceService, service);
 const port = Number(process.argv[2] ?? 0);
 let stop: () => Promise<void>;
-if (process.env['BENCH_FLOOR'] === 'grpc-js') {
+if (process.env['BENCH_FLOOR'] === 'raw-h2') {
+  // Prototype: no node:http2 at all (rawH2Floor.ts).
+  const raw = startRawH2Floor(port);
+  void raw.then(() => console.log(`listening ${port}`));
+  stop = async () => {
+    (await raw).close();
+  };
+} else if (process.env['BENCH_FLOOR'] === 'grpc-js') {
   server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
     if (err) throw err;
     console.log(`listening ${bound}`);

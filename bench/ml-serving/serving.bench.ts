@@ -22,7 +22,8 @@
 //   BENCH_CLIENTS=native …   (only these load generators: node, native, or both comma-separated, the default)
 //   BENCH_PIN_SERVERS=0 BENCH_PIN_CLIENT=1 …   (taskset: the services and the floor on these CPUs, the native load generator on those)
 //   BENCH_KINDS=grpc,swap …   (only these rounds, of floor, grpc, swap, rest; default all)
-//   BENCH_FLOOR=grpc-js …   (the floor serves Predict from a plain grpc-js server instead of GrpcFront)
+//   BENCH_FLOOR=grpc-js …   (the floor serves Predict from a plain grpc-js server instead of GrpcFront;
+//                            raw-h2: from the prototype in rawH2Floor.ts, no node:http2 at all)
 //   BENCH_DUMP=/tmp/dir …   (writes each round's per-request latencies there as JSON, in send order)
 //   BENCH_SWAP_EVERY_MS=2000 …   (each round also runs gRPC Predict while a new version of the model is
 //           published every this many ms, so the predictor hot-swaps during the round; 0 = no such round)
@@ -52,6 +53,12 @@ const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 3);
 const ports = { predictorHttp: 18284, grpc: 18551, gatewayHttp: 18280, floor: 18552 };
 const N_FEATURES = BENCH_FOREST_FEATURES;
 const swapEveryMs = Number(process.env['BENCH_SWAP_EVERY_MS'] ?? 2000);
+
+/** What the floor round serves Predict from, by BENCH_FLOOR (default: GrpcFront, as ml-predictor). */
+const FLOOR_LABELS: Record<string, string> = {
+  'grpc-js': 'gRPC floor: no-op grpc-js server',
+  'raw-h2': 'gRPC floor: no-op on a prototype HTTP/2 server without node:http2',
+};
 
 /** Waits (up to 60 s) until the service on `port` answers 200 on /readyz. */
 const ready = (port: number, what: string) =>
@@ -280,7 +287,7 @@ async function main() {
     const frame = predictFrame(name, row);
     const json = Buffer.from(JSON.stringify({ model_name: name, features: [row] }));
     const targets = {
-      floor: { kind: 'grpc', port: floor.port, path: PREDICT_PATH, body: frame, label: process.env['BENCH_FLOOR'] === 'grpc-js' ? 'gRPC floor: no-op grpc-js server' : 'gRPC floor: no-op on GrpcFront' },
+      floor: { kind: 'grpc', port: floor.port, path: PREDICT_PATH, body: frame, label: FLOOR_LABELS[process.env['BENCH_FLOOR'] ?? ''] ?? 'gRPC floor: no-op on GrpcFront' },
       grpc: { kind: 'grpc', port: ports.grpc, path: PREDICT_PATH, body: frame, label: 'gRPC Predict, ml-predictor' },
       rest: { kind: 'rest', port: ports.gatewayHttp, path: '/pipeline/ml/predict', body: json, label: 'REST via api-gateway' },
       swap: { kind: 'grpc', port: ports.grpc, path: PREDICT_PATH, body: frame, label: `gRPC Predict, ml-predictor, a new version every ${swapEveryMs} ms` },
