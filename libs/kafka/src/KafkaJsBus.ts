@@ -95,6 +95,15 @@ const toIncoming = (topic: string, partition: number, m: KafkaMessage): Incoming
   headers: toHeaders(m.headers),
 });
 
+/**
+ * kafkajs warns at every start that an idempotent producer with bounded retries "may invalidate EoS
+ * guarantees". The bound is on purpose: a publish fails with a clear error after `publishTimeoutMs`
+ * instead of retrying forever, and the caller decides (ingest answers 503 + Retry-After); idempotence
+ * still removes duplicates among the retries it makes. The pipeline promises at-least-once delivery,
+ * not exactly-once, so the warning only alarms operators; it is not logged.
+ */
+const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 /** EventBus on a real Kafka cluster through kafkajs 2.2. */
 export class KafkaJsBus implements EventBus {
   readonly kind = 'kafka' as const;
@@ -142,6 +151,7 @@ export class KafkaJsBus implements EventBus {
         ({ level, log }: LogEntry) => {
           if (!logger) return;
           const { message, ...rest } = log;
+          if (level === KafkaLogLevel.WARN && message === BOUNDED_RETRIES_WARNING) return;
           if (level <= KafkaLogLevel.ERROR) logger.error({ kafkajs: rest }, message);
           else if (level === KafkaLogLevel.WARN) logger.warn({ kafkajs: rest }, message);
         },
