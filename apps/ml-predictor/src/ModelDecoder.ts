@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { ModelFormatError, decodeModel, fromTransferable, type TrainedModel, type TransferableModel } from '@pipeline/ml';
+import type { ThreadPriorityResult } from '@pipeline/threads';
 
 /** Where a model version was decoded: in the decode worker, or on the main thread. */
 export type DecodeThread = 'worker' | 'main';
@@ -29,6 +30,11 @@ export interface DecodeWorkerData {
 /** Decode worker → parent. A decoded model's arrays are transferred, not copied. */
 export type DecodeReply = { id: number; ok: true; model: TransferableModel } | { id: number; ok: false; name: string; message: string };
 
+/** The decode worker's first message: what lowering its CPU priority did (sent only when asked to, nice > 0). */
+export interface DecodeWorkerStarted {
+  priority: ThreadPriorityResult;
+}
+
 export function createInlineDecoder(): ModelDecoder {
   return {
     decode: async (bytes) => ({ model: decodeModel(bytes), thread: 'main' }),
@@ -48,7 +54,7 @@ interface Pending {
  * the worker fails (cannot start, crashes, exits): the versions it held are decoded on the main
  * thread, `onWorkerFailure` is told, and the next request starts a fresh worker.
  */
-export function createWorkerDecoder(opts: { spawn(): Worker; onWorkerFailure?(err: Error): void }): ModelDecoder {
+export function createWorkerDecoder(opts: { spawn(): Worker; onWorkerFailure?(err: Error): void; onWorkerPriority?(result: ThreadPriorityResult): void }): ModelDecoder {
   let worker: Worker | undefined;
   let closed = false;
   let nextId = 1;
@@ -76,7 +82,11 @@ export function createWorkerDecoder(opts: { spawn(): Worker; onWorkerFailure?(er
       opts.onWorkerFailure?.(err);
       for (const p of held) decodeHere(p); // in the order they were sent
     };
-    w.on('message', (m: DecodeReply) => {
+    w.on('message', (m: DecodeReply | DecodeWorkerStarted) => {
+      if ('priority' in m) {
+        opts.onWorkerPriority?.(m.priority);
+        return;
+      }
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);

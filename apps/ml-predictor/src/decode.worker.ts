@@ -4,11 +4,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeModel, toTransferable } from '@pipeline/ml';
 import { lowerThreadPriority } from '@pipeline/threads';
-import type { DecodeReply, DecodeRequest, DecodeWorkerData } from './ModelDecoder';
+import type { DecodeReply, DecodeRequest, DecodeWorkerData, DecodeWorkerStarted } from './ModelDecoder';
 
-// Decoding yields the CPU to the event loop that answers calls (best effort: a refusal leaves it as is).
+// Decoding yields the CPU to the event loop that answers calls. Best effort: a refusal leaves the
+// thread at the service's priority, and the parent logs what happened.
 const nice = (workerData as DecodeWorkerData | undefined)?.nice ?? 0;
-if (nice > 0) lowerThreadPriority(nice);
+if (nice > 0) parentPort!.postMessage({ priority: lowerThreadPriority(nice) } satisfies DecodeWorkerStarted);
 
 parentPort!.on('message', ({ id, bytes }: DecodeRequest) => {
   let reply: DecodeReply;

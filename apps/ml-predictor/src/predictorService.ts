@@ -51,6 +51,10 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       ? createWorkerDecoder({
           spawn: () => new Worker(opts.decodeWorkerPath!, { workerData: { nice: config.workerNice } satisfies DecodeWorkerData }),
           onWorkerFailure: (err) => logger.warn({ err: err.message }, 'model decode worker failed; decoding on the main thread, a new worker starts with the next version'),
+          onWorkerPriority: (r) =>
+            r.applied
+              ? logger.info({ nice: r.nice }, 'model decode worker started below the event loop\'s CPU priority')
+              : logger.warn({ reason: r.reason }, 'model decode worker runs at the service\'s CPU priority (WORKER_NICE not applied)'),
         })
       : createInlineDecoder();
     const catalog = new RegistryCatalog({

@@ -6,7 +6,11 @@ import { lowerThreadPriority } from '@pipeline/threads';
 import { summarizeModel, type TrainWorkerData, type WorkerMessage } from './TrainingRunner';
 
 const { request, nice } = workerData as TrainWorkerData;
-if (nice > 0) lowerThreadPriority(nice); // best effort: a refusal leaves the job at normal priority
+if (nice > 0) {
+  // Best effort: a refusal leaves the job at the service's priority, and the parent logs it.
+  const r = lowerThreadPriority(nice);
+  parentPort!.postMessage({ type: 'priority', applied: r.applied, ...(r.applied ? {} : { reason: r.reason }) } satisfies WorkerMessage);
+}
 
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 let last = -1;
