@@ -271,6 +271,22 @@ describe('deploy/k8s overlay differences', () => {
     for (const s of services) expect(s.spec.ports.map((p: { name: string }) => p.name)).toContain('http');
   });
 
+  it('prod gives ml-predictor and api-gateway a core each, room for a second, and autoscales them at 40 % of it', () => {
+    for (const name of ['ml-predictor', 'api-gateway']) {
+      const c = (one(renders.prod!, 'Deployment', name) as DeploymentObj).spec.template.spec.containers.find((x) => x.name === name)!;
+      const hpa = one(renders.prod!, 'HorizontalPodAutoscaler', name);
+      expect({ name, resources: c.resources, metrics: hpa.spec.metrics, min: hpa.spec.minReplicas }).toEqual({
+        name,
+        resources: { requests: { cpu: '1', memory: '256Mi' }, limits: { cpu: '2', memory: '512Mi' } },
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 40 } } }],
+        min: 3,
+      });
+    }
+    // The base keeps its small requests (dev clusters).
+    const base = (one(renders.base!, 'Deployment', 'ml-predictor') as DeploymentObj).spec.template.spec.containers[0]!;
+    expect(base.resources?.requests?.cpu).toBe('250m');
+  });
+
   it('prod runs 3-node persistent Kafka with RF 3 and dev one ephemeral node with RF 1', () => {
     const shape = (v: string) => {
       const pool = one(renders[v]!, 'KafkaNodePool', 'dual-role');
