@@ -7,7 +7,7 @@
 // (one-row answers are ~50 bytes), answers every path as Predict, relays nothing to grpc-js, and
 // handles protocol errors by dropping the connection.
 import { createServer, type Server } from 'node:net';
-import { PredictorServiceService } from '@pipeline/proto';
+import { PredictorServiceService, grpcFrame } from '@pipeline/proto';
 
 interface HpackHeader {
   name: string;
@@ -64,11 +64,7 @@ export function startRawH2Floor(port: number): Promise<Server> {
       const body = Buffer.concat(chunks);
       const request = predict.requestDeserialize(body.subarray(5));
       const message = predict.responseSerialize({ predictions: [0], modelName: request.modelName, modelVersion: 1 });
-      const data = Buffer.allocUnsafe(5 + message.length);
-      data[0] = 0;
-      data.writeUInt32BE(message.length, 1);
-      message.copy(data, 5);
-      socket.write(Buffer.concat([frame(FRAME.HEADERS, FLAG.END_HEADERS, id, RESPONSE_HEADERS), frame(FRAME.DATA, 0, id, data), frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, TRAILERS)]));
+      socket.write(Buffer.concat([frame(FRAME.HEADERS, FLAG.END_HEADERS, id, RESPONSE_HEADERS), frame(FRAME.DATA, 0, id, grpcFrame(message)), frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, TRAILERS)]));
     };
     const headersDone = () => {
       decoder.write(Buffer.concat(block));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import { ModelFormatError, createPredictor, encodeModel, trainModel } from '@pipeline/ml';
-import { threadsOf } from '@pipeline/testing';
+import { threadNice } from '@pipeline/testing';
 import { createWorkerDecoder, type DecodeWorkerData } from './ModelDecoder';
 
 const root = join(__dirname, '..', '..', '..');
@@ -66,7 +66,7 @@ describe('createWorkerDecoder', () => {
     expect(a.thread).toBe('worker');
     expect(createPredictor(a.model).predict(probe, 3)).toEqual(createPredictor(forest).predict(probe, 3));
     // A test run that is itself niced above 9 keeps its own value (never raised).
-    const own = threadsOf(process.pid).find((t) => t.tid === process.pid)!.nice;
+    const own = threadNice(process.pid);
     expect(reports).toEqual([{ applied: true, tid: expect.any(Number), nice: Math.max(9, own) }]);
     await decoder.close();
   });

@@ -1,19 +1,12 @@
 import { ModelFormatError } from './errors';
-import { Rng } from './Rng';
+import { syntheticRegression } from './__fixtures__/syntheticRegression';
 import type { ModelType, TrainedModel } from './TrainedModel';
 import { createPredictor } from './createPredictor';
 import { decodeModel } from './decodeModel';
 import { encodeModel } from './encodeModel';
 import { trainModel } from './trainModel';
 
-const r = new Rng(11);
-const rows = Array.from({ length: 600 }, () => {
-  const a = r.nextFloat();
-  const b = r.nextGaussian();
-  const c = r.nextFloat() * 10;
-  return { a, b, c, y: Math.sin(6 * a) + b * b + 0.1 * c + 0.05 * r.nextGaussian() };
-});
-const probe = new Float64Array(Array.from({ length: 300 }, () => r.nextGaussian() * 3));
+const { rows, probe } = syntheticRegression(11, 600, 300);
 
 function train(modelType: ModelType, params: Record<string, unknown> = {}): TrainedModel {
   const regressor = modelType === 'random_forest' || modelType === 'linear_regression';

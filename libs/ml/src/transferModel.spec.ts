@@ -1,6 +1,6 @@
 import { RandomForestRegressor } from './RandomForestRegressor';
 import { IsolationForest } from './IsolationForest';
-import { Rng } from './Rng';
+import { syntheticRegression } from './__fixtures__/syntheticRegression';
 import type { ModelType, TrainedModel } from './TrainedModel';
 import { createPredictor } from './createPredictor';
 import { decodeModel } from './decodeModel';
@@ -9,14 +9,7 @@ import { matrixFromArrays } from './matrixFromArrays';
 import { trainModel } from './trainModel';
 import { fromTransferable, toTransferable } from './transferModel';
 
-const r = new Rng(5);
-const rows = Array.from({ length: 400 }, () => {
-  const a = r.nextFloat();
-  const b = r.nextGaussian();
-  const c = r.nextFloat() * 10;
-  return { a, b, c, y: Math.sin(6 * a) + b * b + 0.1 * c + 0.05 * r.nextGaussian() };
-});
-const probe = new Float64Array(Array.from({ length: 150 }, () => r.nextGaussian() * 3));
+const { rows, probe } = syntheticRegression(5, 400, 150);
 
 function decoded(modelType: ModelType, params: Record<string, unknown>): { model: TrainedModel; bytes: Uint8Array } {
   const regressor = modelType === 'random_forest' || modelType === 'linear_regression';

@@ -1,5 +1,5 @@
 export { kafkaBrokers, uniqueName, createTestTopics } from './broker';
 export { freePort, waitFor, httpRequest } from './net';
 export type { HttpResult } from './net';
-export { spawnApp, metricValue, threadsOf } from './processes';
+export { spawnApp, metricValue, threadsOf, threadNice } from './processes';
 export type { AppProcess, ThreadInfo } from './processes';

@@ -80,3 +80,10 @@ export function threadsOf(pid: number): ThreadInfo[] {
   }
   return out;
 }
+
+/** The nice value of thread `tid` of process `pid` (its main thread by default), as Linux reports it. */
+export function threadNice(pid: number, tid = pid): number {
+  const t = threadsOf(pid).find((x) => x.tid === tid);
+  if (!t) throw new Error(`no thread ${tid} in process ${pid}`);
+  return t.nice;
+}

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { threadsOf } from '@pipeline/testing';
+import { threadNice } from '@pipeline/testing';
 import { lowerThreadPriority } from './threadPriority';
 
 /** The nice value of one thread of this process, as the kernel reports it. */
-const kernelNice = (tid: number): number => threadsOf(process.pid).find((t) => t.tid === tid)!.nice;
+const kernelNice = (tid: number): number => threadNice(process.pid, tid);
 
 const linux = process.platform === 'linux';
 // The worker loads the TypeScript source itself: Node 24 strips the types.

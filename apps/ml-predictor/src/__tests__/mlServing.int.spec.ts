@@ -8,7 +8,7 @@ import { createPredictor, decodeModel, type Predictor } from '@pipeline/ml';
 import { ModelRegistryView } from '@pipeline/model-registry';
 import { createPredictorClient, type PredictorClient } from '@pipeline/proto';
 import { startService, type RunningService } from '@pipeline/service-runtime';
-import { freePort, httpRequest, kafkaBrokers, threadsOf, uniqueName, waitFor } from '@pipeline/testing';
+import { freePort, httpRequest, kafkaBrokers, threadNice, threadsOf, uniqueName, waitFor } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
 
 jest.setTimeout(240_000);
@@ -175,8 +175,8 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     // (the one this test runs at: a test run under `nice` keeps its higher value).
     const pid = predictor.child.pid!;
     const threads = threadsOf(pid);
-    const own = threadsOf(process.pid).find((t) => t.tid === process.pid)!.nice;
-    expect(threads.find((t) => t.tid === pid)?.nice).toBe(own);
+    const own = threadNice(process.pid);
+    expect(threadNice(pid)).toBe(own);
     expect(threads.filter((t) => t.comm === 'WorkerThread').map((t) => t.nice)).toEqual([Math.max(10, own)]);
   });
 
@@ -223,7 +223,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
 
   it('trains in a worker thread below the trainer\'s own CPU priority', async () => {
     const pid = trainer.child.pid!;
-    const own = threadsOf(process.pid).find((t) => t.tid === process.pid)!.nice;
+    const own = threadNice(process.pid);
     // The nice value each of the trainer's worker threads had when last seen while the job ran (a
     // worker starts at the process's priority and lowers its own as its first step).
     const seen = new Map<number, number>();
@@ -240,6 +240,6 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     await sampler;
     expect(job.status).toBe('succeeded');
     expect([...seen.values()]).toEqual([Math.max(10, own)]);
-    expect(threadsOf(pid).find((t) => t.tid === pid)?.nice).toBe(own);
+    expect(threadNice(pid)).toBe(own);
   });
 });
