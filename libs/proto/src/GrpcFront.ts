@@ -10,6 +10,7 @@ import http2, {
 import type { AddressInfo } from 'node:net';
 import { duplexPair } from 'node:stream';
 import { grpcFrame } from './grpcFrame';
+import { releaseListenersOnClose } from './releaseListenersOnClose';
 
 /**
  * What a unary handler reads of its call: grpc-js's `ServerUnaryCall` has it, and so does the call
@@ -114,6 +115,7 @@ export class GrpcFront {
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', noop); // a reset by the client surfaces here; the stream is done either way
+    releaseListenersOnClose(stream); // the call's objects die young instead of with the stream object
     const route = this.routes.get(headers[':path'] ?? '');
     const contentType = headers['content-type'];
     const encoding = headers['grpc-encoding'];
@@ -208,6 +210,7 @@ export class GrpcFront {
       return endWithStatus(stream, status.UNAVAILABLE, 'server is shutting down');
     }
     up.on('error', noop); // its 'close' says what happened
+    releaseListenersOnClose(up);
     let responded = false;
     let trailers: OutgoingHttpHeaders = {};
     up.on('response', (h, flags) => {

@@ -1,6 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { grpcFrame } from './grpcFrame';
+import { releaseListenersOnClose } from './releaseListenersOnClose';
 
 /** Failure of a call on {@link Http2UnaryChannel}, shaped like grpc-js's `ServiceError`. */
 export class UnaryCallError extends Error implements ServiceError {
@@ -87,6 +88,7 @@ export class Http2UnaryChannel {
         this.session = undefined;
         return reject(new UnaryCallError(status.UNAVAILABLE, `connection to ${this.address} failed: ${(e as Error).message}`));
       }
+      releaseListenersOnClose(stream); // what the listeners hold (this promise, the caller awaiting it) dies young
       let settled = false;
       const settle = (err: UnaryCallError | undefined, message?: Uint8Array) => {
         if (settled) return;
