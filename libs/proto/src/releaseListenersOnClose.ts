@@ -9,10 +9,10 @@ const noop = () => undefined;
  * Why: Node keeps each HTTP/2 stream object reachable after it closes until an old-generation
  * collection, so whatever its listeners close over — the call's request, decoded message, response,
  * promise and, through it, an awaiting HTTP handler's request and response — is promoted with it
- * instead of dying young. Measured with 1,000 calls/s and ~2 KB of per-call state held by the
- * listeners (`--trace-gc-nvp`, BENCHMARKS.md session 8): server side 2.9 → 1.2 KB promoted per call
- * and 9–11 → 2 mark-compacts in 10 s; client side 4.6 → 2.3 KB per call. `npm run bench:h2-retention`
- * measures what node:http2 itself keeps.
+ * instead of dying young. Measured (`--trace-gc-nvp`, BENCHMARKS.md session 8): api-gateway under REST
+ * load promoted 4.9 → 3.2 KB per request and ran 10 → 7 mark-compacts per round; in a bare pair of
+ * scripts with ~2 KB of per-call state in the listeners, a server went from 2.9 to 1.2 KB per call.
+ * `npm run bench:h2-retention` measures what node:http2 keeps by itself.
  */
 export function releaseListenersOnClose(stream: Http2Stream): void {
   stream.once('close', () => {
