@@ -1,11 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
 import { ModelFormatError, createPredictor, encodeModel, trainModel } from '@pipeline/ml';
-import { threadNice } from '@pipeline/testing';
+import { threadNice, tsWorkerSource } from '@pipeline/testing';
 import { createWorkerDecoder, type DecodeWorkerData } from './ModelDecoder';
 
 const root = join(__dirname, '..', '..', '..');
@@ -22,25 +18,8 @@ const forest = trainModel({
 const bytes = encodeModel(forest);
 const probe = Float64Array.of(3, 4, 16, 0, 8.5, 10);
 
-/** decode.worker.ts bundled in memory (as scripts/build.mjs bundles it) and run as an eval worker. */
-let workerCode: string;
-/** ModelDecoder.ts bundled to a CommonJS file, for a child process that uses it. */
-let decoderBundle: string;
-beforeAll(async () => {
-  decoderBundle = join(mkdtempSync(join(tmpdir(), 'decoder-')), 'ModelDecoder.js');
-  await build({ entryPoints: [join(__dirname, 'ModelDecoder.ts')], outfile: decoderBundle, bundle: true, platform: 'node', format: 'cjs', packages: 'external', tsconfig: join(root, 'tsconfig.base.json'), logLevel: 'silent' });
-  const out = await build({
-    entryPoints: [join(__dirname, 'decode.worker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    write: false,
-    packages: 'external',
-    tsconfig: join(root, 'tsconfig.base.json'),
-    logLevel: 'silent',
-  });
-  workerCode = out.outputFiles[0]!.text;
-});
+/** decode.worker.ts run from its source as an eval worker (compiled in the worker, no bundling). */
+const workerCode = tsWorkerSource(join(__dirname, 'decode.worker.ts'));
 
 describe('createWorkerDecoder', () => {
   it('decodes in the worker and predicts exactly what the trained model does; the caller keeps its bytes', async () => {
@@ -109,18 +88,6 @@ describe('createWorkerDecoder', () => {
     expect((await throwing.decode(bytes)).thread).toBe('main');
     expect(failures).toEqual([expect.stringMatching(/no-such-decode\.worker\.js/), 'no threads']);
     await Promise.all([missing.close(), throwing.close()]);
-  });
-
-  it('keeps a process alive while a decode is in flight, and not once it is idle', () => {
-    // A script that only awaits one decode: it must print the model name, then exit on its own.
-    const script = `
-      const { Worker } = require('node:worker_threads');
-      const { createWorkerDecoder } = require(${JSON.stringify(decoderBundle)});
-      const decoder = createWorkerDecoder({ spawn: () => new Worker(${JSON.stringify(workerCode)}, { eval: true }) });
-      decoder.decode(new Uint8Array(Buffer.from(${JSON.stringify(Buffer.from(bytes).toString('base64'))}, 'base64'))).then((d) => console.log(d.thread, d.model.name));
-    `;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
-    expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, 'worker f', '']);
   });
 
   it('refuses work after close', async () => {

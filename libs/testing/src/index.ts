@@ -3,3 +3,4 @@ export { freePort, waitFor, httpRequest } from './net';
 export type { HttpResult } from './net';
 export { spawnApp, metricValue, threadsOf, threadNice } from './processes';
 export type { AppProcess, ThreadInfo } from './processes';
+export { tsWorkerSource } from './tsWorker';
