@@ -1,3 +1,5 @@
+// Drift check: runs scripts/proto-gen.sh (buf and the ts-proto plugin, as processes), so it is an
+// integration test; it needs no broker.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
