@@ -66,31 +66,41 @@ describe('fixKafkaJsIdleLoop on kafkajs 2.2.4 RequestQueue', () => {
     expect(queue.throttleCheckTimeoutId === null).toBe(true);
   });
 
-  it('patched, a request held back by the in-flight limit is sent when the one in flight is fulfilled, and the re-check timer does not re-arm', async () => {
-    const queue = newQueue(loadRequestQueue(true));
-    const sent: number[] = [];
-    queue.push(request(1, sent));
-    queue.push(request(2, sent)); // maxInFlightRequests 1: queued
-    expect(sent).toEqual([1]);
-    expect(queue.pending).toHaveLength(1);
-    queue.fulfillRequest({ correlationId: 1, payload: Buffer.alloc(0), size: 0 });
-    expect(sent).toEqual([1, 2]);
-    queue.fulfillRequest({ correlationId: 2, payload: Buffer.alloc(0), size: 0 });
-    await new Promise((r) => setTimeout(r, 30)); // the 10 ms re-check armed when request 2 queued fires once
-    expect(queue.throttleCheckTimeoutId === null).toBe(true);
-  });
+  describe('on fake timers', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
 
-  it('patched, a request queued behind a client-side throttle is sent when the throttle ends, with no response to trigger it', async () => {
-    const queue = newQueue(loadRequestQueue(true));
-    const sent: number[] = [];
-    queue.maybeThrottle(30);
-    queue.push(request(1, sent));
-    expect(sent).toEqual([]);
-    expect(queue.throttleCheckTimeoutId === null).toBe(false);
-    await new Promise((r) => setTimeout(r, 80));
-    expect(sent).toEqual([1]);
-    queue.fulfillRequest({ correlationId: 1, payload: Buffer.alloc(0), size: 0 });
-    expect(queue.throttleCheckTimeoutId === null).toBe(true);
+    it('patched, a request held back by the in-flight limit is sent when the one in flight is fulfilled, and the re-check timer does not re-arm', () => {
+      const queue = newQueue(loadRequestQueue(true));
+      const sent: number[] = [];
+      queue.push(request(1, sent));
+      queue.push(request(2, sent)); // maxInFlightRequests 1: queued, and the 10 ms re-check is armed
+      expect(sent).toEqual([1]);
+      expect(queue.pending).toHaveLength(1);
+      expect(jest.getTimerCount()).toBe(1);
+      queue.fulfillRequest({ correlationId: 1, payload: Buffer.alloc(0), size: 0 });
+      expect(sent).toEqual([1, 2]);
+      queue.fulfillRequest({ correlationId: 2, payload: Buffer.alloc(0), size: 0 });
+      jest.advanceTimersByTime(10); // the re-check fires once, finds nothing pending ...
+      expect(queue.throttleCheckTimeoutId === null).toBe(true);
+      expect(jest.getTimerCount()).toBe(0); // ... and arms nothing
+    });
+
+    it('patched, a request queued behind a client-side throttle is sent when the throttle ends, with no response to trigger it', () => {
+      const queue = newQueue(loadRequestQueue(true));
+      const sent: number[] = [];
+      queue.maybeThrottle(30);
+      queue.push(request(1, sent));
+      expect(sent).toEqual([]);
+      expect(queue.throttleCheckTimeoutId === null).toBe(false);
+      jest.advanceTimersByTime(29);
+      expect(sent).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(sent).toEqual([1]);
+      queue.fulfillRequest({ correlationId: 1, payload: Buffer.alloc(0), size: 0 });
+      expect(queue.throttleCheckTimeoutId === null).toBe(true);
+      expect(jest.getTimerCount()).toBe(0);
+    });
   });
 
   it('is applied once per process and reports whether it applied', () => {
