@@ -1,5 +1,4 @@
-import express from 'express';
-import { HttpError, type ServiceFactory } from '@pipeline/service-runtime';
+import { HttpError, jsonBody, type ServiceFactory } from '@pipeline/service-runtime';
 import { apiKeyAuth, rateLimit } from './auth';
 import type { GatewayConfig } from './config';
 import { docsRoutes } from './docs';
@@ -44,7 +43,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, logg
         }
         next();
       });
-      app.use('/pipeline', express.json({ limit: config.bodyLimitBytes, strict: true }));
+      app.use('/pipeline', jsonBody({ limitBytes: config.bodyLimitBytes, expected: 'a JSON object' }));
       aggregateRoutes(app, bus);
       batchRoutes(app, { bus, view: batchJobs, syncWaitMs: config.syncWaitMs });
       statsRoutes(app, stats.view);

@@ -1,8 +1,8 @@
-import express, { type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import { Counter } from 'prom-client';
 import { EVENT_TOPICS, INTERNAL_TOPICS, ContractError, parseEnvelope } from '@pipeline/contracts';
 import { BusError, BusUnavailableError, type OutgoingMessage, type Subscription } from '@pipeline/kafka';
-import { HttpError, type ServiceFactory } from '@pipeline/service-runtime';
+import { HttpError, jsonBody, type ServiceFactory } from '@pipeline/service-runtime';
 import { acceptEvents, type AcceptedEvent, type Rejection } from './acceptEvents';
 import type { IngestConfig } from './config';
 import { BodyTooLargeError, readNdjson } from './ndjson';
@@ -27,7 +27,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
   const accepted = new Counter({ name: 'pipeline_ingest_events_accepted_total', help: 'Events accepted over HTTP and published', labelNames: ['topic'], registers: [metrics.registry] });
   const rejectedCount = new Counter({ name: 'pipeline_ingest_events_rejected_total', help: 'Events rejected over HTTP', labelNames: ['reason'], registers: [metrics.registry] });
   const deadLettered = new Counter({ name: 'pipeline_deadletter_total', help: 'Messages moved to the dead-letter topic', labelNames: ['topic', 'reason'], registers: [metrics.registry] });
-  const jsonBody = express.json({ limit: config.maxBodyBytes, strict: true, type: () => true });
+  const parseJson = jsonBody({ limitBytes: config.maxBodyBytes, expected: 'an event (a JSON object) or an array of events', type: () => true });
   let validator: Subscription | undefined;
 
   async function publish(valid: AcceptedEvent[]): Promise<void> {
@@ -114,7 +114,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
         }
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         if (type === 'application/json') {
-          await new Promise<void>((resolve, reject) => jsonBody(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+          await new Promise<void>((resolve, reject) => parseJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
           await handleJson(req, res);
         } else if (type === 'application/x-ndjson' || type === 'application/jsonl') {
           await handleNdjson(req, res);

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from '@pipeline/service-runtime';
 import { ParseFailure } from './acceptEvents';
 
 export class BodyTooLargeError extends Error {
@@ -11,7 +12,8 @@ export class BodyTooLargeError extends Error {
 /**
  * Streams NDJSON lines from a request without buffering the whole body: yields parsed lines in
  * chunks of `chunkSize` (a line that is not JSON yields a `ParseFailure` entry in its place so the
- * caller can reject it by index). Blank lines are skipped and do not count as events. Backpressure:
+ * caller can reject it by index; so does a line nesting deeper than MAX_JSON_DEPTH, checked before
+ * parsing, as for JSON bodies). Blank lines are skipped and do not count as events. Backpressure:
  * the next chunk is read only after the consumer of the previous one finished.
  */
 export async function* readNdjson(stream: Readable, opts: { chunkSize: number; maxBytes: number }): AsyncGenerator<unknown[]> {
@@ -22,6 +24,10 @@ export async function* readNdjson(stream: Readable, opts: { chunkSize: number; m
   const take = (line: string) => {
     const trimmed = line.trim();
     if (trimmed === '') return;
+    if (jsonNestsDeeperThan(trimmed, MAX_JSON_DEPTH)) {
+      chunk.push(new ParseFailure(`line must nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep`));
+      return;
+    }
     try {
       chunk.push(JSON.parse(trimmed));
     } catch (e) {

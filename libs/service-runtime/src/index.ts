@@ -5,6 +5,7 @@ export type { Logger } from './logger';
 export { ServiceMetrics } from './metrics';
 export { HttpError, errorHandler, notFoundHandler } from './httpErrors';
 export { createServiceApp, listen, closeServer } from './serviceApp';
+export { jsonBody, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './jsonBody';
 export type { ReadinessCheck } from './serviceApp';
 export { onShutdown } from './shutdown';
 export { startService, runMain } from './serviceHost';

@@ -1,0 +1,70 @@
+import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { startService, type RunningService } from '@pipeline/service-runtime';
+import { httpRequest } from '@pipeline/testing';
+import { createIngest, readIngestConfig } from '../../../ingest/src/index';
+import { createGateway, readGatewayConfig } from '../index';
+
+/** `{"a":{"a":…1…}}` nested `levels` deep, as text (building it as an object and stringifying it would overflow first). */
+const deepObject = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+const deepArray = (levels: number) => '['.repeat(levels) + '1' + ']'.repeat(levels);
+const tooDeep = { code: 'json_too_deep', message: 'request body must nest objects and arrays at most 64 levels deep', details: { max_depth: 64 } };
+
+describe('the edge refuses bad requests with a 4xx (gateway and ingest on the in-memory bus)', () => {
+  const bus = new InMemoryBus({ defaultPartitions: 3 });
+  let ingest: RunningService;
+  let gateway: RunningService;
+  let gw: string;
+  let ing: string;
+  const post = (url: string, body: string, type = 'application/json') => httpRequest(url, { method: 'POST', headers: { 'content-type': type }, body });
+
+  beforeAll(async () => {
+    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+    const base = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent' };
+    ingest = await startService(createIngest, readIngestConfig({ ...base, INGEST_VALIDATOR: 'off' }, { requireBrokers: false }), bus);
+    gateway = await startService(createGateway, readGatewayConfig({ ...base, INGEST_URL: `http://127.0.0.1:${ingest.port}` }, { requireBrokers: false }), bus);
+    gw = `http://127.0.0.1:${gateway.port}`;
+    ing = `http://127.0.0.1:${ingest.port}`;
+  });
+  afterAll(async () => {
+    await gateway.stop();
+    await ingest.stop();
+    await bus.close();
+  });
+
+  it('answers 400 json_too_deep, not 500, for deeply nested bodies on every JSON route', async () => {
+    const cases: Array<[string, string]> = [
+      ['/pipeline/spark/process', `{"operation":"process_batch","events":[${deepObject(8_000)}]}`],
+      ['/pipeline/spark/process', `{"operation":"join","join_key":"k","left":${deepArray(5_000)},"right":[]}`],
+      ['/pipeline/ml/train', `{"model_name":"m","model_type":"kmeans","feature_keys":["a"],"data":[${deepObject(10_000)}]}`],
+      ['/pipeline/ml/train', `{"model_name":"m","model_type":"kmeans","feature_keys":["a"],"data":[{"a":1}],"params":${deepObject(10_000)}}`],
+      ['/pipeline/ml/predict', `{"model_name":"m","features":${deepArray(10_000)}}`],
+      ['/pipeline/aggregate', `{"metric_name":"m","value":1,"tags":${deepObject(10_000)}}`],
+      ['/pipeline/events', `[${deepObject(10_000)}]`],
+    ];
+    for (const [path, body] of cases) {
+      const r = await post(`${gw}${path}`, body);
+      expect([path, r.status, r.json]).toEqual([path, 400, { error: tooDeep }]);
+    }
+    const direct = await post(`${ing}/v1/events`, deepArray(10_000));
+    expect([direct.status, direct.json]).toEqual([400, { error: tooDeep }]);
+  });
+
+  it('rejects an NDJSON line nested too deep by its index and publishes the others', async () => {
+    const good = JSON.stringify({ topic: 'events.metrics', payload: { metric_name: 'depth_test', value: 1 } });
+    const r = await post(`${ing}/v1/events`, `${good}\n${deepObject(10_000)}\n${good}\n`, 'application/x-ndjson');
+    expect([r.status, r.json.accepted, r.json.rejected]).toEqual([202, 2, [{ index: 1, error: 'line must nest objects and arrays at most 64 levels deep' }]]);
+  });
+
+  it('says what a body must be when it is JSON but not an object, instead of calling it invalid JSON', async () => {
+    const cases: Array<[string, string, string]> = [
+      [`${gw}/pipeline/aggregate`, 'null', 'body must be a JSON object, got null'],
+      [`${gw}/pipeline/ml/train`, '5', 'body must be a JSON object, got 5'],
+      [`${gw}/pipeline/ml/predict`, '"x"', 'body must be a JSON object, got "x"'],
+      [`${ing}/v1/events`, 'null', 'body must be an event (a JSON object) or an array of events, got null'],
+    ];
+    for (const [url, body, message] of cases) {
+      const r = await post(url, body);
+      expect([url, r.status, r.json]).toEqual([url, 400, { error: { code: 'invalid_request', message } }]);
+    }
+  });
+});
