@@ -1,5 +1,6 @@
 // docker-compose.yml: validated by docker-compose itself (`config` needs no Docker engine), then
 // its resolved form is checked against the service contract (ports, env, health, dependencies).
+// Integration tier: every case reads what the docker-compose binary resolves (no broker needed).
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,26 +1,12 @@
 // deploy/grafana: provisioning points at the dashboard folder and the datasource uid the dashboard
-// uses; every panel query is valid PromQL (checked by promtool) over catalogued metrics only.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// uses; every panel query is over catalogued metrics only. That each query parses as PromQL is
+// checked by promtool in grafana.int.spec.ts.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { describeRun, REPO_ROOT, requireTool, run } from './support/tools';
+import { REPO_ROOT } from './support/tools';
 import { readYamlDocuments } from './support/renderKustomization';
 import { needsRange, promqlMetricRefs, unknownMetricReason } from './support/pipelineMetrics';
-
-type Panel = {
-  id: number;
-  type: string;
-  title: string;
-  description?: string;
-  datasource?: { uid: string };
-  gridPos: { x: number; y: number; w: number; h: number };
-  targets?: { refId: string; expr: string; datasource?: { uid: string } }[];
-};
-const GRAFANA = join(REPO_ROOT, 'deploy/grafana');
-const dashboard = JSON.parse(readFileSync(join(GRAFANA, 'dashboards/pipeline.json'), 'utf8')) as { uid: string; panels: Panel[] };
-const queryPanels = dashboard.panels.filter((p) => p.type !== 'row');
-const queries = queryPanels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr })));
+import { GRAFANA, dashboard, queries, queryPanels } from './support/grafanaDashboard';
 
 describe('deploy/grafana', () => {
   it('provisions the Prometheus datasource with the uid every panel uses', () => {
@@ -92,17 +78,6 @@ describe('deploy/grafana', () => {
     ]) {
       expect({ name, used: used.has(name) }).toEqual({ name, used: true });
     }
-  });
-
-  it('parses every panel query as PromQL (promtool check rules on a generated rule file)', () => {
-    const promtool = requireTool('promtool', 'prometheus');
-    // Grafana's $__rate_interval is not PromQL; Grafana substitutes a duration before sending.
-    const file = join(mkdtempSync(join(tmpdir(), 'grafana-promql-')), 'panels.yml');
-    const groups = [{ name: 'dashboard', rules: queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: q.expr.replaceAll('$__rate_interval', '5m') })) }];
-    writeFileSync(file, stringify({ groups }));
-    const r = run(promtool, ['check', 'rules', file]);
-    expect({ status: r.status, out: describeRun(r) }).toMatchObject({ status: 0 });
-    expect(r.stdout).toContain(`SUCCESS: ${queries.length} rules found`);
   });
 
   it('describes every panel in docs/deploy.md with the same text as the panel description', () => {
