@@ -167,16 +167,22 @@ describe('ml.v1.PredictorService over a real gRPC server', () => {
 
     it('skips predict when the deadline passes before the work starts (server-side check)', async () => {
       const predictSpy = jest.fn(LINEAR_V2.predict);
-      const slowGet = h.catalog.get.bind(h.catalog);
-      h.catalog.get = (name, version) => {
-        const until = Date.now() + 120; // block the event loop past the 50 ms deadline
-        while (Date.now() < until);
-        const m = slowGet(name, version);
-        return m && { ...m, predict: predictSpy };
-      };
-      const result = await failure(client.predict({ modelName: 'linear', values: [1, 2, 3], nFeatures: 3 }, { timeoutMs: 50 }));
-      expect(result.code).toBe(status.DEADLINE_EXCEEDED);
-      expect(predictSpy).not.toHaveBeenCalled();
+      const get = h.catalog.get.bind(h.catalog);
+      const clock = jest.spyOn(Date, 'now');
+      try {
+        h.catalog.get = (name, version) => {
+          const now = Date.now();
+          clock.mockReturnValue(now + 10_000); // the clock passes the 5 s deadline while the model is looked up
+          const m = get(name, version);
+          return m && { ...m, predict: predictSpy };
+        };
+        // The client's own timer (5 s) cannot be what ends the call: the answer is the server's.
+        const result = await failure(client.predict({ modelName: 'linear', values: [1, 2, 3], nFeatures: 3 }, { timeoutMs: 5_000 }));
+        expect(result).toEqual({ code: status.DEADLINE_EXCEEDED, details: 'deadline exceeded before prediction started' });
+        expect(predictSpy).not.toHaveBeenCalled();
+      } finally {
+        clock.mockRestore();
+      }
     });
   });
 });
