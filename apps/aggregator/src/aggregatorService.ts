@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { ContractError, EVENT_TOPICS, INTERNAL_TOPICS, parseEnvelope } from '@pipeline/contracts';
 import {
+  EventTimeWatermark,
   SnapshotAssembler,
   StreamingAggregator,
   encodeSnapshotChunks,
@@ -20,8 +21,8 @@ interface PartitionState {
   agg: StreamingAggregator;
   /** Every message below this offset is folded into `agg`. */
   nextOffset: bigint;
-  /** Highest event time seen (capped at wall clock + 5 min): the clock for late detection. */
-  watermarkMs: number;
+  /** Highest event time seen, future-stamped events excluded: the clock for late detection. */
+  watermark: EventTimeWatermark;
   dirty: boolean;
   windowExpirationsSeen: number;
   /** Chunk set the next round writes: never the one holding the last complete round. */
@@ -29,9 +30,6 @@ interface PartitionState {
   /** Chunks each set held after its last round written by this process (for tombstones). */
   chunkCounts: [number, number];
 }
-
-/** Future-dated events may advance the watermark at most this far past the wall clock. */
-const MAX_FUTURE_MS = 5 * 60_000;
 
 /**
  * Consumes the six event topics in one consumer group (replicas split the partitions) and keeps
@@ -47,7 +45,9 @@ const MAX_FUTURE_MS = 5 * 60_000;
  * commit newer than the snapshot this replica has seen), the consumer is moved back to it. So a
  * crash (even SIGKILL) or a rebalance replays exactly the messages the restored state has not
  * folded in: nothing is lost and nothing is counted twice. Late detection uses the partition's
- * event-time watermark, not the wall clock, so a replay reaches the same state.
+ * event-time watermark, not the wall clock, so a replay reaches the same state. An event stamped more
+ * than AGG_MAX_FUTURE_SKEW_SECONDS ahead of this replica's clock never moves the watermark and is
+ * folded into nothing; it is counted (the metric's `future_events`, `..._future_events_total`).
  *
  * A partition with no snapshot yet starts at the first message of the last window (by record
  * timestamp, which ingest sets to the event time); older history is skipped.
@@ -57,6 +57,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   const activeSeries = new Gauge({ name: 'pipeline_aggregator_active_series', help: 'Live metric series held by this replica', registers: r });
   const expirations = new Counter({ name: 'pipeline_aggregator_window_expirations_total', help: '1 s buckets that left their window', registers: r });
   const late = new Counter({ name: 'pipeline_aggregator_late_events_total', help: 'Metric events older than their window (counted, not aggregated)', registers: r });
+  const future = new Counter({ name: 'pipeline_aggregator_future_events_total', help: 'Events stamped more than AGG_MAX_FUTURE_SKEW_SECONDS ahead of the clock (counted, not aggregated; the watermark does not move)', labelNames: ['topic'], registers: r });
   const refused = new Counter({ name: 'pipeline_aggregator_refused_events_total', help: 'Metric events refused because the live-series cap was reached', registers: r });
   const processed = new Counter({ name: 'pipeline_aggregator_events_processed_total', help: 'Events folded into the aggregates', labelNames: ['topic'], registers: r });
   const invalid = new Counter({ name: 'pipeline_aggregator_invalid_events_total', help: 'Messages skipped because they fail validation (ingest dead-letters them)', labelNames: ['topic'], registers: r });
@@ -110,6 +111,8 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
       coarseBucketSeconds: config.coarseBucketSeconds,
     });
 
+  const newWatermark = (initialMs: number) => new EventTimeWatermark({ maxFutureSkewMs: config.maxFutureSkewSeconds * 1000, initialMs });
+
   async function restore(topic: string, partition: number, firstOffset: bigint): Promise<PartitionState> {
     const key = snapshotKey(config.groupId, topic, partition);
     const round = snapshots.known(key);
@@ -117,10 +120,10 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
     const snap = snapshots.get(key) ?? (round ? await fetchSnapshot(key) : undefined);
     if (snap) {
       const agg = StreamingAggregator.deserialize(snap.state);
-      return { topic, partition, agg, nextOffset: snap.nextOffset, watermarkMs: snap.watermarkMs, dirty: false, windowExpirationsSeen: agg.counters().windowExpirations, chunkSet, chunkCounts: [0, 0] };
+      return { topic, partition, agg, nextOffset: snap.nextOffset, watermark: newWatermark(snap.watermarkMs), dirty: false, windowExpirationsSeen: agg.counters().windowExpirations, chunkSet, chunkCounts: [0, 0] };
     }
     // No snapshot: nothing of this partition has been aggregated yet; start where the consumer is.
-    return { topic, partition, agg: newAggregator(), nextOffset: firstOffset, watermarkMs: 0, dirty: false, windowExpirationsSeen: 0, chunkSet, chunkCounts: [0, 0] };
+    return { topic, partition, agg: newAggregator(), nextOffset: firstOffset, watermark: newWatermark(0), dirty: false, windowExpirationsSeen: 0, chunkSet, chunkCounts: [0, 0] };
   }
 
   async function handle(batch: MessageBatch): Promise<void> {
@@ -175,9 +178,9 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
         invalid.inc({ topic: m.topic });
         continue;
       }
-      if (eventTimeMs > st.watermarkMs) st.watermarkMs = Math.min(eventTimeMs, now + MAX_FUTURE_MS);
-      const outcome = foldEvent(st.agg, event, eventTimeMs, st.watermarkMs);
-      if (outcome === 'late') late.inc();
+      const outcome = foldEvent(st.agg, event, eventTimeMs, st.watermark, now);
+      if (outcome === 'future') future.inc({ topic: m.topic });
+      else if (outcome === 'late') late.inc();
       else if (outcome === 'refused') refused.inc();
       folded++;
     }
@@ -201,13 +204,13 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
     activeSeries.set(series);
     for (const st of [...states.values()]) {
       if (!st.dirty) continue;
-      st.agg.expire(st.watermarkMs);
+      st.agg.expire(st.watermark.ms);
       const exp = st.agg.counters().windowExpirations;
       if (exp > st.windowExpirationsSeen) expirations.inc(exp - st.windowExpirationsSeen);
       st.windowExpirationsSeen = exp;
       const nextOffset = st.nextOffset;
       const state = st.agg.serialize();
-      const header = partitionSnapshotHeader({ nextOffset, watermarkMs: st.watermarkMs, producedAtMs: Date.now() });
+      const header = partitionSnapshotHeader({ nextOffset, watermarkMs: st.watermark.ms, producedAtMs: Date.now() });
       const chunks = encodeSnapshotChunks(snapshotKey(config.groupId, st.topic, st.partition), [header, state], nextOffset, st.chunkSet, {
         previousCount: st.chunkCounts[st.chunkSet],
         chunkBytes: config.snapshotChunkBytes,

@@ -18,6 +18,12 @@ describe('readAggregatorConfig', () => {
     expect(() => read({ AGG_COARSE_BUCKET_SECONDS: '0' })).toThrow(/AGG_COARSE_BUCKET_SECONDS/);
   });
 
+  it('allows events stamped up to 60 s ahead by default (AGG_MAX_FUTURE_SKEW_SECONDS), naming the variable when the value is bad', () => {
+    expect(read({}).maxFutureSkewSeconds).toBe(60);
+    expect(read({ AGG_MAX_FUTURE_SKEW_SECONDS: '5' }).maxFutureSkewSeconds).toBe(5);
+    expect(() => read({ AGG_MAX_FUTURE_SKEW_SECONDS: '-1' })).toThrow(new ConfigError('AGG_MAX_FUTURE_SKEW_SECONDS must be ≥ 0, got -1'));
+  });
+
   it('reads per-metric window overrides and refuses malformed ones', () => {
     expect(read({ AGG_WINDOW_OVERRIDES: 'cpu=60, latency_ms=600' }).windowOverrides).toEqual({ cpu: 60, latency_ms: 600 });
     expect(() => read({ AGG_WINDOW_OVERRIDES: 'cpu=1.5' })).toThrow(/AGG_WINDOW_OVERRIDES/);

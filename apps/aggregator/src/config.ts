@@ -26,6 +26,13 @@ export interface AggregatorConfig extends BaseConfig {
   snapshotBytesPerSec: number;
   /** Largest snapshot message (AGG_SNAPSHOT_CHUNK_BYTES, default 1 MiB): bigger partition states go as several chunks. */
   snapshotChunkBytes: number;
+  /**
+   * How far ahead of this replica's clock an event may be stamped and still count, seconds
+   * (AGG_MAX_FUTURE_SKEW_SECONDS, default 60). One stamped further ahead never moves the partition's
+   * event-time watermark and is left out of every window; it is counted as the metric's
+   * `future_events` and in pipeline_aggregator_future_events_total.
+   */
+  maxFutureSkewSeconds: number;
   /** Space-Saving capacity per top-K dimension. */
   topKCapacity: number;
   groupId: string;
@@ -59,6 +66,7 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     snapshotIntervalMs: envInt(env, 'AGG_SNAPSHOT_INTERVAL_MS', 500, { min: 50, max: 60_000 }),
     snapshotBytesPerSec: envInt(env, 'AGG_SNAPSHOT_BYTES_PER_SEC', 8 * 1024 * 1024, { min: 1024 }),
     snapshotChunkBytes: envInt(env, 'AGG_SNAPSHOT_CHUNK_BYTES', SNAPSHOT_CHUNK_BYTES, { min: 1024, max: 15 * 1024 * 1024 }),
+    maxFutureSkewSeconds: envInt(env, 'AGG_MAX_FUTURE_SKEW_SECONDS', 60, { min: 0, max: 86_400 }),
     topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
     groupId: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
     heapTrimIntervalMs: envInt(env, 'AGG_HEAP_TRIM_INTERVAL_MS', 30_000, { min: 0, max: 3_600_000 }),

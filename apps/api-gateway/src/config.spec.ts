@@ -18,3 +18,11 @@ describe('readGatewayConfig: PREDICTOR_GRPC_ADDR', () => {
     }
   });
 });
+
+describe('readGatewayConfig: AGG_MAX_FUTURE_SKEW_SECONDS', () => {
+  it('refuses metrics stamped more than 60 s ahead by default, and names the variable when the value is bad', () => {
+    expect(readGatewayConfig({}, { requireBrokers: false }).maxFutureSkewSeconds).toBe(60);
+    expect(readGatewayConfig({ AGG_MAX_FUTURE_SKEW_SECONDS: '300' }, { requireBrokers: false }).maxFutureSkewSeconds).toBe(300);
+    expect(() => readGatewayConfig({ AGG_MAX_FUTURE_SKEW_SECONDS: 'soon' }, { requireBrokers: false })).toThrow(new ConfigError('AGG_MAX_FUTURE_SKEW_SECONDS must be an integer, got "soon"'));
+  });
+});

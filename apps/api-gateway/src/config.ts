@@ -15,6 +15,11 @@ export interface GatewayConfig extends BaseConfig {
   aggregatorGroup: string;
   /** How long POST /pipeline/spark/process waits for an inline job before answering 202 (ms). */
   syncWaitMs: number;
+  /**
+   * POST /pipeline/aggregate answers 400 for a metric stamped more than this many seconds ahead of
+   * the gateway's clock (AGG_MAX_FUTURE_SKEW_SECONDS, default 60, the aggregator's setting).
+   */
+  maxFutureSkewSeconds: number;
 }
 
 export function readGatewayConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): GatewayConfig {
@@ -27,6 +32,7 @@ export function readGatewayConfig(env: Record<string, string | undefined> = proc
     rateLimitPerSec: envInt(env, 'RATE_LIMIT_PER_SEC', 0, { min: 0 }),
     aggregatorGroup: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
     syncWaitMs: envInt(env, 'SYNC_WAIT_MS', 2_000, { min: 0, max: 60_000 }),
+    maxFutureSkewSeconds: envInt(env, 'AGG_MAX_FUTURE_SKEW_SECONDS', 60, { min: 0, max: 86_400 }),
   };
 }
 

@@ -44,7 +44,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, logg
         next();
       });
       app.use('/pipeline', jsonBody({ limitBytes: config.bodyLimitBytes, expected: 'a JSON object' }));
-      aggregateRoutes(app, bus);
+      aggregateRoutes(app, bus, { maxFutureSkewMs: config.maxFutureSkewSeconds * 1000 });
       batchRoutes(app, { bus, view: batchJobs, syncWaitMs: config.syncWaitMs });
       statsRoutes(app, stats.view);
       ml.register(app);

@@ -17,8 +17,10 @@ export const MAX_EVENT_BYTES = 900_000;
 /**
  * Validates a slice of a request's events. Valid ones come back as full envelopes; invalid ones as
  * `{index, error}` with the index in the whole request (partial failure is data, not an exception).
+ * An event stamped more than `maxFutureSkewMs` ahead of `nowMs` is invalid (its error names the
+ * timestamp and the allowed skew): it would otherwise be counted as a future event, never aggregated.
  */
-export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs: number, source: string): { valid: AcceptedEvent[]; rejected: Rejection[] } {
+export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs: number, source: string, maxFutureSkewMs?: number): { valid: AcceptedEvent[]; rejected: Rejection[] } {
   const valid: AcceptedEvent[] = [];
   const rejected: Rejection[] = [];
   for (let i = 0; i < raw.length; i++) {
@@ -28,7 +30,7 @@ export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs:
       continue;
     }
     try {
-      const event = normalizeEvent(item, { nowMs, defaultSource: source });
+      const event = normalizeEvent(item, { nowMs, defaultSource: source, maxFutureSkewMs });
       const json = JSON.stringify(event);
       if (json.length > MAX_EVENT_BYTES) throw new ContractError(`event is ${json.length} bytes serialized; the limit is ${MAX_EVENT_BYTES}`, '');
       valid.push({ event, json });

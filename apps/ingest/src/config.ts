@@ -13,6 +13,12 @@ export interface IngestConfig extends BaseConfig {
    * deployment can turn it off on the HTTP-facing replicas and run a few replicas with it on.
    */
   validatorEnabled: boolean;
+  /**
+   * Events stamped more than this many seconds ahead of ingest's clock are rejected over HTTP
+   * (AGG_MAX_FUTURE_SKEW_SECONDS, default 60, the aggregator's setting). Messages written straight
+   * to Kafka are not dead-lettered for it: the aggregator counts them as future events.
+   */
+  maxFutureSkewSeconds: number;
 }
 
 export function readIngestConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): IngestConfig {
@@ -22,5 +28,6 @@ export function readIngestConfig(env: Record<string, string | undefined> = proce
     publishChunkSize: envInt(env, 'PUBLISH_CHUNK_SIZE', 1000, { min: 1, max: 10_000 }),
     validatorGroupId: env['VALIDATOR_GROUP_ID'] || 'pipeline-ingest-validator',
     validatorEnabled: envEnum(env, 'INGEST_VALIDATOR', ['on', 'off'], 'on') === 'on',
+    maxFutureSkewSeconds: envInt(env, 'AGG_MAX_FUTURE_SKEW_SECONDS', 60, { min: 0, max: 86_400 }),
   };
 }

@@ -62,7 +62,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
     let acceptedCount = 0;
     const now = Date.now();
     for (let i = 0; i < items.length; i += config.publishChunkSize) {
-      const r = acceptEvents(items.slice(i, i + config.publishChunkSize), i, now, 'http');
+      const r = acceptEvents(items.slice(i, i + config.publishChunkSize), i, now, 'http', config.maxFutureSkewSeconds * 1000);
       rejected.push(...r.rejected);
       try {
         await publish(r.valid);
@@ -82,7 +82,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
     let total = 0;
     try {
       for await (const chunk of readNdjson(req, { chunkSize: config.publishChunkSize, maxBytes: config.maxBodyBytes })) {
-        const r = acceptEvents(chunk, total, Date.now(), 'http');
+        const r = acceptEvents(chunk, total, Date.now(), 'http', config.maxFutureSkewSeconds * 1000);
         total += chunk.length;
         rejected.push(...r.rejected);
         try {

@@ -41,13 +41,15 @@ describe('StreamingAggregator', () => {
       },
       window_seconds: 300,
       total_events: 2,
+      late_events: 0,
+      future_events: 0,
       timestamp: '2026-11-27T00:00:01.000Z',
     }));
     expect(agg.metricStats('cpu_usage', T0 + 1000, 'host-b')!.stats).toEqual(stats.groups['host-b']);
     expect(agg.metricStats('cpu_usage', T0, 'host-z')).toBeUndefined();
     expect(agg.metricStats('nope', T0)).toBeUndefined();
     expect(round(agg.allStats(T0 + 1000))).toEqual({ cpu_usage: round(overall) });
-    expect(agg.counters()).toEqual({ activeSeries: 3, lateEvents: 0, refusedEvents: 0, windowExpirations: 0, expiredSeries: 0, totalEvents: 2 });
+    expect(agg.counters()).toEqual({ activeSeries: 3, lateEvents: 0, refusedEvents: 0, futureEvents: 0, windowExpirations: 0, expiredSeries: 0, totalEvents: 2 });
   });
 
   it('reports an empty window as count 0 and nulls, while total_events keeps counting', () => {
@@ -63,7 +65,7 @@ describe('StreamingAggregator', () => {
     expect(agg.recordMetric('m', 'g', 1000, T0 + 40_999, T0 + 100_000)).toBe('late'); // second T0s+40 ≤ 100 - 60
     expect(agg.recordMetric('m', 'g', 2, T0 + 41_000, T0 + 100_000)).toBe('ok');
     const stats = agg.metricStats('m', T0 + 100_000)!;
-    expect([stats.stats.count, stats.stats.max, stats.total_events, agg.counters().lateEvents]).toEqual([2, 2, 3, 1]);
+    expect([stats.stats.count, stats.stats.max, stats.total_events, stats.late_events, agg.counters().lateEvents]).toEqual([2, 2, 3, 1, 1]);
   });
 
   it('refuses new series past maxSeries (overall + group count) and counts them', () => {
@@ -74,7 +76,7 @@ describe('StreamingAggregator', () => {
     expect(agg.recordMetric('b', undefined, 1, T0, T0)).toBe('refused');
     expect(agg.recordMetric('a', 'g1', 5, T0, T0)).toBe('ok'); // existing series still accept
     expect(agg.recordMetric('a', undefined, 5, T0, T0)).toBe('ok');
-    expect(agg.counters()).toEqual({ activeSeries: 3, lateEvents: 0, refusedEvents: 2, windowExpirations: 0, expiredSeries: 0, totalEvents: 6 });
+    expect(agg.counters()).toEqual({ activeSeries: 3, lateEvents: 0, refusedEvents: 2, futureEvents: 0, windowExpirations: 0, expiredSeries: 0, totalEvents: 6 });
     expect(agg.metricStats('a', T0)!.stats.count).toBe(4);
   });
 
@@ -90,7 +92,7 @@ describe('StreamingAggregator', () => {
     expect(agg.rates(T0 + 20_000).topics).toEqual({});
     // Buckets out of the 10 s window: seconds 0..14 of busy and of the overall series (pushed out by
     // newer events), plus quiet's second 0 at the first expire (T0 + 19,999 ms).
-    expect(agg.counters()).toEqual({ activeSeries: 2, lateEvents: 0, refusedEvents: 0, windowExpirations: 31, expiredSeries: 1, totalEvents: 27 });
+    expect(agg.counters()).toEqual({ activeSeries: 2, lateEvents: 0, refusedEvents: 0, futureEvents: 0, windowExpirations: 31, expiredSeries: 1, totalEvents: 27 });
     agg.expire(T0 + 24_000 + 20_000);
     expect(agg.counters().activeSeries).toBe(0);
     expect(agg.counters().expiredSeries).toBe(3);
@@ -177,7 +179,23 @@ describe('StreamingAggregator', () => {
       const later = T + 152_999;
       expect(restored.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
       expect(fresh.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
-      expect(restored.serialize()[2]).toBe(2);
+      expect(restored.serialize()[2]).toBe(3);
+    });
+
+    it('reads a version-2 snapshot (before late/future counts per metric) with zero counts and the same stats', () => {
+      // Written by the release before per-metric late/future counts from the data of `feed`, one
+      // 'action' item per second, and one late event on latency_ms (windowSeconds 120, rate window 30).
+      const v2 = Buffer.from(readFileSync(join(__dirname, '__fixtures__/streaming-aggregator-v2.b64'), 'utf8'), 'base64');
+      expect(v2[2]).toBe(2);
+      const restored = StreamingAggregator.deserialize(v2);
+      const fresh = feed(new StreamingAggregator({ windowSeconds: 120, rateWindowSeconds: 30 }));
+      const now = T + 149_999;
+      expect(round(restored.allStats(now))).toEqual(round(fresh.allStats(now)));
+      expect(round(restored.metricStats('bytes', now))).toEqual(round(fresh.metricStats('bytes', now)));
+      const latency = restored.metricStats('latency_ms', now)!;
+      expect([latency.total_events, latency.late_events, latency.future_events]).toEqual([451, 0, 0]); // the late one predates the per-metric count
+      expect([restored.counters().lateEvents, restored.counters().futureEvents]).toEqual([1, 0]);
+      expect(StreamingAggregator.deserialize(restored.serialize()).metricStats('latency_ms', now)).toEqual(latency);
     });
 
     it('keeps 1 s buckets everywhere with coarseBucketSeconds 1: the window is exactly 120 s', () => {
@@ -197,6 +215,8 @@ describe('StreamingAggregator', () => {
         agg.recordMetric(`metric-${i % 3}`, i % 5 === 0 ? undefined : `g${i % 4}`, ((i * 7919) % 1000) - 300, t, t);
         agg.recordEvent(`topic-${i % 2}`, t, t);
         agg.recordDimension('action', `a${(i * i) % 13}`);
+        if (i % 500 === 7) agg.recordFutureEvent(`metric-${i % 3}`, t);
+        if (i % 700 === 3) agg.recordFutureEvent(undefined, t);
       }
     }
     const NOW = T0 + 6000 * 37;
@@ -215,6 +235,8 @@ describe('StreamingAggregator', () => {
       expect(merged.rates(NOW)).toEqual(single.rates(NOW));
       expect(merged.topK('action', 20)).toEqual(single.topK('action', 20));
       expect(merged.counters()).toEqual(single.counters());
+      expect([0, 1, 2].map((m) => merged.metricStats(`metric-${m}`, NOW)!.future_events)).toEqual([4, 4, 4]);
+      expect(merged.counters().futureEvents).toBe(12 + 9);
     });
 
     it('round-trips through serialize/deserialize to an equal aggregator', () => {

@@ -62,13 +62,17 @@ export interface MetricStatsResult {
   stats: SeriesStats;
   groups: Record<string, SeriesStats>;
   window_seconds: number;
-  /** Events recorded for the metric since its state was created (ok + late). */
+  /** Events recorded for the metric since its state was created (ok + late + future). */
   total_events: number;
+  /** Of those, events older than the window when they arrived (counted, not in any window). */
+  late_events: number;
+  /** Of those, events stamped too far ahead of the wall clock (see `recordFutureEvent`; counted, not in any window). */
+  future_events: number;
   /** ISO-8601 of `nowMs`. */
   timestamp: string;
 }
 
-export type RecordOutcome = 'ok' | 'late' | 'refused';
+export type RecordOutcome = 'ok' | 'late' | 'refused' | 'future';
 
 export interface TopKResult {
   dimension: string;
@@ -88,11 +92,13 @@ export interface AggregatorCounters {
   lateEvents: number;
   /** `recordMetric` calls answered 'refused' (series cap). */
   refusedEvents: number;
+  /** `recordFutureEvent` calls: events of any topic stamped too far ahead of the wall clock. */
+  futureEvents: number;
   /** 1 s buckets that left their window (pushed out by newer events or by `expire`), tallied at each `expire`. */
   windowExpirations: number;
   /** Series dropped by `expire` for being idle. */
   expiredSeries: number;
-  /** Every `recordMetric` and `recordEvent` call. */
+  /** Every `recordMetric`, `recordEvent` and `recordFutureEvent` call. */
   totalEvents: number;
 }
 
@@ -110,6 +116,8 @@ interface MetricState {
   overall: Series;
   groups: Map<string, Series>;
   totalEvents: number;
+  lateEvents: number;
+  futureEvents: number;
 }
 
 interface TopicState {
@@ -118,7 +126,7 @@ interface TopicState {
 }
 
 const MAGIC = 0x5341; // "SA"
-const SERIAL_VERSION = 2;
+const SERIAL_VERSION = 3;
 
 /**
  * Real-time aggregation of many metric series, topic rates and top-K dimensions; pure and
@@ -142,8 +150,10 @@ const SERIAL_VERSION = 2;
  *
  * Time: every method takes the caller's clock (`nowMs`, epoch ms); nothing reads the system clock.
  * Events are placed by `eventTimeMs`; an event whose second is at least a window older than `nowMs`
- * is 'late' (counted, not folded in). Future-dated events are accepted and appear once `nowMs`
- * reaches their second.
+ * is 'late' (counted, not folded in). An event stamped slightly ahead of `nowMs` is accepted and
+ * appears once `nowMs` reaches its second; one stamped too far ahead of the wall clock must not
+ * reach `recordMetric` at all (it would push older buckets out of its series): the caller judges it
+ * with an `EventTimeWatermark` and counts it with `recordFutureEvent` instead (`foldEvent` does both).
  */
 export class StreamingAggregator {
   readonly windowSeconds: number;
@@ -161,6 +171,7 @@ export class StreamingAggregator {
   private activeSeries = 0;
   private lateEvents = 0;
   private refusedEvents = 0;
+  private futureEvents = 0;
   private windowExpirations = 0;
   private expiredSeries = 0;
   private totalEvents = 0;
@@ -200,7 +211,10 @@ export class StreamingAggregator {
     const windowSeconds = state?.windowSeconds ?? this.windowOverrides[metricName] ?? this.windowSeconds;
     if (Math.floor(eventTimeMs / 1000) <= Math.floor(nowMs / 1000) - windowSeconds) {
       this.lateEvents++;
-      if (state !== undefined) state.totalEvents++;
+      if (state !== undefined) {
+        state.totalEvents++;
+        state.lateEvents++;
+      }
       return 'late';
     }
     let series: Series | undefined;
@@ -209,9 +223,8 @@ export class StreamingAggregator {
         this.refusedEvents++;
         return 'refused';
       }
-      state = { windowSeconds, overall: this.newSeries(windowSeconds, nowMs), groups: new Map(), totalEvents: 0 };
+      state = this.newMetric(windowSeconds, nowMs);
       this.metrics.set(metricName, state);
-      this.activeSeries++;
     }
     if (group !== undefined) {
       series = state.groups.get(group);
@@ -230,6 +243,7 @@ export class StreamingAggregator {
     if (!overall.window.record(value, eventTimeMs)) {
       // Only possible after future-dated events pushed the newest bucket ahead of nowMs.
       this.lateEvents++;
+      state.lateEvents++;
       return 'late';
     }
     overall.quantiles.record(value, eventTimeMs);
@@ -240,6 +254,29 @@ export class StreamingAggregator {
       if (nowMs > series.lastSeenMs) series.lastSeenMs = Math.floor(nowMs);
     }
     return 'ok';
+  }
+
+  /**
+   * Counts an event (of any topic) stamped too far ahead of the wall clock, as judged by the caller's
+   * `EventTimeWatermark`, without folding it into any window, rate or top-K: in `futureEvents` and,
+   * for a metric event (`metricName` given), in the metric's `future_events` and `total_events`. A
+   * metric with no state yet gets its (empty) overall series, so that the count shows in
+   * `metricStats`, unless that would pass `maxSeries` (then only `futureEvents` counts it).
+   */
+  recordFutureEvent(metricName: string | undefined, nowMs: number): 'future' {
+    if (!Number.isFinite(nowMs)) throw new InvalidArgumentError(`nowMs must be a finite number of epoch milliseconds, got ${String(nowMs)}`);
+    this.totalEvents++;
+    this.futureEvents++;
+    if (metricName === undefined) return 'future';
+    let state = this.metrics.get(metricName);
+    if (state === undefined) {
+      if (this.activeSeries + 1 > this.maxSeries) return 'future';
+      state = this.newMetric(this.windowOverrides[metricName] ?? this.windowSeconds, nowMs);
+      this.metrics.set(metricName, state);
+    }
+    state.totalEvents++;
+    state.futureEvents++;
+    return 'future';
   }
 
   /** Counts one event of `topic` at `eventTimeMs` for `rates()`. */
@@ -305,9 +342,8 @@ export class StreamingAggregator {
     for (const [name, theirs] of other.metrics) {
       let state = this.metrics.get(name);
       if (state === undefined) {
-        state = { windowSeconds: theirs.windowSeconds, overall: this.newSeries(theirs.windowSeconds, theirs.overall.lastSeenMs), groups: new Map(), totalEvents: 0 };
+        state = this.newMetric(theirs.windowSeconds, theirs.overall.lastSeenMs);
         this.metrics.set(name, state);
-        this.activeSeries++;
       }
       mergeSeries(state.overall, theirs.overall);
       for (const [group, series] of theirs.groups) {
@@ -320,6 +356,8 @@ export class StreamingAggregator {
         mergeSeries(mine, series);
       }
       state.totalEvents += theirs.totalEvents;
+      state.lateEvents += theirs.lateEvents;
+      state.futureEvents += theirs.futureEvents;
     }
     for (const [topic, theirs] of other.topics) {
       let state = this.topics.get(topic);
@@ -340,13 +378,15 @@ export class StreamingAggregator {
     }
     this.lateEvents += other.lateEvents;
     this.refusedEvents += other.refusedEvents;
+    this.futureEvents += other.futureEvents;
     this.windowExpirations += other.windowExpirations;
     this.expiredSeries += other.expiredSeries;
     this.totalEvents += other.totalEvents;
   }
 
   /**
-   * Compact binary snapshot: options, counters, then per metric its name, total, and series (name,
+   * Compact binary snapshot: options, counters, then per metric its name, total, late and future
+   * counts, and series (name,
    * last-seen ms, 1 s buckets, sketch sub-windows); topics; top-K summaries. An idle series (empty
    * window) costs its name plus ~10 bytes; a live one adds 10–40 bytes per non-empty second and
    * ~1 byte per sketch bin.
@@ -375,11 +415,14 @@ export class StreamingAggregator {
     w.varUint(this.windowExpirations);
     w.varUint(this.expiredSeries);
     w.varUint(this.totalEvents);
+    w.varUint(this.futureEvents);
     w.varUint(this.metrics.size);
     for (const [name, state] of this.metrics) {
       w.string(name);
       w.varUint(state.windowSeconds);
       w.varUint(state.totalEvents);
+      w.varUint(state.lateEvents);
+      w.varUint(state.futureEvents);
       writeSeries(w, state.overall);
       w.varUint(state.groups.size);
       for (const [group, series] of state.groups) {
@@ -406,8 +449,9 @@ export class StreamingAggregator {
     const magic = (r.u8() << 8) | r.u8();
     if (magic !== MAGIC) throw new DeserializationError(`StreamingAggregator snapshot must start with "SA", got 0x${magic.toString(16)}`);
     const version = r.u8();
-    // Version 1 (before window tiers) is still read: its 1 s buckets are merged into blocks as they load.
-    if (version !== SERIAL_VERSION && version !== 1) throw new DeserializationError(`StreamingAggregator snapshot version must be 1 or ${SERIAL_VERSION}, got ${version}`);
+    // Version 1 (before window tiers) is still read: its 1 s buckets are merged into blocks as they
+    // load. Versions 1 and 2 (before late/future counts) read as zero late and future events per metric.
+    if (version < 1 || version > SERIAL_VERSION) throw new DeserializationError(`StreamingAggregator snapshot version must be 1 to ${SERIAL_VERSION}, got ${version}`);
     const windowSeconds = r.varUint();
     const rateWindowSeconds = r.varUint();
     const maxSeries = r.varUint();
@@ -427,16 +471,19 @@ export class StreamingAggregator {
     agg.windowExpirations = r.varUint();
     agg.expiredSeries = r.varUint();
     agg.totalEvents = r.varUint();
+    agg.futureEvents = version >= 3 ? r.varUint() : 0;
     const metricCount = r.varUint();
     for (let i = 0; i < metricCount; i++) {
       const name = r.string();
       const metricWindow = r.varUint();
       const totalEvents = r.varUint();
+      const lateEvents = version >= 3 ? r.varUint() : 0;
+      const futureEvents = version >= 3 ? r.varUint() : 0;
       const overall = agg.readSeries(r, metricWindow, version);
       const groups = new Map<string, Series>();
       const groupCount = r.varUint();
       for (let g = 0; g < groupCount; g++) groups.set(r.string(), agg.readSeries(r, metricWindow, version));
-      agg.metrics.set(name, { windowSeconds: metricWindow, overall, groups, totalEvents });
+      agg.metrics.set(name, { windowSeconds: metricWindow, overall, groups, totalEvents, lateEvents, futureEvents });
       agg.activeSeries += 1 + groupCount;
     }
     const topicCount = r.varUint();
@@ -472,6 +519,8 @@ export class StreamingAggregator {
       groups,
       window_seconds: state.windowSeconds,
       total_events: state.totalEvents,
+      late_events: state.lateEvents,
+      future_events: state.futureEvents,
       timestamp: new Date(nowMs).toISOString(),
     };
   }
@@ -511,10 +560,17 @@ export class StreamingAggregator {
       activeSeries: this.activeSeries,
       lateEvents: this.lateEvents,
       refusedEvents: this.refusedEvents,
+      futureEvents: this.futureEvents,
       windowExpirations: this.windowExpirations,
       expiredSeries: this.expiredSeries,
       totalEvents: this.totalEvents,
     };
+  }
+
+  /** A metric with an empty overall series (counted in `activeSeries`). */
+  private newMetric(windowSeconds: number, lastSeenMs: number): MetricState {
+    this.activeSeries++;
+    return { windowSeconds, overall: this.newSeries(windowSeconds, lastSeenMs), groups: new Map(), totalEvents: 0, lateEvents: 0, futureEvents: 0 };
   }
 
   private newSeries(windowSeconds: number, lastSeenMs: number): Series {

@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '@pipeline/contracts';
+import type { EventTimeWatermark } from './EventTimeWatermark';
 import type { RecordOutcome, StreamingAggregator } from './StreamingAggregator';
 
 /**
@@ -27,18 +28,24 @@ export const TOPK_DIMENSIONS: Readonly<Record<string, ReadonlyArray<[dimension: 
 
 /**
  * Folds one validated event into an aggregator: per-topic count and rate, the topic's top-K
- * dimensions, and — for events.metrics — the (metric, group) series. `nowMs` is the caller's
- * clock for late detection (the aggregator service passes its partition's event-time watermark,
- * so replaying a partition gives the same state).
+ * dimensions, and — for events.metrics — the (metric, group) series. The event is first judged by
+ * the partition's `watermark` against the wall clock `wallMs`: one stamped more than the allowed
+ * skew ahead is 'future' — counted (`recordFutureEvent`: the aggregator's `futureEvents` and, for a
+ * metric, its `future_events`) and folded into nothing, and the watermark does not move. Otherwise
+ * the watermark advances to the event and is the clock for late detection, so replaying a partition
+ * gives the same state. Returns the metric's outcome, 'future', or undefined for other topics.
  */
-export function foldEvent(agg: StreamingAggregator, event: EventEnvelope, eventTimeMs: number, nowMs: number): RecordOutcome | undefined {
-  agg.recordEvent(event.topic, eventTimeMs, nowMs);
+export function foldEvent(agg: StreamingAggregator, event: EventEnvelope, eventTimeMs: number, watermark: EventTimeWatermark, wallMs: number): RecordOutcome | undefined {
   const payload = event.payload;
+  const isMetric = event.topic === 'events.metrics';
+  if (watermark.observe(eventTimeMs, wallMs) === 'future') return agg.recordFutureEvent(isMetric ? String(payload['metric_name']) : undefined, watermark.ms);
+  const nowMs = watermark.ms;
+  agg.recordEvent(event.topic, eventTimeMs, nowMs);
   for (const [dimension, field] of TOPK_DIMENSIONS[event.topic] ?? []) {
     const item = payload[field];
     if (typeof item === 'string' && item !== '') agg.recordDimension(dimension, item);
   }
-  if (event.topic === 'events.metrics') {
+  if (isMetric) {
     const group = payload['group_by'];
     return agg.recordMetric(String(payload['metric_name']), typeof group === 'string' ? group : undefined, payload['value'] as number, eventTimeMs, nowMs);
   }

@@ -19,6 +19,8 @@ export type {
   StreamingAggregatorOptions,
   TopKResult,
 } from './StreamingAggregator';
+export { EventTimeWatermark } from './EventTimeWatermark';
+export type { EventTimeVerdict, EventTimeWatermarkOptions } from './EventTimeWatermark';
 export { foldEvent, TOPK_DIMENSIONS } from './foldEvent';
 export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, partitionSnapshotHeader, snapshotKey } from './PartitionSnapshot';
 export type { PartitionSnapshot } from './PartitionSnapshot';

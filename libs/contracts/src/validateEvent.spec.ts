@@ -59,6 +59,25 @@ describe('normalizeEvent', () => {
     expect(errorOf({ topic: 'events.metrics', timestamp: 'yesterday', payload: { metric_name: 'x', value: 1 } })).toMatch(/^timestamp must be/);
   });
 
+  it('refuses a timestamp more than maxFutureSkewMs ahead of nowMs, naming the value and the allowed skew', () => {
+    const skewed = { ...opts, maxFutureSkewMs: 60_000 };
+    const at = (timestamp: string | number) => ({ topic: 'events.metrics', timestamp, payload: { metric_name: 'x', value: 1 } });
+    const refusal = (timestamp: string | number) => {
+      try {
+        normalizeEvent(at(timestamp), skewed);
+      } catch (e) {
+        return [(e as ContractError).field, (e as ContractError).message];
+      }
+      return 'accepted';
+    };
+    expect(refusal(opts.nowMs + 86_400_000)).toEqual(['timestamp', `timestamp must be at most 60 s ahead of the server clock, got ${opts.nowMs + 86_400_000} (86400 s ahead)`]);
+    expect(refusal('9999-12-31T23:59:59Z')).toEqual(['timestamp', 'timestamp must be at most 60 s ahead of the server clock, got "9999-12-31T23:59:59Z" (251606519999 s ahead)']);
+    expect(refusal(opts.nowMs + 60_001)).toEqual(['timestamp', `timestamp must be at most 60 s ahead of the server clock, got ${opts.nowMs + 60_001} (60.001 s ahead)`]);
+    expect(refusal(opts.nowMs + 60_000)).toBe('accepted');
+    expect(refusal('2020-01-01T00:00:00Z')).toBe('accepted'); // the past is the aggregator's business (late events)
+    expect(normalizeEvent(at(opts.nowMs + 86_400_000), opts).timestamp).toBe('2026-11-28T12:00:00.000Z'); // no skew option: Kafka readers keep it
+  });
+
   it('rejects payloads nested deeper than 32 levels without overflowing the stack', () => {
     let deep: Record<string, unknown> = {};
     const root = deep;

@@ -91,6 +91,11 @@ function toIsoTimestamp(ts: string | number | undefined, nowMs: number): string 
   return new Date(Date.parse(ts)).toISOString();
 }
 
+/** Milliseconds as seconds with at most 3 decimals: 60000 → "60", 1500 → "1.5". */
+function seconds(ms: number): string {
+  return String(Math.round(ms) / 1000);
+}
+
 export interface NormalizeOptions {
   /** Receive time in epoch ms, used when `timestamp` is absent. */
   nowMs: number;
@@ -98,6 +103,13 @@ export interface NormalizeOptions {
   defaultSource: string;
   /** Id generator for events without `id` (default: random UUID v4). */
   newId?: () => string;
+  /**
+   * When set, an event whose `timestamp` is more than this many ms ahead of `nowMs` is refused
+   * (ContractError on `timestamp` naming the value and the allowed skew). HTTP edges set it; readers
+   * of the topics do not, so a future-stamped event written straight to Kafka reaches the aggregator,
+   * which counts it as a future event instead of aggregating it.
+   */
+  maxFutureSkewMs?: number;
 }
 
 /**
@@ -126,11 +138,21 @@ export function normalizeEvent(input: unknown, opts: NormalizeOptions): EventEnv
       throw new ContractError(`payload must nest at most ${MAX_PAYLOAD_DEPTH} levels deep`, 'payload');
     }
   }
+  const timestamp = toIsoTimestamp(ev.timestamp, opts.nowMs);
+  if (opts.maxFutureSkewMs !== undefined && ev.timestamp !== undefined) {
+    const aheadMs = Date.parse(timestamp) - opts.nowMs;
+    if (aheadMs > opts.maxFutureSkewMs) {
+      throw new ContractError(
+        `timestamp must be at most ${seconds(opts.maxFutureSkewMs)} s ahead of the server clock, got ${JSON.stringify(ev.timestamp)} (${seconds(aheadMs)} s ahead)`,
+        'timestamp',
+      );
+    }
+  }
   return {
     id: ev.id ?? (opts.newId ? opts.newId() : randomUUID()),
     topic,
     type: ev.type ?? topic.slice('events.'.length),
-    timestamp: toIsoTimestamp(ev.timestamp, opts.nowMs),
+    timestamp,
     source: ev.source ?? opts.defaultSource,
     key: ev.key ?? deriveKey(topic, payload),
     schema_version: SCHEMA_VERSION,

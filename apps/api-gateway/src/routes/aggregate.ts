@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { AggregateRequestSchema, AggregateMetricSchema, compileValidator, describeFirstError, normalizeEvent, type AggregateMetric } from '@pipeline/contracts';
+import { AggregateRequestSchema, AggregateMetricSchema, ContractError, compileValidator, describeFirstError, normalizeEvent, type AggregateMetric } from '@pipeline/contracts';
 import { BusUnavailableError, toOutgoing, type EventBus } from '@pipeline/kafka';
 import { HttpError } from '@pipeline/service-runtime';
 
@@ -8,9 +8,11 @@ const checkRequest = compileValidator(AggregateRequestSchema);
 
 /**
  * POST /pipeline/aggregate: `{"metric_name","value","group_by"?,"timestamp"?}` or
- * `{"metrics":[...]}` → metric events on events.metrics, 202 once Kafka acknowledged them.
+ * `{"metrics":[...]}` → metric events on events.metrics, 202 once Kafka acknowledged them. A metric
+ * stamped more than `maxFutureSkewMs` ahead of the gateway's clock fails the request with 400
+ * (`metrics[3].timestamp must be at most 60 s ahead ...`), like any other invalid metric.
  */
-export function aggregateRoutes(app: Express, bus: EventBus): void {
+export function aggregateRoutes(app: Express, bus: EventBus, opts: { maxFutureSkewMs: number }): void {
   app.post('/pipeline/aggregate', async (req, res) => {
     const body = req.body as unknown;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'invalid_request', 'body must be a JSON object: a metric or {"metrics":[...]}');
@@ -30,13 +32,19 @@ export function aggregateRoutes(app: Express, bus: EventBus): void {
       metrics = [body as AggregateMetric];
     }
     const now = Date.now();
-    const events = metrics.map((m) => {
+    const batch = 'metrics' in body;
+    const events = metrics.map((m, i) => {
       const payload: Record<string, unknown> = { metric_name: m.metric_name, value: m.value };
       if (m.group_by !== undefined) payload['group_by'] = m.group_by;
       if (m.tags !== undefined) payload['tags'] = m.tags;
       const input: Record<string, unknown> = { topic: 'events.metrics', payload };
       if (m.timestamp !== undefined) input['timestamp'] = m.timestamp;
-      return normalizeEvent(input, { nowMs: now, defaultSource: 'api-gateway' });
+      try {
+        return normalizeEvent(input, { nowMs: now, defaultSource: 'api-gateway', maxFutureSkewMs: opts.maxFutureSkewMs });
+      } catch (e) {
+        if (e instanceof ContractError) throw new HttpError(400, 'invalid_metric', batch ? `metrics[${i}].${e.message}` : e.message);
+        throw e;
+      }
     });
     try {
       await bus.publishBatch(events.map(toOutgoing));
