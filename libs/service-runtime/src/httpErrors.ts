@@ -26,6 +26,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (err?.type === 'entity.too.large') e = new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${err.limit} bytes`);
     else if (err?.type === 'entity.parse.failed') e = new HttpError(400, 'invalid_json', `request body is not valid JSON: ${String(err.message).slice(0, 200)}`);
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new HttpError(415, 'unsupported_encoding', String(err.message));
+    else if (err instanceof URIError && (err as { status?: unknown }).status === 400) e = new HttpError(400, 'invalid_path_parameter', 'a path parameter is not percent-encoded UTF-8');
     else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) e = new HttpError(err.status, 'bad_request', String(err.message));
     else {
       logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { checkRouteMatch } from './checkRouteMatch';
 import { errorHandler, notFoundHandler } from './httpErrors';
 import type { ServiceMetrics } from './metrics';
 
@@ -15,6 +16,8 @@ export interface ReadinessCheck {
  *   GET /readyz   200 when every readiness check passes (Kafka first), else 503 with the failing ones
  *   GET /metrics  Prometheus text format
  * `routes` adds the service's own routes; errors from them are mapped by the shared errorHandler.
+ * Before any of them, checkRouteMatch answers 405 for a known path with the wrong method and 400
+ * for an undecodable path parameter.
  */
 export function createServiceApp(opts: {
   metrics: ServiceMetrics;
@@ -34,6 +37,7 @@ export function createServiceApp(opts: {
     });
     next();
   });
+  app.use(checkRouteMatch(app));
   app.get('/healthz', (_req, res) => {
     if (opts.isShuttingDown?.()) res.status(503).json({ status: 'shutting_down' });
     else res.json({ status: 'ok' });

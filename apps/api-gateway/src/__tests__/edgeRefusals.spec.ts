@@ -67,4 +67,34 @@ describe('the edge refuses bad requests with a 4xx (gateway and ingest on the in
       expect([url, r.status, r.json]).toEqual([url, 400, { error: { code: 'invalid_request', message } }]);
     }
   });
+
+  it('answers 400 naming the path parameter for malformed percent-escapes (was 500, URIError)', async () => {
+    for (const [path, name, raw] of [
+      ['/pipeline/stats/%ZZ', 'metric_name', '%ZZ'],
+      ['/pipeline/spark/jobs/%E0%A4%A', 'id', '%E0%A4%A'],
+      ['/pipeline/ml/models/%C0', 'name', '%C0'],
+    ]) {
+      const r = await httpRequest(`${gw}${path}`);
+      expect([path, r.status, r.json]).toEqual([
+        path,
+        400,
+        { error: { code: 'invalid_path_parameter', message: `path parameter ${name} must be percent-encoded UTF-8, got "${raw}"`, details: { parameter: name } } },
+      ]);
+    }
+  });
+
+  it('answers 405 with Allow for a wrong method on an existing path (was 404), before the body checks (was 415 without a Content-Type)', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['DELETE', '/pipeline/aggregate', 'POST'],
+      ['POST', '/pipeline/stats/latency', 'GET, HEAD'],
+      ['GET', '/pipeline/events', 'POST'],
+      ['PUT', '/pipeline/spark/jobs/j1', 'GET, HEAD, DELETE'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const r = await httpRequest(`${gw}${path}`, { method });
+      expect([method, path, r.status, r.headers['allow'], r.json.error.code]).toEqual([method, path, 405, allow, 'method_not_allowed']);
+    }
+    const unknown = await httpRequest(`${gw}/pipeline/nothing-here`, { method: 'DELETE' });
+    expect([unknown.status, unknown.json.error.code]).toEqual([404, 'not_found']);
+  });
 });
