@@ -32,8 +32,11 @@ export function createServiceApp(opts: {
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
-      opts.metrics.httpDuration.observe({ method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+      // The route's pattern, never the raw path: a request no route took (refused by auth or rate
+      // limiting first, 404, 405) is labelled "unmatched", so random paths cannot grow /metrics.
+      const pattern = req.route?.path as string | undefined;
+      const route = pattern === undefined ? 'unmatched' : `${req.baseUrl}${pattern}`;
+      opts.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
   });
