@@ -6,7 +6,7 @@ const common = {
   transform,
   moduleNameMapper: pathsToModuleNameMapper(),
   testEnvironment: 'node',
-  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/deploy', '<rootDir>/bench', '<rootDir>/tools'],
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/deploy', '<rootDir>/bench', '<rootDir>/scripts'],
 };
 module.exports = {
   projects: [

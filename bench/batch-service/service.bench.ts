@@ -39,6 +39,7 @@ function envelope(i: number, topic: string) {
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the bench reads fields of arbitrary JSON answers
 function call(url: string, method: string, body?: unknown): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
@@ -132,6 +133,7 @@ async function main() {
       t = process.hrtime.bigint();
       const res = await call(`${url}/pipeline/spark/process`, 'POST', { ...request, source: { topic, from: T0, to: T0 + N * STEP_MS } });
       if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.json)}`);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a job status answer, read field by field
       let job: any;
       for (;;) {
         job = (await call(`${url}/pipeline/spark/jobs/${res.json.job_id}`, 'GET')).json;

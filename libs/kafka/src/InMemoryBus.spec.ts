@@ -88,7 +88,6 @@ describe('partitionForKey', () => {
     expect(murmur2(Buffer.from('abc'))).toBe(479470107);
   });
   it('places keys on the same partitions as kafkajs DefaultPartitioner', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (k: string) => number;
     for (let i = 0; i < 500; i++) {
       const key = `metric-${i}|group-${i * 7}`;

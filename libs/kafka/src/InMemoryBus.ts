@@ -12,7 +12,7 @@ import type {
 import { BusError } from './errors';
 import { partitionForKey } from './partitionForKey';
 
-interface StoredMessage extends IncomingMessage {}
+type StoredMessage = IncomingMessage;
 
 interface Member {
   id: number;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '../../..');
@@ -12,7 +13,7 @@ const root = join(__dirname, '../../..');
  * `workerData` and every other Worker option pass through as usual.
  */
 export function tsWorkerSource(entry: string): string {
-  const base = require(join(root, 'tsconfig.base.json')) as { compilerOptions: { paths: Record<string, [string]> } };
+  const base = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: { paths: Record<string, [string]> } };
   const aliases = Object.fromEntries(Object.entries(base.compilerOptions.paths).map(([alias, [target]]) => [alias, join(root, target)]));
   return `
     const { registerHooks } = require('node:module');

@@ -1,5 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaJsBus, type IncomingMessage } from '@pipeline/kafka';
+import { KafkaJsBus, type IncomingMessage } from '../index';
 import { kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
 
 jest.setTimeout(90_000);
