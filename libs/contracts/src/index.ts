@@ -30,7 +30,8 @@ export type {
   EventEnvelope,
   AggregateMetric,
 } from './schemas';
-export { normalizeEvent, parseEnvelope, describeFirstError, compileValidator, exceedsDepth, MAX_PAYLOAD_DEPTH } from './validateEvent';
+export { normalizeEvent, parseEnvelope, compileValidator, exceedsDepth, MAX_PAYLOAD_DEPTH } from './validateEvent';
+export { describeFirstError } from './describeFirstError';
 export type { NormalizeOptions } from './validateEvent';
 export {
   BATCH_TASKS_TOPIC,

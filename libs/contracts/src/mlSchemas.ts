@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ContractError } from './errors';
 import { EVENT_TOPICS, isEventTopic } from './topics';
-import { compileValidator, describeFirstError } from './validateEvent';
+import { describeFirstError } from './describeFirstError';
+import { compileValidator } from './validateEvent';
 
 /**
  * Request bodies of the ML REST surface (`/pipeline/ml/*`) and the messages ml-trainer exchanges

@@ -1,6 +1,7 @@
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { randomUUID } from 'node:crypto';
+import { describeFirstError } from './describeFirstError';
 import { ContractError } from './errors';
 import { EventInputSchema, PAYLOAD_SCHEMAS, SCHEMA_VERSION, type EventEnvelope, type EventInput } from './schemas';
 import { isEventTopic, type EventTopic } from './topics';
@@ -19,32 +20,6 @@ const payloadChecks = Object.fromEntries(
 
 export function compileValidator<T extends TSchema>(schema: T): TypeCheck<T> {
   return TypeCompiler.Compile(schema);
-}
-
-/**
- * Turns the first schema error into `payload.value must be number, got "abc"`.
- * TypeBox paths are JSON pointers (`/payload/value`); we print dotted paths.
- */
-export function describeFirstError(check: TypeCheck<TSchema>, value: unknown, prefix = ''): ContractError {
-  const first = check.Errors(value).First();
-  if (!first) return new ContractError('invalid value', prefix);
-  const path = (prefix ? prefix + first.path : first.path).replace(/^\//, '').replace(/\//g, '.');
-  let got: string;
-  try {
-    got =
-      first.value === undefined
-        ? 'nothing'
-        : typeof first.value === 'number' && !Number.isFinite(first.value)
-          ? String(first.value)
-          : (JSON.stringify(first.value) ?? String(first.value));
-  } catch {
-    got = typeof first.value;
-  }
-  if (got.length > 80) got = got.slice(0, 77) + '...';
-  const expected = first.message.replace(/^Expected /, '').replace(/^expected /, '');
-  if (first.message === 'Expected required property') return new ContractError(`${path} is required`, path);
-  if (first.message.startsWith('Unexpected property')) return new ContractError(`${path} is not an allowed field`, path);
-  return new ContractError(`${path || 'event'} must be ${expected}, got ${got}`, path);
 }
 
 /** True when `value` nests objects/arrays deeper than `max` (iterative: no stack overflow on hostile input). */

@@ -97,4 +97,14 @@ describe('the edge refuses bad requests with a 4xx (gateway and ingest on the in
     const unknown = await httpRequest(`${gw}/pipeline/nothing-here`, { method: 'DELETE' });
     expect([unknown.status, unknown.json.error.code]).toEqual([404, 'not_found']);
   });
+
+  it('names the field and what was expected for union-typed fields and capped arrays', async () => {
+    const metrics = Array.from({ length: 10_001 }, () => ({ metric_name: 'm', value: 1 }));
+    const capped = await post(`${gw}/pipeline/aggregate`, JSON.stringify({ metrics }));
+    expect([capped.status, capped.json]).toEqual([400, { error: { code: 'invalid_metric', message: 'metrics must have at most 10000 items, got 10001' } }]);
+    const stamped = await post(`${gw}/pipeline/aggregate`, JSON.stringify({ metric_name: 'm', value: 1, timestamp: 'yesterday' }));
+    expect([stamped.status, stamped.json.error.message]).toEqual([400, 'timestamp must be an ISO-8601 date-time string or a number, got "yesterday"']);
+    const event = await post(`${gw}/pipeline/events`, JSON.stringify({ topic: 'events.metrics', timestamp: 'yesterday', payload: { metric_name: 'm', value: 1 } }));
+    expect([event.status, event.json.error.message]).toEqual([400, 'timestamp must be an ISO-8601 date-time string or a number, got "yesterday"']);
+  });
 });

@@ -201,7 +201,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
       [{ model_name: name, features: [[1, 2, 3], [1, 2]] }, 400, 'invalid_request', 'features[1] has 2 values, expected 3 like features[0]'],
       [{ model_name: name, features: [[1, null, 3]] }, 400, 'invalid_request', 'features.0.1 must be number, got null'],
       [`{"model_name":"${name}","features":[[1,NaN,3]]}`, 400, 'invalid_json', ''],
-      [{ model_name: name, features: [] }, 400, 'invalid_request', 'features must be array length to be greater or equal to 1, got []'],
+      [{ model_name: name, features: [] }, 400, 'invalid_request', 'features must have at least 1 item, got 0'],
       [{ model_name: name, rows: [{ a: 1, b: 2 }] }, 400, 'invalid_request', `rows[0].c is required (model "${name}" version 2 features: a, b, c)`],
       [{ model_name: name }, 400, 'invalid_request', 'give exactly one of features (arrays of numbers) or rows (objects keyed by feature name)'],
     ];
