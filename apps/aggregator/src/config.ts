@@ -33,7 +33,11 @@ export interface AggregatorConfig extends BaseConfig {
    * `future_events` and in pipeline_aggregator_future_events_total.
    */
   maxFutureSkewSeconds: number;
-  /** Space-Saving capacity per top-K dimension. */
+  /**
+   * Space-Saving capacity per top-K dimension and sub-window (AGG_TOPK_CAPACITY, default 100): top-K
+   * covers the stats window in tenths, merged per answer, so items above 1 % of the window's weight
+   * are always listed.
+   */
   topKCapacity: number;
   groupId: string;
   /**

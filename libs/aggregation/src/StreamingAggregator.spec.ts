@@ -134,17 +134,33 @@ describe('StreamingAggregator', () => {
 
   it('keeps top-K per dimension with error bounds', () => {
     const agg = new StreamingAggregator({ topKCapacity: 2 });
-    for (const x of ['timeout', 'timeout', 'timeout', 'dns', 'tls']) agg.recordDimension('error_type', x);
-    agg.recordDimension('action', 'click', 5);
-    expect(agg.topK('error_type', 5)).toEqual({
+    for (const x of ['timeout', 'timeout', 'timeout', 'dns', 'tls']) agg.recordDimension('error_type', x, T0, T0);
+    agg.recordDimension('action', 'click', T0, T0, 5);
+    expect(agg.topK('error_type', 5, T0)).toEqual({
       dimension: 'error_type',
       items: [
         { item: 'timeout', count: 3, error: 0 },
         { item: 'tls', count: 2, error: 1 },
       ],
+      window_seconds: 300,
     });
-    expect(agg.topK('nope', 1)).toBeUndefined();
+    expect(agg.topK('nope', 1, T0)).toBeUndefined();
     expect(agg.dimensions()).toEqual(['action', 'error_type']);
+  });
+
+  it('lists top-K items of the stats window only: those of 25 minutes ago are gone, late ones are refused', () => {
+    const agg = new StreamingAggregator({ windowSeconds: 300 });
+    for (let i = 0; i < 50; i++) agg.recordDimension('error_type', 'OldTimeout', T0 + i * 1000, T0 + i * 1000);
+    expect(agg.topK('error_type', 10, T0 + 49_000)!.items).toEqual([{ item: 'OldTimeout', count: 50, error: 0 }]);
+    const now = T0 + 25 * 60_000;
+    for (let i = 0; i < 3; i++) agg.recordDimension('error_type', 'Refused', now - i * 60_000, now);
+    agg.recordDimension('error_type', 'Reset', now - 200_000, now);
+    expect(agg.recordDimension('error_type', 'Ancient', now - 300_000, now)).toBe(false); // a window old: late
+    const expected = { dimension: 'error_type', items: [{ item: 'Refused', count: 3, error: 0 }, { item: 'Reset', count: 1, error: 0 }], window_seconds: 300 };
+    expect(agg.topK('error_type', 10, now)).toEqual(expected);
+    agg.expire(now);
+    expect(StreamingAggregator.deserialize(agg.serialize()).topK('error_type', 10, now)).toEqual(expected);
+    expect(agg.topK('error_type', 10, now + 330_000)).toEqual({ dimension: 'error_type', items: [], window_seconds: 300 });
   });
 
   describe('window tiers', () => {
@@ -179,7 +195,7 @@ describe('StreamingAggregator', () => {
       const later = T + 152_999;
       expect(restored.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
       expect(fresh.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
-      expect(restored.serialize()[2]).toBe(3);
+      expect(restored.serialize()[2]).toBe(4);
     });
 
     it('reads a version-2 snapshot (before late/future counts per metric) with zero counts and the same stats', () => {
@@ -196,6 +212,7 @@ describe('StreamingAggregator', () => {
       expect([latency.total_events, latency.late_events, latency.future_events]).toEqual([451, 0, 0]); // the late one predates the per-metric count
       expect([restored.counters().lateEvents, restored.counters().futureEvents]).toEqual([1, 0]);
       expect(StreamingAggregator.deserialize(restored.serialize()).metricStats('latency_ms', now)).toEqual(latency);
+      expect(restored.dimensions()).toEqual([]); // all-time top-K counts (versions 1–3) cannot be placed in a window: dropped
     });
 
     it('keeps 1 s buckets everywhere with coarseBucketSeconds 1: the window is exactly 120 s', () => {
@@ -214,7 +231,7 @@ describe('StreamingAggregator', () => {
         const t = T0 + i * 37;
         agg.recordMetric(`metric-${i % 3}`, i % 5 === 0 ? undefined : `g${i % 4}`, ((i * 7919) % 1000) - 300, t, t);
         agg.recordEvent(`topic-${i % 2}`, t, t);
-        agg.recordDimension('action', `a${(i * i) % 13}`);
+        agg.recordDimension('action', `a${(i * i) % 13}`, t, t);
         if (i % 500 === 7) agg.recordFutureEvent(`metric-${i % 3}`, t);
         if (i % 700 === 3) agg.recordFutureEvent(undefined, t);
       }
@@ -233,7 +250,7 @@ describe('StreamingAggregator', () => {
       expect(parts[1].serialize()).toEqual(before);
       for (const m of ['metric-0', 'metric-1', 'metric-2']) expect(round(merged.metricStats(m, NOW))).toEqual(round(single.metricStats(m, NOW)));
       expect(merged.rates(NOW)).toEqual(single.rates(NOW));
-      expect(merged.topK('action', 20)).toEqual(single.topK('action', 20));
+      expect(merged.topK('action', 20, NOW)).toEqual(single.topK('action', 20, NOW));
       expect(merged.counters()).toEqual(single.counters());
       expect([0, 1, 2].map((m) => merged.metricStats(`metric-${m}`, NOW)!.future_events)).toEqual([4, 4, 4]);
       expect(merged.counters().futureEvents).toBe(12 + 9);
@@ -248,7 +265,7 @@ describe('StreamingAggregator', () => {
       expect(copy.allStats(NOW)).toEqual(agg.allStats(NOW));
       expect(copy.metricStats('metric-1', NOW)).toEqual(agg.metricStats('metric-1', NOW));
       expect(copy.rates(NOW)).toEqual(agg.rates(NOW));
-      expect(copy.topK('action', 7)).toEqual(agg.topK('action', 7));
+      expect(copy.topK('action', 7, NOW)).toEqual(agg.topK('action', 7, NOW));
       expect(copy.counters()).toEqual(agg.counters());
       expect(copy.serialize()).toEqual(bytes);
     });

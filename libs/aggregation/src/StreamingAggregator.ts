@@ -5,6 +5,7 @@ import { RateCounter } from './RateCounter';
 import { SlidingWindow } from './SlidingWindow';
 import { SpaceSaving, type TopKItem } from './SpaceSaving';
 import { WindowedQuantiles } from './WindowedQuantiles';
+import { WindowedTopK } from './WindowedTopK';
 
 export interface StreamingAggregatorOptions {
   /** Default statistics window per metric, seconds. Default 300. */
@@ -19,12 +20,12 @@ export interface StreamingAggregatorOptions {
   idleExpiryMs?: number;
   /** DDSketch relative accuracy of percentiles. Default 0.01. */
   relativeAccuracy?: number;
-  /** Items monitored per top-K dimension (Space-Saving capacity). Default 100. */
+  /** Items monitored per top-K dimension and sub-window (Space-Saving capacity). Default 100. */
   topKCapacity?: number;
   /**
-   * Percentile sketch sub-windows per window. Default 10 (30 s for 300 s): percentiles cover the
-   * window plus up to one sub-window. Fewer sub-windows use less memory (5: ~35 MB less per 10,000
-   * busy series) for coarser percentile windows.
+   * Percentile sketch and top-K sub-windows per window. Default 10 (30 s for 300 s): percentiles and
+   * top-K cover the window plus up to one sub-window. Fewer sub-windows use less memory (5: ~35 MB
+   * less per 10,000 busy series) for coarser percentile and top-K windows.
    */
   percentileSubWindows?: number;
   /**
@@ -74,9 +75,11 @@ export interface MetricStatsResult {
 
 export type RecordOutcome = 'ok' | 'late' | 'refused' | 'future';
 
+/** The heaviest items of a dimension over the window (`window_seconds`, the default stats window, widened to whole sub-windows). */
 export interface TopKResult {
   dimension: string;
   items: TopKItem[];
+  window_seconds: number;
 }
 
 export interface RatesResult {
@@ -126,7 +129,7 @@ interface TopicState {
 }
 
 const MAGIC = 0x5341; // "SA"
-const SERIAL_VERSION = 3;
+const SERIAL_VERSION = 4;
 
 /**
  * Real-time aggregation of many metric series, topic rates and top-K dimensions; pure and
@@ -140,7 +143,8 @@ const SERIAL_VERSION = 3;
  * and a `WindowedQuantiles` (DDSketch per window/10 sub-window). So: count/sum/mean/min/max/variance
  * are exact over what the window covers, which is the window widened at its far end to whole 5 s
  * blocks (300–304 s of data for 300 s); `rate_per_sec` has 1 s precision; percentiles window/10
- * precision (300–329 s of data for 300 s).
+ * precision (300–329 s of data for 300 s). Top-K dimensions keep a Space-Saving summary per
+ * percentile sub-window of the default window (`WindowedTopK`), so they cover the same 300–329 s.
  *
  * Memory per busy series (every second of a 300 s window non-empty): ~4.4 KB of window buckets
  * (60 × 1 s + 48 blocks, 40 bytes each; 12 KB with `coarseBucketSeconds: 1`) plus the sketches
@@ -167,7 +171,7 @@ export class StreamingAggregator {
   readonly coarseBucketSeconds: number;
   private readonly metrics = new Map<string, MetricState>();
   private readonly topics = new Map<string, TopicState>();
-  private readonly dims = new Map<string, SpaceSaving>();
+  private readonly dims = new Map<string, WindowedTopK>();
   private activeSeries = 0;
   private lateEvents = 0;
   private refusedEvents = 0;
@@ -292,19 +296,26 @@ export class StreamingAggregator {
     if (nowMs > state.lastSeenMs) state.lastSeenMs = Math.floor(nowMs);
   }
 
-  /** Adds `weight` (positive integer, default 1) to `item` in the top-K of `dimension`. */
-  recordDimension(dimension: string, item: string, weight = 1): void {
-    let summary = this.dims.get(dimension);
-    if (summary === undefined) {
-      summary = new SpaceSaving({ capacity: this.topKCapacity });
-      this.dims.set(dimension, summary);
+  /**
+   * Adds `weight` (positive integer, default 1) to `item` at `eventTimeMs` in the windowed top-K of
+   * `dimension`. Returns false (recording nothing) for an event whose second is at least the window
+   * older than `nowMs`, as `recordMetric` answers 'late'.
+   */
+  recordDimension(dimension: string, item: string, eventTimeMs: number, nowMs: number, weight = 1): boolean {
+    if (!Number.isFinite(nowMs)) throw new InvalidArgumentError(`nowMs must be a finite number of epoch milliseconds, got ${String(nowMs)}`);
+    if (Math.floor(eventTimeMs / 1000) <= Math.floor(nowMs / 1000) - this.windowSeconds) return false;
+    let topK = this.dims.get(dimension);
+    if (topK === undefined) {
+      topK = this.newTopK();
+      this.dims.set(dimension, topK);
     }
-    summary.record(item, weight);
+    return topK.record(item, eventTimeMs, weight);
   }
 
   /**
    * Drops series and topics idle for `idleExpiryMs` (by the `nowMs` of their last accepted event),
-   * and the buckets and sketch sub-windows of live series that have left their window.
+   * and the buckets and sketch sub-windows of live series and the top-K sub-windows that have left
+   * their window (a dimension stays known, answering an empty list).
    */
   expire(nowMs: number): void {
     for (const [name, state] of this.metrics) {
@@ -331,6 +342,7 @@ export class StreamingAggregator {
     for (const [topic, state] of this.topics) {
       if (nowMs - state.lastSeenMs >= this.idleExpiryMs) this.topics.delete(topic);
     }
+    for (const topK of this.dims.values()) topK.expire(nowMs);
   }
 
   /**
@@ -369,12 +381,12 @@ export class StreamingAggregator {
       state.lastSeenMs = Math.max(state.lastSeenMs, theirs.lastSeenMs);
     }
     for (const [dimension, theirs] of other.dims) {
-      let summary = this.dims.get(dimension);
-      if (summary === undefined) {
-        summary = new SpaceSaving({ capacity: this.topKCapacity });
-        this.dims.set(dimension, summary);
+      let topK = this.dims.get(dimension);
+      if (topK === undefined) {
+        topK = this.newTopK();
+        this.dims.set(dimension, topK);
       }
-      summary.merge(theirs);
+      topK.merge(theirs);
     }
     this.lateEvents += other.lateEvents;
     this.refusedEvents += other.refusedEvents;
@@ -386,10 +398,9 @@ export class StreamingAggregator {
 
   /**
    * Compact binary snapshot: options, counters, then per metric its name, total, late and future
-   * counts, and series (name,
-   * last-seen ms, 1 s buckets, sketch sub-windows); topics; top-K summaries. An idle series (empty
-   * window) costs its name plus ~10 bytes; a live one adds 10–40 bytes per non-empty second and
-   * ~1 byte per sketch bin.
+   * counts, and series (name, last-seen ms, 1 s buckets, sketch sub-windows); topics; top-K
+   * summaries per sub-window. An idle series (empty window) costs its name plus ~10 bytes; a live one adds 10–40
+   * bytes per non-empty second and ~1 byte per sketch bin.
    */
   serialize(): Uint8Array {
     const w = new ByteWriter(4096);
@@ -437,9 +448,9 @@ export class StreamingAggregator {
       state.counter.writeTo(w);
     }
     w.varUint(this.dims.size);
-    for (const [dimension, summary] of this.dims) {
+    for (const [dimension, topK] of this.dims) {
       w.string(dimension);
-      summary.writeTo(w);
+      topK.writeTo(w);
     }
     return w.finish();
   }
@@ -450,7 +461,8 @@ export class StreamingAggregator {
     if (magic !== MAGIC) throw new DeserializationError(`StreamingAggregator snapshot must start with "SA", got 0x${magic.toString(16)}`);
     const version = r.u8();
     // Version 1 (before window tiers) is still read: its 1 s buckets are merged into blocks as they
-    // load. Versions 1 and 2 (before late/future counts) read as zero late and future events per metric.
+    // load. Versions 1 and 2 (before late/future counts) read as zero late and future events per
+    // metric. Versions 1–3 held all-time top-K summaries, which cannot be placed in a window: dropped.
     if (version < 1 || version > SERIAL_VERSION) throw new DeserializationError(`StreamingAggregator snapshot version must be 1 to ${SERIAL_VERSION}, got ${version}`);
     const windowSeconds = r.varUint();
     const rateWindowSeconds = r.varUint();
@@ -493,7 +505,11 @@ export class StreamingAggregator {
       agg.topics.set(topic, { lastSeenMs, counter: RateCounter.readFrom(r) });
     }
     const dimCount = r.varUint();
-    for (let i = 0; i < dimCount; i++) agg.dims.set(r.string(), SpaceSaving.readFrom(r));
+    for (let i = 0; i < dimCount; i++) {
+      const dimension = r.string();
+      if (version >= 4) agg.dims.set(dimension, WindowedTopK.readFrom(r));
+      else SpaceSaving.readFrom(r); // all-time counts: skipped, the windowed top-K refills within a window
+    }
     r.expectEnd('StreamingAggregator');
     return agg;
   }
@@ -532,11 +548,14 @@ export class StreamingAggregator {
     return out;
   }
 
-  /** The `k` heaviest items of `dimension` with their Space-Saving error bounds; undefined when unknown. */
-  topK(dimension: string, k: number): TopKResult | undefined {
-    const summary = this.dims.get(dimension);
-    if (summary === undefined) return undefined;
-    return { dimension, items: summary.top(k) };
+  /**
+   * The `k` heaviest items of `dimension` in the window at `nowMs`, with their Space-Saving error
+   * bounds (true count in `[count − error, count]`); undefined when the dimension is unknown.
+   */
+  topK(dimension: string, k: number, nowMs: number): TopKResult | undefined {
+    const topK = this.dims.get(dimension);
+    if (topK === undefined) return undefined;
+    return { dimension, items: topK.top(k, nowMs), window_seconds: this.windowSeconds };
   }
 
   /** Dimension names, sorted. */
@@ -571,6 +590,10 @@ export class StreamingAggregator {
   private newMetric(windowSeconds: number, lastSeenMs: number): MetricState {
     this.activeSeries++;
     return { windowSeconds, overall: this.newSeries(windowSeconds, lastSeenMs), groups: new Map(), totalEvents: 0, lateEvents: 0, futureEvents: 0 };
+  }
+
+  private newTopK(): WindowedTopK {
+    return new WindowedTopK({ windowSeconds: this.windowSeconds, subWindows: this.percentileSubWindows, capacity: this.topKCapacity });
   }
 
   private newSeries(windowSeconds: number, lastSeenMs: number): Series {

@@ -45,7 +45,7 @@ describe('foldEvent', () => {
     expect([x.stats.count, x.total_events, x.late_events, x.future_events]).toEqual([0, 1, 0, 1]);
     expect(agg.allStats(wall)['x']!.count).toBe(0);
     expect(agg.rates(wall).topics).toEqual({ 'events.metrics': 120 / 60 }); // the future event is not in the rate either
-    expect(agg.topK('metric_name', 100)!.items.some((i) => i.item === 'x')).toBe(false);
+    expect(agg.topK('metric_name', 100, wall)!.items.some((i) => i.item === 'x')).toBe(false);
     expect([agg.counters().futureEvents, agg.counters().lateEvents]).toEqual([1, 0]);
 
     // Through the partition snapshot and back (restore, and the gateway's merged view).
@@ -66,6 +66,6 @@ describe('foldEvent', () => {
     const watermark = new EventTimeWatermark({ initialMs: W });
     const event = normalizeEvent({ topic: 'events.errors', timestamp: W + DAY, payload: { service: 'api', error_type: 'Timeout', message: 'm', severity: 'error' } }, { nowMs: W, defaultSource: 'test' });
     expect(foldEvent(agg, event, W + DAY, watermark, W)).toBe('future');
-    expect([agg.rates(W + DAY).topics, agg.topK('error_type', 10), agg.counters().futureEvents, watermark.ms]).toEqual([{}, undefined, 1, W]);
+    expect([agg.rates(W + DAY).topics, agg.topK('error_type', 10, W), agg.counters().futureEvents, watermark.ms]).toEqual([{}, undefined, 1, W]);
   });
 });

@@ -43,7 +43,7 @@ export function foldEvent(agg: StreamingAggregator, event: EventEnvelope, eventT
   agg.recordEvent(event.topic, eventTimeMs, nowMs);
   for (const [dimension, field] of TOPK_DIMENSIONS[event.topic] ?? []) {
     const item = payload[field];
-    if (typeof item === 'string' && item !== '') agg.recordDimension(dimension, item);
+    if (typeof item === 'string' && item !== '') agg.recordDimension(dimension, item, eventTimeMs, nowMs);
   }
   if (isMetric) {
     const group = payload['group_by'];

@@ -9,6 +9,8 @@ export { RateCounter } from './RateCounter';
 export type { RateCounterOptions, RateResult } from './RateCounter';
 export { WindowedQuantiles } from './WindowedQuantiles';
 export type { WindowQuantiles, WindowedQuantilesOptions } from './WindowedQuantiles';
+export { WindowedTopK } from './WindowedTopK';
+export type { WindowedTopKOptions } from './WindowedTopK';
 export { StreamingAggregator } from './StreamingAggregator';
 export type {
   AggregatorCounters,

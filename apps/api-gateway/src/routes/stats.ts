@@ -6,7 +6,7 @@ import { HttpError } from '@pipeline/service-runtime';
  * Live statistics from the aggregator's snapshots (shapes compatible with the old report):
  *   GET /pipeline/stats/{metric_name}[?group=g]   window stats, percentiles, rate; per group
  *   GET /pipeline/all-stats                       overall stats of every metric
- *   GET /pipeline/topk/{dimension}?k=10           most frequent items with counts and error bounds
+ *   GET /pipeline/topk/{dimension}?k=10           most frequent items in the window, with counts and error bounds
  *   GET /pipeline/rates                           events/s per topic and per metric
  * Windows are evaluated at the time of the request.
  */
@@ -29,7 +29,7 @@ export function statsRoutes(app: Express, view: AggregateView): void {
     const k = Number(raw);
     if (typeof raw !== 'string' || !Number.isInteger(k) || k < 1 || k > 1000) throw new HttpError(400, 'invalid_query', `k must be an integer from 1 to 1000, got ${JSON.stringify(raw)}`);
     const dimension = req.params['dimension']!;
-    const result = view.aggregate()?.topK(dimension, k);
+    const result = view.aggregate()?.topK(dimension, k, Date.now());
     if (!result) {
       const known = view.aggregate()?.dimensions() ?? [];
       throw new HttpError(404, 'unknown_dimension', `no top-K data for dimension "${dimension}"${known.length ? ` (known: ${known.join(', ')})` : ''}`);
@@ -84,12 +84,15 @@ export const statsOpenApi = {
   '/pipeline/all-stats': { get: { summary: 'Overall stats of every metric', responses: { '200': { description: 'metric_name → stats', content: { 'application/json': { schema: { type: 'object', additionalProperties: statsSchema } } } } } } },
   '/pipeline/topk/{dimension}': {
     get: {
-      summary: 'Top-K items of a dimension (error_type, error_service, error_endpoint, action, metric_name, group_by, device_id, reality_change)',
+      summary: 'Top-K items of a dimension over the stats window (error_type, error_service, error_endpoint, action, metric_name, group_by, device_id, reality_change)',
       parameters: [
         { name: 'dimension', in: 'path', required: true, schema: { type: 'string' } },
         { name: 'k', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 10 } },
       ],
-      responses: { '200': { description: 'Items with counts; true count is within [count - error, count]' }, '404': { description: 'Unknown dimension' } },
+      responses: {
+        '200': { description: '{dimension, items, window_seconds}: the heaviest items over the stats window (window_seconds, widened to whole sub-windows of a tenth of it), with counts; the true count in the window is within [count - error, count]' },
+        '404': { description: 'Unknown dimension' },
+      },
     },
   },
   '/pipeline/rates': { get: { summary: 'Events per second per topic and per metric', responses: { '200': { description: 'Rates over the rate window' } } } },
