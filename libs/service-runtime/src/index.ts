@@ -8,6 +8,7 @@ export { createServiceApp, listen, closeServer } from './serviceApp';
 export { jsonBody, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './jsonBody';
 export type { ReadinessCheck } from './serviceApp';
 export { onShutdown } from './shutdown';
+export type { SignalSource } from './shutdown';
 export { startService, runMain } from './serviceHost';
 export type { ServiceContext, ServiceInstance, ServiceFactory, RunningService } from './serviceHost';
 export { startHeapTrimmer, trimHeap } from './heapTrimmer';
