@@ -141,7 +141,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
         // A partition never aggregated before: skip history older than the longest window (it
         // could only ever count as expired), so a new deployment is live in seconds, not after
         // re-reading days of retention.
-        const horizon = Date.now() - 1000 * Math.max(config.windowSeconds, config.rateWindowSeconds, ...Object.values(config.windowOverrides));
+        const horizon = Date.now() - 1000 * Math.max(config.windowSeconds, config.rateWindowSeconds, ...config.windowOverrides.values());
         const start = (await bus.offsetsForTime(batch.topic, horizon)).get(batch.partition) ?? first;
         if (start > first) {
           st.nextOffset = start;

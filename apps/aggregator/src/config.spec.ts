@@ -25,7 +25,8 @@ describe('readAggregatorConfig', () => {
   });
 
   it('reads per-metric window overrides and refuses malformed ones', () => {
-    expect(read({ AGG_WINDOW_OVERRIDES: 'cpu=60, latency_ms=600' }).windowOverrides).toEqual({ cpu: 60, latency_ms: 600 });
+    expect(read({ AGG_WINDOW_OVERRIDES: 'cpu=60, latency_ms=600' }).windowOverrides).toEqual(new Map([['cpu', 60], ['latency_ms', 600]]));
+    expect(read({ AGG_WINDOW_OVERRIDES: '__proto__=30,constructor=90' }).windowOverrides).toEqual(new Map([['__proto__', 30], ['constructor', 90]]));
     expect(() => read({ AGG_WINDOW_OVERRIDES: 'cpu=1.5' })).toThrow(/AGG_WINDOW_OVERRIDES/);
   });
 });

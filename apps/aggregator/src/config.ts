@@ -4,8 +4,8 @@ import { ConfigError, envInt, envString, readBaseConfig, type BaseConfig } from 
 export interface AggregatorConfig extends BaseConfig {
   /** Statistics window per metric, seconds (AGG_WINDOW_SECONDS, default 300). */
   windowSeconds: number;
-  /** Per-metric windows, AGG_WINDOW_OVERRIDES="cpu_usage=60,latency_ms=600". */
-  windowOverrides: Record<string, number>;
+  /** Per-metric windows, AGG_WINDOW_OVERRIDES="cpu_usage=60,latency_ms=600" (a Map: any metric name, `constructor` too). */
+  windowOverrides: Map<string, number>;
   /** Window of rate_per_sec and /pipeline/rates, seconds (default 60). */
   rateWindowSeconds: number;
   /**
@@ -47,14 +47,14 @@ export interface AggregatorConfig extends BaseConfig {
   heapTrimIntervalMs: number;
 }
 
-function parseOverrides(raw: string): Record<string, number> {
-  const out: Record<string, number> = {};
+function parseOverrides(raw: string): Map<string, number> {
+  const out = new Map<string, number>();
   if (!raw.trim()) return out;
   for (const part of raw.split(',')) {
     const [name, secs] = part.split('=').map((s) => s.trim());
     const n = Number(secs);
     if (!name || !Number.isInteger(n) || n < 1) throw new ConfigError(`AGG_WINDOW_OVERRIDES entries must be metric=seconds with whole seconds ≥ 1, got "${part}"`);
-    out[name] = n;
+    out.set(name, n);
   }
   return out;
 }

@@ -163,6 +163,41 @@ describe('StreamingAggregator', () => {
     expect(agg.topK('error_type', 10, now + 330_000)).toEqual({ dimension: 'error_type', items: [], window_seconds: 300 });
   });
 
+  it('treats names that are JavaScript object internals as names like any other: metrics, groups, topics, overrides and top-K items', () => {
+    const NAMES = ['constructor', 'toString', '__proto__', 'valueOf', 'hasOwnProperty'];
+    const agg = new StreamingAggregator({ windowOverrides: new Map([['constructor', 60]]), rateWindowSeconds: 10 });
+    NAMES.forEach((name, i) => {
+      for (let v = 1; v <= 3; v++) expect(agg.recordMetric(name, '__proto__', v * (i + 1), T0, T0)).toBe('ok');
+      agg.recordMetric(name, 'toString', 100, T0, T0);
+      agg.recordEvent(name, T0, T0);
+      agg.recordDimension(name, '__proto__', T0, T0);
+      agg.recordDimension('metric_name', name, T0, T0);
+    });
+    const check = (a: StreamingAggregator) => {
+      NAMES.forEach((name, i) => {
+        const s = a.metricStats(name, T0)!;
+        expect([name, s.metric_name, s.stats.count, s.stats.sum, Object.keys(s.groups), s.groups['__proto__']!.sum, s.window_seconds]).toEqual([
+          name, name, 4, 6 * (i + 1) + 100, ['__proto__', 'toString'], 6 * (i + 1), name === 'constructor' ? 60 : 300,
+        ]);
+        expect(a.metricStats(name, T0, '__proto__')!.stats.count).toBe(3);
+        expect(a.topK(name, 5, T0)!.items).toEqual([{ item: '__proto__', count: 1, error: 0 }]);
+      });
+      const all = a.allStats(T0);
+      const rates = a.rates(T0);
+      expect([Object.keys(all).sort(), Object.keys(rates.metrics).sort(), Object.keys(rates.topics).sort()]).toEqual([[...NAMES].sort(), [...NAMES].sort(), [...NAMES].sort()]);
+      expect(JSON.parse(JSON.stringify(all))['__proto__'].count).toBe(4);
+      expect(JSON.stringify(a.metricStats('valueOf', T0)!.groups)).toContain('"__proto__":{"count":3');
+      expect(JSON.stringify(rates)).toContain('"__proto__":0.4');
+      expect(a.topK('metric_name', 10, T0)!.items.map((x) => x.item)).toEqual([...NAMES].sort());
+    };
+    check(agg);
+    check(StreamingAggregator.deserialize(agg.serialize()));
+    expect(agg.metricStats('isPrototypeOf', T0)).toBeUndefined();
+    expect(agg.metricStats('constructor', T0, 'valueOf')).toBeUndefined();
+    expect([agg.hasMetric('constructor'), agg.hasMetric('isPrototypeOf')]).toEqual([true, false]);
+    expect(agg.topK('propertyIsEnumerable', 1, T0)).toBeUndefined();
+  });
+
   describe('window tiers', () => {
     const T = Date.UTC(2026, 10, 27, 0, 0, 0);
     /** The data of the version-1 fixture: 2 metrics × 3 groups, one value per second for 150 s. */

@@ -10,8 +10,8 @@ import { WindowedTopK } from './WindowedTopK';
 export interface StreamingAggregatorOptions {
   /** Default statistics window per metric, seconds. Default 300. */
   windowSeconds?: number;
-  /** Per-metric window in seconds, overriding `windowSeconds` (e.g. `{ cpu_usage: 60 }`). */
-  windowOverrides?: Record<string, number>;
+  /** Per-metric window in seconds, overriding `windowSeconds` (e.g. `new Map([['cpu_usage', 60]])` or `{ cpu_usage: 60 }`: own keys only). */
+  windowOverrides?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
   /** Window of `rate_per_sec` and `rates()`, seconds. Default 60. */
   rateWindowSeconds?: number;
   /** Most live series (overall + per-group, all metrics); past it new series are refused. Default 10,000. */
@@ -58,6 +58,11 @@ export interface SeriesStats {
   rate_per_sec: number;
 }
 
+/**
+ * Answers keyed by metric, group and topic names (`groups`, `allStats`, `rates`) are objects without a
+ * prototype: a name such as `constructor`, `toString` or `__proto__` is an own key like any other
+ * (and `JSON.stringify` writes it), never an inherited property.
+ */
 export interface MetricStatsResult {
   metric_name: string;
   stats: SeriesStats;
@@ -161,7 +166,7 @@ const SERIAL_VERSION = 4;
  */
 export class StreamingAggregator {
   readonly windowSeconds: number;
-  readonly windowOverrides: Readonly<Record<string, number>>;
+  readonly windowOverrides: ReadonlyMap<string, number>;
   readonly rateWindowSeconds: number;
   readonly maxSeries: number;
   readonly idleExpiryMs: number;
@@ -182,14 +187,15 @@ export class StreamingAggregator {
 
   constructor(options: StreamingAggregatorOptions = {}) {
     this.windowSeconds = positiveInteger('windowSeconds', options.windowSeconds ?? 300);
-    const overrides: Record<string, number> = {};
-    for (const [metric, seconds] of Object.entries(options.windowOverrides ?? {})) {
-      overrides[metric] = positiveInteger(`windowOverrides.${metric}`, seconds);
+    const given = options.windowOverrides ?? new Map<string, number>();
+    const overrides = new Map<string, number>();
+    for (const [metric, seconds] of given instanceof Map ? given : Object.entries(given)) {
+      overrides.set(metric, positiveInteger(`windowOverrides.${metric}`, seconds));
     }
     this.windowOverrides = overrides;
     this.rateWindowSeconds = positiveInteger('rateWindowSeconds', options.rateWindowSeconds ?? 60);
     this.maxSeries = positiveInteger('maxSeries', options.maxSeries ?? 10_000);
-    const longest = Math.max(this.windowSeconds, this.rateWindowSeconds, ...Object.values(overrides));
+    const longest = Math.max(this.windowSeconds, this.rateWindowSeconds, ...overrides.values());
     this.idleExpiryMs = positiveInteger('idleExpiryMs', options.idleExpiryMs ?? 2 * longest * 1000);
     this.relativeAccuracy = options.relativeAccuracy ?? 0.01;
     if (!(this.relativeAccuracy > 0 && this.relativeAccuracy < 1)) {
@@ -212,7 +218,7 @@ export class StreamingAggregator {
     if (!Number.isFinite(nowMs)) throw new InvalidArgumentError(`nowMs must be a finite number of epoch milliseconds, got ${String(nowMs)}`);
     this.totalEvents++;
     let state = this.metrics.get(metricName);
-    const windowSeconds = state?.windowSeconds ?? this.windowOverrides[metricName] ?? this.windowSeconds;
+    const windowSeconds = state?.windowSeconds ?? this.windowOverrides.get(metricName) ?? this.windowSeconds;
     if (Math.floor(eventTimeMs / 1000) <= Math.floor(nowMs / 1000) - windowSeconds) {
       this.lateEvents++;
       if (state !== undefined) {
@@ -275,7 +281,7 @@ export class StreamingAggregator {
     let state = this.metrics.get(metricName);
     if (state === undefined) {
       if (this.activeSeries + 1 > this.maxSeries) return 'future';
-      state = this.newMetric(this.windowOverrides[metricName] ?? this.windowSeconds, nowMs);
+      state = this.newMetric(this.windowOverrides.get(metricName) ?? this.windowSeconds, nowMs);
       this.metrics.set(metricName, state);
     }
     state.totalEvents++;
@@ -415,9 +421,8 @@ export class StreamingAggregator {
     w.varUint(this.topKCapacity);
     w.varUint(this.percentileSubWindows);
     w.varUint(this.coarseBucketSeconds);
-    const overrides = Object.entries(this.windowOverrides);
-    w.varUint(overrides.length);
-    for (const [metric, seconds] of overrides) {
+    w.varUint(this.windowOverrides.size);
+    for (const [metric, seconds] of this.windowOverrides) {
       w.string(metric);
       w.varUint(seconds);
     }
@@ -472,9 +477,9 @@ export class StreamingAggregator {
     const topKCapacity = r.varUint();
     const percentileSubWindows = r.varUint();
     const coarseBucketSeconds = version === 1 ? undefined : r.varUint();
-    const windowOverrides: Record<string, number> = {};
+    const windowOverrides = new Map<string, number>();
     const overrideCount = r.varUint();
-    for (let i = 0; i < overrideCount; i++) windowOverrides[r.string()] = r.varUint();
+    for (let i = 0; i < overrideCount; i++) windowOverrides.set(r.string(), r.varUint());
     const agg = new StreamingAggregator({
       windowSeconds, windowOverrides, rateWindowSeconds, maxSeries, idleExpiryMs, relativeAccuracy, topKCapacity, percentileSubWindows, coarseBucketSeconds,
     });
@@ -518,7 +523,7 @@ export class StreamingAggregator {
   metricStats(metricName: string, nowMs: number, group?: string): MetricStatsResult | undefined {
     const state = this.metrics.get(metricName);
     if (state === undefined) return undefined;
-    const groups: Record<string, SeriesStats> = {};
+    const groups = namedRecord<SeriesStats>();
     let stats: SeriesStats;
     if (group !== undefined) {
       const series = state.groups.get(group);
@@ -541,9 +546,9 @@ export class StreamingAggregator {
     };
   }
 
-  /** metric name → overall stats, for every live metric. */
+  /** metric name → overall stats, for every live metric (an object without a prototype). */
   allStats(nowMs: number): Record<string, SeriesStats> {
-    const out: Record<string, SeriesStats> = {};
+    const out = namedRecord<SeriesStats>();
     for (const [name, state] of this.metrics) out[name] = this.seriesStats(state.overall, state.windowSeconds, nowMs);
     return out;
   }
@@ -558,6 +563,11 @@ export class StreamingAggregator {
     return { dimension, items: topK.top(k, nowMs), window_seconds: this.windowSeconds };
   }
 
+  /** True when the aggregator holds state of `metricName` (whatever its window holds). */
+  hasMetric(metricName: string): boolean {
+    return this.metrics.has(metricName);
+  }
+
   /** Dimension names, sorted. */
   dimensions(): string[] {
     return [...this.dims.keys()].sort();
@@ -565,9 +575,9 @@ export class StreamingAggregator {
 
   /** Events per second over `rateWindowSeconds` per topic and per metric (overall series). */
   rates(nowMs: number): RatesResult {
-    const topics: Record<string, number> = {};
+    const topics = namedRecord<number>();
     for (const [topic, state] of this.topics) topics[topic] = state.counter.result(nowMs).ratePerSec;
-    const metrics: Record<string, number> = {};
+    const metrics = namedRecord<number>();
     for (const [name, state] of this.metrics) {
       metrics[name] = state.overall.window.countInLast(this.rateWindowSeconds, nowMs) / this.rateWindowSeconds;
     }
@@ -641,6 +651,15 @@ export class StreamingAggregator {
       rate_per_sec: series.window.countInLast(this.rateWindowSeconds, nowMs) / this.rateWindowSeconds,
     };
   }
+}
+
+/**
+ * An object for an answer keyed by user-supplied names (metrics, groups, topics), without a
+ * prototype: `out['__proto__'] = x` then creates an own key that JSON.stringify writes, and
+ * `constructor` or `toString` are never read from Object.prototype.
+ */
+function namedRecord<V>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
 }
 
 function mergeSeries(into: Series, from: Series): void {

@@ -87,4 +87,59 @@ describe('live statistics end to end (gateway, ingest and aggregator on the in-m
       expect(metricValue(metrics, 'pipeline_aggregator_late_events_total')).toBe(0);
     });
   });
+
+  describe('names that are JavaScript object internals', () => {
+    const NAMES = ['constructor', 'toString', '__proto__', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isPrototypeOf'];
+
+    it('are metrics like any other: answered by /pipeline/stats/{name}, listed in all-stats, rates and top-K', async () => {
+      const metrics = NAMES.flatMap((metric_name, i) => [1, 2, 3].map((v) => ({ metric_name, value: v * (i + 1) })));
+      expect((await post(`${gw}/pipeline/aggregate`, { metrics })).status).toBe(202);
+      for (const [i, name] of NAMES.entries()) {
+        const s = await statsWhen(name, (x) => x.stats.count === 3);
+        expect([s.metric_name, s.stats.count, s.stats.sum, s.groups, s.total_events]).toEqual([name, 3, 6 * (i + 1), {}, 3]);
+      }
+      const all = await httpRequest(`${gw}/pipeline/all-stats`);
+      const rates = await httpRequest(`${gw}/pipeline/rates`);
+      const top = await httpRequest(`${gw}/pipeline/topk/metric_name?k=1000`);
+      for (const name of NAMES) {
+        // Own keys of the parsed JSON (JSON.parse creates "__proto__" as an own property).
+        expect([name, Object.prototype.hasOwnProperty.call(all.json, name), all.json[name]?.count]).toEqual([name, true, 3]);
+        expect([name, Object.prototype.hasOwnProperty.call(rates.json.metrics, name), rates.json.metrics[name]]).toEqual([name, true, 3 / 60]);
+        expect([name, top.json.items.find((x: { item: string }) => x.item === name)?.count]).toEqual([name, 3]);
+      }
+      expect(all.text).toContain('"__proto__":{"count":3');
+    });
+
+    it('are groups like any other: group_by "__proto__" (and "constructor") is in groups, ?group= and top-K', async () => {
+      const metrics = [
+        { metric_name: 'proto_groups', value: 1, group_by: '__proto__' },
+        { metric_name: 'proto_groups', value: 2, group_by: '__proto__' },
+        { metric_name: 'proto_groups', value: 4, group_by: 'constructor' },
+        { metric_name: 'proto_groups', value: 8, group_by: 'plain' },
+      ];
+      expect((await post(`${gw}/pipeline/aggregate`, { metrics })).status).toBe(202);
+      const s = await statsWhen('proto_groups', (x) => x.stats.count === 4);
+      expect(Object.keys(s.groups).sort()).toEqual(['__proto__', 'constructor', 'plain']);
+      expect([s.groups['__proto__'].count, s.groups['__proto__'].sum, s.groups['constructor'].sum, s.groups['plain'].sum]).toEqual([2, 3, 4, 8]);
+      const one = await httpRequest(`${gw}/pipeline/stats/proto_groups?group=__proto__`);
+      expect([one.status, one.json.stats.count, Object.keys(one.json.groups)]).toEqual([200, 2, ['__proto__']]);
+      const missing = await httpRequest(`${gw}/pipeline/stats/proto_groups?group=toString`);
+      expect([missing.status, missing.json.error.code]).toEqual([404, 'unknown_group']);
+      const top = (await httpRequest(`${gw}/pipeline/topk/group_by?k=1000`)).json;
+      expect(top.items.filter((x: { item: string }) => ['__proto__', 'constructor'].includes(x.item)).map((x: { item: string; count: number }) => [x.item, x.count]).sort()).toEqual([
+        ['__proto__', 2],
+        ['constructor', 1],
+      ]);
+      expect(top.window_seconds).toBe(300);
+    });
+
+    it('are unknown metrics and dimensions like any other when nothing was recorded under them', async () => {
+      for (const name of ['propertyIsEnumerable', 'toLocaleString']) {
+        const r = await httpRequest(`${gw}/pipeline/stats/${name}`);
+        expect([name, r.status, r.json.error.code]).toEqual([name, 404, 'unknown_metric']);
+        const t = await httpRequest(`${gw}/pipeline/topk/${name}`);
+        expect([name, t.status, t.json.error.code]).toEqual([name, 404, 'unknown_dimension']);
+      }
+    });
+  });
 });

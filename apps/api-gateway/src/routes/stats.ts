@@ -17,8 +17,10 @@ export function statsRoutes(app: Express, view: AggregateView): void {
     if (group !== undefined && (typeof group !== 'string' || group === '')) throw new HttpError(400, 'invalid_query', 'group must be a non-empty string');
     const agg = view.aggregate();
     const result = agg?.metricStats(name, Date.now(), group);
-    if (!result) throw new HttpError(404, 'unknown_metric', `no statistics for metric "${name}"`);
-    if (group !== undefined && !(group in result.groups)) throw new HttpError(404, 'unknown_group', `metric "${name}" has no group "${group}"`);
+    if (!result) {
+      if (group !== undefined && agg?.hasMetric(name)) throw new HttpError(404, 'unknown_group', `metric "${name}" has no group "${group}"`);
+      throw new HttpError(404, 'unknown_metric', `no statistics for metric "${name}"`);
+    }
     res.json(result);
   });
   app.get('/pipeline/all-stats', (_req, res) => {
