@@ -28,6 +28,12 @@ describe('eventToRow', () => {
     expect(eventToRow(Buffer.from('{"payload":{"a":{"b":{"c":{"d":{"e":1}}}}}}'))).toEqual({ 'a.b.c.d': { e: 1 } });
   });
 
+  it('keeps payload fields named like object internals as fields (a "__proto__" field is not lost)', () => {
+    const row = eventToRow('{"topic":"events.devices","payload":{"__proto__":7,"constructor":8,"toString":{"x":9}}}')!;
+    expect(Object.entries(row)).toEqual([['topic', 'events.devices'], ['__proto__', 7], ['constructor', 8], ['toString.x', 9]]);
+    expect(JSON.stringify(row)).toBe('{"topic":"events.devices","__proto__":7,"constructor":8,"toString.x":9}');
+  });
+
   it('returns undefined for a message that is not a JSON object', () => {
     expect([eventToRow('not json'), eventToRow('[1]'), eventToRow('null'), eventToRow('{"payload":[1]}')]).toEqual([undefined, undefined, undefined, {}]);
   });

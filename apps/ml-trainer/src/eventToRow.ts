@@ -19,7 +19,8 @@ export function eventToRow(value: Buffer | string): Record<string, unknown> | un
     return undefined;
   }
   if (event === null || typeof event !== 'object' || Array.isArray(event)) return undefined;
-  const row: Record<string, unknown> = {};
+  // No prototype: a payload field named `__proto__` (JSON.parse keeps it as an own key) stays a field.
+  const row = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(event)) if (k !== 'payload' && (v === null || typeof v !== 'object')) row[k] = v;
   const payload = (event as Record<string, unknown>)['payload'];
   if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) flatten(payload as Record<string, unknown>, '', row, 1);

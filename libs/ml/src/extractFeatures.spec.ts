@@ -19,6 +19,15 @@ describe('extractFeatures', () => {
     expect(m).toEqual({ data: Float64Array.of(50, 60, 55, 65), nRows: 2, nCols: 2 });
   });
 
+  it('reads features named like object internals from the row only: present they count, absent they are missing', () => {
+    const rows = JSON.parse('[{"constructor":1,"__proto__":2,"toString":3},{"constructor":4,"__proto__":5,"toString":6}]') as Record<string, unknown>[];
+    expect(extractFeatures(rows, ['constructor', '__proto__', 'toString']).data).toEqual(Float64Array.of(1, 2, 3, 4, 5, 6));
+    for (const key of ['constructor', '__proto__', 'valueOf']) {
+      const err = thrown(() => extractFeatures([{ cpu: 1 }], [key]));
+      expect([err.message, err.field]).toEqual([`rows[0].${key} must be a finite number, got undefined (missing)`, `rows[0].${key}`]);
+    }
+  });
+
   it('accepts strict decimal strings and rejects everything else with an indexed message', () => {
     expect(extractFeatures([{ cpu: '50.5' }, { cpu: '-1e3' }, { cpu: '.5' }], ['cpu']).data).toEqual(Float64Array.of(50.5, -1000, 0.5));
     const rows: Record<string, unknown>[] = [{ cpu: 1 }, { cpu: 2 }, { cpu: 3 }, { cpu: 'abc' }];

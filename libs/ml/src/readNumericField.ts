@@ -27,7 +27,8 @@ export function readNumericField(
   index: number,
   allowNumericStrings: boolean,
 ): number {
-  const value = row == null || typeof row !== 'object' ? undefined : row[key];
+  // Own properties only: a feature named `constructor` or `__proto__` is missing from a row without it.
+  const value = row == null || typeof row !== 'object' || !Object.hasOwn(row, key) ? undefined : row[key];
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (allowNumericStrings && typeof value === 'string' && NUMERIC_STRING.test(value)) {
     const parsed = Number(value);

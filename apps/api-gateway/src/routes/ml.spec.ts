@@ -111,6 +111,11 @@ describe('POST /pipeline/ml/predict with rows', () => {
     expect(predictor.calls.getModel - before).toBe(2);
     const missing = await predict({ model_name: 'w', rows: [{ a: 1, b: 2 }, { a: 3 }] });
     expect([missing.status, missing.json.error.message]).toEqual([400, 'rows[1].b is required (model "w" version 2 features: b, a)']);
+    predictor.add('internals', 1, ['constructor', '__proto__']);
+    const internals = await predict({ model_name: 'internals', rows: JSON.parse('[{"__proto__":2,"constructor":1}]') });
+    expect([internals.status, internals.json.predictions]).toEqual([200, [21]]);
+    const absent = await predict({ model_name: 'internals', rows: [{ other: 1 }] });
+    expect([absent.status, absent.json.error.message]).toEqual([400, 'rows[0].constructor is required (model "internals" version 1 features: constructor, __proto__)']);
     const pinnedGone = await predict({ model_name: 'w', version: 1, rows: [{ a: 1, b: 2 }] });
     expect([pinnedGone.status, pinnedGone.json.error.code]).toEqual([404, 'model_not_found']);
   });

@@ -217,7 +217,7 @@ function layOutRows(rows: Record<string, number>[], order: FeatureOrder): number
   const values = new Array<number>(rows.length * p);
   rows.forEach((row, i) => {
     order.featureKeys.forEach((k, j) => {
-      const v = row[k];
+      const v = Object.hasOwn(row, k) ? row[k] : undefined; // a feature named `constructor` is not Object
       if (v === undefined) throw new HttpError(400, 'invalid_request', `rows[${i}].${k} is required (model "${order.name}" version ${order.version} features: ${order.featureKeys.join(', ')})`);
       values[i * p + j] = v;
     });
