@@ -1,3 +1,4 @@
+import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { HttpError, jsonBody, type ServiceFactory } from '@pipeline/service-runtime';
 import { apiKeyAuth, rateLimit } from './auth';
 import type { GatewayConfig } from './config';
@@ -14,7 +15,11 @@ import { createStatsView } from './statsView';
  * The public REST surface. Thin: it validates, forwards to ingest (events), publishes metric events
  * (aggregate), and reads the other services' state from Kafka-fed views (stats, ML, batch).
  */
-export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, logger }) => {
+export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metrics, logger }) => {
+  metrics.expectTopics({
+    published: ['events.metrics', INTERNAL_TOPICS.mlCommands, INTERNAL_TOPICS.mlJobs, INTERNAL_TOPICS.batchCommands, INTERNAL_TOPICS.batchJobs],
+    consumed: [INTERNAL_TOPICS.aggregatorSnapshots, INTERNAL_TOPICS.mlJobs, INTERNAL_TOPICS.batchJobs],
+  });
   const extraPaths: OpenApiPaths = { ...statsOpenApi };
   const stats = createStatsView(bus, logger, config.aggregatorGroup);
   const startViews: Array<() => Promise<void>> = [() => stats.topicView.start()];

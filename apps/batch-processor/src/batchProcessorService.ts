@@ -1,7 +1,8 @@
 import { Counter, Histogram } from 'prom-client';
 import { BATCH_TASKS_TOPIC, INTERNAL_TOPICS, type BatchCommand, type BatchTask } from '@pipeline/contracts';
 import type { IncomingMessage, Subscription, TopicPartition } from '@pipeline/kafka';
-import type { ServiceFactory } from '@pipeline/service-runtime';
+import { BATCH_OPERATIONS } from '@pipeline/batch';
+import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import { BatchWorker } from './BatchWorker';
 import type { BatchProcessorConfig } from './config';
 import { JobStore } from './JobStore';
@@ -14,6 +15,8 @@ import { JobStore } from './JobStore';
  */
 export const createBatchProcessor: ServiceFactory<BatchProcessorConfig> = ({ config, bus, metrics, logger }) => {
   const jobsTotal = new Counter({ name: 'pipeline_batch_jobs_total', help: 'Batch jobs ended by this replica, per operation and final status', labelNames: ['operation', 'status'], registers: [metrics.registry] });
+  startCountersAtZero(jobsTotal, { operation: BATCH_OPERATIONS, status: ['succeeded', 'failed', 'cancelled'] });
+  metrics.expectTopics({ published: [INTERNAL_TOPICS.batchJobs, BATCH_TASKS_TOPIC], consumed: [INTERNAL_TOPICS.batchCommands, BATCH_TASKS_TOPIC] });
   const jobDuration = new Histogram({
     name: 'pipeline_batch_job_duration_seconds',
     help: 'Time from a job being taken to its end, for jobs ended by this replica',

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { Counter } from 'prom-client';
 import { EVENT_TOPICS, INTERNAL_TOPICS, ContractError, parseEnvelope } from '@pipeline/contracts';
 import { BusError, BusUnavailableError, type OutgoingMessage, type Subscription } from '@pipeline/kafka';
-import { HttpError, jsonBody, type ServiceFactory } from '@pipeline/service-runtime';
+import { HttpError, jsonBody, startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import { acceptEvents, type AcceptedEvent, type Rejection } from './acceptEvents';
 import type { IngestConfig } from './config';
 import { BodyTooLargeError, readNdjson } from './ndjson';
@@ -27,6 +27,12 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
   const accepted = new Counter({ name: 'pipeline_ingest_events_accepted_total', help: 'Events accepted over HTTP and published', labelNames: ['topic'], registers: [metrics.registry] });
   const rejectedCount = new Counter({ name: 'pipeline_ingest_events_rejected_total', help: 'Events rejected over HTTP', labelNames: ['reason'], registers: [metrics.registry] });
   const deadLettered = new Counter({ name: 'pipeline_deadletter_total', help: 'Messages moved to the dead-letter topic', labelNames: ['topic', 'reason'], registers: [metrics.registry] });
+  // Every known series starts at 0, so increase() sees the first dead letter or rejection.
+  const reasons = ['invalid_json', 'schema'];
+  startCountersAtZero(accepted, { topic: EVENT_TOPICS });
+  startCountersAtZero(rejectedCount, { reason: reasons });
+  startCountersAtZero(deadLettered, { topic: EVENT_TOPICS, reason: reasons });
+  metrics.expectTopics({ published: [...EVENT_TOPICS, INTERNAL_TOPICS.deadLetter], consumed: config.validatorEnabled ? EVENT_TOPICS : [] });
   const parseJson = jsonBody({ limitBytes: config.maxBodyBytes, expected: 'an event (a JSON object) or an array of events', type: () => true });
   let validator: Subscription | undefined;
 

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { Counter, Histogram } from 'prom-client';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { ModelRegistryView } from '@pipeline/model-registry';
-import type { ServiceFactory } from '@pipeline/service-runtime';
+import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import type { PredictorConfig } from './config';
 import { createGrpcServer, type GrpcServer } from './grpc';
 import { createInlineDecoder, createWorkerDecoder, type DecodeWorkerData } from './ModelDecoder';
@@ -36,6 +36,8 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     });
     const predictErrors = new Counter({ name: 'pipeline_ml_prediction_errors_total', help: 'Predict / ModelInfer calls that failed', labelNames: ['model', 'api'], registers });
     const loads = new Counter({ name: 'pipeline_ml_model_loads_total', help: 'Model versions loaded from the registry, by result', labelNames: ['result'], registers });
+    startCountersAtZero(loads, { result: ['ok', 'error'] });
+    metrics.expectTopics({ consumed: [INTERNAL_TOPICS.mlModels] });
     const loadDuration = new Histogram({
       name: 'pipeline_ml_model_load_duration_seconds',
       help: 'From a complete registry version to serving it (decoding included), by the thread that decoded it: worker, or main after a worker failure',
@@ -62,6 +64,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       decoder,
       onLoaded: (m, { thread, seconds }) => {
         loads.inc({ result: 'ok' });
+        startCountersAtZero(predictErrors, { model: [m.name], api: ['ml.v1', 'kserve'] });
         loadDuration.observe({ thread }, seconds);
         logger.info({ model: m.name, version: m.version, decodedIn: thread, loadMs: Math.round(seconds * 1000) }, 'model version loaded');
       },

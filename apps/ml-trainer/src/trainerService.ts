@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { INTERNAL_TOPICS, ML_MODEL_TYPES, type MlJobCommand, type MlJobStatus } from '@pipeline/contracts';
 import { CompactedTopicView, type IncomingMessage, type MessageBatch, type Subscription } from '@pipeline/kafka';
 import { ModelRegistryView, withdrawModelVersions } from '@pipeline/model-registry';
-import type { ServiceFactory } from '@pipeline/service-runtime';
+import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import type { TrainerConfig } from './config';
 import { createInlineRunner } from './createInlineRunner';
 import { createWorkerRunner } from './createWorkerRunner';
@@ -45,6 +45,8 @@ export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFa
       registers,
     });
     const jobsTotal = new Counter({ name: 'pipeline_ml_training_jobs_total', help: 'Training jobs finished, by outcome', labelNames: ['model_type', 'status'], registers });
+    startCountersAtZero(jobsTotal, { model_type: [...ML_MODEL_TYPES, 'invalid'], status: ['succeeded', 'failed'] });
+    metrics.expectTopics({ published: [INTERNAL_TOPICS.mlJobs, INTERNAL_TOPICS.mlModels], consumed: [INTERNAL_TOPICS.mlCommands, INTERNAL_TOPICS.mlJobs, INTERNAL_TOPICS.mlModels] });
     const featureRows = new Counter({ name: 'pipeline_ml_feature_rows_total', help: 'Rows used to train models', registers });
     const versionsWithdrawn = new Counter({ name: 'pipeline_ml_registry_versions_withdrawn_total', help: 'Model versions withdrawn from the registry topic by retention (ML_REGISTRY_KEEP_VERSIONS)', registers });
     const r2 = new Gauge({ name: 'pipeline_ml_model_r2', help: 'Held-out R² of the latest version of each regression model', labelNames: ['model'], registers });

@@ -26,4 +26,5 @@ export { createBatchRun } from './createBatchRun';
 export type { BatchRun } from './createBatchRun';
 export { mergeBatchPartials } from './mergeBatchPartials';
 export { finishBatch } from './finishBatch';
+export { BATCH_OPERATIONS } from './BatchJobOptions';
 export type { BatchOperation, BatchJobOptions, SerializedPartial, SerializedJoinRun, SerializedAnomalyRun } from './BatchJobOptions';

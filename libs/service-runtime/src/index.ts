@@ -2,7 +2,7 @@ export { ConfigError, envString, envInt, envList, envEnum, readBaseConfig } from
 export type { BaseConfig } from './config';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
-export { ServiceMetrics } from './metrics';
+export { ServiceMetrics, startCountersAtZero } from './metrics';
 export { HttpError, errorHandler, notFoundHandler } from './httpErrors';
 export { createServiceApp, listen, closeServer } from './serviceApp';
 export { jsonBody, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './jsonBody';

@@ -1,10 +1,10 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
 import type { BusObserver } from '@pipeline/kafka';
 
 /**
  * The Prometheus metrics every service exports (names follow Prometheus conventions: `pipeline_`
- * prefix, base units, `_total` counters). Service-specific metrics are registered on `registry`
- * by the service itself.
+ * prefix, base units, `_total` counters only; `promtool check metrics` passes). Service-specific
+ * metrics are registered on `registry` by the service itself.
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -19,6 +19,12 @@ export class ServiceMetrics {
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
+    // prom-client's defaults include nodejs_active_{handles,requests,resources}_total: gauges (the
+    // sums of nodejs_active_handles{type} etc.) with a counter's suffix, which promtool refuses and
+    // rate() would misread. The per-type gauges stay; sum() over them gives the same number.
+    for (const m of this.registry.getMetricsAsArray()) {
+      if (!(m instanceof Counter) && m.name.endsWith('_total')) this.registry.removeSingleMetric(m.name);
+    }
     const r = [this.registry];
     this.eventsConsumed = new Counter({ name: 'pipeline_events_consumed_total', help: 'Messages handled by this service, per topic', labelNames: ['topic'], registers: r });
     this.messagesPublished = new Counter({ name: 'pipeline_messages_published_total', help: 'Messages acknowledged by Kafka, per topic', labelNames: ['topic'], registers: r });
@@ -41,6 +47,19 @@ export class ServiceMetrics {
     });
   }
 
+  /**
+   * Starts the per-topic counters of the topics this service publishes to and consumes at 0, so
+   * each series exists before its first event: `increase()` and `rate()` need a sample before the
+   * first increment, or the first publish error is never seen.
+   */
+  expectTopics(topics: { published?: readonly string[]; consumed?: readonly string[] }): void {
+    for (const topic of topics.published ?? []) {
+      this.messagesPublished.inc({ topic }, 0);
+      this.publishErrors.inc({ topic }, 0);
+    }
+    for (const topic of topics.consumed ?? []) this.eventsConsumed.inc({ topic }, 0);
+  }
+
   /** Connects the bus's hooks to these metrics. */
   busObserver(): BusObserver {
     return {
@@ -52,4 +71,17 @@ export class ServiceMetrics {
       brokerUp: (up) => this.brokerUp.set(up ? 1 : 0),
     };
   }
+}
+
+/**
+ * Starts `counter` at 0 for every combination of the given label values (`{topic: [a, b], reason:
+ * [x]}` → {a,x} and {b,x}), so a labelled counter's known series exist before their first
+ * increment and `increase()` counts that first one.
+ */
+export function startCountersAtZero<L extends string>(counter: Counter<L>, values: { [K in L]: readonly string[] }): void {
+  let combos: Array<Partial<LabelValues<L>>> = [{}];
+  for (const label of Object.keys(values) as L[]) {
+    combos = combos.flatMap((c) => values[label].map((v) => ({ ...c, [label]: v })));
+  }
+  for (const labels of combos) counter.inc(labels as LabelValues<L>, 0);
 }
