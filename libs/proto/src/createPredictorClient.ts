@@ -1,15 +1,5 @@
-import { Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import {
-  GetModelRequest,
-  GetModelResponse,
-  ListModelsRequest,
-  ListModelsResponse,
-  PredictorServiceClient,
-  PredictorServiceService,
-  PredictRequest,
-  PredictResponse,
-} from './gen/ml/v1/predictor';
-import { Http2UnaryChannel } from './Http2UnaryChannel';
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { GetModelRequest, ListModelsRequest, PredictorServiceClient, PredictRequest, type GetModelResponse, type ListModelsResponse, type PredictResponse } from './gen/ml/v1/predictor';
 
 /** Per-call options. */
 export interface PredictorCallOptions {
@@ -21,19 +11,15 @@ export interface PredictorCallOptions {
 export interface PredictorClientOptions {
   /** Deadline applied to every call without its own `timeoutMs`, in milliseconds. Default 1000. */
   defaultTimeoutMs?: number;
-  /**
-   * Channel credentials (e.g. TLS); when given (even `credentials.createInsecure()`), the calls go
-   * through grpc-js. Default: plaintext (h2c) over a bare HTTP/2 connection (Http2UnaryChannel), for
-   * in-cluster traffic.
-   */
+  /** Channel credentials (e.g. TLS). Default: plaintext (h2c), for in-cluster traffic. */
   credentials?: ChannelCredentials;
   /** Largest response accepted, in bytes; a larger one fails with RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxReceiveMessageBytes?: number;
 }
 
 /**
- * Promise client for ml.v1.PredictorService. A rejected call carries a `ServiceError` (`code` is a
- * grpc-js `status` value: NOT_FOUND, INVALID_ARGUMENT, DEADLINE_EXCEEDED, UNAVAILABLE, ...; `details`
+ * Promise client for ml.v1.PredictorService. A rejected call carries grpc-js's `ServiceError` (`code`
+ * is a `status` value: NOT_FOUND, INVALID_ARGUMENT, DEADLINE_EXCEEDED, UNAVAILABLE, ...; `details`
  * the server's message).
  */
 export interface PredictorClient {
@@ -48,8 +34,9 @@ export interface PredictorClient {
 }
 
 /**
- * Creates a {@link PredictorClient} for `address` ("host:port"). One channel per client: create it
- * once and share it, since a channel multiplexes concurrent calls over one HTTP/2 connection.
+ * Creates a {@link PredictorClient} for `address` ("host:port") over one grpc-js channel (the
+ * generated `PredictorServiceClient`). Create it once and share it: the channel multiplexes concurrent
+ * calls over one HTTP/2 connection and reconnects by itself after the server restarts.
  *
  * @example
  *   const client = createPredictorClient('ml-predictor:50051', { defaultTimeoutMs: 200 });
@@ -57,32 +44,14 @@ export interface PredictorClient {
  */
 export function createPredictorClient(address: string, options: PredictorClientOptions = {}): PredictorClient {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 1000;
-  const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? 4 * 1024 * 1024;
-  if (options.credentials) return createGrpcJsPredictorClient(address, options.credentials, defaultTimeoutMs, maxReceiveMessageBytes);
-  const channel = new Http2UnaryChannel(address, { maxReceiveMessageBytes });
-  const timeout = (call?: PredictorCallOptions) => call?.timeoutMs ?? defaultTimeoutMs;
-  return {
-    predict: async (request, call) => PredictResponse.decode(await channel.call(PATHS.predict, PredictRequest.encode(PredictRequest.fromPartial(request)).finish(), timeout(call))),
-    listModels: async (call) => ListModelsResponse.decode(await channel.call(PATHS.listModels, ListModelsRequest.encode({}).finish(), timeout(call))),
-    getModel: async (request, call) => GetModelResponse.decode(await channel.call(PATHS.getModel, GetModelRequest.encode(GetModelRequest.fromPartial(request)).finish(), timeout(call))),
-    close: () => channel.close(),
-  };
-}
-
-/** HTTP/2 paths of the service's methods, from the generated service definition. */
-const PATHS = {
-  predict: PredictorServiceService.predict.path,
-  listModels: PredictorServiceService.listModels.path,
-  getModel: PredictorServiceService.getModel.path,
-};
-
-/** The same client over grpc-js, for channels with credentials (TLS). */
-function createGrpcJsPredictorClient(address: string, credentials: ChannelCredentials, defaultTimeoutMs: number, maxReceiveMessageBytes: number): PredictorClient {
-  // channelz (grpc-js's introspection registry) is not served by anything here, and it costs a
-  // timestamp and counter updates on every call.
-  const channelOptions = { 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': maxReceiveMessageBytes };
-  const client = new PredictorServiceClient(address, credentials, channelOptions);
-  const deadline = (call?: PredictorCallOptions) => ({ deadline: Date.now() + (call?.timeoutMs ?? defaultTimeoutMs) });
+  const client = new PredictorServiceClient(address, options.credentials ?? grpcCredentials.createInsecure(), {
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+    // While the server is unreachable, calls fail at once with UNAVAILABLE and the channel retries the
+    // connection after a backoff; grpc-js lets that grow to 120 s, so a predictor back after a long
+    // outage could wait that long for its first call. Capped at 1 s, the Retry-After the gateway sends.
+    'grpc.max_reconnect_backoff_ms': 1000,
+  });
+  const callOptions = (call?: PredictorCallOptions) => ({ deadline: Date.now() + (call?.timeoutMs ?? defaultTimeoutMs) });
   const settle =
     <T>(resolve: (value: T) => void, reject: (err: ServiceError) => void) =>
     (err: ServiceError | null, value: T) =>
@@ -91,33 +60,16 @@ function createGrpcJsPredictorClient(address: string, credentials: ChannelCreden
   return {
     predict: (request, call) =>
       new Promise((resolve, reject) => {
-        withoutCallerStack(() => client.predict(PredictRequest.fromPartial(request), new Metadata(), deadline(call), settle(resolve, reject)));
+        client.predict(PredictRequest.fromPartial(request), new Metadata(), callOptions(call), settle(resolve, reject));
       }),
     listModels: (call) =>
       new Promise((resolve, reject) => {
-        withoutCallerStack(() => client.listModels(ListModelsRequest.fromPartial({}), new Metadata(), deadline(call), settle(resolve, reject)));
+        client.listModels(ListModelsRequest.fromPartial({}), new Metadata(), callOptions(call), settle(resolve, reject));
       }),
     getModel: (request, call) =>
       new Promise((resolve, reject) => {
-        withoutCallerStack(() => client.getModel(GetModelRequest.fromPartial(request), new Metadata(), deadline(call), settle(resolve, reject)));
+        client.getModel(GetModelRequest.fromPartial(request), new Metadata(), callOptions(call), settle(resolve, reject));
       }),
     close: () => client.close(),
   };
-}
-
-/**
- * Starts a grpc-js call without the stack trace grpc-js captures for every call (`new Error()` in
- * `makeUnaryRequest`, appended to a failed call's message as "for call at …"). Inside async request
- * handlers V8 walks the async frames for it: ~40 µs of CPU per call in api-gateway, the largest single
- * item in its profile. Failed calls keep their code, details and metadata; their message just has no
- * caller stack, which the gateway never shows anyway (it maps codes to REST errors).
- */
-function withoutCallerStack(start: () => void): void {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    start();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
 }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { GRPCInferenceServiceService, GrpcFront, HealthService, PredictorServiceService, type FastUnaryRoute } from '@pipeline/proto';
+import { GRPCInferenceServiceService, HealthService, PredictorServiceService } from '@pipeline/proto';
 import { createHealthService } from './createHealthService';
 import { createInferenceService } from './createInferenceService';
 import { createPredictorService } from './createPredictorService';
@@ -26,8 +26,6 @@ export interface GrpcServerOptions {
 }
 
 export interface GrpcServer {
-  /** The grpc-js server behind the port: it answers every method except Predict and ModelInfer (see GrpcFront). */
-  server: grpc.Server;
   /** Listens on `host:port` (port 0 picks a free one), plaintext, and resolves with the bound port. */
   start(host: string, port: number): Promise<number>;
   /** Health status switch: false reports NOT_SERVING (e.g. while draining) even if models are ready. */
@@ -40,10 +38,13 @@ export interface GrpcServer {
 }
 
 /**
- * grpc-js server options every predictor uses. channelz (grpc-js's introspection registry) is off:
- * nothing here serves it, and it costs a timestamp and counter updates on every call.
+ * grpc-js server options every predictor uses.
+ * - At most 100 concurrent calls per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; grpc-js sets
+ *   no limit by default): a client that opens more waits for a free stream instead of piling work on
+ *   the event loop. A Predict call takes well under a millisecond, so 100 in flight is plenty.
+ * - channelz (grpc-js's introspection registry) is off: nothing here serves it.
  */
-export const GRPC_SERVER_OPTIONS: grpc.ServerOptions = { 'grpc.enable_channelz': 0 };
+export const GRPC_SERVER_OPTIONS: grpc.ServerOptions = { 'grpc.max_concurrent_streams': 100, 'grpc.enable_channelz': 0 };
 
 /** grpc-js's default limit on a received message (4 MiB). */
 const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
@@ -55,8 +56,8 @@ export const SERVICE_NAMES = ['ml.v1.PredictorService', 'inference.GRPCInference
  * gRPC server of ml-predictor: ml.v1.PredictorService, the KServe Open Inference Protocol v2
  * (inference.GRPCInferenceService) and grpc.health.v1.Health on one port, all over `catalog`.
  * Health is SERVING when `setServing` is true (the initial value) and `catalog.isReady()`.
- * The port is a {@link GrpcFront}: Predict and ModelInfer are answered on its fast path, every other
- * call by the grpc-js server behind it; both run the same handlers.
+ * One grpc-js server answers every call; it enforces the message size limit (RESOURCE_EXHAUSTED) and
+ * the client's deadline (DEADLINE_EXCEEDED), and the handlers skip work for a call already dead.
  */
 export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   const log: ErrorLogger = opts.log ?? ((err, method) => console.error(`grpc ${method} failed`, err));
@@ -78,18 +79,13 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   server.addService(PredictorServiceService, predictor);
   server.addService(GRPCInferenceServiceService, inference);
   server.addService(HealthService, health.implementation);
-  const front = new GrpcFront({
-    grpcServer: server,
-    maxReceiveMessageBytes,
-    routes: [
-      { definition: PredictorServiceService.predict, handler: predictor.predict },
-      { definition: GRPCInferenceServiceService.modelInfer, handler: inference.modelInfer },
-    ] as FastUnaryRoute[],
-  });
 
   return {
-    server,
-    start: (host, port) => front.listen(host, port),
+    start: (host, port) =>
+      new Promise((resolve, reject) => {
+        const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`; // IPv6 literals in brackets
+        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      }),
     setServing: (value) => {
       serving = value;
       health.refresh();
@@ -98,16 +94,13 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
       serving = false;
       health.refresh();
       health.close();
-      await Promise.all([
-        front.close(graceMs),
-        new Promise<void>((resolve) => {
-          const force = setTimeout(() => server.forceShutdown(), graceMs);
-          server.tryShutdown(() => {
-            clearTimeout(force);
-            resolve();
-          });
-        }),
-      ]);
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
     },
   };
 }

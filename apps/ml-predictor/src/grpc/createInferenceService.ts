@@ -6,7 +6,7 @@ import { observePredict, type PredictObserver } from './PredictObserver';
 import { readInferInput } from './readInferInput';
 import { parseVersionString, resolveModel } from './resolveModel';
 import type { ErrorLogger } from './toGrpcError';
-import { assertCallAlive, unaryHandler, type UnaryHandlersOf } from './unaryHandler';
+import { assertCallAlive, unaryHandler } from './unaryHandler';
 
 /** Name of the single output tensor: FP64, shape [rows, 1]. */
 export const OUTPUT_TENSOR = 'predictions';
@@ -28,7 +28,7 @@ export function createInferenceService(opts: {
   serverName: string;
   serverVersion: string;
   onPredict?: PredictObserver;
-}): UnaryHandlersOf<GRPCInferenceServiceServer> {
+}): GRPCInferenceServiceServer {
   const { catalog, log } = opts;
   return {
     serverLive: unaryHandler('inference.GRPCInferenceService/ServerLive', log, () => ({ live: true })),

@@ -5,10 +5,10 @@ import { observePredict, type PredictObserver } from './PredictObserver';
 import { readPredictRows } from './readPredictRows';
 import { resolveModel } from './resolveModel';
 import type { ErrorLogger } from './toGrpcError';
-import { assertCallAlive, unaryHandler, type UnaryHandlersOf } from './unaryHandler';
+import { assertCallAlive, unaryHandler } from './unaryHandler';
 
 /** ml.v1.PredictorService over a ModelCatalog. Version 0 in a request means latest. */
-export function createPredictorService(catalog: ModelCatalog, log: ErrorLogger, onPredict?: PredictObserver): UnaryHandlersOf<PredictorServiceServer> {
+export function createPredictorService(catalog: ModelCatalog, log: ErrorLogger, onPredict?: PredictObserver): PredictorServiceServer {
   const versionOf = (v: number) => (v === 0 ? undefined : v);
   return {
     predict: unaryHandler('ml.v1.PredictorService/Predict', log, (request, call) =>
