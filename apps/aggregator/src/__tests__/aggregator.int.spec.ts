@@ -57,7 +57,9 @@ describe('aggregator on a real broker', () => {
   it('serves posted metrics in /pipeline/stats with exact count, sum, min, max and mean, per group too', async () => {
     const group = `agg-${randomUUID().slice(0, 8)}`;
     const metric = `latency_${randomUUID().slice(0, 8)}`;
-    procs.push(await aggregator(group));
+    // Other tests' metric names share the last window on this broker: with room for all of them in
+    // each top-K sub-window summary the counts stay exact (past the capacity they are bounds).
+    procs.push(await aggregator(group, { AGG_TOPK_CAPACITY: '1000' }));
     const gw = await gatewayFor(group);
     gateways.push(gw);
     const xs = values(1200, 1);
@@ -151,5 +153,42 @@ describe('aggregator on a real broker', () => {
     const s = await gw.waitForCount(metric, 2);
     expect([s.stats.sum, s.stats.max, s.total_events]).toEqual([3, 2, 3]);
     await waitFor(async () => (metricValue(await p.metrics(), 'pipeline_aggregator_late_events_total') ?? 0) === before + 1, { what: 'late counter' });
+  });
+
+  it('keeps every series exact when a Kafka producer writes an event stamped a day ahead, and counts it as future', async () => {
+    const group = `aggf-${randomUUID().slice(0, 8)}`;
+    const tag = randomUUID().slice(0, 8);
+    const names = Array.from({ length: 30 }, (_, i) => `fut_${tag}_${i}`);
+    const future = `fut_${tag}_x`;
+    const p = await aggregator(group);
+    procs.push(p);
+    const gw = await gatewayFor(group);
+    gateways.push(gw);
+    const round = (value: number) =>
+      httpRequest(`${gw.url}/pipeline/aggregate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metrics: names.map((metric_name) => ({ metric_name, value })) }) });
+    for (const v of [1, 2, 3]) expect((await round(v)).status).toBe(202);
+    for (const name of names) await gw.waitForCount(name, 3);
+    // The process has read the topics' last window (other tests' late events too): count from here.
+    const counters = async () => {
+      const text = await p.metrics();
+      return [metricValue(text, 'pipeline_aggregator_future_events_total', { topic: 'events.metrics' }) ?? 0, metricValue(text, 'pipeline_aggregator_late_events_total') ?? 0];
+    };
+    const [futureBefore, lateBefore] = await counters();
+    // The gateway refuses it ...
+    const refused = await httpRequest(`${gw.url}/pipeline/aggregate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metric_name: future, value: 1, timestamp: Date.now() + 86_400_000 }) });
+    expect([refused.status, refused.json.error.code]).toEqual([400, 'invalid_metric']);
+    // ... a producer writing straight to the topic is not asked (record timestamp: now, as kcat sets it).
+    const producer = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: `future-${tag}` });
+    await producer.publish({ topic: 'events.metrics', key: future, value: JSON.stringify({ payload: { metric_name: future, value: 1 }, timestamp: new Date(Date.now() + 86_400_000).toISOString() }) });
+    await producer.close();
+    await waitFor(async () => (await gw.stats(future))?.future_events === 1, { timeoutMs: 60_000, what: 'future event counted' });
+    expect((await round(4)).status).toBe(202);
+    for (const name of names) {
+      const s = await gw.waitForCount(name, 4);
+      expect([name, s.stats.sum, s.late_events, s.future_events]).toEqual([name, 10, 0, 0]);
+    }
+    const x = await gw.stats(future);
+    expect([x.stats.count, x.total_events, x.future_events]).toEqual([0, 1, 1]);
+    expect(await counters()).toEqual([futureBefore! + 1, lateBefore]);
   });
 });
