@@ -166,7 +166,7 @@ function restCall(port: number, body: string, agent: http.Agent): Call {
     new Promise((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path: '/pipeline/ml/predict', method: 'POST', headers, agent }, (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve(undefined) : reject(new Error(`HTTP ${res.statusCode}`))));
+        res.on('end', () => (res.statusCode === 200 ? resolve(true) : reject(new Error(`HTTP ${res.statusCode}`))));
       });
       req.on('error', reject);
       req.end(body);
