@@ -305,6 +305,46 @@ describe('StreamingAggregator', () => {
       expect(copy.serialize()).toEqual(bytes);
     });
 
+    it('rebuilds an equal aggregator from its shared part and each series alone, loaded in any order', () => {
+      const agg = new StreamingAggregator({ windowOverrides: { 'metric-1': 120 }, topKCapacity: 7 });
+      feed(agg, 0, 6000);
+      agg.expire(NOW);
+      const inOrder = StreamingAggregator.fromShared(agg.serializeShared());
+      expect(inOrder.allStats(NOW)).toEqual({});
+      for (const ref of agg.series()) inOrder.loadSeries(ref, agg.serializeSeries(ref)!);
+      expect(Buffer.from(inOrder.serialize()).equals(Buffer.from(agg.serialize()))).toBe(true);
+      const copy = StreamingAggregator.fromShared(agg.serializeShared());
+      for (const ref of [...agg.series()].reverse()) copy.loadSeries(ref, agg.serializeSeries(ref)!); // groups before their overall series
+      for (const m of ['metric-0', 'metric-1', 'metric-2']) expect(copy.metricStats(m, NOW)).toEqual(agg.metricStats(m, NOW));
+      expect(copy.rates(NOW)).toEqual(agg.rates(NOW));
+      expect(copy.topK('action', 7, NOW)).toEqual(agg.topK('action', 7, NOW));
+      expect(copy.counters()).toEqual(agg.counters());
+      expect(copy.takeChanges()).toEqual({ changed: [], removed: [] });
+      expect(agg.serializeSeries({ metric: 'metric-0', group: 'no-such-group' })).toBe(undefined);
+      expect(agg.serializeSeries({ metric: 'no-such-metric' })).toBe(undefined);
+    });
+
+    it('reports the series an event touched, and the ones idle expiry removed, once', () => {
+      const agg = new StreamingAggregator({ windowSeconds: 10, rateWindowSeconds: 10, idleExpiryMs: 20_000 });
+      agg.recordMetric('cpu', 'a', 1, T0, T0);
+      agg.recordMetric('cpu', undefined, 2, T0, T0);
+      agg.recordMetric('mem', 'b', 3, T0, T0);
+      expect(agg.takeChanges()).toEqual({ changed: [{ metric: 'cpu' }, { metric: 'cpu', group: 'a' }, { metric: 'mem' }, { metric: 'mem', group: 'b' }], removed: [] });
+      expect(agg.takeChanges()).toEqual({ changed: [], removed: [] });
+      agg.recordMetric('cpu', 'a', 1, T0 - 60_000, T0 + 10_000); // late: only the metric's counts move
+      agg.recordFutureEvent('disk', T0 + 10_000); // a new metric with an empty window
+      agg.recordEvent('events.metrics', T0, T0); // topic rates live in the shared part
+      expect(agg.takeChanges()).toEqual({ changed: [{ metric: 'cpu' }, { metric: 'disk' }], removed: [] });
+      agg.recordMetric('mem', 'c', 4, T0 + 15_000, T0 + 15_000);
+      agg.expire(T0 + 21_000); // cpu and group mem/b idle for 21 s
+      expect(agg.takeChanges()).toEqual({
+        changed: [{ metric: 'mem' }, { metric: 'mem', group: 'c' }],
+        removed: [{ metric: 'mem', group: 'b' }, { metric: 'cpu' }, { metric: 'cpu', group: 'a' }],
+      });
+      agg.markAllChanged();
+      expect(agg.takeChanges()).toEqual({ changed: [{ metric: 'mem' }, { metric: 'mem', group: 'c' }, { metric: 'disk' }], removed: [] });
+    });
+
     it('costs well under 100 bytes per idle series in a snapshot', () => {
       const agg = new StreamingAggregator({ windowSeconds: 10, rateWindowSeconds: 10 });
       for (let i = 0; i < 1000; i++) agg.recordMetric('requests', `group-${i}`, i, T0, T0);

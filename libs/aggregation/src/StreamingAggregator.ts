@@ -80,6 +80,24 @@ export interface MetricStatsResult {
 
 export type RecordOutcome = 'ok' | 'late' | 'refused' | 'future';
 
+/** One series of an aggregator: a metric's overall series (`group` undefined) or one of its groups. */
+export interface SeriesRef {
+  metric: string;
+  group?: string;
+}
+
+/** Series changed (folded into, counts moved) and series removed (idle expiry) since the last `takeChanges`. */
+export interface SeriesChanges {
+  changed: SeriesRef[];
+  removed: SeriesRef[];
+}
+
+/** Per metric: whether its overall series changed or was removed, and the same per group. */
+interface MetricChange {
+  overall: 'changed' | 'removed' | undefined;
+  groups: Map<string, 'changed' | 'removed'>;
+}
+
 /** The heaviest items of a dimension over the window (`window_seconds`, the default stats window, widened to whole sub-windows). */
 export interface TopKResult {
   dimension: string;
@@ -135,6 +153,8 @@ interface TopicState {
 
 const MAGIC = 0x5341; // "SA"
 const SERIAL_VERSION = 4;
+/** Version of a `serializeSeries` state. */
+const SERIES_VERSION = 1;
 
 /**
  * Real-time aggregation of many metric series, topic rates and top-K dimensions; pure and
@@ -184,6 +204,8 @@ export class StreamingAggregator {
   private windowExpirations = 0;
   private expiredSeries = 0;
   private totalEvents = 0;
+  /** Series touched since the last `takeChanges` (what a per-series snapshot round must write). */
+  private readonly changes = new Map<string, MetricChange>();
 
   constructor(options: StreamingAggregatorOptions = {}) {
     this.windowSeconds = positiveInteger('windowSeconds', options.windowSeconds ?? 300);
@@ -224,6 +246,7 @@ export class StreamingAggregator {
       if (state !== undefined) {
         state.totalEvents++;
         state.lateEvents++;
+        this.touch(metricName, undefined, 'changed');
       }
       return 'late';
     }
@@ -249,6 +272,7 @@ export class StreamingAggregator {
       }
     }
     state.totalEvents++;
+    this.touch(metricName, undefined, 'changed');
     const overall = state.overall;
     if (!overall.window.record(value, eventTimeMs)) {
       // Only possible after future-dated events pushed the newest bucket ahead of nowMs.
@@ -259,6 +283,7 @@ export class StreamingAggregator {
     overall.quantiles.record(value, eventTimeMs);
     if (nowMs > overall.lastSeenMs) overall.lastSeenMs = Math.floor(nowMs);
     if (series !== undefined) {
+      this.touch(metricName, group, 'changed');
       series.window.record(value, eventTimeMs);
       series.quantiles.record(value, eventTimeMs);
       if (nowMs > series.lastSeenMs) series.lastSeenMs = Math.floor(nowMs);
@@ -286,6 +311,7 @@ export class StreamingAggregator {
     }
     state.totalEvents++;
     state.futureEvents++;
+    this.touch(metricName, undefined, 'changed');
     return 'future';
   }
 
@@ -331,6 +357,7 @@ export class StreamingAggregator {
           state.groups.delete(group);
           this.activeSeries--;
           this.expiredSeries++;
+          this.touch(name, group, 'removed');
         } else {
           this.expireSeries(series, nowMs);
         }
@@ -341,6 +368,8 @@ export class StreamingAggregator {
         this.metrics.delete(name);
         this.activeSeries -= 1 + state.groups.size;
         this.expiredSeries += 1 + state.groups.size;
+        for (const group of state.groups.keys()) this.touch(name, group, 'removed');
+        this.touch(name, undefined, 'removed');
       } else {
         this.expireSeries(state.overall, nowMs);
       }
@@ -409,7 +438,20 @@ export class StreamingAggregator {
    * bytes per non-empty second and ~1 byte per sketch bin.
    */
   serialize(): Uint8Array {
-    const w = new ByteWriter(4096);
+    return this.write(true);
+  }
+
+  /**
+   * `serialize()` without the metrics: options, counters, topic rates and top-K summaries, the part
+   * of a partition's state that does not grow with its series. With `serializeSeries` of every
+   * series it holds the whole state (`fromShared` + `loadSeries` rebuild it).
+   */
+  serializeShared(): Uint8Array {
+    return this.write(false);
+  }
+
+  private write(withMetrics: boolean): Uint8Array {
+    const w = new ByteWriter(withMetrics ? 4096 : 1024);
     w.u8(MAGIC >> 8);
     w.u8(MAGIC & 0xff);
     w.u8(SERIAL_VERSION);
@@ -432,18 +474,20 @@ export class StreamingAggregator {
     w.varUint(this.expiredSeries);
     w.varUint(this.totalEvents);
     w.varUint(this.futureEvents);
-    w.varUint(this.metrics.size);
-    for (const [name, state] of this.metrics) {
-      w.string(name);
-      w.varUint(state.windowSeconds);
-      w.varUint(state.totalEvents);
-      w.varUint(state.lateEvents);
-      w.varUint(state.futureEvents);
-      writeSeries(w, state.overall);
-      w.varUint(state.groups.size);
-      for (const [group, series] of state.groups) {
-        w.string(group);
-        writeSeries(w, series);
+    w.varUint(withMetrics ? this.metrics.size : 0);
+    if (withMetrics) {
+      for (const [name, state] of this.metrics) {
+        w.string(name);
+        w.varUint(state.windowSeconds);
+        w.varUint(state.totalEvents);
+        w.varUint(state.lateEvents);
+        w.varUint(state.futureEvents);
+        writeSeries(w, state.overall);
+        w.varUint(state.groups.size);
+        for (const [group, series] of state.groups) {
+          w.string(group);
+          writeSeries(w, series);
+        }
       }
     }
     w.varUint(this.topics.size);
@@ -458,6 +502,112 @@ export class StreamingAggregator {
       topK.writeTo(w);
     }
     return w.finish();
+  }
+
+  /** A `serializeShared()` state: no series yet (`loadSeries` adds them). Same as `deserialize`. */
+  static fromShared(bytes: Uint8Array): StreamingAggregator {
+    return StreamingAggregator.deserialize(bytes);
+  }
+
+  /** An empty aggregator with this one's options (windows, accuracy, capacities). */
+  emptyLike(): StreamingAggregator {
+    return new StreamingAggregator({
+      windowSeconds: this.windowSeconds,
+      windowOverrides: this.windowOverrides,
+      rateWindowSeconds: this.rateWindowSeconds,
+      maxSeries: this.maxSeries,
+      idleExpiryMs: this.idleExpiryMs,
+      relativeAccuracy: this.relativeAccuracy,
+      topKCapacity: this.topKCapacity,
+      percentileSubWindows: this.percentileSubWindows,
+      coarseBucketSeconds: this.coarseBucketSeconds,
+    });
+  }
+
+  /**
+   * The series changed and removed since the last call (or since this aggregator was created or
+   * deserialized), and forgets them: what a snapshot round that writes only changed series must
+   * write. A series that changes after its removal is reported changed. Changed: an event was
+   * recorded into it (late and future events too, for the overall series, whose entry carries the
+   * metric's counts). Buckets leaving the window by `expire` alone are not changes: a reader
+   * evaluates windows at its own clock.
+   */
+  takeChanges(): SeriesChanges {
+    const changed: SeriesRef[] = [];
+    const removed: SeriesRef[] = [];
+    for (const [metric, change] of this.changes) {
+      if (change.overall === 'changed') changed.push({ metric });
+      else if (change.overall === 'removed') removed.push({ metric });
+      for (const [group, what] of change.groups) (what === 'changed' ? changed : removed).push({ metric, group });
+    }
+    this.changes.clear();
+    return { changed, removed };
+  }
+
+  /** Reports every live series as changed at the next `takeChanges` (e.g. after restoring a whole-state snapshot). */
+  markAllChanged(): void {
+    for (const [metric, state] of this.metrics) {
+      this.touch(metric, undefined, 'changed');
+      for (const group of state.groups.keys()) this.touch(metric, group, 'changed');
+    }
+  }
+
+  /** Every live series. */
+  *series(): IterableIterator<SeriesRef> {
+    for (const [metric, state] of this.metrics) {
+      yield { metric };
+      for (const group of state.groups.keys()) yield { metric, group };
+    }
+  }
+
+  /**
+   * One series alone (undefined when it does not exist): its window and sketches; the overall
+   * series also carries the metric's window length and total, late and future counts. Layout:
+   * version u8 · windowSeconds · [overall: total, late, future] · last-seen ms · window · sketches.
+   */
+  serializeSeries(ref: SeriesRef): Uint8Array | undefined {
+    const state = this.metrics.get(ref.metric);
+    if (state === undefined) return undefined;
+    const series = ref.group === undefined ? state.overall : state.groups.get(ref.group);
+    if (series === undefined) return undefined;
+    const w = new ByteWriter(512);
+    w.u8(SERIES_VERSION);
+    w.varUint(state.windowSeconds);
+    if (ref.group === undefined) {
+      w.varUint(state.totalEvents);
+      w.varUint(state.lateEvents);
+      w.varUint(state.futureEvents);
+    }
+    writeSeries(w, series);
+    return w.finish();
+  }
+
+  /**
+   * Puts a `serializeSeries` state in place of `ref` (series may be loaded in any order: a group
+   * before its overall series creates the metric with an empty overall series and zero counts,
+   * which loading the overall series then replaces). Does not count as a change.
+   */
+  loadSeries(ref: SeriesRef, bytes: Uint8Array): void {
+    const r = new ByteReader(bytes);
+    const version = r.u8();
+    if (version !== SERIES_VERSION) throw new DeserializationError(`series snapshot version must be ${SERIES_VERSION}, got ${version}`);
+    const windowSeconds = r.varUint();
+    const counts = ref.group === undefined ? { totalEvents: r.varUint(), lateEvents: r.varUint(), futureEvents: r.varUint() } : undefined;
+    const series = this.readSeries(r, windowSeconds, SERIAL_VERSION);
+    r.expectEnd('series snapshot');
+    let state = this.metrics.get(ref.metric);
+    if (state === undefined) {
+      state = this.newMetric(windowSeconds, series.lastSeenMs);
+      this.metrics.set(ref.metric, state);
+    }
+    if (ref.group === undefined) {
+      state.overall = series;
+      state.windowSeconds = windowSeconds;
+      Object.assign(state, counts);
+    } else {
+      if (!state.groups.has(ref.group)) this.activeSeries++;
+      state.groups.set(ref.group, series);
+    }
   }
 
   static deserialize(bytes: Uint8Array): StreamingAggregator {
@@ -600,6 +750,16 @@ export class StreamingAggregator {
   private newMetric(windowSeconds: number, lastSeenMs: number): MetricState {
     this.activeSeries++;
     return { windowSeconds, overall: this.newSeries(windowSeconds, lastSeenMs), groups: new Map(), totalEvents: 0, lateEvents: 0, futureEvents: 0 };
+  }
+
+  private touch(metric: string, group: string | undefined, what: 'changed' | 'removed'): void {
+    let change = this.changes.get(metric);
+    if (change === undefined) {
+      change = { overall: undefined, groups: new Map() };
+      this.changes.set(metric, change);
+    }
+    if (group === undefined) change.overall = what;
+    else change.groups.set(group, what);
   }
 
   private newTopK(): WindowedTopK {

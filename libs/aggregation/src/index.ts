@@ -17,6 +17,8 @@ export type {
   MetricStatsResult,
   RatesResult,
   RecordOutcome,
+  SeriesChanges,
+  SeriesRef,
   SeriesStats,
   StreamingAggregatorOptions,
   TopKResult,
