@@ -1,3 +1,5 @@
+import { describePlatformaticError, platformaticRetriable } from './platformaticErrors';
+
 /**
  * Bus errors carry one flag retry code reads: `retriable`. A retriable error (broker unreachable,
  * leader moving, timeout) may succeed if tried again later; a non-retriable one (message too large,
@@ -46,9 +48,15 @@ const TRANSIENT_NAMES = new Set([
   'KafkaJSStaleTopicMetadataAssignment',
 ]);
 
-/** Classifies a kafkajs (or any) error. kafkajs marks its errors with `retriable`, `type` and `name`. */
+/**
+ * Classifies a kafkajs, @platformatic/kafka (or any) error. kafkajs marks its errors with
+ * `retriable`, `type` and `name`; @platformatic/kafka with `code`, `apiId` and `canRetry` (see
+ * platformaticErrors.ts). Both adapters give the same kinds the same flag.
+ */
 export function toBusError(error: unknown): BusError {
   if (error instanceof BusError) return error;
+  const platformatic = platformaticRetriable(error, NON_RETRIABLE_KAFKA);
+  if (platformatic !== undefined) return new BusError(describePlatformaticError(error)!, platformatic, error);
   const e = error as { message?: string; retriable?: boolean; type?: string; name?: string; cause?: unknown };
   const message = e?.message ?? String(error);
   if (e?.type && NON_RETRIABLE_KAFKA.has(e.type)) return new BusError(message, false, error);

@@ -15,6 +15,10 @@ export type {
 export { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
 export { KafkaJsBus } from './KafkaJsBus';
 export type { KafkaJsBusOptions, BusLogger } from './KafkaJsBus';
+export { PlatformaticBus } from './PlatformaticBus';
+export type { PlatformaticBusOptions } from './PlatformaticBus';
+export { createKafkaBus, KAFKA_CLIENTS } from './createKafkaBus';
+export type { KafkaBusOptions, KafkaClient } from './createKafkaBus';
 export { InMemoryBus } from './InMemoryBus';
 export { partitionForKey } from './partitionForKey';
 export { pipelineTopicSpecs } from './pipelineTopics';

@@ -1,19 +1,15 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaJsBus, type IncomingMessage } from '../index';
+import type { IncomingMessage } from '../index';
 import { kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
+import { ADAPTERS, busFactory } from './busAdapters';
 
+// The adapter contract: every shared case runs on each Kafka adapter (KAFKA_CLIENTS) on the real broker.
+jest.mock('@platformatic/kafka', () => require('./busAdapters').requireOutsideJest('@platformatic/kafka'));
 jest.setTimeout(90_000);
 
-describe('KafkaJsBus on a real broker', () => {
-  const buses: KafkaJsBus[] = [];
-  const newBus = () => {
-    const b = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: uniqueName('test'), sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
-    buses.push(b);
-    return b;
-  };
-  afterAll(async () => {
-    await Promise.all(buses.map((b) => b.close()));
-  });
+describe.each(ADAPTERS)('the %s bus on a real broker', (client) => {
+  const { newBus, closeAll } = busFactory(client);
+  afterAll(closeAll);
 
   it('publishes keyed messages and a consumer group reads each once, per-key in order, with the record timestamp kept', async () => {
     const bus = newBus();
@@ -101,8 +97,7 @@ describe('KafkaJsBus on a real broker', () => {
   });
 
   it('splits queued messages into produce requests under maxBatchBytes, so many large messages to one partition pass a per-batch limit', async () => {
-    const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: uniqueName('test'), maxBatchBytes: 3 * 1024 * 1024 });
-    buses.push(bus);
+    const bus = newBus({ maxBatchBytes: 3 * 1024 * 1024 });
     const topic = uniqueName('t-large');
     await bus.ensureTopics([{ topic, partitions: 1, config: { 'max.message.bytes': String(4 * 1024 * 1024) } }]);
     const mib = (i: number) => Buffer.alloc(1024 * 1024, i);
@@ -114,59 +109,20 @@ describe('KafkaJsBus on a real broker', () => {
     expect(got).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
 
-  it('leaves idle connections quiet: a subscribed, idle bus checks its request queues only when a response arrives (no 1 ms timer loop)', async () => {
-    // kafkajs 2.2.4 re-arms a 1 ms timer per connection after every response; fixKafkaJsIdleLoop removes it.
-    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: { checkPendingRequests(): void; fulfillRequest(...a: unknown[]): void } };
+  it('with a long fetchMaxWaitMs, a message published while a fetch waits at the broker arrives at once', async () => {
     const bus = newBus();
-    const topic = uniqueName('t-idle');
-    await bus.ensureTopics([{ topic, partitions: 1 }]);
-    let ready = false;
-    await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true, handler: async () => void (ready = true) });
-    await bus.publish({ topic, key: 'k', value: 'v' });
-    await waitFor(() => ready, { what: 'the first message' });
-    const checks = jest.spyOn(RequestQueue.prototype, 'checkPendingRequests');
-    const responses = jest.spyOn(RequestQueue.prototype, 'fulfillRequest');
-    try {
-      await new Promise((r) => setTimeout(r, 1_000));
-      // Idle, the consumer still long-polls (a fetch answer every maxWaitTime of 50 ms) and heartbeats,
-      // and each answer checks its queue once. Unfixed, each connection also checked ~1,000 times a second.
-      expect(responses.mock.calls.length).toBeGreaterThan(0);
-      expect(checks.mock.calls.length).toBeLessThanOrEqual(responses.mock.calls.length + 5);
-    } finally {
-      checks.mockRestore();
-      responses.mockRestore();
-    }
-  });
-
-  it('with a long fetchMaxWaitMs an idle consumer polls rarely, yet a message published during a wait arrives at once', async () => {
-    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: { fulfillRequest(...a: unknown[]): void } };
-    const clientId = uniqueName('waiter');
-    const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
-    buses.push(bus);
     const topic = uniqueName('t-wait');
     await bus.ensureTopics([{ topic, partitions: 1 }]);
     const arrived: number[] = [];
     await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true, fetchMaxWaitMs: 5_000, handler: async (b) => void arrived.push(...b.messages.map(() => Date.now())) });
     await bus.publish({ topic, key: 'k', value: 'first' });
     await waitFor(() => arrived.length === 1, { what: 'the first message' });
-    // The consumer's next fetch is now waiting at the broker for up to 5 s.
-    const responses = jest.spyOn(RequestQueue.prototype, 'fulfillRequest');
-    // Answers to this bus's requests only (other tests' buses are still polling).
-    const mine = () => responses.mock.contexts.filter((q) => (q as { clientId?: string }).clientId === clientId).length;
-    try {
-      await new Promise((r) => setTimeout(r, 1_500));
-      // At most a heartbeat or two and one fetch answer; at 50 ms this bus would see ~30 fetch answers.
-      const idle = mine();
-      expect(idle).toBeLessThanOrEqual(4);
-      const sent = Date.now();
-      await bus.publish({ topic, key: 'k', value: 'second' });
-      await waitFor(() => arrived.length === 2, { what: 'the second message' });
-      // Without the broker ending the wait on new data it would come ~3.5 s later, when the fetch expires.
-      expect(arrived[1]! - sent).toBeLessThan(2_000);
-      expect(mine()).toBeGreaterThan(idle); // the spy sees this bus: the answer that carried the message (and the publish)
-    } finally {
-      responses.mockRestore();
-    }
+    await new Promise((r) => setTimeout(r, 1_500)); // the consumer's next fetch is now waiting for up to 5 s
+    const sent = Date.now();
+    await bus.publish({ topic, key: 'k', value: 'second' });
+    await waitFor(() => arrived.length === 2, { what: 'the second message' });
+    // Without the broker ending the wait on new data it would come ~3.5 s later, when the fetch expires.
+    expect(arrived[1]! - sent).toBeLessThan(2_000);
   });
 
   it('sends an empty value as a real tombstone (a null value on the wire), which consumers see as an empty value', async () => {
@@ -202,5 +158,64 @@ describe('KafkaJsBus on a real broker', () => {
   it('classifies an unknown topic as a non-retriable error', async () => {
     const bus = newBus();
     await expect(bus.publish({ topic: uniqueName('missing'), value: 'x' })).rejects.toMatchObject({ retriable: false });
+  });
+});
+
+describe('KafkaJsBus on a real broker (kafkajs only)', () => {
+  const { newBus, closeAll } = busFactory('kafkajs');
+  afterAll(closeAll);
+
+  it('leaves idle connections quiet: a subscribed, idle bus checks its request queues only when a response arrives (no 1 ms timer loop)', async () => {
+    // kafkajs 2.2.4 re-arms a 1 ms timer per connection after every response; fixKafkaJsIdleLoop removes it.
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: { checkPendingRequests(): void; fulfillRequest(...a: unknown[]): void } };
+    const bus = newBus();
+    const topic = uniqueName('t-idle');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    let ready = false;
+    await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true, handler: async () => void (ready = true) });
+    await bus.publish({ topic, key: 'k', value: 'v' });
+    await waitFor(() => ready, { what: 'the first message' });
+    const checks = jest.spyOn(RequestQueue.prototype, 'checkPendingRequests');
+    const responses = jest.spyOn(RequestQueue.prototype, 'fulfillRequest');
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Idle, the consumer still long-polls (a fetch answer every maxWaitTime of 50 ms) and heartbeats,
+      // and each answer checks its queue once. Unfixed, each connection also checked ~1,000 times a second.
+      expect(responses.mock.calls.length).toBeGreaterThan(0);
+      expect(checks.mock.calls.length).toBeLessThanOrEqual(responses.mock.calls.length + 5);
+    } finally {
+      checks.mockRestore();
+      responses.mockRestore();
+    }
+  });
+
+  it('with a long fetchMaxWaitMs an idle consumer polls rarely, yet a message published during a wait arrives at once', async () => {
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: { fulfillRequest(...a: unknown[]): void } };
+    const clientId = uniqueName('waiter');
+    const bus = newBus({ clientId });
+    const topic = uniqueName('t-wait');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const arrived: number[] = [];
+    await bus.subscribe({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true, fetchMaxWaitMs: 5_000, handler: async (b) => void arrived.push(...b.messages.map(() => Date.now())) });
+    await bus.publish({ topic, key: 'k', value: 'first' });
+    await waitFor(() => arrived.length === 1, { what: 'the first message' });
+    // The consumer's next fetch is now waiting at the broker for up to 5 s.
+    const responses = jest.spyOn(RequestQueue.prototype, 'fulfillRequest');
+    // Answers to this bus's requests only (other tests' buses are still polling).
+    const mine = () => responses.mock.contexts.filter((q) => (q as { clientId?: string }).clientId === clientId).length;
+    try {
+      await new Promise((r) => setTimeout(r, 1_500));
+      // At most a heartbeat or two and one fetch answer; at 50 ms this bus would see ~30 fetch answers.
+      const idle = mine();
+      expect(idle).toBeLessThanOrEqual(4);
+      const sent = Date.now();
+      await bus.publish({ topic, key: 'k', value: 'second' });
+      await waitFor(() => arrived.length === 2, { what: 'the second message' });
+      // Without the broker ending the wait on new data it would come ~3.5 s later, when the fetch expires.
+      expect(arrived[1]! - sent).toBeLessThan(2_000);
+      expect(mine()).toBeGreaterThan(idle); // the spy sees this bus: the answer that carried the message (and the publish)
+    } finally {
+      responses.mockRestore();
+    }
   });
 });

@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, Producer } from '@platformatic/kafka';
+import type { EventBus, IncomingMessage, OutgoingMessage, ReadRangeOptions, SubscribeOptions, Subscription, TopicSpec } from './EventBus';
+import type { KafkaJsBusOptions } from './KafkaJsBus';
+import { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+import { loadPlatformaticKafka, type PlatformaticKafkaModule } from './loadPlatformaticKafka';
+import { murmur2 } from './partitionForKey';
+import { PlatformaticGroupMember } from './PlatformaticGroupMember';
+import { PublishQueue } from './PublishQueue';
+import { recordsToMessages } from './recordsToMessages';
+
+/** The same options as KafkaJsBus, with the same meanings and defaults. */
+export type PlatformaticBusOptions = KafkaJsBusOptions;
+
+const LATEST = -1n;
+
+/**
+ * EventBus on a real Kafka cluster through @platformatic/kafka 2.x (Node ≥ 22.22 / 24.6). It keeps
+ * every rule KafkaJsBus keeps: acks from all in-sync replicas (idempotent producer by default),
+ * murmur2 partitioning as the Java client, application-side batching with per-key order, a
+ * publish that gives up after `publishTimeoutMs` with BusUnavailableError, empty values sent as
+ * null (tombstones), consumer groups with kafkajs's eachBatch semantics (PlatformaticGroupMember),
+ * range reads by record timestamp without a group, and the same BusError kinds.
+ */
+export class PlatformaticBus implements EventBus {
+  readonly kind = 'kafka' as const;
+  private readonly lib: PlatformaticKafkaModule;
+  private readonly opts: Required<Omit<PlatformaticBusOptions, 'observer' | 'logger'>> & Pick<PlatformaticBusOptions, 'observer' | 'logger'>;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  /** A consumer that never joins a group: offsets by time and high watermarks. */
+  private readonly offsets: Consumer;
+  private readonly queue: PublishQueue;
+  private readonly members = new Set<PlatformaticGroupMember>();
+  private readonly readers = new Set<Consumer>();
+  private keylessCounter = 0;
+  private closed = false;
+
+  constructor(options: PlatformaticBusOptions) {
+    this.opts = {
+      defaultPartitions: 3,
+      replicationFactor: 1,
+      lingerMs: 2,
+      maxBatchMessages: 5000,
+      maxBatchBytes: 8 * 1024 * 1024,
+      publishTimeoutMs: 10_000,
+      idempotent: true,
+      compression: 'none',
+      sessionTimeoutMs: 30_000,
+      heartbeatIntervalMs: 3_000,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxWaitTimeMs: 50,
+      ...options,
+    };
+    this.lib = loadPlatformaticKafka();
+    this.producer = new this.lib.Producer({
+      ...this.clientOptions(),
+      idempotent: this.opts.idempotent,
+      acks: this.lib.ProduceAcks.ALL,
+      compression: this.opts.compression,
+      // murmur2 & 0x7fffffff as the Java client and kafkajs (the library's default drops the mask differently); keyless messages go round-robin.
+      partitioner: (_message, key) => (key ? murmur2(key) & 0x7fffffff : this.keylessCounter++ & 0x7fffffff),
+      autocreateTopics: false,
+    });
+    this.admin = new this.lib.Admin(this.clientOptions());
+    this.offsets = this.newReader();
+    this.queue = new PublishQueue({ lingerMs: this.opts.lingerMs, maxBatchMessages: this.opts.maxBatchMessages, maxBatchBytes: this.opts.maxBatchBytes, send: (m) => this.send(m) });
+  }
+
+  /** The library connects on first use; this checks that the cluster answers. */
+  async connect(): Promise<void> {
+    try {
+      await this.admin.metadata({ topics: [] });
+    } catch (e) {
+      throw toBusError(e);
+    }
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    let existing: Set<string>;
+    try {
+      existing = new Set(await this.admin.listTopics());
+    } catch (e) {
+      throw toBusError(e);
+    }
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return;
+    await Promise.all(
+      missing.map(async (s) => {
+        try {
+          await this.admin.createTopics({
+            topics: [s.topic],
+            partitions: s.partitions ?? this.opts.defaultPartitions,
+            replicas: s.replicationFactor ?? this.opts.replicationFactor,
+            configs: Object.entries({
+              // Compacted topics roll segments every minute so superseded values are cleaned soon (as KafkaJsBus).
+              ...(s.compacted ? { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '60000', 'delete.retention.ms': '60000' } : {}),
+              ...(s.config ?? {}),
+            }).map(([name, value]) => ({ name, value })),
+          });
+        } catch (e) {
+          // Another service may have created the same topic concurrently.
+          if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(toBusError(e).message)) throw toBusError(e);
+        }
+      }),
+    );
+    await this.waitForLeaders(missing.map((s) => s.topic));
+  }
+
+  /** As kafkajs's createTopics({ waitForLeaders: true }): a publish right after creation finds every partition led. */
+  private async waitForLeaders(topics: string[]): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const ready = await this.admin.metadata({ topics, forceUpdate: true }).then(
+        (m) => topics.every((t) => m.topics.get(t)?.partitions.every((p) => p.leader >= 0)),
+        () => false,
+      );
+      if (ready) return;
+      if (Date.now() > deadline) throw new BusError(`topics ${topics.join(', ')} have no leader 10 s after creation`, true);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  publish(message: OutgoingMessage): Promise<void> {
+    if (this.closed) return Promise.reject(new BusError('bus is closed', false));
+    return this.queue.publish(message);
+  }
+
+  /** Batches join the same linger queue as single publishes (see PublishQueue). */
+  async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new BusError('bus is closed', false);
+    await this.queue.publishBatch(messages);
+  }
+
+  /** One produce call per request, retried with backoff until publishTimeoutMs. */
+  private async send(messages: readonly OutgoingMessage[]): Promise<void> {
+    const records = messages.map((m) => ({
+      topic: m.topic,
+      key: m.key == null ? undefined : Buffer.from(m.key, 'utf8'),
+      // Empty = tombstone: a null value, so compaction removes the key (an empty value would stay forever).
+      value: m.value.length === 0 ? null : typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value,
+      headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')])) : undefined,
+      timestamp: m.timestampMs === undefined ? undefined : BigInt(m.timestampMs),
+    }));
+    const counts = new Map<string, number>();
+    for (const m of messages) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
+    const deadline = Date.now() + this.opts.publishTimeoutMs;
+    const observer = this.opts.observer;
+    let timeout: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        // The library's value type says Buffer; null is what it writes as a null value (its schema allows it).
+        withRetries(() => this.producer.send({ messages: records as { topic: string; value: Buffer }[] }), { retries: 20, baseMs: 100, maxMs: 2_000, deadlineMs: deadline }),
+        new Promise<never>((_, reject) => {
+          timeout = setTimeout(() => reject(new BusUnavailableError(`Kafka did not acknowledge ${messages.length} message(s) within ${this.opts.publishTimeoutMs} ms`)), this.opts.publishTimeoutMs);
+        }),
+      ]);
+      observer?.brokerUp?.(true);
+      for (const [topic, n] of counts) observer?.published?.(topic, n);
+    } catch (e) {
+      const err = toBusError(e);
+      const final = err.retriable && !(err instanceof BusUnavailableError) ? new BusUnavailableError(`Kafka is unavailable: ${err.message}`, e) : err;
+      if (final instanceof BusUnavailableError) observer?.brokerUp?.(false);
+      for (const [topic, n] of counts) observer?.publishFailed?.(topic, n, final);
+      throw final;
+    } finally {
+      if (timeout) clearTimeout(timeout);
+    }
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.closed) throw new BusError('bus is closed', false);
+    const consumer = new this.lib.Consumer({
+      ...this.clientOptions(),
+      // A JoinGroup waits at the coordinator for up to the rebalance timeout: the request must outlast it.
+      timeout: this.opts.sessionTimeoutMs + 10_000,
+      groupId: options.groupId,
+      autocommit: false,
+      sessionTimeout: this.opts.sessionTimeoutMs,
+      rebalanceTimeout: this.opts.sessionTimeoutMs,
+      heartbeatInterval: this.opts.heartbeatIntervalMs,
+      maxBytesPerPartition: this.opts.maxBytesPerPartition,
+      // Services check that a group's commands are handled by retries, so a lost member must not stall the group for long.
+      retries: 5,
+    });
+    const member = new PlatformaticGroupMember({
+      consumer,
+      subscription: options,
+      maxWaitTimeMs: this.opts.maxWaitTimeMs,
+      maxBytesPerPartition: this.opts.maxBytesPerPartition,
+      partitionsConcurrently: 4,
+      observer: this.opts.observer,
+      logger: this.opts.logger,
+    });
+    await member.start();
+    this.members.add(member);
+    return {
+      commit: (offsets) => member.commit(offsets),
+      seek: (target) => member.seek(target),
+      assignments: () => member.assignments(),
+      stop: async () => {
+        this.members.delete(member);
+        await member.stop();
+      },
+    };
+  }
+
+  async partitionsFor(topic: string): Promise<number[]> {
+    try {
+      const meta = await this.admin.metadata({ topics: [topic] });
+      return Array.from({ length: meta.topics.get(topic)!.partitionsCount }, (_, i) => i);
+    } catch (e) {
+      throw toBusError(e);
+    }
+  }
+
+  async highWatermarks(topic: string): Promise<Map<number, bigint>> {
+    return this.listOffsets(topic, LATEST);
+  }
+
+  async offsetsForTime(topic: string, timestampMs: number): Promise<Map<number, bigint>> {
+    const [at, ends] = await Promise.all([this.listOffsets(topic, BigInt(timestampMs)), this.listOffsets(topic, LATEST)]);
+    return new Map([...at].map(([p, o]) => [p, o < 0n ? ends.get(p)! : o]));
+  }
+
+  private async listOffsets(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {
+    try {
+      const offsets = await this.offsets.listOffsets({ topics: [topic], timestamp });
+      return new Map((offsets.get(topic) ?? []).map((o, p) => [p, o] as const));
+    } catch (e) {
+      throw toBusError(e);
+    }
+  }
+
+  /**
+   * Reads partition by partition, from the first offset at/after fromMs up to the high watermark at
+   * the start; record timestamps are not strictly ordered, so every record is filtered by its own.
+   * `progress` is the share of the offset range passed so far, 1 after the last batch.
+   */
+  async readRange(options: ReadRangeOptions): Promise<{ read: number }> {
+    const { topic, signal } = options;
+    const fromMs = options.fromMs ?? 0;
+    const toMs = options.toMs ?? Date.now();
+    const wanted = options.partitions ? new Set(options.partitions) : undefined;
+    const [starts, ends] = await Promise.all([this.offsetsForTime(topic, fromMs), this.highWatermarks(topic)]);
+    const ranges: { partition: number; start: bigint; end: bigint }[] = [];
+    for (const [partition, start] of starts) {
+      const end = ends.get(partition)!;
+      if ((!wanted || wanted.has(partition)) && start < end) ranges.push({ partition, start, end });
+    }
+    const total = ranges.reduce((a, r) => a + Number(r.end - r.start), 0);
+    if (total === 0) return { read: 0 };
+    const reader = this.newReader();
+    this.readers.add(reader);
+    reader.topics.track(topic);
+    let read = 0;
+    let passed = 0;
+    let stalls = 0;
+    try {
+      for (const r of ranges) {
+        for (let position = r.start; position < r.end; ) {
+          if (signal?.aborted) throw new BusError('read cancelled', false, signal.reason);
+          const metadata = await reader.metadata({ topics: [topic] });
+          const meta = metadata.topics.get(topic)!;
+          const response = await reader.fetch({
+            node: meta.partitions[r.partition]!.leader,
+            topics: [{ topicId: meta.id, partitions: [{ partition: r.partition, fetchOffset: position, partitionMaxBytes: this.opts.maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
+            maxWaitTime: 50,
+            maxBytes: this.opts.maxBytesPerPartition,
+          });
+          const part = response.responses.flatMap((t) => t.partitions).find((p) => p.partitionIndex === r.partition);
+          const { messages, nextOffset } = part ? recordsToMessages(topic, part, position) : { messages: [], nextOffset: undefined };
+          let next = nextOffset !== undefined && nextOffset > position ? (nextOffset < r.end ? nextOffset : r.end) : position;
+          // Nothing more below the end (e.g. the rest was compacted away meanwhile): the partition is done.
+          if (next === position && ++stalls >= 3) next = r.end;
+          else if (next > position) stalls = 0;
+          const out: IncomingMessage[] = [];
+          for (const m of messages) {
+            if (BigInt(m.offset) >= r.end) break;
+            if (m.timestampMs >= fromMs && m.timestampMs < toMs) out.push(m);
+          }
+          passed += Number(next - position);
+          position = next;
+          if (signal?.aborted) throw new BusError('read cancelled', false, signal.reason);
+          read += out.length;
+          if (out.length > 0 || position >= r.end) await options.onBatch(out, Math.min(1, passed / total));
+        }
+      }
+      return { read };
+    } catch (e) {
+      throw toBusError(e);
+    } finally {
+      this.readers.delete(reader);
+      await reader.close(true).catch(() => undefined);
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.admin.metadata({ topics: [], forceUpdate: true }),
+        new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), 2_000))),
+      ]);
+      this.opts.observer?.brokerUp?.(true);
+      return true;
+    } catch {
+      this.opts.observer?.brokerUp?.(false);
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Flushes queued publishes, stops group members (their handlers commit), closes clients. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue.close();
+    this.closed = true;
+    await Promise.allSettled([...this.members].map((m) => m.stop()));
+    await Promise.allSettled([...[...this.readers, this.offsets].map((c) => c.close(true)), this.producer.close(true), this.admin.close()]);
+  }
+
+  private clientOptions() {
+    return {
+      clientId: this.opts.clientId,
+      bootstrapBrokers: [...this.opts.brokers],
+      connectTimeout: 3_000,
+      timeout: 30_000,
+      retries: 3,
+      retryDelay: 100,
+    };
+  }
+
+  /** A consumer that never joins its (unique) group: it only lists offsets and fetches. */
+  private newReader(): Consumer {
+    return new this.lib.Consumer({ ...this.clientOptions(), groupId: `pipeline-range-reader-${randomUUID()}`, autocommit: false });
+  }
+}
