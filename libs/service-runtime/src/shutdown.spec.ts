@@ -60,13 +60,20 @@ describe('onShutdown', () => {
     }
   });
 
-  it('exits 1 when the steps outlast the timeout', async () => {
-    const signals = new EventEmitter();
-    const exits: number[] = [];
-    onShutdown(createLogger('test', 'silent'), 20, [['hangs', () => new Promise<void>(() => undefined)]], { signals, exit: (code) => exits.push(code) });
-    signals.emit('SIGTERM', 'SIGTERM');
-    signals.emit('SIGTERM', 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 60));
-    expect(exits).toEqual([1]);
+  it('exits 1 when the steps outlast the timeout, and not before', () => {
+    jest.useFakeTimers();
+    try {
+      const signals = new EventEmitter();
+      const exits: number[] = [];
+      onShutdown(createLogger('test', 'silent'), 20, [['hangs', () => new Promise<void>(() => undefined)]], { signals, exit: (code) => exits.push(code) });
+      signals.emit('SIGTERM', 'SIGTERM');
+      signals.emit('SIGTERM', 'SIGTERM');
+      jest.advanceTimersByTime(19);
+      expect(exits).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(exits).toEqual([1]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
