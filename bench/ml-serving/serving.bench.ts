@@ -1,7 +1,8 @@
 // Serving cost of two builds, old and new, in alternating pairs: gRPC Predict straight to a real
 // ml-predictor process and POST /pipeline/ml/predict through a real api-gateway process, one row of a
 // 100-tree depth-10 forest (benchForest.ts) per call. Per round: p50/p99 of the calls and the server
-// CPU per call (utime + stime from /proc/<pid>/stat over the measured calls).
+// CPU per call (utime + stime from /proc/<pid>/stat over the measured calls), as is and net of what
+// each process used per second while idle just before the round (its Kafka clients and timers).
 //
 // The old build is a git ref, checked out with `git worktree add` into a temp dir (node_modules
 // symlinked from this checkout) and built there with its own scripts/build.mjs; the new build is the
@@ -13,7 +14,7 @@
 // keep-alive, open loop at BENCH_RATE calls/s (calls go out on schedule, whether or not earlier ones
 // have answered). Its own pauses land in the latencies of both builds alike.
 //   BENCH_OLD_REF=<commit> npm run bench:ml-serving       (starts the local broker if KAFKA_BROKERS is unset)
-//   BENCH_PAIRS=3 BENCH_RATE=500 BENCH_CALLS=5000 BENCH_WARMUP_CALLS=1000 …   (the defaults)
+//   BENCH_PAIRS=5 BENCH_RATE=200 BENCH_CALLS=3000 BENCH_WARMUP_CALLS=600 BENCH_IDLE_MS=3000 …   (the defaults)
 //   BENCH_NEW_REF=<commit> …                              (the new build from a ref as well)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -32,10 +33,12 @@ import { BENCH_FOREST_FEATURES, trainBenchForest } from './benchForest';
 const root = process.cwd(); // npm scripts run from the repo root
 const oldRef = process.env['BENCH_OLD_REF'];
 const newRef = process.env['BENCH_NEW_REF'];
-const pairs = Number(process.env['BENCH_PAIRS'] ?? 3);
-const rate = Number(process.env['BENCH_RATE'] ?? 500);
-const calls = Number(process.env['BENCH_CALLS'] ?? 5000);
-const warmupCalls = Number(process.env['BENCH_WARMUP_CALLS'] ?? 1000);
+const pairs = Number(process.env['BENCH_PAIRS'] ?? 5);
+const rate = Number(process.env['BENCH_RATE'] ?? 200);
+const calls = Number(process.env['BENCH_CALLS'] ?? 3000);
+const warmupCalls = Number(process.env['BENCH_WARMUP_CALLS'] ?? 600);
+/** How long each server's idle CPU is measured before each round, in ms (subtracted for the net figures). */
+const idleMs = Number(process.env['BENCH_IDLE_MS'] ?? 3000);
 
 /** How deploy/ runs the two services (docker-compose.yml, the k8s manifests): V8 flags and malloc settings. */
 const SERVICE_ENV: Record<'ml-predictor' | 'api-gateway', Record<string, string>> = {
@@ -108,6 +111,21 @@ interface RoundResult {
   firstError?: string;
   /** CPU per measured call of each server process, in µs. */
   cpu: Record<string, number>;
+  /** The same less what the process used while idle just before the round (Kafka clients, timers), in µs. */
+  netCpu: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const cpuOf = (servers: Record<string, number>) => Object.fromEntries(Object.entries(servers).map(([name, pid]) => [name, cpuMicros(pid)]));
+
+/** CPU each server uses per ms while no call comes in, over `idleMs` (their Kafka clients and timers keep running). */
+async function idleCpuPerMs(servers: Record<string, number>): Promise<Record<string, number>> {
+  const before = cpuOf(servers);
+  const t = performance.now();
+  await sleep(idleMs);
+  const after = cpuOf(servers);
+  const elapsed = performance.now() - t;
+  return Object.fromEntries(Object.keys(servers).map((name) => [name, (after[name]! - before[name]!) / elapsed]));
 }
 
 /**
@@ -115,7 +133,8 @@ interface RoundResult {
  * tick in whole milliseconds, so a tick sends every call that is due). Latency is from send to answer;
  * the servers' CPU is read when the first measured call goes out and when the last call answered.
  */
-function runRound(call: Call, servers: Record<string, number>): Promise<RoundResult> {
+async function runRound(call: Call, servers: Record<string, number>): Promise<RoundResult> {
+  const idle = await idleCpuPerMs(servers);
   const total = warmupCalls + calls;
   const latency = new Float64Array(calls);
   let sent = 0;
@@ -123,20 +142,34 @@ function runRound(call: Call, servers: Record<string, number>): Promise<RoundRes
   let failed = 0;
   let firstError: string | undefined;
   let cpuBefore: Record<string, number> = {};
+  let measuredFrom = 0;
   const t0 = performance.now() + 5;
   const dueAt = (i: number) => t0 + (i * 1000) / rate;
   return new Promise((resolve) => {
     const finish = () => {
-      const cpu = Object.fromEntries(Object.entries(servers).map(([name, pid]) => [name, (cpuMicros(pid) - cpuBefore[name]!) / calls]));
+      const used = cpuOf(servers);
+      const elapsed = performance.now() - measuredFrom;
+      const perCall = (name: string, lessIdle: boolean) => (used[name]! - cpuBefore[name]! - (lessIdle ? idle[name]! * elapsed : 0)) / calls;
       const sorted = latency.filter((x) => !Number.isNaN(x)).sort();
       const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-      resolve({ p50: q(0.5), p99: q(0.99), failed, firstError, cpu });
+      const names = Object.keys(servers);
+      resolve({
+        p50: q(0.5),
+        p99: q(0.99),
+        failed,
+        firstError,
+        cpu: Object.fromEntries(names.map((n) => [n, perCall(n, false)])),
+        netCpu: Object.fromEntries(names.map((n) => [n, perCall(n, true)])),
+      });
     };
     const tick = () => {
       const now = performance.now();
       while (sent < total && dueAt(sent) <= now) {
         const i = sent++;
-        if (i === warmupCalls) cpuBefore = Object.fromEntries(Object.entries(servers).map(([name, pid]) => [name, cpuMicros(pid)]));
+        if (i === warmupCalls) {
+          cpuBefore = cpuOf(servers);
+          measuredFrom = performance.now();
+        }
         const start = performance.now();
         call().then(
           () => {
@@ -223,24 +256,26 @@ async function main() {
           const r = await runRound(call, servers);
           const key = `${kind} ${i}`;
           results.set(key, [...(results.get(key) ?? []), r]);
-          const cpu = Object.entries(r.cpu).map(([s, x]) => `${s} ${us(x)}`).join(' + ');
+          const cpu = Object.keys(r.cpu).map((s) => `${s} ${us(r.cpu[s]!)} (${us(r.netCpu[s]!)} net of idle)`).join(' + ');
           console.log(`pair ${p} ${kind === 'grpc' ? 'gRPC Predict' : 'REST predict'} ${b.label}: p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, failed ${r.failed}${r.firstError ? ` (first: ${r.firstError})` : ''}; server CPU per call ${cpu}; load average ${loadavg()[0]!.toFixed(2)}`);
         }
       }
     }
 
+    // CPU new / old is taken pair by pair (the two rounds of a pair ran on the same machine minutes
+    // apart), then the median of the pairs.
+    const sum = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, x) => a + x, 0);
+    const pairRatios = (kind: string, net: boolean) =>
+      results.get(`${kind} 1`)!.map((r, p) => sum(net ? r.netCpu : r.cpu) / sum(net ? results.get(`${kind} 0`)![p]!.netCpu : results.get(`${kind} 0`)![p]!.cpu));
     console.log(`\nmedians of ${pairs} pairs:\n`);
-    console.log('| call | build | p50 | p99 | server CPU per call | CPU new / old |');
-    console.log('|---|---|---|---|---|---|');
+    console.log('| call | build | p50 | p99 | server CPU per call | net of idle | CPU new / old (median of pairs; net) |');
+    console.log('|---|---|---|---|---|---|---|');
     for (const kind of ['grpc', 'rest'] as const) {
-      const total = (r: RoundResult) => Object.values(r.cpu).reduce((a, x) => a + x, 0);
-      const oldCpu = median(results.get(`${kind} 0`)!.map(total));
       for (const [i, b] of builds.entries()) {
         const rs = results.get(`${kind} ${i}`)!;
-        const servers = Object.keys(rs[0]!.cpu);
-        const cpu = servers.map((s) => `${s} ${us(median(rs.map((r) => r.cpu[s]!)))}`).join(' + ');
-        const ratio = i === 0 ? '1' : `${(median(rs.map(total)) / oldCpu).toFixed(2)}×`;
-        console.log(`| ${kind === 'grpc' ? 'gRPC Predict' : 'REST predict'} | ${b.label} | ${ms(median(rs.map((r) => r.p50)))} | ${ms(median(rs.map((r) => r.p99)))} | ${cpu} | ${ratio} |`);
+        const cpu = (net: boolean) => Object.keys(rs[0]!.cpu).map((s) => `${s} ${us(median(rs.map((r) => (net ? r.netCpu : r.cpu)[s]!)))}`).join(' + ');
+        const ratio = i === 0 ? '1' : `${median(pairRatios(kind, false)).toFixed(2)}×; ${median(pairRatios(kind, true)).toFixed(2)}× (pairs: ${pairRatios(kind, true).map((x) => x.toFixed(2)).join(' · ')})`;
+        console.log(`| ${kind === 'grpc' ? 'gRPC Predict' : 'REST predict'} | ${b.label} | ${ms(median(rs.map((r) => r.p50)))} | ${ms(median(rs.map((r) => r.p99)))} | ${cpu(false)} | ${cpu(true)} | ${ratio} |`);
       }
     }
   } finally {
