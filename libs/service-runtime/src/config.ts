@@ -1,3 +1,5 @@
+import { KAFKA_CLIENTS, type KafkaClient } from '@pipeline/kafka';
+
 /**
  * Typed readers for environment variables. Apps call these from their one `config.ts`, passing
  * `process.env`; a bad value throws ConfigError naming the variable and what was expected.
@@ -45,6 +47,8 @@ export interface BaseConfig {
   /** Comma-separated `host:port` list; required in Kafka mode. */
   kafkaBrokers: string[];
   kafkaClientId: string;
+  /** The Kafka client library the service's bus runs on (KAFKA_CLIENT; see createKafkaBus). */
+  kafkaClient: KafkaClient;
   /** Partitions for topics the service creates at start (existing topics are not changed). */
   topicPartitions: number;
   replicationFactor: number;
@@ -71,6 +75,7 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     serviceName,
     kafkaBrokers,
     kafkaClientId: envString(env, 'KAFKA_CLIENT_ID', serviceName),
+    kafkaClient: envEnum(env, 'KAFKA_CLIENT', KAFKA_CLIENTS, 'kafkajs'),
     topicPartitions: envInt(env, 'KAFKA_TOPIC_PARTITIONS', 3, { min: 1, max: 1000 }),
     replicationFactor: envInt(env, 'KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 10 }),
     logLevel: envEnum(env, 'LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Server } from 'node:http';
-import { KafkaJsBus, pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
+import { createKafkaBus, pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
 import type { BaseConfig } from './config';
 import { createLogger, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
@@ -88,7 +88,8 @@ export async function runMain<C extends BaseConfig>(factory: ServiceFactory<C>, 
   }
   const logger = createLogger(config.serviceName, config.logLevel);
   const metrics = new ServiceMetrics(config.serviceName);
-  const bus = new KafkaJsBus({
+  const bus = createKafkaBus({
+    client: config.kafkaClient,
     brokers: config.kafkaBrokers,
     clientId: config.kafkaClientId,
     defaultPartitions: config.topicPartitions,
