@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates TypeScript from proto/**/*.proto with ts-proto into libs/proto/src/gen (run by
 # `npm run proto:gen`). Offline: buf and the ts-proto plugin come from node_modules. The output is
-# committed and never edited by hand; libs/proto/src/gen.spec.ts fails when it drifts from the protos.
+# committed and never edited by hand; libs/proto/src/gen.int.spec.ts fails when it drifts from the protos.
 #
 #   scripts/proto-gen.sh            regenerate into libs/proto/src/gen
 #   scripts/proto-gen.sh <dir>      generate into <dir>/libs/proto/src/gen instead (drift check)
