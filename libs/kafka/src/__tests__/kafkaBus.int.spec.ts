@@ -1,5 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
-import type { IncomingMessage } from '../index';
+import { BusUnavailableError, type IncomingMessage, type Subscription } from '../index';
 import { kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
 import { ADAPTERS, busFactory } from './busAdapters';
 
@@ -80,6 +80,39 @@ describe.each(ADAPTERS)('the %s bus on a real broker', (client) => {
     await busA.publishBatch(Array.from({ length: 200 }, (_, i) => ({ topic, key: `k${i}`, value: `n${i}` })));
     await waitFor(() => seen.size === 400, { what: 'all 400' });
     expect(seen.size).toBe(400);
+  });
+
+  it('seeks from a handler: the next batch of that partition starts at the target offset', async () => {
+    const bus = newBus();
+    const topic = uniqueName('t-seek');
+    const groupId = uniqueName('g');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    await bus.publishBatch(['a', 'b', 'c', 'd'].map((v) => ({ topic, key: 'k', value: v })));
+    const seen: string[] = [];
+    const mine: { sub?: Subscription } = {};
+    mine.sub = await bus.subscribe({
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      handler: async (b) => {
+        await waitFor(() => mine.sub !== undefined, { what: 'the subscription' });
+        seen.push(...b.messages.map((m) => m.value.toString()));
+        if (seen.length === 4) mine.sub!.seek({ topic, partition: 0, offset: '2' });
+      },
+    });
+    await waitFor(() => seen.length >= 6, { what: 'the batch after the seek' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'c', 'd']);
+  });
+
+  it('fails a publish to an unreachable cluster within publishTimeoutMs as a retriable BusUnavailableError, and reports not ready', async () => {
+    const bus = newBus({ brokers: ['127.0.0.1:1'], publishTimeoutMs: 1_500 });
+    const started = Date.now();
+    const err = await bus.publish({ topic: uniqueName('t-down'), key: 'k', value: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BusUnavailableError);
+    expect([(err as BusUnavailableError).retriable, (err as BusUnavailableError).message]).toEqual([true, 'Kafka did not acknowledge 1 message(s) within 1500 ms']);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(await bus.ping()).toBe(false);
   });
 
   it('reads a time range by record timestamp without joining the services’ groups', async () => {
