@@ -6,7 +6,7 @@ import { RandomForestRegressor } from './RandomForestRegressor';
 import { StandardScaler } from './StandardScaler';
 import type { FittedState, ModelType, TrainedModel } from './TrainedModel';
 import { MODEL_FORMAT_VERSION } from './TrainedModel';
-import { MODEL_MAGIC, isLittleEndian } from './encodeModel';
+import { MAX_MODEL_HEADER_BYTES, MAX_MODEL_SECTIONS, MODEL_MAGIC, isLittleEndian } from './encodeModel';
 import type { SectionArray, SectionEntry } from './encodeModel';
 
 const DTYPES = {
@@ -24,6 +24,12 @@ const MODEL_TYPES: readonly ModelType[] = ['random_forest', 'linear_regression',
  * saying what is wrong: `not a model file: bad magic`, `unsupported model format version 2 (this
  * build reads 1)`, `model file truncated: 812 of 65536 bytes`, `model section "leafValue" ...`.
  * Typed arrays are copied out of `bytes`, so the caller may reuse the buffer.
+ *
+ * Work and memory are bounded by the file's size, whoever wrote it: the header is at most
+ * MAX_MODEL_HEADER_BYTES (checked before it is parsed), at most MAX_MODEL_SECTIONS sections with
+ * distinct names, and sections may not overlap — so the bytes copied out are at most the file's
+ * own size. (Without the last rule a 9.6 MB file listing 20,000 sections over the same bytes made
+ * decoding copy 190 GB.)
  */
 export function decodeModel(bytes: Uint8Array): TrainedModel {
   if (!(bytes instanceof Uint8Array)) throw new ModelFormatError('model bytes must be a Uint8Array');
@@ -36,6 +42,9 @@ export function decodeModel(bytes: Uint8Array): TrainedModel {
     throw new ModelFormatError(`unsupported model format version ${version} (this build reads ${MODEL_FORMAT_VERSION})`);
   }
   const headerLength = view.getUint32(8, true);
+  if (headerLength > MAX_MODEL_HEADER_BYTES) {
+    throw new ModelFormatError(`model header is ${headerLength} bytes, more than the ${MAX_MODEL_HEADER_BYTES} allowed`);
+  }
   if (12 + headerLength > bytes.length) {
     throw new ModelFormatError(`model file truncated: header needs ${12 + headerLength} bytes, got ${bytes.length}`);
   }
@@ -53,8 +62,13 @@ export function decodeModel(bytes: Uint8Array): TrainedModel {
 
   const arrays = new Map<string, SectionArray>();
   if (!Array.isArray(header.sections)) throw new ModelFormatError('model header has no sections list');
+  if (header.sections.length > MAX_MODEL_SECTIONS) {
+    throw new ModelFormatError(`model header lists ${header.sections.length} sections, at most ${MAX_MODEL_SECTIONS} allowed`);
+  }
+  // Checked in full before anything is copied: names, bounds, then no two sections sharing a byte.
+  const spans: Array<{ s: SectionEntry; end: number }> = [];
   for (const s of header.sections as SectionEntry[]) {
-    const Ctor = DTYPES[s?.dtype];
+    const Ctor = s !== null && typeof s === 'object' && Object.hasOwn(DTYPES, s.dtype) ? DTYPES[s.dtype] : undefined;
     if (!Ctor || typeof s.name !== 'string' || !Number.isInteger(s.offset) || !Number.isInteger(s.length) || s.length < 0) {
       throw new ModelFormatError(`model section ${JSON.stringify(s)} is malformed`);
     }
@@ -62,6 +76,19 @@ export function decodeModel(bytes: Uint8Array): TrainedModel {
     if (s.offset < 12 + headerLength || s.offset % 8 !== 0 || end > bytes.length) {
       throw new ModelFormatError(`model section "${s.name}" lies outside the file (bytes ${s.offset}..${end} of ${bytes.length})`);
     }
+    if (spans.some((o) => o.s.name === s.name)) throw new ModelFormatError(`model section "${s.name}" is listed twice`);
+    spans.push({ s, end });
+  }
+  spans.sort((a, b) => a.s.offset - b.s.offset || a.end - b.end); // empty sections first at a shared offset
+  for (let i = 1; i < spans.length; i++) {
+    const prev = spans[i - 1]!;
+    const cur = spans[i]!;
+    if (cur.s.offset < prev.end) {
+      throw new ModelFormatError(`model sections "${prev.s.name}" (bytes ${prev.s.offset}..${prev.end}) and "${cur.s.name}" (bytes ${cur.s.offset}..${cur.end}) overlap`);
+    }
+  }
+  for (const { s, end } of spans) {
+    const Ctor = DTYPES[s.dtype];
     // Copy into a fresh, aligned ArrayBuffer. (Buffer#slice does not copy, and a Buffer's bytes may
     // start anywhere inside a shared pool, so its .buffer must never be read from 0.)
     const copy = new Uint8Array(end - s.offset);

@@ -7,6 +7,17 @@ export const MODEL_MAGIC = Uint8Array.of(0x50, 0x4c, 0x4d, 0x4c);
 
 export type SectionArray = Float64Array | Float32Array | Int32Array | Uint16Array | Uint8Array;
 
+/**
+ * Largest JSON header a model file may have, in bytes. The biggest legitimate header — 1,000
+ * feature keys of 256 four-byte characters, twice (keys and importances) — is about 2 MiB; a
+ * header is parsed into objects before anything else is checked, so a 64 MiB one would cost
+ * gigabytes of heap. Both encodeModel and decodeModel enforce it.
+ */
+export const MAX_MODEL_HEADER_BYTES = 4 * 1024 * 1024;
+
+/** Most typed-array sections a model file may list; the largest model (a scaled forest) has 9. */
+export const MAX_MODEL_SECTIONS = 32;
+
 /** Typed-array section descriptor in the JSON header; `offset` is in bytes from the start of the file. */
 export interface SectionEntry {
   name: string;
@@ -110,6 +121,9 @@ export function encodeModel(model: TrainedModel): Uint8Array {
       throw new MlInputError(`model metadata is not JSON-serializable: ${(err as Error).message}`, 'source');
     }
     const encoded = new TextEncoder().encode(json);
+    if (encoded.length > MAX_MODEL_HEADER_BYTES) {
+      throw new MlInputError(`model header is ${encoded.length} bytes, more than the ${MAX_MODEL_HEADER_BYTES} a model file may have`, 'featureKeys');
+    }
     if (encoded.length <= reserved) {
       headerBytes = new Uint8Array(reserved).fill(0x20);
       headerBytes.set(encoded, 0);
