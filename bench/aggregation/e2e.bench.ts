@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AggregateView } from '@pipeline/aggregation';
+import { LiveStatsView } from '@pipeline/live-state';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { CompactedTopicView, KafkaJsBus, pipelineTopicSpecs, type OutgoingMessage } from '@pipeline/kafka';
 
@@ -84,10 +84,10 @@ async function main() {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), 'aggregator'], { stdio: 'inherit' });
   const bus = new KafkaJsBus({ brokers, clientId: 'bench', maxBatchMessages: 10_000 });
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
-  const view = new AggregateView();
+  const view = new LiveStatsView();
   const tv = CompactedTopicView.forwarding(bus, { topic: INTERNAL_TOPICS.aggregatorSnapshots, groupPrefix: 'bench-view', onMessage: (key, value) => view.feed(key, value) });
   await tv.start();
-  const count = (metric: string) => view.aggregate()?.metricStats(metric, Date.now())?.total_events ?? 0;
+  const count = (metric: string) => view.metricStats(metric, Date.now())?.total_events ?? 0;
 
   if (PHASE === 'memory') {
     await memoryPhase(bus, view);
@@ -143,7 +143,7 @@ async function main() {
  * second of event time over the last SECONDS seconds, into one aggregator process with default
  * settings; samples its RSS while it consumes and after every event is visible.
  */
-async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> {
+async function memoryPhase(bus: KafkaJsBus, view: LiveStatsView): Promise<void> {
   const metrics = 10;
   const groups = SERIES / metrics - 1;
   const total = metrics * groups * SECONDS;
@@ -171,7 +171,7 @@ async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> 
     }
   }
   if (batch.length > 0) await bus.publishBatch(batch);
-  const visibleTotal = () => Array.from({ length: metrics }, (_, m) => view.aggregate()?.metricStats(`mem_${m}`, Date.now())?.total_events ?? 0).reduce((a, b) => a + b, 0);
+  const visibleTotal = () => Array.from({ length: metrics }, (_, m) => view.metricStats(`mem_${m}`, Date.now())?.total_events ?? 0).reduce((a, b) => a + b, 0);
   while (visibleTotal() < total) await new Promise((r) => setTimeout(r, 500));
   const visibleAfter = (Date.now() - t0) / 1000;
   const peakWhileConsuming = Math.max(...samples);
@@ -204,7 +204,7 @@ async function memoryPhase(bus: KafkaJsBus, view: AggregateView): Promise<void> 
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   clearInterval(sampler);
   // Queried at the newest event time (the aggregator's watermark): the whole state it holds.
-  const stats = view.aggregate()!.metricStats('mem_0', newestMs)!;
+  const stats = view.metricStats('mem_0', newestMs)!;
   const liveSeries = (Object.keys(stats.groups).length + 1) * metrics;
   const sorted = [...samples].sort((a, b) => a - b);
   const med = (xs: number[]) => xs[Math.floor(xs.length / 2)]!.toFixed(0);

@@ -1,6 +1,6 @@
-import { AggregateView } from '@pipeline/aggregation';
 import { INTERNAL_TOPICS, normalizeEvent } from '@pipeline/contracts';
 import { CompactedTopicView, InMemoryBus, pipelineTopicSpecs, toOutgoing, type EventBus, type Subscription } from '@pipeline/kafka';
+import { LiveStatsView } from '@pipeline/live-state';
 import { ServiceMetrics, createLogger } from '@pipeline/service-runtime';
 import { createAggregator } from './aggregatorService';
 import { readAggregatorConfig } from './config';
@@ -35,11 +35,11 @@ async function publishMetrics(bus: EventBus, values: number[], group = 'g') {
 }
 
 async function statsView(bus: EventBus) {
-  const view = new AggregateView();
+  const view = new LiveStatsView();
   const tv = CompactedTopicView.forwarding(bus, { topic: INTERNAL_TOPICS.aggregatorSnapshots, groupPrefix: 'test-view', onMessage: (key, value) => view.feed(key, value) });
   await tv.start();
   return {
-    stats: () => view.aggregate()?.metricStats('m', Date.now())?.stats,
+    stats: () => view.metricStats('m', Date.now())?.stats,
     async waitForCount(n: number) {
       const end = Date.now() + 5000;
       while ((this.stats()?.count ?? 0) !== n) {

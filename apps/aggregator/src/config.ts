@@ -20,11 +20,14 @@ export interface AggregatorConfig extends BaseConfig {
   snapshotIntervalMs: number;
   /**
    * Snapshot bandwidth budget per replica (bytes/s, default 8 MiB/s). A round of B bytes delays the
-   * next one to at least B / budget seconds, so a huge state (e.g. 10,000 busy series ≈ 31 MB)
-   * is snapshotted every few seconds instead of flooding Kafka; small states keep the interval.
+   * next one to at least B / budget seconds, so a round where every one of 10,000 busy series
+   * changed (≈ 40 MB) is followed by a pause instead of flooding Kafka; small rounds keep the interval.
    */
   snapshotBytesPerSec: number;
-  /** Largest snapshot message (AGG_SNAPSHOT_CHUNK_BYTES, default 1 MiB): bigger partition states go as several chunks. */
+  /**
+   * Most bytes of series entries per produce request of a snapshot round (AGG_SNAPSHOT_CHUNK_BYTES,
+   * default 1 MiB): a round of many changed series (10,000 busy series ≈ 40 MB) goes as several requests.
+   */
   snapshotChunkBytes: number;
   /**
    * How far ahead of this replica's clock an event may be stamped and still count, seconds
@@ -60,6 +63,9 @@ function parseOverrides(raw: string): Map<string, number> {
 }
 
 export function readAggregatorConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): AggregatorConfig {
+  const groupId = envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator');
+  // The group starts every key of its state on the snapshot topic, where `|` and `#` separate parts.
+  if (/[|#]/.test(groupId)) throw new ConfigError(`AGG_GROUP_ID must not contain "|" or "#", got "${groupId}"`);
   return {
     ...readBaseConfig(env, 'aggregator', 8082, opts),
     windowSeconds: envInt(env, 'AGG_WINDOW_SECONDS', 300, { min: 1, max: 86_400 }),
@@ -72,7 +78,7 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     snapshotChunkBytes: envInt(env, 'AGG_SNAPSHOT_CHUNK_BYTES', SNAPSHOT_CHUNK_BYTES, { min: 1024, max: 15 * 1024 * 1024 }),
     maxFutureSkewSeconds: envInt(env, 'AGG_MAX_FUTURE_SKEW_SECONDS', 60, { min: 0, max: 86_400 }),
     topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
-    groupId: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
+    groupId,
     heapTrimIntervalMs: envInt(env, 'AGG_HEAP_TRIM_INTERVAL_MS', 30_000, { min: 0, max: 3_600_000 }),
   };
 }

@@ -610,8 +610,12 @@ export class StreamingAggregator {
     }
   }
 
-  static deserialize(bytes: Uint8Array): StreamingAggregator {
-    const r = new ByteReader(bytes);
+  /** An empty aggregator with the options a `serialize` or `serializeShared` state was made with (reads only its header). */
+  static emptyFrom(bytes: Uint8Array): StreamingAggregator {
+    return StreamingAggregator.readHeader(new ByteReader(bytes)).agg;
+  }
+
+  private static readHeader(r: ByteReader): { agg: StreamingAggregator; version: number } {
     const magic = (r.u8() << 8) | r.u8();
     if (magic !== MAGIC) throw new DeserializationError(`StreamingAggregator snapshot must start with "SA", got 0x${magic.toString(16)}`);
     const version = r.u8();
@@ -633,6 +637,12 @@ export class StreamingAggregator {
     const agg = new StreamingAggregator({
       windowSeconds, windowOverrides, rateWindowSeconds, maxSeries, idleExpiryMs, relativeAccuracy, topKCapacity, percentileSubWindows, coarseBucketSeconds,
     });
+    return { agg, version };
+  }
+
+  static deserialize(bytes: Uint8Array): StreamingAggregator {
+    const r = new ByteReader(bytes);
+    const { agg, version } = StreamingAggregator.readHeader(r);
     agg.lateEvents = r.varUint();
     agg.refusedEvents = r.varUint();
     agg.windowExpirations = r.varUint();

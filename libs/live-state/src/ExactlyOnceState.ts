@@ -1,0 +1,435 @@
+import { StreamingAggregator, type EventTimeWatermark, type SeriesRef } from '@pipeline/aggregation';
+import { CompactedTopicView, type EventBus, type IncomingMessage, type MessageBatch, type OutgoingMessage, type Subscription, type TopicPartition, type TopicPartitionOffset } from '@pipeline/kafka';
+import { StateUnavailableError } from './errors';
+import { committedEntry, LiveStateIndex, type PartitionEntries } from './LiveStateIndex';
+import { markerKey, partitionBase, seriesId, seriesKey, type Slot } from './liveStateKeys';
+import { encodeMarker, encodeSeriesEntry } from './liveStateRecords';
+
+/** The live state of one input partition, as the owner folds messages into it. */
+export interface LivePartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly agg: StreamingAggregator;
+  readonly watermark: EventTimeWatermark;
+  /** Every message below this offset is folded into `agg`. */
+  readonly nextOffset: bigint;
+}
+
+interface CommittedSlot {
+  ref: SeriesRef;
+  slot: Slot;
+  deleted: boolean;
+}
+
+interface Work {
+  ref: SeriesRef;
+  removed: boolean;
+}
+
+interface OwnedPartition extends LivePartition {
+  readonly base: string;
+  nextOffset: bigint;
+  /** Messages were folded (or a commit failed) since the last committed round. */
+  dirty: boolean;
+  /** The last round this partition's state topic holds (committed or not): the next one is above it. */
+  round: bigint;
+  /** Series id → the slot holding its committed entry. */
+  readonly committed: Map<string, CommittedSlot>;
+  /** Changes of rounds that failed: written again by the next one. */
+  carry: Map<string, Work>;
+  /** Deleted series being removed from the topic: phase 1 deletes the older slot, phase 2 the deletion record. */
+  readonly cleanup: Map<string, 1 | 2>;
+  /** Slots above the committed round found at restore (a round cut short by a crash): deleted by the next round. */
+  garbage: Array<{ ref: SeriesRef; slot: Slot }>;
+  /** Keys of the previous whole-partition format: deleted once a round is committed in this one. */
+  legacyKeys: string[];
+}
+
+export interface ExactlyOnceStateOptions {
+  bus: EventBus;
+  /** The compacted state topic (`pipeline.aggregator.snapshots`). */
+  topic: string;
+  /** The consumer group of the input topics; its state keys start with `<group>/`. */
+  group: string;
+  /** An empty aggregator, for a partition with no state on the topic. */
+  createAggregator(): StreamingAggregator;
+  /** A partition's event-time watermark starting at `initialMs` (0 for a new partition). */
+  createWatermark(initialMs: number): EventTimeWatermark;
+  /**
+   * Epoch ms before which a partition that has never been aggregated skips its history (older
+   * events could only count as expired); undefined reads it all.
+   */
+  historyHorizonMs?(): number | undefined;
+  /** Runs on each changed partition as its round starts, before its changes are taken (e.g. idle expiry). */
+  beforeRound?(partition: LivePartition): void;
+  /** Most bytes of series entries per produce request (default 1 MiB; a round of 10,000 changed series is ~40 MB). */
+  publishBytes?: number;
+  /** Wall clock for the markers' `producedAtMs` (default Date.now). */
+  now?(): number;
+  /** How long a view may take to read the topic to its end (ms, default 60,000). */
+  catchUpTimeoutMs?: number;
+  logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+export interface RoundReport {
+  /** Partitions whose round was committed (marker acknowledged). */
+  partitions: number;
+  /** Series entries written (states and deletion records). */
+  series: number;
+  /** Messages written: entries, tombstones and markers. */
+  messages: number;
+  /** Produce requests (`publishBatch` calls). */
+  publishes: number;
+  /** Most produce requests one partition's round took. */
+  maxPublishes: number;
+  /** Bytes of the messages written. */
+  bytes: number;
+  /** Offsets committed after the round (one per committed partition), or attempted when `commitFailed`. */
+  offsets: TopicPartitionOffset[];
+  /** The first error of a partition whose round failed (it is retried by the next round). */
+  failed: unknown;
+  commitFailed: unknown;
+}
+
+/**
+ * Exactly-once partition state without transactions, over a compacted topic.
+ *
+ * The owner of an input partition folds its messages into a `StreamingAggregator` (`handle`), and
+ * every round (`round`) writes what changed to the state topic: each changed series as its own entry
+ * (`<base>|s<slot>|[metric, group]`), each removed series as a deletion record, then — only after
+ * Kafka acknowledged all of those — the partition marker (`<base>|p`) holding the round number,
+ * the input offset the state has consumed up to (`nextOffset`), the watermark and the state that
+ * does not grow with the series. Only after the marker is acknowledged is `nextOffset` committed
+ * in the input group. So a round costs what changed, not the whole state.
+ *
+ * Slots: a series has two keys; a round writes the one not holding the series' committed entry,
+ * and an entry counts only when its round is ≤ the marker's (`committedEntry`). A crash halfway
+ * through a round leaves the previous committed entry of every series intact, and the marker still
+ * names the previous round: a restore reads exactly the last committed state. The next owner
+ * deletes the cut-short round's entries (`garbage`) in its first round, before its first marker.
+ *
+ * Restore: on the first batch of a partition, the view reads the topic to its end, then the state is
+ * rebuilt from the marker and the committed entries; messages below the marker's `nextOffset` are
+ * skipped, and if the consumer starts above it, the consumer is moved back to `nextOffset`. So a crash (even SIGKILL) or a
+ * rebalance replays exactly the messages the restored state has not folded in. State written in
+ * the previous format (one whole snapshot per partition, in chunks) is restored too, then written
+ * out in this one, and its keys deleted.
+ *
+ * A partition this process owns keeps no copy of its entries (its state is live); if it returns
+ * after another owner, the state is read from the topic again.
+ */
+export class ExactlyOnceState {
+  private readonly owned = new Map<string, OwnedPartition>();
+  private readonly index: LiveStateIndex;
+  private readonly view: CompactedTopicView<never>;
+  private sub: Subscription | undefined;
+  private readonly publishBytes: number;
+  private readonly now: () => number;
+  private readonly catchUpTimeoutMs: number;
+
+  constructor(private readonly opts: ExactlyOnceStateOptions) {
+    this.publishBytes = opts.publishBytes ?? 1024 * 1024;
+    this.now = opts.now ?? Date.now;
+    this.catchUpTimeoutMs = opts.catchUpTimeoutMs ?? 60_000;
+    this.index = this.newIndex((base) => !this.owned.has(base));
+    this.view = this.viewInto(this.index, `${opts.group}-state-restore`);
+  }
+
+  /** Reads the state topic to its end (call before subscribing to the input). */
+  async start(): Promise<void> {
+    await this.view.start();
+    await this.view.catchUp(this.catchUpTimeoutMs);
+  }
+
+  /** The input subscription (manual commits): used to seek and to commit after each round. */
+  attach(sub: Subscription): void {
+    this.sub = sub;
+  }
+
+  /** Partitions with a committed round on the topic (this deployment's). */
+  get knownPartitions(): number {
+    return this.index.bases().filter((b) => this.index.partition(b)!.marker !== undefined || this.index.hasLegacy(b)).length;
+  }
+
+  /** The partitions this process owns, live. */
+  partitions(): LivePartition[] {
+    return [...this.owned.values()];
+  }
+
+  /** After a (re)assignment: partitions no longer assigned are dropped (the new owner restores them). */
+  onAssignment(assigned: readonly TopicPartition[]): void {
+    const keep = new Set(assigned.map((a) => partitionBase(this.opts.group, a.topic, a.partition)));
+    for (const base of [...this.owned.keys()]) if (!keep.has(base)) this.owned.delete(base);
+  }
+
+  /**
+   * Hands `fold` each message of `batch` the partition's state has not folded in yet, in offset
+   * order, restoring the state first if this is the partition's first batch here. Returns without
+   * folding when the consumer had to be moved (seek) instead.
+   */
+  async handle(batch: MessageBatch, fold: (partition: LivePartition, message: IncomingMessage) => void): Promise<void> {
+    const base = partitionBase(this.opts.group, batch.topic, batch.partition);
+    const first = BigInt(batch.messages[0]!.offset);
+    let p = this.owned.get(base);
+    if (!p) {
+      // The view may lag a round another owner (or this process, before a revocation) just
+      // committed: read the topic to its end first, or the partition could look new and start
+      // empty at the consumer's position.
+      await this.view.catchUp(this.catchUpTimeoutMs);
+      p = await this.restore(batch.topic, batch.partition, first);
+      this.owned.set(base, p);
+      this.index.release(base); // live from here on: no copy of it is kept
+      this.opts.logger?.info({ topic: batch.topic, partition: batch.partition, nextOffset: p.nextOffset.toString(), firstOffset: first.toString(), round: p.round.toString() }, 'partition state restored');
+    }
+    if (first > p.nextOffset) {
+      this.opts.logger?.info({ base, from: first.toString(), to: p.nextOffset.toString() }, 'consumer is ahead of the restored state; seeking back');
+      this.sub!.seek({ topic: batch.topic, partition: batch.partition, offset: p.nextOffset.toString() });
+      return;
+    }
+    if (BigInt(batch.messages[batch.messages.length - 1]!.offset) < p.nextOffset && first < p.nextOffset - 10_000n) {
+      // Far behind the state (e.g. skipping history): jump instead of reading every message.
+      this.sub!.seek({ topic: batch.topic, partition: batch.partition, offset: p.nextOffset.toString() });
+      return;
+    }
+    for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      if (offset < p.nextOffset) continue; // already in the restored state
+      p.nextOffset = offset + 1n;
+      fold(p, m);
+    }
+    p.dirty = true;
+  }
+
+  /**
+   * One round: for each owned partition with something to write, its changed series, deletions and
+   * clean-ups, then its marker; then the input offsets of the partitions whose marker Kafka
+   * acknowledged are committed. A partition whose writes fail keeps its changes for the next round
+   * (its state topic still holds the previous committed round, so a crash now is still exact).
+   */
+  async round(): Promise<RoundReport> {
+    const report: RoundReport = { partitions: 0, series: 0, messages: 0, publishes: 0, maxPublishes: 0, bytes: 0, offsets: [], failed: undefined, commitFailed: undefined };
+    for (const p of [...this.owned.values()]) {
+      if (!p.dirty && p.garbage.length === 0 && p.cleanup.size === 0 && p.carry.size === 0) continue;
+      if (this.owned.get(p.base) !== p) continue; // revoked while an earlier partition was written
+      await this.partitionRound(p, report);
+    }
+    if (report.offsets.length > 0) {
+      try {
+        await this.sub?.commit(report.offsets); // only after the state is stored: committed offset ≤ marker offset
+      } catch (err) {
+        // The rounds are stored; a restart replays from the older commit up to them, exactly.
+        report.commitFailed = err;
+        for (const o of report.offsets) {
+          const p = this.owned.get(partitionBase(this.opts.group, o.topic, o.partition));
+          if (p) p.dirty = true;
+        }
+      }
+    }
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    await this.view.stop();
+  }
+
+  private async partitionRound(p: OwnedPartition, report: RoundReport): Promise<void> {
+    // Everything is serialized before the first await: the bytes match `nextOffset` exactly, while
+    // `handle` may fold further messages during the writes.
+    if (p.dirty) this.opts.beforeRound?.(p);
+    const round = p.round + 1n;
+    const nextOffset = p.nextOffset;
+    const work = p.carry;
+    p.carry = new Map();
+    const { changed, removed } = p.agg.takeChanges();
+    for (const ref of changed) work.set(seriesId(ref), { ref, removed: false });
+    for (const ref of removed) work.set(seriesId(ref), { ref, removed: true });
+    const entries: OutgoingMessage[] = [];
+    const put = (key: string, value: Buffer) => entries.push({ topic: this.opts.topic, key, value });
+    for (const g of p.garbage) put(seriesKey(p.base, g.slot, g.ref), Buffer.alloc(0));
+    for (const [id, phase] of p.cleanup) {
+      const c = p.committed.get(id);
+      if (!c || work.has(id)) continue;
+      put(seriesKey(p.base, phase === 1 ? other(c.slot) : c.slot, c.ref), Buffer.alloc(0));
+    }
+    const written = new Map<string, { slot: Slot; deleted: boolean }>();
+    let series = 0;
+    for (const [id, w] of work) {
+      const c = p.committed.get(id);
+      const slot: Slot = c ? other(c.slot) : 0;
+      const state = w.removed ? undefined : p.agg.serializeSeries(w.ref);
+      if (state) {
+        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, state }));
+        written.set(id, { slot, deleted: false });
+        series++;
+      } else if (c && !c.deleted) {
+        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, state: undefined }));
+        written.set(id, { slot, deleted: true });
+        series++;
+      } else if (!c) {
+        put(seriesKey(p.base, slot, w.ref), Buffer.alloc(0)); // whatever a failed round left there
+      }
+    }
+    const marker = encodeMarker({ round, nextOffset, watermarkMs: p.watermark.ms, producedAtMs: this.now(), shared: p.agg.serializeShared() });
+    const wasDirty = p.dirty;
+    p.dirty = false;
+    let publishes = 0;
+    try {
+      for (const batch of this.batches(entries)) {
+        await this.opts.bus.publishBatch(batch);
+        publishes++;
+      }
+      await this.opts.bus.publishBatch([{ topic: this.opts.topic, key: markerKey(p.base), value: marker }]);
+      publishes++;
+    } catch (err) {
+      // Not committed: these writes sit in slots no committed entry uses, and the retry rewrites them.
+      for (const [id, w] of work) if (!p.carry.has(id)) p.carry.set(id, w);
+      p.dirty ||= wasDirty;
+      p.round = round; // its entries may be on the topic: number the retry above them
+      report.failed ??= err;
+      report.publishes += publishes;
+      return;
+    }
+    p.round = round;
+    p.garbage = [];
+    for (const [id, phase] of [...p.cleanup]) {
+      if (work.has(id)) continue;
+      if (phase === 1) p.cleanup.set(id, 2);
+      else {
+        p.cleanup.delete(id);
+        p.committed.delete(id);
+      }
+    }
+    for (const [id, w] of written) {
+      p.committed.set(id, { ref: work.get(id)!.ref, slot: w.slot, deleted: w.deleted });
+      if (w.deleted) p.cleanup.set(id, 1);
+      else p.cleanup.delete(id);
+    }
+    if (p.legacyKeys.length > 0) {
+      const keys = p.legacyKeys;
+      p.legacyKeys = [];
+      try {
+        await this.opts.bus.publishBatch(keys.map((key) => ({ topic: this.opts.topic, key, value: Buffer.alloc(0) })));
+        publishes++;
+        entries.push(...keys.map((key) => ({ topic: this.opts.topic, key, value: Buffer.alloc(0) })));
+      } catch (err) {
+        p.legacyKeys = keys; // the committed round does not depend on them: deleted next round
+        this.opts.logger?.warn({ err: (err as Error).message, base: p.base }, 'could not delete previous-format snapshot keys; retrying next round');
+      }
+    }
+    report.partitions++;
+    report.series += series;
+    report.messages += entries.length + 1;
+    report.publishes += publishes;
+    report.maxPublishes = Math.max(report.maxPublishes, publishes);
+    report.bytes += marker.length + entries.reduce((n, m) => n + (m.value as Buffer).length, 0);
+    report.offsets.push({ topic: p.topic, partition: p.partition, offset: nextOffset.toString() });
+  }
+
+  /** Splits messages into produce requests of at most `publishBytes` (one message alone may exceed it). */
+  private *batches(messages: OutgoingMessage[]): Generator<OutgoingMessage[]> {
+    let batch: OutgoingMessage[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = (m.value as Buffer).length + (m.key?.length ?? 0);
+      if (batch.length > 0 && bytes + size > this.publishBytes) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(m);
+      bytes += size;
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  private async restore(topic: string, partition: number, firstOffset: bigint): Promise<OwnedPartition> {
+    const base = partitionBase(this.opts.group, topic, partition);
+    let part = this.index.partition(base);
+    const owned = (o: Omit<OwnedPartition, 'topic' | 'partition' | 'base' | 'carry' | 'cleanup' | 'committed'> & Partial<Pick<OwnedPartition, 'committed' | 'cleanup'>>): OwnedPartition => ({
+      topic, partition, base, carry: new Map(), committed: new Map(), cleanup: new Map(), ...o,
+    });
+    if (part?.marker) {
+      if (!hasBytes(part)) part = (await this.fetch(base)).partition(base)!;
+      const marker = part.marker!;
+      const agg = StreamingAggregator.fromShared(marker.shared!);
+      const committed = new Map<string, CommittedSlot>();
+      const cleanup = new Map<string, 1 | 2>();
+      const garbage: OwnedPartition['garbage'] = [];
+      for (const series of part.allSeries()) {
+        const c = committedEntry(series, marker.round);
+        const id = seriesId(series.ref);
+        if (c) {
+          committed.set(id, { ref: series.ref, slot: c.slot, deleted: c.entry.deleted });
+          if (c.entry.deleted) cleanup.set(id, 1);
+          else agg.loadSeries(series.ref, c.entry.state!);
+        }
+        for (const slot of [0, 1] as const) if ((series.slots[slot]?.round ?? 0n) > marker.round) garbage.push({ ref: series.ref, slot });
+      }
+      return owned({ agg, watermark: this.opts.createWatermark(marker.watermarkMs), nextOffset: marker.nextOffset, dirty: false, round: part.maxRound, committed, cleanup, garbage, legacyKeys: [...part.legacyKeys] });
+    }
+    // No committed round in this format: whatever series entries exist are from a cut-short first round.
+    const garbage: OwnedPartition['garbage'] = [];
+    for (const series of part?.allSeries() ?? []) for (const slot of [0, 1] as const) if (series.slots[slot]) garbage.push({ ref: series.ref, slot });
+    const round = part?.maxRound ?? 0n;
+    const legacyKeys = [...(part?.legacyKeys ?? [])];
+    if (this.index.hasLegacy(base)) {
+      const legacy = this.index.legacy(base) ?? (await this.fetch(base)).legacy(base)!;
+      const agg = StreamingAggregator.deserialize(legacy.state);
+      agg.markAllChanged(); // written out in this format by the first round
+      this.opts.logger?.info({ base, nextOffset: legacy.nextOffset.toString() }, 'restored a previous-format snapshot; the next round rewrites it as series entries');
+      return owned({ agg, watermark: this.opts.createWatermark(legacy.watermarkMs), nextOffset: legacy.nextOffset, dirty: true, round, garbage, legacyKeys });
+    }
+    const p = owned({ agg: this.opts.createAggregator(), watermark: this.opts.createWatermark(0), nextOffset: firstOffset, dirty: false, round, garbage, legacyKeys });
+    const horizon = this.opts.historyHorizonMs?.();
+    if (horizon !== undefined) {
+      // Never aggregated: skip history older than the longest window (it could only count as
+      // expired), so a new deployment is live in seconds, not after re-reading days of retention.
+      const start = (await this.opts.bus.offsetsForTime(topic, horizon)).get(partition) ?? firstOffset;
+      if (start > firstOffset) {
+        p.nextOffset = start;
+        this.opts.logger?.info({ base, from: firstOffset.toString(), to: start.toString() }, 'new partition: skipping history older than the window');
+      }
+    }
+    return p;
+  }
+
+  /** Reads the topic once more for one partition whose bytes were not kept (it was owned here then). */
+  private async fetch(base: string): Promise<LiveStateIndex> {
+    const one = this.newIndex((b) => b === base);
+    const reader = this.viewInto(one, `${this.opts.group}-state-fetch`);
+    await reader.start();
+    try {
+      await reader.catchUp(this.catchUpTimeoutMs);
+    } finally {
+      await reader.stop();
+    }
+    const part = one.partition(base);
+    // Never start empty over a state that exists: the batch fails and is redelivered.
+    if (part?.marker ? !hasBytes(part) : !one.legacy(base)) throw new StateUnavailableError(`state of ${base} could not be read back from ${this.opts.topic}`);
+    this.opts.logger?.info({ base }, 'state read back for a partition owned earlier');
+    return one;
+  }
+
+  private newIndex(retain: (base: string) => boolean): LiveStateIndex {
+    return new LiveStateIndex({ group: this.opts.group, retain, onError: (err, key) => this.opts.logger?.warn({ err, key }, 'ignoring an undecodable state-topic message') });
+  }
+
+  private viewInto(index: LiveStateIndex, groupPrefix: string): CompactedTopicView<never> {
+    return CompactedTopicView.forwarding(this.opts.bus, { topic: this.opts.topic, groupPrefix, onMessage: (key, value) => index.add(key, value) });
+  }
+}
+
+function other(slot: Slot): Slot {
+  return slot === 0 ? 1 : 0;
+}
+
+/** Whether the marker's shared state and every committed series state are held. */
+function hasBytes(part: PartitionEntries): boolean {
+  const marker = part.marker;
+  if (!marker?.shared) return false;
+  for (const series of part.allSeries()) {
+    const c = committedEntry(series, marker.round);
+    if (c && !c.entry.deleted && !c.entry.state) return false;
+  }
+  return true;
+}

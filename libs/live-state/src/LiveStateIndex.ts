@@ -1,0 +1,200 @@
+import { SnapshotAssembler, type PartitionSnapshot, type SeriesRef } from '@pipeline/aggregation';
+import { parseLiveStateKey, type Slot } from './liveStateKeys';
+import { decodeMarker, decodeSeriesEntry, type PartitionMarker } from './liveStateRecords';
+
+/** One slot of a series as read from the topic; `state` undefined when deleted or not retained. */
+export interface IndexedEntry {
+  round: bigint;
+  deleted: boolean;
+  state: Uint8Array | undefined;
+}
+
+export interface IndexedSeries {
+  ref: SeriesRef;
+  slots: [IndexedEntry | undefined, IndexedEntry | undefined];
+}
+
+/** A marker as indexed (`shared` undefined when not retained). */
+export type IndexedMarker = Omit<PartitionMarker, 'shared'> & { shared: Uint8Array | undefined };
+
+interface MetricEntries {
+  overall: IndexedSeries | undefined;
+  groups: Map<string, IndexedSeries>;
+}
+
+/** What the topic holds of one input partition. */
+export class PartitionEntries {
+  marker: IndexedMarker | undefined;
+  /** Highest round on any of its keys (a new owner numbers its rounds above it). */
+  maxRound = 0n;
+  /** Keys of the whole-partition snapshot format (written before per-series entries): to delete once a marker is committed. */
+  readonly legacyKeys = new Set<string>();
+  /** Metric name → its series' slots. A Map: any name, `constructor` too. */
+  readonly metrics = new Map<string, MetricEntries>();
+  /** Metrics with an entry above the marker's round (they change when a marker reaches it). */
+  readonly pending = new Map<string, bigint>();
+
+  constructor(readonly base: string) {}
+
+  /** The series of `metric` on this partition, overall first, then groups in arrival order. */
+  *seriesOf(metric: string): IterableIterator<IndexedSeries> {
+    const m = this.metrics.get(metric);
+    if (!m) return;
+    if (m.overall) yield m.overall;
+    yield* m.groups.values();
+  }
+
+  *allSeries(): IterableIterator<IndexedSeries> {
+    for (const metric of this.metrics.keys()) yield* this.seriesOf(metric);
+  }
+}
+
+/**
+ * The committed entry of a series: of its two slots, the one with the highest round that is ≤ the
+ * marker's round (undefined without a marker, or when both slots are above it).
+ */
+export function committedEntry(series: IndexedSeries, markerRound: bigint | undefined): { slot: Slot; entry: IndexedEntry } | undefined {
+  if (markerRound === undefined) return undefined;
+  let best: { slot: Slot; entry: IndexedEntry } | undefined;
+  for (const slot of [0, 1] as const) {
+    const e = series.slots[slot];
+    if (e && e.round <= markerRound && (!best || e.round > best.entry.round)) best = { slot, entry: e };
+  }
+  return best;
+}
+
+export interface LiveStateIndexOptions {
+  /** The aggregator deployment (consumer group) whose keys to index; undefined: every group. */
+  group?: string;
+  /** Whether to keep the state bytes of a partition (default: all); otherwise only rounds and slots are kept. */
+  retain?: (base: string) => boolean;
+  onError?: (err: unknown, key: string) => void;
+}
+
+/**
+ * Everything the state topic holds, indexed by input partition and metric, fed one message at a
+ * time in any order (`add`; pure, no I/O). It decodes only the small headers (rounds, kinds); the
+ * series states stay bytes until a reader asks for one metric. Whole-partition snapshots of the
+ * previous format are reassembled as before (`legacy`), so a state written by an older aggregator
+ * can still be restored.
+ */
+export class LiveStateIndex {
+  private readonly prefix: string;
+  private readonly retain: (base: string) => boolean;
+  private readonly onError: (err: unknown, key: string) => void;
+  private readonly parts = new Map<string, PartitionEntries>();
+  private readonly legacySnapshots: SnapshotAssembler;
+
+  constructor(options: LiveStateIndexOptions = {}) {
+    this.prefix = options.group === undefined ? '' : `${options.group}/`;
+    this.retain = options.retain ?? (() => true);
+    this.onError = options.onError ?? (() => undefined);
+    this.legacySnapshots = new SnapshotAssembler(options.group, this.onError, { retain: this.retain });
+  }
+
+  /**
+   * Feeds one message (an empty or null value is a tombstone). Returns the metrics whose committed
+   * state may have changed, and whether a partition marker (shared state) changed.
+   */
+  add(key: string | null, value: Buffer | null | undefined): { metrics: string[]; marker: string | undefined } {
+    const none = { metrics: [], marker: undefined };
+    if (!key?.startsWith(this.prefix)) return none;
+    const parsed = parseLiveStateKey(key);
+    if (!parsed) {
+      this.onError(new Error('not a key of the state topic'), key);
+      return none;
+    }
+    try {
+      const part = this.partitionFor(parsed.base);
+      const tombstone = !value || value.length === 0;
+      if (parsed.kind === 'legacy') {
+        if (tombstone) part.legacyKeys.delete(key);
+        else part.legacyKeys.add(key);
+        this.legacySnapshots.add(key, value);
+        return none;
+      }
+      if (parsed.kind === 'marker') {
+        if (tombstone) return none; // markers are never deleted by the writer
+        const m = decodeMarker(value);
+        if (part.marker && part.marker.round >= m.round) return none;
+        part.marker = { ...m, shared: this.retain(parsed.base) ? m.shared : undefined };
+        if (m.round > part.maxRound) part.maxRound = m.round;
+        const reached: string[] = [];
+        for (const [metric, round] of part.pending) {
+          if (round <= m.round) {
+            reached.push(metric);
+            part.pending.delete(metric);
+          }
+        }
+        return { metrics: reached, marker: parsed.base };
+      }
+      const { ref, slot } = parsed;
+      let metric = part.metrics.get(ref.metric);
+      if (!metric) part.metrics.set(ref.metric, (metric = { overall: undefined, groups: new Map() }));
+      let series = ref.group === undefined ? metric.overall : metric.groups.get(ref.group);
+      if (tombstone) {
+        if (!series) return none;
+        series.slots[slot] = undefined;
+        if (!series.slots[0] && !series.slots[1]) {
+          if (ref.group === undefined) metric.overall = undefined;
+          else metric.groups.delete(ref.group);
+          if (!metric.overall && metric.groups.size === 0) part.metrics.delete(ref.metric);
+        }
+        return { metrics: [ref.metric], marker: undefined };
+      }
+      const e = decodeSeriesEntry(value);
+      if (!series) {
+        series = { ref, slots: [undefined, undefined] };
+        if (ref.group === undefined) metric.overall = series;
+        else metric.groups.set(ref.group, series);
+      }
+      series.slots[slot] = { round: e.round, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? e.state : undefined };
+      if (e.round > part.maxRound) part.maxRound = e.round;
+      if (!part.marker || e.round > part.marker.round) {
+        const pending = part.pending.get(ref.metric);
+        if (pending === undefined || e.round > pending) part.pending.set(ref.metric, e.round);
+      }
+      return { metrics: [ref.metric], marker: undefined };
+    } catch (err) {
+      this.onError(err, key);
+      return none;
+    }
+  }
+
+  partition(base: string): PartitionEntries | undefined {
+    return this.parts.get(base);
+  }
+
+  /** Partition bases, sorted (the order every reader merges in, so every replica shows the same numbers). */
+  bases(): string[] {
+    return [...this.parts.keys()].sort();
+  }
+
+  /** The most advanced whole-partition snapshot of the previous format, if its payload is held. */
+  legacy(base: string): PartitionSnapshot | undefined {
+    return this.legacySnapshots.get(base);
+  }
+
+  /** Whether a complete previous-format snapshot exists (held or not). */
+  hasLegacy(base: string): boolean {
+    return this.legacySnapshots.known(base) !== undefined;
+  }
+
+  /** Drops the state bytes held for `base` (rounds and slots stay known). */
+  release(base: string): void {
+    const part = this.parts.get(base);
+    this.legacySnapshots.release(base);
+    if (!part) return;
+    if (part.marker) part.marker = { ...part.marker, shared: undefined };
+    for (const s of part.allSeries()) {
+      for (const e of s.slots) if (e) e.state = undefined;
+    }
+  }
+
+  private partitionFor(base: string): PartitionEntries {
+    let part = this.parts.get(base);
+    if (!part) this.parts.set(base, (part = new PartitionEntries(base)));
+    return part;
+  }
+}
+

@@ -1,0 +1,11 @@
+export { ExactlyOnceState } from './ExactlyOnceState';
+export type { ExactlyOnceStateOptions, LivePartition, RoundReport } from './ExactlyOnceState';
+export { LiveStatsView } from './LiveStatsView';
+export type { AllStatsPage, AllStatsQuery } from './LiveStatsView';
+export { LiveStateIndex, committedEntry } from './LiveStateIndex';
+export type { IndexedEntry, IndexedMarker, IndexedSeries, LiveStateIndexOptions, PartitionEntries } from './LiveStateIndex';
+export { markerKey, parseLiveStateKey, partitionBase, seriesId, seriesKey } from './liveStateKeys';
+export type { LiveStateKey, Slot } from './liveStateKeys';
+export { decodeMarker, decodeSeriesEntry, encodeMarker, encodeSeriesEntry } from './liveStateRecords';
+export type { PartitionMarker, SeriesEntry } from './liveStateRecords';
+export { LiveStateError, LiveStateFormatError, StateUnavailableError } from './errors';
