@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ModelFormatError, createPredictor, encodeModel, trainModel } from '@pipeline/ml';
 import { threadNice, tsWorkerSource } from '@pipeline/testing';
-import { createWorkerDecoder, type DecodeWorkerData } from './ModelDecoder';
+import { ModelDecodeError, createWorkerDecoder, type DecodeResourceLimits, type DecodeWorkerData } from './ModelDecoder';
 
 const root = join(__dirname, '..', '..', '..');
 const forest = trainModel({
@@ -58,7 +58,7 @@ describe('createWorkerDecoder', () => {
     await decoder.close();
   });
 
-  it('decodes on the main thread when the worker dies with versions in hand, and starts a new worker next time', async () => {
+  it('fails the version a dying worker held, never decodes on the main thread, and decodes the next in a new worker', async () => {
     const failures: string[] = [];
     let spawned = 0;
     const dying = "require('node:worker_threads').parentPort.on('message', () => process.exit(3));";
@@ -66,27 +66,61 @@ describe('createWorkerDecoder', () => {
       spawn: () => new Worker(spawned++ === 0 ? dying : workerCode, { eval: true }),
       onWorkerFailure: (err) => failures.push(err.message),
     });
-    const [a, b] = await Promise.all([decoder.decode(bytes), decoder.decode(bytes)]);
-    expect([a.thread, b.thread]).toEqual(['main', 'main']);
-    expect(createPredictor(a.model).predict(probe, 3)).toEqual(createPredictor(forest).predict(probe, 3));
+    const [a, b] = await Promise.allSettled([decoder.decode(bytes), decoder.decode(bytes)]);
+    expect(a).toEqual({ status: 'rejected', reason: new ModelDecodeError('model decode worker exited with code 3', 'worker_failed') });
+    expect(b.status === 'fulfilled' && b.value.thread).toBe('worker');
     expect(failures).toEqual(['model decode worker exited with code 3']);
     const c = await decoder.decode(bytes);
     expect([c.thread, spawned]).toEqual(['worker', 2]);
     await decoder.close();
   });
 
-  it('decodes on the main thread when no worker can be started', async () => {
+  it('starts the worker with heap limits; a version that runs it out of memory fails and the next decodes in a new worker', async () => {
+    const failures: string[] = [];
+    const given: DecodeResourceLimits[] = [];
+    let spawned = 0;
+    // A "decoder" that keeps every array it makes, as a 64 MiB JSON header parsed into objects would.
+    const hoarding = "const k = []; require('node:worker_threads').parentPort.on('message', () => { for (;;) k.push(new Array(1e5).fill({ a: 1 })); });";
+    const limits = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 };
+    const decoder = createWorkerDecoder({
+      resourceLimits: limits,
+      spawn: (resourceLimits) => (given.push(resourceLimits), new Worker(spawned++ === 0 ? hoarding : workerCode, { eval: true, resourceLimits })),
+      onWorkerFailure: (err) => failures.push(err.message),
+    });
+    await expect(decoder.decode(bytes)).rejects.toThrow(new ModelDecodeError('model decode worker ran out of memory (heap limit 32 MB)', 'worker_failed'));
+    expect((await decoder.decode(bytes)).thread).toBe('worker');
+    expect({ given, failures }).toEqual({ given: [limits, limits], failures: ['model decode worker ran out of memory (heap limit 32 MB)'] });
+    await decoder.close();
+  });
+
+  it('stops a decode that takes longer than timeoutMs, fails that version, and decodes the next in a new worker', async () => {
+    const failures: string[] = [];
+    let spawned = 0;
+    const spinning = "require('node:worker_threads').parentPort.on('message', () => { for (;;); });";
+    const decoder = createWorkerDecoder({
+      timeoutMs: 300,
+      spawn: () => new Worker(spawned++ === 0 ? spinning : workerCode, { eval: true }),
+      onWorkerFailure: (err) => failures.push(err.message),
+    });
+    const [slow, next] = await Promise.allSettled([decoder.decode(bytes), decoder.decode(bytes)]);
+    expect(slow).toEqual({ status: 'rejected', reason: new ModelDecodeError('model decode took longer than 300 ms; the decode worker was stopped', 'timeout') });
+    expect(next.status === 'fulfilled' && next.value.thread).toBe('worker');
+    expect([failures, spawned]).toEqual([['model decode took longer than 300 ms; the decode worker was stopped'], 2]);
+    await decoder.close();
+  });
+
+  it('fails the version when no worker can be started, without decoding it on the main thread', async () => {
     const failures: string[] = [];
     const missing = createWorkerDecoder({ spawn: () => new Worker(join(root, 'no-such-decode.worker.js')), onWorkerFailure: (err) => failures.push(err.message) });
-    expect((await missing.decode(bytes)).thread).toBe('main');
+    await expect(missing.decode(bytes)).rejects.toThrow(/no-such-decode\.worker\.js/);
     const throwing = createWorkerDecoder({
       spawn: () => {
         throw new Error('no threads');
       },
       onWorkerFailure: (err) => failures.push(err.message),
     });
-    expect((await throwing.decode(bytes)).thread).toBe('main');
-    expect(failures).toEqual([expect.stringMatching(/no-such-decode\.worker\.js/), 'no threads']);
+    await expect(throwing.decode(bytes)).rejects.toThrow(new ModelDecodeError('model decode worker could not start: no threads', 'worker_failed'));
+    expect(failures).toEqual([expect.stringMatching(/no-such-decode\.worker\.js/), 'model decode worker could not start: no threads']);
     await Promise.all([missing.close(), throwing.close()]);
   });
 

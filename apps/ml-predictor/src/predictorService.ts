@@ -5,7 +5,7 @@ import { ModelRegistryView } from '@pipeline/model-registry';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import type { PredictorConfig } from './config';
 import { createGrpcServer, type GrpcServer } from './grpc';
-import { createInlineDecoder, createWorkerDecoder, type DecodeWorkerData } from './ModelDecoder';
+import { createInlineDecoder, createWorkerDecoder, type DecodeWorkerData, type ModelDecoder } from './ModelDecoder';
 import { RegistryCatalog, newestPerModel } from './RegistryCatalog';
 
 /** Buckets around the 2 ms p99 target, in seconds. */
@@ -14,17 +14,21 @@ const PREDICT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.0
 /**
  * ml-predictor: serves every model of the registry over gRPC (ml.v1.PredictorService, KServe v2,
  * grpc.health.v1) on `grpcPort`; HTTP only for /healthz, /readyz, /metrics. New versions are
- * hot-loaded from the registry topic as they appear. Ready (gRPC health SERVING, /readyz 200) once
- * the registry view has caught up with the topic at start. Shutdown: health NOT_SERVING, in-flight
- * calls get `drainGraceMs` to finish, then the registry consumer stops.
+ * hot-loaded from the registry topic as they appear. At start the gRPC port opens once the registry
+ * view has caught up with the topic; the predictor is ready (gRPC health SERVING, /readyz 200) once
+ * the versions found have decoded or `startupDecodeWaitMs` has passed, whichever is first — a
+ * version still decoding then is served when it finishes (NOT_FOUND until then), so one slow or
+ * hostile record cannot hold readiness. Shutdown: health NOT_SERVING, in-flight calls get
+ * `drainGraceMs` to finish, then the registry consumer stops.
  *
- * New versions are decoded in a worker thread running `decodeWorkerPath` (decode.worker.js), so
- * a hot swap does not pause the calls being served; without it (tests, embedded mode before a
- * build) they are decoded on the main thread.
+ * New versions are decoded in a worker thread running `decodeWorkerPath` (decode.worker.js), with
+ * heap limits and a per-version timeout, so a hot swap does not pause the calls being served and a
+ * version that fails to decode is reported and skipped; without it (tests, embedded mode before a
+ * build) they are decoded on the main thread. `decoder` replaces both (tests).
  *
  * `onGrpcListening` receives the bound gRPC port (embedded mode binds port 0).
  */
-export function createPredictorService(opts: { onGrpcListening?(port: number): void; decodeWorkerPath?: string } = {}): ServiceFactory<PredictorConfig> {
+export function createPredictorService(opts: { onGrpcListening?(port: number): void; decodeWorkerPath?: string; decoder?: ModelDecoder } = {}): ServiceFactory<PredictorConfig> {
   return ({ config, bus, metrics, logger }) => {
     const registers = [metrics.registry];
     const predictDuration = new Histogram({
@@ -40,7 +44,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     metrics.expectTopics({ consumed: [INTERNAL_TOPICS.mlModels] });
     const loadDuration = new Histogram({
       name: 'pipeline_ml_model_load_duration_seconds',
-      help: 'From a complete registry version to serving it (decoding included), by the thread that decoded it: worker, or main after a worker failure',
+      help: 'From a complete registry version to serving it (decoding included), by the thread that decoded it: worker, or main (inline decoding: embedded mode before a build)',
       labelNames: ['thread'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
@@ -49,16 +53,18 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     // (alert PipelineModelDecodedOnMainThread).
     loadDuration.zero({ thread: 'worker' });
     loadDuration.zero({ thread: 'main' });
-    const decoder = opts.decodeWorkerPath
-      ? createWorkerDecoder({
-          spawn: () => new Worker(opts.decodeWorkerPath!, { workerData: { nice: config.workerNice } satisfies DecodeWorkerData }),
-          onWorkerFailure: (err) => logger.warn({ err: err.message }, 'model decode worker failed; decoding on the main thread, a new worker starts with the next version'),
-          onWorkerPriority: (r) =>
-            r.applied
-              ? logger.info({ nice: r.nice }, 'model decode worker started below the event loop\'s CPU priority')
-              : logger.warn({ reason: r.reason }, 'model decode worker runs at the service\'s CPU priority (WORKER_NICE not applied)'),
-        })
-      : createInlineDecoder();
+    const workerDecoder = (path: string) =>
+      createWorkerDecoder({
+        spawn: (resourceLimits) => new Worker(path, { workerData: { nice: config.workerNice } satisfies DecodeWorkerData, resourceLimits }),
+        resourceLimits: { maxOldGenerationSizeMb: config.decodeMaxHeapMb, maxYoungGenerationSizeMb: 16 },
+        timeoutMs: config.decodeTimeoutMs,
+        onWorkerFailure: (err) => logger.warn({ err: err.message }, 'model decode worker failed; the version it was decoding is not served, a new worker starts with the next version'),
+        onWorkerPriority: (r) =>
+          r.applied
+            ? logger.info({ nice: r.nice }, 'model decode worker started below the event loop\'s CPU priority')
+            : logger.warn({ reason: r.reason }, 'model decode worker runs at the service\'s CPU priority (WORKER_NICE not applied)'),
+      });
+    const decoder = opts.decoder ?? (opts.decodeWorkerPath ? workerDecoder(opts.decodeWorkerPath) : createInlineDecoder());
     const catalog = new RegistryCatalog({
       maxVersionsPerModel: config.maxVersionsPerModel,
       decoder,
@@ -87,16 +93,17 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     });
     registry.onRemoved((name, version) => void catalog.unload(name, version));
     let grpc: GrpcServer | undefined;
+    let startupWait: NodeJS.Timeout | undefined;
+    let endStartupWait = () => undefined as void;
 
     return {
       readiness: [{ name: 'models', check: async () => catalog.isReady() }],
       async start() {
         await registry.start();
         await registry.catchUp(120_000);
-        for (const m of newestPerModel(registry.list(), config.maxVersionsPerModel)) void catalog.load(m);
+        const initial = newestPerModel(registry.list(), config.maxVersionsPerModel);
+        for (const m of initial) void catalog.load(m);
         live = true; // in the same turn as list(): no version can slip between the two
-        await catalog.settled();
-        catalog.markReady();
         grpc = createGrpcServer({
           catalog,
           maxReceiveMessageBytes: config.maxReceiveMessageBytes,
@@ -107,10 +114,26 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
           },
         });
         const port = await grpc.start(config.grpcHost, config.grpcPort);
-        logger.info({ grpcPort: port, models: catalog.list().map((m) => `${m.name}/${m.version}`) }, 'gRPC server listening');
         opts.onGrpcListening?.(port);
+        const allDecoded = await Promise.race([
+          catalog.settled().then(() => true),
+          new Promise<boolean>((resolve) => {
+            endStartupWait = () => resolve(false);
+            startupWait = setTimeout(endStartupWait, config.startupDecodeWaitMs);
+          }),
+        ]);
+        clearTimeout(startupWait);
+        catalog.markReady();
+        const served = catalog.list().map((m) => `${m.name}/${m.version}`);
+        if (allDecoded) logger.info({ grpcPort: port, models: served }, 'gRPC server listening; every model version in the registry is served');
+        else {
+          const waiting = initial.map((m) => `${m.manifest.name}/${m.manifest.version}`).filter((k) => !served.includes(k));
+          logger.warn({ grpcPort: port, models: served, notYetServed: waiting, waitedMs: config.startupDecodeWaitMs }, 'ready before every model version decoded (ML_STARTUP_DECODE_WAIT_MS); the rest are served as they finish');
+        }
       },
       async stop() {
+        clearTimeout(startupWait);
+        endStartupWait();
         await grpc?.stop(config.drainGraceMs);
         await registry.stop();
         await decoder.close();
