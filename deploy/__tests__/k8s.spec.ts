@@ -10,6 +10,7 @@ import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from 'ku
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { isCoreKind, renderKustomization, strategicMerge, type K8sObject } from './support/renderKustomization';
 import { REPO_ROOT } from './support/tools';
 
@@ -30,6 +31,7 @@ const MODELS: Record<string, new (data: never) => Model> = {
   'apps/v1/Deployment': Deployment,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 type Container = {
@@ -91,7 +93,7 @@ describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
     }
     expect(failures).toEqual([]);
     const custom = objs.filter((o) => !isCoreKind(o)).map((o) => `${o.apiVersion} ${o.kind}`);
-    const allowed = ['kafka.strimzi.io/v1 Kafka', 'kafka.strimzi.io/v1 KafkaNodePool', 'kafka.strimzi.io/v1 KafkaTopic', 'monitoring.coreos.com/v1 ServiceMonitor'];
+    const allowed = ['kafka.strimzi.io/v1 Kafka', 'kafka.strimzi.io/v1 KafkaNodePool', 'kafka.strimzi.io/v1 KafkaTopic', 'kafka.strimzi.io/v1 KafkaUser', 'monitoring.coreos.com/v1 ServiceMonitor'];
     expect(custom.filter((c) => !allowed.includes(c))).toEqual([]);
   });
 
@@ -211,9 +213,10 @@ describe.each(['dev', 'prod'])('deploy/k8s overlay %s', (variant) => {
     expect([...roles].sort()).toEqual(['broker', 'controller']);
   });
 
-  it('points KAFKA_BROKERS at the Strimzi bootstrap Service of the plain listener', () => {
-    const plain = (kafka.spec.kafka.listeners as { name: string; port: number; tls: boolean }[]).find((l) => !l.tls)!;
-    expect(config.data.KAFKA_BROKERS).toBe(`pipeline-kafka-kafka-bootstrap:${plain.port}`);
+  it('points KAFKA_BROKERS at the Strimzi bootstrap Service of the TLS listener, the only one', () => {
+    const listeners = kafka.spec.kafka.listeners as { name: string; port: number; tls: boolean }[];
+    expect(listeners.map((l) => l.tls)).toEqual([true]);
+    expect(config.data.KAFKA_BROKERS).toBe(`pipeline-kafka-kafka-bootstrap:${listeners[0]!.port}`);
   });
 
   it('declares every topic the services provision with the partition count the services use, compacting the state topics', () => {
