@@ -24,7 +24,7 @@ describe('describeFirstError', () => {
     const metrics = Array.from({ length: 10_001 }, () => ({ metric_name: 'x', value: 1 }));
     expect(messageOf(AggregateRequestSchema, { metrics })).toBe('metrics must have at most 10000 items, got 10001');
     expect(messageOf(AggregateRequestSchema, { metrics: [] })).toBe('metrics must have at least 1 item, got 0');
-    expect(messageOf(AggregateRequestSchema, { metrics: [{ metric_name: 'x', value: 'a' }] })).toBe('metrics.0.value must be number, got "a"');
+    expect(messageOf(AggregateRequestSchema, { metrics: [{ metric_name: 'x', value: 'a' }] })).toBe('metrics[0].value must be number, got "a"');
     expect(messageOf(AggregateRequestSchema, { metric_name: 'x', value: 'a' })).toBe('value must be number, got "a"');
     expect(messageOf(AggregateRequestSchema, { metric_name: 'x' })).toBe('value is required');
     expect(messageOf(AggregateRequestSchema, 5)).toBe('event must be an object, got 5');

@@ -9,8 +9,12 @@ import { ContractError } from './errors';
  *   timestamp must be an ISO-8601 date-time string or a number, got "yesterday"
  *   payload.severity must be one of debug, info, warning, error, critical, got "fatal"
  *   metrics must have at most 10000 items, got 10001
- * TypeBox paths are JSON pointers (`/payload/value`); we print dotted paths. The whole value is
- * called `event` (`event must be object, got 5`).
+ *   events[3].metric_name must not contain control characters or invalid UTF-8, got "a\u0000b"
+ *   feature_keys[2] repeats "cpu": items must be unique
+ * A schema may say what it expects in its own words with `errorMessage` (used for pattern and union
+ * errors): `{ pattern: '^…$', errorMessage: 'must be a Kafka topic name' }`.
+ * TypeBox paths are JSON pointers (`/payload/value`, `/metrics/3/value`); we print dotted paths with
+ * array indices in brackets (`metrics[3].value`). The whole value is called `event` (`event must be object, got 5`).
  */
 export function describeFirstError(check: TypeCheck<TSchema>, value: unknown, prefix = ''): ContractError {
   const first = check.Errors(value).First();
@@ -19,11 +23,12 @@ export function describeFirstError(check: TypeCheck<TSchema>, value: unknown, pr
 }
 
 function describe(e: ValueError, prefix: string): ContractError {
-  if (e.type === ValueErrorType.Union) {
+  // A union with its own `errorMessage` (e.g. a time: date-time string or epoch ms) is described whole.
+  if (e.type === ValueErrorType.Union && typeof (e.schema as Record<string, unknown>)['errorMessage'] !== 'string') {
     const inner = errorOfClosestVariant(e);
     if (inner) return describe(inner, prefix);
   }
-  const path = (prefix + e.path).replace(/^\//, '').replace(/\//g, '.');
+  const path = dottedPath(prefix + e.path);
   const field = path || 'event';
   const s = e.schema as Record<string, unknown>;
   const length = (e.value as { length?: number } | null)?.length;
@@ -31,10 +36,12 @@ function describe(e: ValueError, prefix: string): ContractError {
   switch (e.type) {
     case ValueErrorType.ObjectRequiredProperty:
       return fail(`${path} is required`);
-    case ValueErrorType.ObjectAdditionalProperties:
-      return fail(`${path} is not an allowed field`);
+    case ValueErrorType.ObjectAdditionalProperties: {
+      const allowed = Object.keys((s['properties'] ?? {}) as object);
+      return fail(`${path} is not an allowed field${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`);
+    }
     case ValueErrorType.Union:
-      return fail(`${field} must be ${unionExpectation(e.schema)}, got ${got(e.value)}`);
+      return fail(`${field} ${typeof s['errorMessage'] === 'string' ? s['errorMessage'] : `must be ${unionExpectation(e.schema)}`}, got ${got(e.value)}`);
     case ValueErrorType.ArrayMinItems:
       return fail(`${field} must have at least ${String(s['minItems'])} item${s['minItems'] === 1 ? '' : 's'}, got ${length}`);
     case ValueErrorType.ArrayMaxItems:
@@ -43,6 +50,19 @@ function describe(e: ValueError, prefix: string): ContractError {
       return fail(s['minLength'] === 1 ? `${field} must not be empty` : `${field} must be at least ${String(s['minLength'])} characters long, got ${length}`);
     case ValueErrorType.StringMaxLength:
       return fail(`${field} must be at most ${String(s['maxLength'])} characters long, got ${length}`);
+    case ValueErrorType.ArrayUniqueItems: {
+      const items = e.value as unknown[];
+      const seen = new Set<string>();
+      const at = items.findIndex((item) => {
+        const k = JSON.stringify(item) ?? String(item);
+        if (seen.has(k)) return true;
+        seen.add(k);
+        return false;
+      });
+      return at < 0 ? fail(`${field} items must be unique`) : fail(`${field}[${at}] repeats ${got(items[at])}: items must be unique`);
+    }
+    case ValueErrorType.StringPattern:
+      return fail(`${field} ${typeof s['errorMessage'] === 'string' ? s['errorMessage'] : `must match the pattern ${String(s['pattern'])}`}, got ${got(e.value)}`);
     case ValueErrorType.StringFormat:
       return fail(`${field} must be ${describeSchema(e.schema)}, got ${got(e.value)}`);
     case ValueErrorType.NumberMinimum:
@@ -123,6 +143,16 @@ function describeSchema(schema: TSchema): string {
     default:
       return typeof schema['description'] === 'string' ? schema['description'] : 'a valid value';
   }
+}
+
+/** `/metrics/3/value` → `metrics[3].value`; `/payload/value` → `payload.value`. */
+function dottedPath(pointer: string): string {
+  let out = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : out === '' ? part : `.${part}`;
+  }
+  return out;
 }
 
 /** The offending value as JSON, cut to 80 characters (NaN and ±Infinity as themselves). */

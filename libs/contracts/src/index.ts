@@ -59,6 +59,8 @@ export type {
   BatchCancelRecord,
   BatchJobKey,
 } from './batchSchemas';
+export { parseDateTime, MAX_EPOCH_MS } from './parseDateTime';
+export { PRINTABLE_TEXT_PATTERN, PRINTABLE_TEXT_ERROR } from './printableText';
 export {
   ML_MODEL_TYPES,
   ML_JOB_STATES,

@@ -1,11 +1,13 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { PRINTABLE_TEXT_ERROR, PRINTABLE_TEXT_PATTERN } from './printableText';
 
 /**
  * Payload schemas, one per event topic, version 1. These JSON Schemas are the single source of
  * truth: the TypeScript types below are derived from them (`Static<>`), the validators are compiled
  * from them once (see validateEvent.ts) and the gateway's OpenAPI document embeds them.
  */
-const Name = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
+/** A name (metric, group, user, device, …): 1–256 characters, no control characters, well-formed Unicode. */
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE_TEXT_PATTERN, errorMessage: PRINTABLE_TEXT_ERROR, description });
 const Tags = Type.Record(Type.String(), Type.String({ maxLength: 1024 }), { description: 'Free-form string labels' });
 const Properties = Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form properties (JSON, nesting depth ≤ 32)' });
 

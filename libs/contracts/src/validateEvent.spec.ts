@@ -55,7 +55,7 @@ describe('normalizeEvent', () => {
     expect(errorOf({ payload: {} })).toMatch(/^topic must be one of .*, got nothing$/);
     expect(errorOf([1])).toBe('event must be a JSON object, got an array');
     expect(errorOf({ topic: 'events.errors', payload: { service: 's', error_type: 'E', message: 'm', severity: 'fatal' } })).toMatch(/^payload\.severity must be/);
-    expect(errorOf({ topic: 'events.metrics', payload: { metric_name: 'x', value: 1 }, extra: 1 })).toBe('extra is not an allowed field');
+    expect(errorOf({ topic: 'events.metrics', payload: { metric_name: 'x', value: 1 }, extra: 1 })).toBe('extra is not an allowed field (allowed: id, topic, type, timestamp, source, key, schema_version, payload)');
     expect(errorOf({ topic: 'events.metrics', timestamp: 'yesterday', payload: { metric_name: 'x', value: 1 } })).toMatch(/^timestamp must be/);
   });
 

@@ -3,11 +3,12 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { randomUUID } from 'node:crypto';
 import { describeFirstError } from './describeFirstError';
 import { ContractError } from './errors';
+import { parseDateTime } from './parseDateTime';
 import { EventInputSchema, PAYLOAD_SCHEMAS, SCHEMA_VERSION, type EventEnvelope, type EventInput } from './schemas';
 import { isEventTopic, type EventTopic } from './topics';
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})$/;
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => ISO_DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)));
+// One definition of `date-time` (RFC 3339 with a zone, calendar-checked: 2024-02-30 is refused).
+FormatRegistry.Set('date-time', (v) => parseDateTime(v) !== undefined);
 
 /** Free-form objects (properties, state, tags) may nest at most this deep. */
 export const MAX_PAYLOAD_DEPTH = 32;
@@ -63,7 +64,7 @@ function toIsoTimestamp(ts: string | number | undefined, nowMs: number): string 
     if (Number.isNaN(d.getTime())) throw new ContractError(`timestamp must be epoch milliseconds in range, got ${ts}`, 'timestamp');
     return d.toISOString();
   }
-  return new Date(Date.parse(ts)).toISOString();
+  return new Date(parseDateTime(ts)!).toISOString(); // the schema's date-time format accepted it
 }
 
 /** Milliseconds as seconds with at most 3 decimals: 60000 → "60", 1500 → "1.5". */

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { httpRequest } from '@pipeline/testing';
 import { createLogger } from './logger';
-import { jsonBody, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './jsonBody';
+import { jsonBody, jsonNestsDeeperThan, MAX_JSON_DEPTH, pathOfReplacementChar } from './jsonBody';
 import { ServiceMetrics } from './metrics';
 import { closeServer, createServiceApp, listen } from './serviceApp';
 
@@ -44,6 +44,18 @@ describe('jsonBody', () => {
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
   afterAll(() => closeServer(server));
+
+  it('refuses bytes that are not UTF-8 with 400 naming the field they are in (they were decoded to U+FFFD and stored)', async () => {
+    const body = (prefix: string, suffix: string) => Buffer.concat([Buffer.from(prefix), Buffer.from([0xc3, 0x28]), Buffer.from(suffix)]);
+    const post = (b: Buffer) => httpRequest(`${url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b });
+    const inValue = await post(body('{"metrics":[{"metric_name":"ok"},{"metric_name":"bad', '"}]}'));
+    expect([inValue.status, inValue.json]).toEqual([400, { error: { code: 'invalid_request', message: 'metrics[1].metric_name must be valid UTF-8 (the request has bytes that are not)' } }]);
+    const inKey = await post(body('{"ta', 'g":1}'));
+    expect(inKey.json.error.message).toBe('ta\uFFFD(g (a field name) must be valid UTF-8 (the request has bytes that are not)');
+    const realReplacementChar = await post(Buffer.from('{"name":"\uFFFD"}'));
+    expect([realReplacementChar.status, realReplacementChar.json]).toEqual([200, { body: { name: '\uFFFD' } }]);
+    expect(pathOfReplacementChar({ a: [1, { b: 'x\uFFFD' }] })).toBe('a[1].b');
+  });
 
   it('refuses a body nested deeper than the limit with 400 naming the limit, before parsing it', async () => {
     for (const body of [nested(10_000), nested(10_000, '[', ']'), `{"rows":[${nested(5_000)}]}`, nested(MAX_JSON_DEPTH + 1)]) {

@@ -107,4 +107,21 @@ describe('the edge refuses bad requests with a 4xx (gateway and ingest on the in
     const event = await post(`${gw}/pipeline/events`, JSON.stringify({ topic: 'events.metrics', timestamp: 'yesterday', payload: { metric_name: 'm', value: 1 } }));
     expect([event.status, event.json.error.message]).toEqual([400, 'timestamp must be an ISO-8601 date-time string or a number, got "yesterday"']);
   });
+
+  it('refuses control characters and invalid UTF-8 in metric_name with 400 naming the field (they were stored and echoed back)', async () => {
+    const refused = (message: string, code = 'invalid_metric') => ({ error: { code, message } });
+    const nul = await post(`${gw}/pipeline/aggregate`, JSON.stringify({ metric_name: 'cpu\u0000load', value: 1 }));
+    expect([nul.status, nul.json]).toEqual([400, refused('metric_name must not contain control characters or invalid UTF-8, got "cpu\\u0000load"')]);
+    const escape = await post(`${gw}/pipeline/aggregate`, JSON.stringify({ metrics: [{ metric_name: 'ok', value: 1 }, { metric_name: 'red\u001b[31m', value: 1 }] }));
+    expect([escape.status, escape.json]).toEqual([400, refused('metrics[1].metric_name must not contain control characters or invalid UTF-8, got "red\\u001b[31m"')]);
+    const surrogate = await post(`${gw}/pipeline/aggregate`, '{"metric_name":"cpu\\ud800","value":1}');
+    expect([surrogate.status, surrogate.json]).toEqual([400, refused('metric_name must not contain control characters or invalid UTF-8, got "cpu\\ud800"')]);
+    const bytes = Buffer.concat([Buffer.from('{"metric_name":"cpu'), Buffer.from([0xff, 0xfe]), Buffer.from('","value":1}')]);
+    const invalidUtf8 = await httpRequest(`${gw}/pipeline/aggregate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bytes });
+    expect([invalidUtf8.status, invalidUtf8.json]).toEqual([400, refused('metric_name must be valid UTF-8 (the request has bytes that are not)', 'invalid_request')]);
+    const event = await post(`${gw}/pipeline/events`, JSON.stringify({ topic: 'events.metrics', payload: { metric_name: 'tab\there', value: 1 } }));
+    expect([event.status, event.json.error.message]).toEqual([400, 'payload.metric_name must not contain control characters or invalid UTF-8, got "tab\\there"']);
+    const emoji = await post(`${gw}/pipeline/aggregate`, JSON.stringify({ metric_name: 'latency_🚀', value: 1 }));
+    expect(emoji.status).toBe(202);
+  });
 });

@@ -199,7 +199,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
       [{ model_name: 'no-such-model', features: [[1, 2, 3]] }, 404, 'model_not_found', 'model "no-such-model" not found'],
       [{ model_name: name, features: [[1, 2]] }, 400, 'invalid_request', `n_features must be 3 (the feature count of model "${name}" version 2), got 2`],
       [{ model_name: name, features: [[1, 2, 3], [1, 2]] }, 400, 'invalid_request', 'features[1] has 2 values, expected 3 like features[0]'],
-      [{ model_name: name, features: [[1, null, 3]] }, 400, 'invalid_request', 'features.0.1 must be number, got null'],
+      [{ model_name: name, features: [[1, null, 3]] }, 400, 'invalid_request', 'features[0][1] must be number, got null'],
       [`{"model_name":"${name}","features":[[1,NaN,3]]}`, 400, 'invalid_json', ''],
       [{ model_name: name, features: [] }, 400, 'invalid_request', 'features must have at least 1 item, got 0'],
       [{ model_name: name, rows: [{ a: 1, b: 2 }] }, 400, 'invalid_request', `rows[0].c is required (model "${name}" version 2 features: a, b, c)`],
