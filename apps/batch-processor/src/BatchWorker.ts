@@ -1,9 +1,33 @@
-import { BATCH_TASKS_TOPIC, isTerminalBatchStatus, readBatchInput, type BatchCommand, type BatchJobRecord, type BatchJobStatus, type BatchTask } from '@pipeline/contracts';
-import { BatchInputError, createBatchRun, finishBatch, mergeBatchPartials, parseBatchOptions, type BatchJobOptions } from '@pipeline/batch';
+import {
+  BATCH_TASKS_TOPIC,
+  SkippedRecordsTally,
+  isTerminalBatchStatus,
+  mergeSkippedRecords,
+  type BatchCommand,
+  type BatchInput,
+  type BatchJobRecord,
+  type BatchJobStatus,
+  type BatchTask,
+} from '@pipeline/contracts';
+import { BatchInputError, compileEventCheck, createBatchRun, finishBatch, mergeBatchPartials, readBatchRequest, type BatchJobOptions } from '@pipeline/batch';
 import { BusError, type EventBus, type IncomingMessage } from '@pipeline/kafka';
 import { BatchJobFailure, TaskAborted } from './errors';
 import type { JobStore } from './JobStore';
 import { planTasks, taskKey } from './planTasks';
+
+/** How the event checks name a record of a source range; stripped from the skip reasons. */
+const RECORD_LABEL = 'record';
+
+/** `record[12].value must be …` → `value must be …`; `record[12] must be an event object …` → `record must be an event object …`. */
+function withoutRecordIndex(message: string): string {
+  return message.replace(/^record\[\d+\]\./, '').replace(/^record\[\d+\]/, 'record');
+}
+
+/** The event time lookup of the batch operations: `timestamp` at the top level, else in `payload` (null = absent). */
+function hasTimestamp(event: Record<string, unknown>): boolean {
+  const own = (o: unknown) => o !== null && typeof o === 'object' && Object.hasOwn(o, 'timestamp') && (o as Record<string, unknown>)['timestamp'] != null;
+  return own(event) || own(event['payload']);
+}
 
 export interface BatchWorkerOptions {
   bus: EventBus;
@@ -61,10 +85,9 @@ export class BatchWorker {
     }
     if (store.cancelRequested(jobId)) return this.end(base, 'cancelled', { reason: 'cancelled before it started' });
     let options: BatchJobOptions;
-    let input: ReturnType<typeof readBatchInput>;
+    let input: BatchInput;
     try {
-      options = parseBatchOptions(request['operation'], request);
-      input = readBatchInput(request, options.operation === 'join');
+      ({ options, input } = readBatchRequest(request)); // the gateway's validator: a command from elsewhere gets the same checks
     } catch (e) {
       return this.end(base, 'failed', { reason: (e as Error).message });
     }
@@ -109,8 +132,7 @@ export class BatchWorker {
   }
 
   private async republish(record: BatchJobRecord, request: Record<string, unknown>): Promise<void> {
-    const options = parseBatchOptions(request['operation'], request);
-    const input = readBatchInput(request, options.operation === 'join');
+    const { input } = readBatchRequest(request);
     if (input.kind !== 'source') return;
     const sources = [];
     for (const range of input.sources) sources.push({ range, partitions: await this.o.bus.partitionsFor(range.topic) });
@@ -157,10 +179,18 @@ export class BatchWorker {
     await this.finishIfComplete(task);
   }
 
+  /**
+   * Reads the task's range into a run. A record the operation cannot read (not JSON, not an object,
+   * a value that is not a finite number, a bad time or group) is skipped and tallied, never fatal; a
+   * record without a `timestamp` (top level or payload) gets its Kafka record timestamp, as the
+   * aggregator and the trainer use it.
+   */
   private async readPartition(task: BatchTask, heartbeat: () => Promise<void>): Promise<void> {
     const { store, bus } = this.o;
-    const options = parseBatchOptions(task.request['operation'], task.request);
+    const { options } = readBatchRequest(task.request);
     const run = createBatchRun(options);
+    const check = compileEventCheck(options, RECORD_LABEL);
+    const skipped = new SkippedRecordsTally();
     const controller = new AbortController();
     let read = 0;
     let lastProgressAt = this.now();
@@ -177,14 +207,23 @@ export class BatchWorker {
           controller.abort(new TaskAborted(stopped));
           return;
         }
-        const events = new Array<unknown>(messages.length);
+        const events: unknown[] = [];
         for (let i = 0; i < messages.length; i++) {
           const m = messages[i]!;
+          const at = { topic: task.topic, partition: task.partition, offset: m.offset };
+          let event: unknown;
           try {
-            events[i] = JSON.parse(m.value.toString('utf8'));
+            event = JSON.parse(m.value.toString('utf8'));
           } catch {
-            throw new BatchJobFailure(`record at offset ${m.offset} is not JSON`);
+            skipped.add(at, 'record is not JSON');
+            continue;
           }
+          if (event !== null && typeof event === 'object' && !Array.isArray(event) && !hasTimestamp(event as Record<string, unknown>)) {
+            (event as Record<string, unknown>)['timestamp'] = m.timestampMs;
+          }
+          const problem = check(event, i);
+          if (problem) skipped.add(at, withoutRecordIndex(problem.message));
+          else events.push(event);
         }
         run.add(events, task.side);
         read += messages.length;
@@ -201,7 +240,8 @@ export class BatchWorker {
     });
     if (stopped !== undefined) throw new TaskAborted(stopped);
     await store.writeProgress({ job_id: task.job_id, task: task.task, progress: 1, events_read: read, worker: this.o.workerId });
-    await store.writePartial({ job_id: task.job_id, task: task.task, events_read: read, worker: this.o.workerId, partial: run.partial() });
+    const report = skipped.report();
+    await store.writePartial({ job_id: task.job_id, task: task.task, events_read: read, worker: this.o.workerId, partial: run.partial(), ...(report ? { skipped: report } : {}) });
   }
 
   /**
@@ -220,7 +260,7 @@ export class BatchWorker {
       partials.push(p);
     }
     if (store.cancelRequested(task.job_id)) return this.end(st, 'cancelled', { reason: 'cancel requested' });
-    const options = parseBatchOptions(task.request['operation'], task.request);
+    const { options } = readBatchRequest(task.request);
     let result: unknown;
     try {
       result = finishBatch(options, mergeBatchPartials(options, partials.map((p) => p.partial)));
@@ -229,7 +269,8 @@ export class BatchWorker {
       throw e;
     }
     const workers = [...new Set(partials.map((p) => p.worker))].sort();
-    await this.end(st, 'succeeded', { result, events_read: partials.reduce((a, p) => a + p.events_read, 0), workers });
+    const skipped = mergeSkippedRecords(partials.map((p) => p.skipped));
+    await this.end(st, 'succeeded', { result, events_read: partials.reduce((a, p) => a + p.events_read, 0), workers, ...(skipped ? { skipped } : {}) });
   }
 
   private async endForStop(task: BatchTask, why: string): Promise<void> {

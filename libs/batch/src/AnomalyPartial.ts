@@ -43,7 +43,7 @@ export interface SerializedAnomalyStats {
  * whose |z| lies within rounding of the threshold could be classified differently; `finishBatch` on a
  * `detect_anomalies` run avoids even that by recomputing the statistics from the carried values in input order.
  */
-export class AnomalyPartial implements Accumulator<AnomalyStats | GroupAnomalyStats[], SerializedAnomalyStats> {
+export class AnomalyPartial implements Accumulator<GroupAnomalyStats[], SerializedAnomalyStats> {
   private readonly table = new MomentsTable(4);
   private readonly groups: GroupKey[] = [];
   private readonly rowOf = new Map<GroupKey, number>();
@@ -98,9 +98,11 @@ export class AnomalyPartial implements Accumulator<AnomalyStats | GroupAnomalySt
     return { mean: this.table.count[r] === 0 ? 0 : this.table.meanOf(r), stddev: this.table.stddev(r), count: this.table.count[r] };
   }
 
-  /** Ungrouped: `{ mean, stddev, count }` (mean and stddev 0 when there are no values). Grouped: one entry per group with a value, sorted by group. */
-  result(): AnomalyStats | GroupAnomalyStats[] {
-    if (this.groupKey === null) return this.statsOf(null)!;
+  /**
+   * One entry `{ group, mean, stddev, count }` per group with at least one value, sorted by group; the
+   * same shape grouped or not (ungrouped, the one group is `null`; no values → `[]`).
+   */
+  result(): GroupAnomalyStats[] {
     return this.groups
       .filter((g) => this.table.count[this.rowOf.get(g)!] > 0)
       .sort(compareGroupKeys)

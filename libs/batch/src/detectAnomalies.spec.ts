@@ -6,7 +6,7 @@ const series = (values: (number | null)[], extra: Record<string, unknown> = {}) 
 
 describe('detectAnomalies', () => {
   it('a constant series has no anomalies and stddev 0', () => {
-    expect(detectAnomalies(series([5, 5, 5, 5]), { thresholdStd: 0.1 })).toEqual({ anomalies: [], stats: { mean: 5, stddev: 0, count: 4 } });
+    expect(detectAnomalies(series([5, 5, 5, 5]), { thresholdStd: 0.1 })).toEqual({ anomalies: [], stats: [{ group: null, mean: 5, stddev: 0, count: 4 }] });
   });
 
   it('flags one outlier by population z-score, strictly above the threshold', () => {
@@ -14,7 +14,7 @@ describe('detectAnomalies', () => {
     const events = series([0, 0, 0, 0, 10]);
     expect(detectAnomalies(events, { thresholdStd: 1.99 })).toEqual({
       anomalies: [{ index: 4, event: { value: 10 }, value: 10, z_score: 2 }],
-      stats: { mean: 2, stddev: 4, count: 5 },
+      stats: [{ group: null, mean: 2, stddev: 4, count: 5 }],
     });
     expect(detectAnomalies(events, { thresholdStd: 2 }).anomalies).toEqual([]);
   });
@@ -22,7 +22,7 @@ describe('detectAnomalies', () => {
   it('skips events without a value but keeps input indices', () => {
     const result = detectAnomalies(series([null, 0, 0, null, 0, 0, 10]), { thresholdStd: 1.5 });
     expect(result.anomalies.map((a) => [a.index, a.value])).toEqual([[6, 10]]);
-    expect(result.stats).toEqual({ mean: 2, stddev: 4, count: 5 });
+    expect(result.stats).toEqual([{ group: null, mean: 2, stddev: 4, count: 5 }]);
   });
 
   it('scores each group against its own statistics; stats are listed per group, sorted', () => {

@@ -1,4 +1,4 @@
-import { AnomalyPartial, type AnomalyStats, type GroupAnomalyStats } from './AnomalyPartial';
+import { AnomalyPartial, type GroupAnomalyStats } from './AnomalyPartial';
 import { extractColumns } from './extractColumns';
 import { positiveNumber } from './optionCheckers';
 import { scoreColumns, type Anomaly } from './scoreAnomalies';
@@ -15,8 +15,11 @@ export interface AnomalyOptions {
 export interface AnomalyResult<E = unknown> {
   /** Sorted by index. */
   anomalies: Anomaly<E>[];
-  /** `{ mean, stddev, count }` of the batch, or with `groupKey` one `{ group, mean, stddev, count }` per group, sorted by group. */
-  stats: AnomalyStats | GroupAnomalyStats[];
+  /**
+   * One `{ group, mean, stddev, count }` per group with a value, sorted by group — one shape whether
+   * grouped or not: without `groupKey` the single group is `null` (`[]` when no event has a value).
+   */
+  stats: GroupAnomalyStats[];
 }
 
 /**

@@ -22,6 +22,10 @@ export { scoreAnomalies } from './scoreAnomalies';
 export type { Anomaly, ScoreOptions } from './scoreAnomalies';
 
 export { parseBatchOptions } from './parseBatchOptions';
+export { readBatchRequest } from './readBatchRequest';
+export type { BatchRequest } from './readBatchRequest';
+export { compileEventCheck } from './compileEventCheck';
+export type { EventCheck } from './compileEventCheck';
 export { createBatchRun } from './createBatchRun';
 export type { BatchRun } from './createBatchRun';
 export { mergeBatchPartials } from './mergeBatchPartials';

@@ -1,3 +1,4 @@
+import { BATCH_LIMITS, DEFAULT_WINDOW_MINUTES } from '@pipeline/contracts';
 import { BATCH_OPERATIONS, type BatchJobOptions, type BatchOperation } from './BatchJobOptions';
 import { BatchInputError, describeValue } from './errors';
 import { fieldName, minutesToMs, nonNegativeNumber, positiveNumber } from './optionCheckers';
@@ -8,15 +9,17 @@ import { fieldName, minutesToMs, nonNegativeNumber, positiveNumber } from './opt
  *
  *   operation       one of process_batch | time_window_metrics | join | detect_anomalies
  *   value_key       field holding the value; default "value"        (process_batch, time_window_metrics, detect_anomalies)
- *   window_minutes  required, > 0, whole ms when × 60000             (time_window_metrics)
- *   slide_minutes   optional, > 0 and ≤ window_minutes (Spark rule)   (time_window_metrics)
+ *   window_minutes  > 0, whole ms when × 60000; default 60            (time_window_metrics)
+ *   slide_minutes   optional, > 0 and ≤ window_minutes (Spark rule), and ≥ window_minutes / 1000
+ *                   (an event falls in at most 1000 windows)          (time_window_metrics)
  *   group_key       optional field to group by                        (time_window_metrics, detect_anomalies)
  *   join_key | key  required join field (if both are given they must agree)   (join)
  *   join_type       "inner" (default) | "left"                        (join)
  *   within_seconds  optional, ≥ 0, inclusive event-time bound         (join)
  *   threshold_std   required, > 0                                     (detect_anomalies)
  *
- * `null` counts as absent. Other keys of `body` (e.g. the events) are ignored.
+ * `null` counts as absent. Other keys of `body` (e.g. the events) are ignored: a REST body is first
+ * checked against its published schema by `readBatchRequest`, which refuses unknown fields.
  * Example error: `window_minutes must be a positive finite number, got 0`.
  */
 export function parseBatchOptions(operation: unknown, body: Record<string, unknown>): BatchJobOptions {
@@ -32,7 +35,7 @@ export function parseBatchOptions(operation: unknown, body: Record<string, unkno
     case 'process_batch':
       return { operation: 'process_batch', valueKey: valueKey() };
     case 'time_window_metrics': {
-      const windowMinutes = positiveNumber(get('window_minutes'), 'window_minutes');
+      const windowMinutes = positiveNumber(get('window_minutes') ?? DEFAULT_WINDOW_MINUTES, 'window_minutes');
       minutesToMs(windowMinutes, 'window_minutes');
       const slide = get('slide_minutes');
       let slideMinutes: number | undefined;
@@ -40,6 +43,10 @@ export function parseBatchOptions(operation: unknown, body: Record<string, unkno
         slideMinutes = positiveNumber(slide, 'slide_minutes');
         minutesToMs(slideMinutes, 'slide_minutes');
         if (slideMinutes > windowMinutes) throw new BatchInputError('slide_minutes', `must be less than or equal to window_minutes (${windowMinutes}), got ${slideMinutes}`);
+        const minSlide = windowMinutes / BATCH_LIMITS.maxWindowsPerEvent;
+        if (slideMinutes < minSlide) {
+          throw new BatchInputError('slide_minutes', `must be at least window_minutes / ${BATCH_LIMITS.maxWindowsPerEvent} (${minSlide}: an event falls in at most ${BATCH_LIMITS.maxWindowsPerEvent} windows), got ${slideMinutes}`);
+        }
       }
       return { operation: 'time_window_metrics', windowMinutes, ...(slideMinutes === undefined ? {} : { slideMinutes }), valueKey: valueKey(), ...groupKey() };
     }

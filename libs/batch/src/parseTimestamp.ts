@@ -1,3 +1,4 @@
+import { parseDateTime } from '@pipeline/contracts';
 import { BatchInputError, describeValue } from './errors';
 
 const MS_PER_DAY = 86_400_000;
@@ -10,6 +11,9 @@ const MAX_EPOCH_MS = 8.64e15;
  * Accepted: a finite number (epoch **milliseconds**, never seconds — no guessing; within ±8.64e15, the Date range), or an ISO-8601 /
  * RFC 3339 date-time string with an explicit zone: `2024-05-01T12:00:00Z`,
  * `2024-05-01T12:00:00.123+02:00`, `2024-05-01T12:00Z`. Fractional seconds keep sub-millisecond digits.
+ * Also every RFC 3339 form the request schemas' `date-time` format takes (`parseDateTime` of
+ * @pipeline/contracts: `t` or a space as separator, `z`, `+0200`), so an inline event the schema
+ * accepts is never refused here.
  * Rejected: zone-less strings (they would depend on the machine's time zone), dates without a time,
  * out-of-range parts (month 13, Feb 30, hour 24, second 60).
  * Parsed by hand rather than with `Date.parse`: stricter, independent of the host time zone, and ~5× faster.
@@ -18,8 +22,8 @@ export function parseTimestamp(value: unknown, field: string): number {
   if (typeof value === 'number') {
     if (Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS) return value;
   } else if (typeof value === 'string') {
-    const ms = parseIsoDateTime(value);
-    if (ms !== null) return ms;
+    const ms = parseIsoDateTime(value) ?? parseDateTime(value);
+    if (ms !== null && ms !== undefined) return ms;
   }
   throw new BatchInputError(field, `must be an ISO-8601 date-time with a zone or epoch milliseconds, got ${describeValue(value)}`);
 }

@@ -1,5 +1,6 @@
 import { ContractError } from './errors';
-import { parseBatchJobKey, readBatchInput, summarizeBatchJob, type BatchJobRecord } from './batchSchemas';
+import { BatchDetectAnomaliesSchema, BatchJoinSchema, BatchTimeWindowSchema, parseBatchJobKey, parseBatchRequest, readBatchInput, summarizeBatchJob, type BatchJobRecord } from './batchSchemas';
+import { compileValidator } from './validateEvent';
 
 describe('parseBatchJobKey', () => {
   it('reads the four key kinds and nothing else', () => {
@@ -61,5 +62,40 @@ describe('readBatchInput', () => {
     expect(err({ left: [] }, true)).toEqual(['right', 'right is required for join (or source and right_source)']);
     expect(err({ source: { topic: 'a', from: 1, to: 2 } }, true)).toEqual(['right_source', 'right_source is required with source (the right side of the join)']);
     expect(err({ events: [1] }, true)).toEqual(['events', 'events is not used by join: give left and right, or source and right_source']);
+  });
+});
+
+describe('parseBatchRequest', () => {
+  const errorOf = (body: unknown) => {
+    try {
+      parseBatchRequest(body);
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+
+  it('accepts what the published schema of the operation accepts, with the defaults it documents', () => {
+    const windows = { operation: 'time_window_metrics', events: [{ timestamp: 0, payload: {} }] };
+    expect(compileValidator(BatchTimeWindowSchema).Check(windows)).toBe(true);
+    expect(parseBatchRequest(windows).input).toEqual({ kind: 'events', events: [{ timestamp: 0, payload: {} }] });
+    expect(BatchTimeWindowSchema.properties.window_minutes.default).toBe(60);
+    expect(errorOf({ operation: 'process_batch', events: [{ payload: { timestamp: '2024-05-01T00:00:00Z' } }] })).toBeUndefined();
+  });
+
+  it('refuses what the schema refuses, and the schema says so: join_key and threshold_std are required, unknown fields are not allowed', () => {
+    expect(BatchJoinSchema.required).toContain('join_key');
+    expect(BatchDetectAnomaliesSchema.required).toContain('threshold_std');
+    expect(errorOf({ operation: 'join', left: [], right: [] })).toBe('join_key is required');
+    expect(errorOf({ operation: 'detect_anomalies', events: [{}] })).toBe('threshold_std is required');
+    expect(errorOf({ operation: 'time_window_metrics', slide_minute: 5, events: [{ timestamp: 0 }] })).toBe(
+      'slide_minute is not an allowed field (allowed: operation, events, source, value_key, group_key, window_minutes, slide_minutes)',
+    );
+    expect(errorOf({ operation: 'process_batch', source: { topic: 'events.user', from: '2024-02-30T00:00:00Z', to: 0 } })).toBe(
+      'source.from must be an ISO-8601 date-time with a zone or epoch milliseconds, got "2024-02-30T00:00:00Z"',
+    );
+    expect(errorOf({ operation: 'process_batch', events: [{ payload: {} }] })).toBe('events[0].timestamp is required (at the top level or in payload)');
+    expect(errorOf({ operation: 'time_window_metrics', window_minutes: 1e6, events: [{ timestamp: 0 }] })).toBe('window_minutes must be at most 527040, got 1000000');
+    expect(errorOf({ operation: 'reduce' })).toBe('operation must be one of process_batch, time_window_metrics, join, detect_anomalies, got "reduce"');
   });
 });

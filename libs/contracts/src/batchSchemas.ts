@@ -1,5 +1,10 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { describeFirstError } from './describeFirstError';
 import { ContractError } from './errors';
+import { MAX_EPOCH_MS, parseDateTime } from './parseDateTime';
+import { SkippedRecordsSchema, type SkippedRecords } from './skippedRecords';
+import { compileValidator } from './validateEvent';
 
 /**
  * The batch-job contract shared by the gateway (REST) and the batch-processor service (Kafka):
@@ -24,42 +29,156 @@ export type BatchJobStatus = (typeof BATCH_JOB_STATUSES)[number];
 const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
 export const isTerminalBatchStatus = (s: BatchJobStatus): boolean => TERMINAL.has(s);
 
-const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Number()], { description: 'ISO-8601 date-time with a zone, or epoch milliseconds' });
+/** Limits of a batch request (issue 21): each is in the schema and named in the error that enforces it. */
+export const BATCH_LIMITS = {
+  /** window_minutes and slide_minutes: at most 366 days. */
+  maxWindowMinutes: 527_040,
+  /** A sliding window's slide must be at least window_minutes / this: each event falls in at most this many windows. */
+  maxWindowsPerEvent: 1_000,
+  /** within_seconds: at most 366 days. */
+  maxWithinSeconds: 31_622_400,
+  /** threshold_std: at most this many standard deviations. */
+  maxThresholdStd: 1_000,
+} as const;
+
+/** time_window_metrics without window_minutes: one-hour windows, as the report's processor defaults. */
+export const DEFAULT_WINDOW_MINUTES = 60;
+
+const TIME_ERROR = 'must be an ISO-8601 date-time with a zone or epoch milliseconds';
+const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: -MAX_EPOCH_MS, maximum: MAX_EPOCH_MS })], {
+  description: 'RFC 3339 date-time with a zone ("2024-05-01T12:00:00Z", "2024-05-01T14:00:00.5+02:00") or epoch milliseconds',
+  errorMessage: TIME_ERROR,
+});
+const FieldName = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
 
 export const BatchSourceSchema = Type.Object(
   {
-    topic: Type.String({ minLength: 1, maxLength: 249, description: 'Topic to read, e.g. "events.metrics" (not a pipeline.* topic)' }),
+    topic: Type.String({
+      pattern: '^(?!pipeline\\.)[A-Za-z0-9._-]{1,249}$',
+      errorMessage: 'must be a Kafka topic name (letters, digits, ".", "_", "-") that is not an internal pipeline.* topic',
+      description: 'Topic to read, e.g. "events.metrics"; it must exist (not a pipeline.* topic)',
+    }),
     from: Time,
     to: Time,
   },
-  { $id: 'BatchSource', additionalProperties: false, description: 'Records with from ≤ event time < to (the record timestamp is the event time); from must not be after to' },
+  { $id: 'BatchSource', additionalProperties: false, description: 'Records with from ≤ record time < to; from must not be after to' },
 );
 
-export const BatchProcessRequestSchema = Type.Object(
+/** An inline event of an operation that reads event time: `timestamp` at the top level or in `payload` (the field lookup rule). */
+const TimedEvent = Type.Union([Type.Object({ timestamp: Time }), Type.Object({ payload: Type.Object({ timestamp: Time }) })], {
+  description:
+    'An event object with its event time in `timestamp` (top level, or in `payload`). Fields are looked up at the top level, then in `payload`, then as a dotted path; ' +
+    'the value_key field must be a finite number when present (absent or null = no value), the group_key field a string, finite number or boolean.',
+});
+const AnyEvent = Type.Object({}, { description: 'An event object (fields looked up at the top level, then in `payload`, then as a dotted path)' });
+const Events = (item: TSchema) => Type.Array(item, { minItems: 1, description: 'Inline events (small jobs)' });
+const ValueKey = FieldName('Field holding the value; default "value". Its value must be a finite number when present (absent or null = no value)');
+const GroupKey = FieldName('Field to group by; its value must be a string, a finite number or a boolean');
+/** Exactly one input: inline `events` or a `source` range (checked by the validator; stated here for the document). */
+const ONE_INPUT = { oneOf: [{ required: ['events'] }, { required: ['source'] }] };
+
+const Operation = <T extends string, P extends TProperties>(operation: T, properties: P, extra: object = {}) =>
+  Type.Object({ operation: Type.Literal(operation), ...properties }, { additionalProperties: false, ...extra });
+
+export const BatchProcessBatchSchema = Operation(
+  'process_batch',
+  { events: Type.Optional(Events(TimedEvent)), source: Type.Optional(BatchSourceSchema), value_key: Type.Optional(ValueKey) },
+  { ...ONE_INPUT, description: 'count, value sum/mean/min/max/stddev, events per type and the event-time span' },
+);
+export const BatchTimeWindowSchema = Operation(
+  'time_window_metrics',
   {
-    operation: Type.Union([Type.Literal('process_batch'), Type.Literal('time_window_metrics'), Type.Literal('join'), Type.Literal('detect_anomalies')]),
-    events: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'Inline events (small jobs); not for join' })),
-    left: Type.Optional(Type.Array(Type.Unknown(), { description: 'join: inline left events' })),
-    right: Type.Optional(Type.Array(Type.Unknown(), { description: 'join: inline right events' })),
+    events: Type.Optional(Events(TimedEvent)),
+    source: Type.Optional(BatchSourceSchema),
+    value_key: Type.Optional(ValueKey),
+    group_key: Type.Optional(GroupKey),
+    window_minutes: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: BATCH_LIMITS.maxWindowMinutes, default: DEFAULT_WINDOW_MINUTES, description: `Window length in minutes (a whole number of ms); default ${DEFAULT_WINDOW_MINUTES}` }),
+    ),
+    slide_minutes: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: BATCH_LIMITS.maxWindowMinutes,
+        description: `Hop between window starts in minutes: ≤ window_minutes and ≥ window_minutes / ${BATCH_LIMITS.maxWindowsPerEvent} (each event falls in at most ${BATCH_LIMITS.maxWindowsPerEvent} windows); tumbling when absent`,
+      }),
+    ),
+  },
+  { ...ONE_INPUT, description: 'count, sum, mean, min, max and stddev per (window, group)' },
+);
+export const BatchJoinSchema = Operation(
+  'join',
+  {
+    left: Type.Optional(Type.Array(AnyEvent, { description: 'Inline left events' })),
+    right: Type.Optional(Type.Array(AnyEvent, { description: 'Inline right events' })),
     source: Type.Optional(BatchSourceSchema),
     right_source: Type.Optional(BatchSourceSchema),
-    value_key: Type.Optional(Type.String({ description: 'Field holding the value (top level, then payload, then a dotted path); default "value"' })),
-    window_minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'time_window_metrics: window length' })),
-    slide_minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'time_window_metrics: hop (≤ window_minutes); tumbling when absent' })),
-    group_key: Type.Optional(Type.String({ description: 'time_window_metrics, detect_anomalies: field to group by' })),
-    join_key: Type.Optional(Type.String({ description: 'join: key field (alias "key")' })),
-    join_type: Type.Optional(Type.Union([Type.Literal('inner'), Type.Literal('left')])),
-    within_seconds: Type.Optional(Type.Number({ minimum: 0, description: 'join: |left time − right time| ≤ within_seconds' })),
-    threshold_std: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'detect_anomalies: |z| above this is an anomaly' })),
+    join_key: FieldName('Key field on both sides; its values must be strings, finite numbers or booleans (absent or null never match)'),
+    join_type: Type.Optional(Type.Union([Type.Literal('inner'), Type.Literal('left')], { description: 'default "inner"' })),
+    within_seconds: Type.Optional(
+      Type.Number({ minimum: 0, maximum: BATCH_LIMITS.maxWithinSeconds, description: '|left time − right time| ≤ within_seconds; every event then needs a `timestamp`' }),
+    ),
   },
   {
-    $id: 'BatchProcessRequest',
-    description:
-      'A batch job. Input: `events` (or `left`+`right` for join) inline, or `source` (and `right_source` for join) to read a time range of a topic. ' +
-      'Inline jobs are answered 200 with the result when they finish within the gateway wait, otherwise 202 with the job id.',
+    oneOf: [
+      { required: ['left', 'right'], not: { anyOf: [{ required: ['source'] }, { required: ['right_source'] }] } },
+      { required: ['source', 'right_source'], not: { anyOf: [{ required: ['left'] }, { required: ['right'] }] } },
+    ],
+    description: 'Key join of two streams: `left` + `right` inline, or `source` (left) + `right_source`',
   },
 );
+export const BatchDetectAnomaliesSchema = Operation(
+  'detect_anomalies',
+  {
+    events: Type.Optional(Events(AnyEvent)),
+    source: Type.Optional(BatchSourceSchema),
+    value_key: Type.Optional(ValueKey),
+    group_key: Type.Optional(GroupKey),
+    threshold_std: Type.Number({ exclusiveMinimum: 0, maximum: BATCH_LIMITS.maxThresholdStd, description: '|z| above this many standard deviations is an anomaly' }),
+  },
+  { ...ONE_INPUT, description: 'z-score anomalies; result {anomalies, stats: [{group, mean, stddev, count}]} (group null when ungrouped)' },
+);
+
+const OPERATION_SCHEMAS = {
+  process_batch: BatchProcessBatchSchema,
+  time_window_metrics: BatchTimeWindowSchema,
+  join: BatchJoinSchema,
+  detect_anomalies: BatchDetectAnomaliesSchema,
+} as const;
+export type BatchOperationName = keyof typeof OPERATION_SCHEMAS;
+export const BATCH_OPERATION_NAMES = Object.keys(OPERATION_SCHEMAS) as BatchOperationName[];
+
+export const BatchProcessRequestSchema = Type.Union([BatchProcessBatchSchema, BatchTimeWindowSchema, BatchJoinSchema, BatchDetectAnomaliesSchema], {
+  $id: 'BatchProcessRequest',
+  discriminator: { propertyName: 'operation' },
+  description:
+    'A batch job, one shape per operation (unknown fields are refused). Input: `events` (or `left`+`right` for join) inline, or `source` (and `right_source` for join) to read a time range of a topic. ' +
+    'Inline jobs are answered 200 with the result when they finish within the gateway wait, otherwise 202 with the job id. Records of a source range that an operation cannot read are skipped and counted in the job\'s `skipped`.',
+});
 export type BatchProcessRequest = Static<typeof BatchProcessRequestSchema>;
+
+const operationChecks = Object.fromEntries(Object.entries(OPERATION_SCHEMAS).map(([op, schema]) => [op, compileValidator(schema as TSchema)])) as Record<BatchOperationName, TypeCheck<TSchema>>;
+
+/**
+ * Validates a `POST /pipeline/spark/process` body against the published schema of its operation and
+ * reads its input; the gateway and the batch-processor both call it. The rules the schema cannot
+ * express are checked here too: exactly one input (see `readBatchInput`), `from` not after `to`.
+ * Throws ContractError naming the field:
+ *   operation must be one of process_batch, time_window_metrics, join, detect_anomalies, got "pivot"
+ *   slide_minute is not an allowed field
+ *   events[3].timestamp is required
+ */
+export function parseBatchRequest(body: unknown): { request: BatchProcessRequest; input: BatchInput } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ContractError(`body must be a JSON object with "operation" and "events" or "source", got ${quote(body)}`, '');
+  const operation = (body as Record<string, unknown>)['operation'];
+  if (typeof operation !== 'string' || !Object.hasOwn(OPERATION_SCHEMAS, operation)) {
+    throw new ContractError(`operation must be one of ${BATCH_OPERATION_NAMES.join(', ')}, got ${quote(operation)}`, 'operation');
+  }
+  const check = operationChecks[operation as BatchOperationName];
+  if (operation === 'process_batch' || operation === 'time_window_metrics') requireEventTimes((body as Record<string, unknown>)['events']);
+  if (!check.Check(body)) throw describeFirstError(check, body);
+  const input = readBatchInput(body as Record<string, unknown>, operation === 'join');
+  return { request: body as BatchProcessRequest, input };
+}
 
 /** The public view of a job (GET /pipeline/spark/jobs/{id}). */
 export const BatchJobSchema = Type.Object(
@@ -76,6 +195,7 @@ export const BatchJobSchema = Type.Object(
     cancel_requested: Type.Optional(Type.Boolean()),
     result: Type.Optional(Type.Unknown({ description: 'succeeded: the operation result' })),
     reason: Type.Optional(Type.String({ description: 'failed/cancelled: why' })),
+    skipped: Type.Optional(SkippedRecordsSchema),
   },
   { $id: 'BatchJob' },
 );
@@ -133,6 +253,8 @@ export interface BatchJobRecord {
   reason?: string;
   /** Terminal records of source jobs: which replica (host/pid) ran each task. */
   workers?: string[];
+  /** Terminal records of source jobs: records skipped because the operation could not read them. */
+  skipped?: SkippedRecords;
 }
 
 export interface BatchProgressRecord {
@@ -147,6 +269,8 @@ export interface BatchPartialRecord {
   job_id: string;
   task: number;
   events_read: number;
+  /** Records of this task's range that were skipped (absent when none). */
+  skipped?: SkippedRecords;
   worker: string;
   partial: unknown;
 }
@@ -201,20 +325,27 @@ export function summarizeBatchJob(record: BatchJobRecord, progress: readonly Bat
   if (cancelRequested && !isTerminalBatchStatus(record.status)) view.cancel_requested = true;
   if (record.result !== undefined) view.result = record.result;
   if (record.reason !== undefined) view.reason = record.reason;
+  if (record.skipped !== undefined) view.skipped = record.skipped;
   return view;
 }
 
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-const MAX_EPOCH_MS = 8.64e15;
-const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+const present = (o: unknown, k: string): boolean => o !== null && typeof o === 'object' && Object.hasOwn(o, k) && (o as Record<string, unknown>)[k] !== null && (o as Record<string, unknown>)[k] !== undefined;
+
+/** The schema's TimedEvent rule, with a message that names both places a time may be. */
+function requireEventTimes(events: unknown): void {
+  if (!Array.isArray(events)) return;
+  events.forEach((e, i) => {
+    if (e !== null && typeof e === 'object' && !Array.isArray(e) && !present(e, 'timestamp') && !present((e as Record<string, unknown>)['payload'], 'timestamp')) {
+      throw new ContractError(`events[${i}].timestamp is required (at the top level or in payload)`, `events[${i}].timestamp`);
+    }
+  });
+}
 
 function readTime(value: unknown, field: string): number {
   if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS) return value;
-  if (typeof value === 'string' && ISO_WITH_ZONE.test(value)) {
-    const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return ms;
-  }
-  throw new ContractError(`${field} must be an ISO-8601 date-time with a zone or epoch milliseconds, got ${quote(value)}`, field);
+  const ms = typeof value === 'string' ? parseDateTime(value) : undefined;
+  if (ms !== undefined) return ms;
+  throw new ContractError(`${field} ${TIME_ERROR}, got ${quote(value)}`, field);
 }
 
 function quote(value: unknown): string {
@@ -232,7 +363,7 @@ function readSource(value: unknown, field: string, side?: 'left' | 'right'): Bat
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) if (k !== 'topic' && k !== 'from' && k !== 'to') throw new ContractError(`${field}.${k} is not an allowed field`, `${field}.${k}`);
   for (const k of ['topic', 'from', 'to']) if (o[k] === undefined || o[k] === null) throw new ContractError(`${field}.${k} is required`, `${field}.${k}`);
-  if (typeof o.topic !== 'string' || !TOPIC_NAME.test(o.topic)) throw new ContractError(`${field}.topic must be a Kafka topic name (letters, digits, ".", "_", "-"), got ${quote(o.topic)}`, `${field}.topic`);
+  if (typeof o.topic !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(o.topic)) throw new ContractError(`${field}.topic must be a Kafka topic name (letters, digits, ".", "_", "-"), got ${quote(o.topic)}`, `${field}.topic`);
   if (o.topic.startsWith('pipeline.')) throw new ContractError(`${field}.topic must not be an internal pipeline topic, got ${quote(o.topic)}`, `${field}.topic`);
   const fromMs = readTime(o.from, `${field}.from`);
   const toMs = readTime(o.to, `${field}.to`);

@@ -38,6 +38,14 @@ export {
   BATCH_JOB_STATUSES,
   BatchSourceSchema,
   BatchProcessRequestSchema,
+  BatchProcessBatchSchema,
+  BatchTimeWindowSchema,
+  BatchJoinSchema,
+  BatchDetectAnomaliesSchema,
+  BATCH_LIMITS,
+  BATCH_OPERATION_NAMES,
+  DEFAULT_WINDOW_MINUTES,
+  parseBatchRequest,
   BatchJobSchema,
   batchJobKeys,
   parseBatchJobKey,
@@ -58,7 +66,10 @@ export type {
   BatchPartialRecord,
   BatchCancelRecord,
   BatchJobKey,
+  BatchOperationName,
 } from './batchSchemas';
+export { SkippedRecordsSchema, SkippedRecordsTally, mergeSkippedRecords, MAX_SKIPPED_EXAMPLES } from './skippedRecords';
+export type { SkippedRecords, RecordPosition } from './skippedRecords';
 export { parseDateTime, MAX_EPOCH_MS } from './parseDateTime';
 export { PRINTABLE_TEXT_PATTERN, PRINTABLE_TEXT_ERROR } from './printableText';
 export {

@@ -9,7 +9,6 @@ import {
   batchJobKeys,
   isTerminalBatchStatus,
   parseBatchJobKey,
-  readBatchInput,
   summarizeBatchJob,
   type BatchCancelRecord,
   type BatchCommand,
@@ -18,8 +17,8 @@ import {
   type BatchJobStatus,
   type BatchProgressRecord,
 } from '@pipeline/contracts';
-import { BatchInputError, parseBatchOptions } from '@pipeline/batch';
-import { BusError, BusUnavailableError, CompactedTopicView, type EventBus } from '@pipeline/kafka';
+import { BatchInputError, readBatchRequest, type BatchRequest } from '@pipeline/batch';
+import { BusError, BusUnavailableError, CompactedTopicView, toBusError, type EventBus } from '@pipeline/kafka';
 import { HttpError } from '@pipeline/service-runtime';
 import { commonErrors, type OpenApiPaths } from '../openapi';
 
@@ -145,6 +144,19 @@ async function publishOrFail(bus: EventBus, messages: { topic: string; key: stri
   }
 }
 
+/** 400 naming `field` when `topic` does not exist (a job on it could only fail); 503 when Kafka cannot say. */
+async function requireTopic(bus: EventBus, topic: string, field: string): Promise<void> {
+  let partitions: number[];
+  try {
+    partitions = await bus.partitionsFor(topic);
+  } catch (e) {
+    const err = toBusError(e);
+    if (err.retriable) throw new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; the job was not submitted — retry later', undefined, { 'Retry-After': '5' });
+    throw new HttpError(400, 'invalid_request', `${field} must name an existing topic, got ${JSON.stringify(topic)}`);
+  }
+  if (partitions.length === 0) throw new HttpError(400, 'invalid_request', `${field} must name an existing topic, got ${JSON.stringify(topic)}`);
+}
+
 /**
  * The batch job REST surface (compatible with the report's /pipeline/spark routes). The gateway
  * validates, publishes the command and reads job state from `view`; the batch-processor does the work.
@@ -165,15 +177,17 @@ export function batchRoutes(app: Express, deps: { bus: EventBus; view: BatchJobs
 
   app.post('/pipeline/spark/process', async (req, res) => {
     const body = req.body as unknown;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'invalid_request', 'body must be a JSON object with "operation" and "events" or "source"');
-    const request = body as Record<string, unknown>;
-    let inline: boolean;
+    let parsed: BatchRequest;
     try {
-      const options = parseBatchOptions(request['operation'], request);
-      inline = readBatchInput(request, options.operation === 'join').kind !== 'source';
+      parsed = readBatchRequest(body); // the same validator the batch-processor runs on the command
     } catch (e) {
       if (e instanceof BatchInputError || e instanceof ContractError) throw new HttpError(400, 'invalid_request', e.message);
       throw e;
+    }
+    const request = body as Record<string, unknown>;
+    const inline = parsed.input.kind !== 'source';
+    if (parsed.input.kind === 'source') {
+      for (const range of parsed.input.sources) await requireTopic(bus, range.topic, range.side === 'right' ? 'right_source.topic' : 'source.topic');
     }
     const jobId = randomUUID();
     const submittedAt = new Date().toISOString();
@@ -234,7 +248,7 @@ export const batchOpenApiPaths: OpenApiPaths = {
   '/pipeline/spark/process': {
     post: {
       summary: 'Submit a batch job (process_batch, time_window_metrics, join, detect_anomalies)',
-      description: 'Validated here (400 names the field); inline jobs that finish within SYNC_WAIT_MS are answered 200 with the job and its result, a failing inline job 400 with the reason; everything else 202 with the job id.',
+      description: 'Validated here against the schema of the operation, with the same validator the batch-processor runs (400 names the field; unknown fields and topics that do not exist are refused); inline jobs that finish within SYNC_WAIT_MS are answered 200 with the job and its result, a failing inline job 400 with the reason; everything else 202 with the job id.',
       requestBody: { required: true, content: json(ref('BatchProcessRequest')) },
       responses: {
         '200': { description: 'Inline job finished', content: json(ref('BatchJob')) },

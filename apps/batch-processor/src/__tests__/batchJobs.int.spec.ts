@@ -179,15 +179,48 @@ describe('batch jobs on a real broker with batch-processor processes', () => {
     expect(new Set(progress.filter((p) => p.job_id === res.json.job_id).map((p) => p.worker))).toEqual(new Set([left.workerId]));
   });
 
-  it('rejects bad requests with clear 400s and fails a job on a missing topic with the reason', async () => {
+  it('rejects bad requests with clear 400s, a source topic that does not exist included', async () => {
     const bad = await post(`${gateway.url}/pipeline/spark/process`, { operation: 'time_window_metrics', window_minutes: -1, source: smallRange });
-    expect([bad.status, bad.json]).toEqual([400, { error: { code: 'invalid_request', message: 'window_minutes must be a positive finite number, got -1' } }]);
+    expect([bad.status, bad.json]).toEqual([400, { error: { code: 'invalid_request', message: 'window_minutes must be greater than 0, got -1' } }]);
     const range = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: { topic: small, from: 10, to: 5 } });
     expect([range.status, range.json]).toEqual([400, { error: { code: 'invalid_request', message: 'source.from must not be after source.to, got from 10 and to 5' } }]);
     const missing = uniqueName('itest.none');
+    // refused at the door (it was 202, then a job failed with 'source topic "…" is not readable')
     const res = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: { topic: missing, from: 0, to: 1 } });
+    expect([res.status, res.json]).toEqual([400, { error: { code: 'invalid_request', message: `source.topic must name an existing topic, got "${missing}"` } }]);
+  });
+
+  it('skips malformed records of a range and reports them instead of failing the job, and reads envelopes without timestamp at their record time', async () => {
+    const mixed = uniqueName('itest.batch-mixed');
+    await createTestTopics([{ topic: mixed, partitions: 3 }]);
+    const good = metricEnvelopes(30, T0, mixed);
+    const { timestamp: _t, ...untimed } = metricEnvelopes(1, T0, mixed)[0]!;
+    const producer = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'batch-it-mixed' });
+    try {
+      await producer.publishBatch([
+        ...good.map((e) => ({ topic: mixed, key: e.key, value: JSON.stringify(e), timestampMs: Date.parse(e.timestamp) })),
+        { topic: mixed, key: 'm', value: 'not json', timestampMs: T0 + 5 },
+        { topic: mixed, key: 'm', value: JSON.stringify({ ...good[0], payload: { metric_name: 'm', value: 'abc' } }), timestampMs: T0 + 6 },
+        { topic: mixed, key: 'm', value: JSON.stringify({ ...untimed, payload: { metric_name: 'm', value: 1000 } }), timestampMs: T0 + 7 },
+      ]);
+    } finally {
+      await producer.close();
+    }
+    const res = await post(`${gateway.url}/pipeline/spark/process`, { operation: 'process_batch', source: { topic: mixed, from: T0, to: T0 + 3_600_000 } });
+    expect(res.status).toBe(202);
     const job = await finished(res.json.job_id);
-    expect(job.status).toBe('failed');
-    expect(job.reason).toMatch(new RegExp(`^source topic "${missing}" is not readable: `));
+    const sum = good.reduce((a, e) => a + e.payload.value, 0) + 1000;
+    expect([job.status, job.reason, job.events_read, job.result.count, job.result.sum]).toEqual(['succeeded', undefined, 33, 31, sum]);
+    expect(job.skipped).toEqual({
+      count: 2,
+      reasons: [
+        { reason: 'record is not JSON', count: 1 },
+        { reason: 'value must be a finite number', count: 1 },
+      ],
+      examples: [
+        { topic: mixed, partition: expect.any(Number), offset: expect.any(String), error: 'record is not JSON' },
+        { topic: mixed, partition: expect.any(Number), offset: expect.any(String), error: 'value must be a finite number, got "abc"' },
+      ],
+    });
   });
 });
