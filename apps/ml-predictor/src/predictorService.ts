@@ -84,6 +84,7 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       topic: INTERNAL_TOPICS.mlModels,
       groupPrefix: 'pipeline-ml-predictor-models',
       onInvalid: (name, version, reason) => logger.warn({ model: name, version, reason }, 'model version does not match its manifest (yet)'),
+      onChunksDropped: (name, version, chunks, bytes) => logger.warn({ model: name, version, chunks, bytes }, 'dropped chunks that completed no model version within 10 min (a crashed publish, or records not written by the trainer)'),
     });
     // Until the view has caught up at start, versions are not decoded one by one as they are read:
     // then only the newest maxVersionsPerModel of each model are (the others would be evicted at once).

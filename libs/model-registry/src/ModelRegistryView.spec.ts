@@ -188,4 +188,41 @@ describe('model registry on the compacted topic', () => {
     expect(await withdrawModelVersions(bus, view, { topic: TOPIC, name: 'm', olderThan: 3 })).toEqual([]);
     await Promise.all([view.stop(), replica.stop(), fresh.stop()]);
   });
+
+  it('drops the bytes of chunks that complete no version after pendingChunkTtlMs, and a version whose chunks are sent again still completes', async () => {
+    const bus = new InMemoryBus({ defaultPartitions: 3 });
+    await bus.ensureTopics([{ topic: TOPIC, compacted: true }]);
+    let clock = 1_000_000;
+    const dropped: string[] = [];
+    const view = new ModelRegistryView(bus, { topic: TOPIC, groupPrefix: 'test-ttl', pendingChunkTtlMs: 60_000, now: () => clock, onChunksDropped: (n, v, c, b) => dropped.push(`${n}/${v}: ${c} chunks, ${b} bytes`) });
+    const added: string[] = [];
+    view.onAdded((m) => added.push(`${m.manifest.name}/${m.manifest.version}`));
+    await view.start();
+    // A complete version (its chunks are pinned), and twelve orphan chunks of a version that never gets a manifest.
+    await publishModel(bus, { topic: TOPIC, name: 'kept', version: 1, bytes: bytesOf(20), metadata: {}, publishedAt: '2026-11-27T10:00:00.000Z', chunkBytes: 8 });
+    for (let i = 0; i < 12; i++) await bus.publish({ topic: TOPIC, key: `model/orphan/1/chunk/${i}`, value: Buffer.from(bytesOf(1000, i)) });
+    await view.catchUp();
+    expect(view.pendingChunkBytes()).toBe(12_000);
+    clock += 59_999;
+    view.dropExpiredChunks();
+    expect([view.pendingChunkBytes(), dropped]).toEqual([12_000, []]);
+    // A late chunk of a second pending version, read at t + 59,999 ms: it has its own minute.
+    const late = bytesOf(10, 5);
+    await bus.publish({ topic: TOPIC, key: 'model/late/1/chunk/0', value: Buffer.from(late) });
+    await view.catchUp();
+    clock += 1;
+    view.dropExpiredChunks();
+    expect([view.pendingChunkBytes(), dropped]).toEqual([10, ['orphan/1: 12 chunks, 12000 bytes']]);
+    expect([...view.get('kept')!.bytes]).toEqual([...bytesOf(20)]);
+    expect(view.keysOf('orphan')).toHaveLength(12); // the keys stay, so withdrawal still tombstones them
+    // The orphan's manifest arrives after its chunks were dropped: the version stays pending until they are sent again.
+    const orphan = Buffer.concat(Array.from({ length: 12 }, (_, i) => Buffer.from(bytesOf(1000, i))));
+    await bus.publish({ topic: TOPIC, key: 'model/orphan/1', value: JSON.stringify({ name: 'orphan', version: 1, sha256: sha(orphan), size: 12_000, chunks: 12, chunkBytes: 1000, publishedAt: '2026-11-27T10:00:00.000Z', metadata: {} }) });
+    await view.catchUp();
+    expect(view.get('orphan')).toBeUndefined();
+    for (let i = 0; i < 12; i++) await bus.publish({ topic: TOPIC, key: `model/orphan/1/chunk/${i}`, value: orphan.subarray(i * 1000, (i + 1) * 1000) });
+    await view.catchUp();
+    expect([added, view.get('orphan')!.bytes.length, view.pendingChunkBytes()]).toEqual([['kept/1', 'orphan/1'], 12_000, 10]);
+    await view.stop();
+  });
 });

@@ -10,10 +10,28 @@ export interface ModelRegistryViewOptions {
   groupPrefix: string;
   /** Called when a version's chunks are all present but do not match its manifest (size or sha256). */
   onInvalid?(name: string, version: number, reason: string): void;
+  /**
+   * How long chunks that belong to no complete version are held (ms, from when this view read
+   * them); then their bytes are dropped. A publish writes its chunks and manifest within seconds,
+   * so older pending chunks are leftovers of a crashed publish or records someone else wrote —
+   * without a limit they held memory for good. Default 600,000 (10 min).
+   */
+  pendingChunkTtlMs?: number;
+  /** Called when the bytes of a version's pending chunks were dropped by `pendingChunkTtlMs`. */
+  onChunksDropped?(name: string, version: number, chunks: number, bytes: number): void;
+  /** Clock in ms (default Date.now); injectable for tests. */
+  now?(): number;
 }
 
-/** A decoded message of the model topic: a manifest or a chunk's bytes. */
-type Entry = { kind: 'manifest'; manifest: ModelManifest } | { kind: 'chunk'; bytes: Buffer };
+/**
+ * A decoded message of the model topic: a manifest or a chunk's bytes. A chunk is `pinned` once
+ * it is a view of a complete version's bytes, and `dropped` once its bytes were let go by the TTL
+ * (the key stays, so `keysOf` still names it for withdrawal).
+ */
+type Entry = { kind: 'manifest'; manifest: ModelManifest } | { kind: 'chunk'; bytes: Buffer; receivedAt: number; pinned: boolean; dropped: boolean };
+
+const DEFAULT_PENDING_CHUNK_TTL_MS = 10 * 60_000;
+const EMPTY = Buffer.alloc(0);
 
 export type ModelAddedListener = (model: RegisteredModel) => void;
 /** A complete version was withdrawn (its manifest tombstoned, e.g. by `withdrawModelVersions`). */
@@ -32,7 +50,8 @@ export type ModelRemovedListener = (name: string, version: number) => void;
  * or is replaced by different verified bytes.
  *
  * Memory: one copy of every complete version on the topic (its chunk entries are views of the
- * assembled bytes), plus the chunks of pending ones.
+ * assembled bytes), plus the chunks of pending ones for at most `pendingChunkTtlMs` after they
+ * were read (then their bytes are dropped, and the version can only complete if they are sent again).
  */
 export class ModelRegistryView {
   private readonly view: CompactedTopicView<Entry>;
@@ -41,25 +60,60 @@ export class ModelRegistryView {
   private readonly maxSeen = new Map<string, number>();
   private readonly listeners = new Set<ModelAddedListener>();
   private readonly removedListeners = new Set<ModelRemovedListener>();
+  private readonly now: () => number;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     bus: EventBus,
     private readonly opts: ModelRegistryViewOptions,
   ) {
+    this.now = opts.now ?? Date.now;
     this.view = new CompactedTopicView<Entry>(bus, {
       topic: opts.topic,
       groupPrefix: opts.groupPrefix,
-      decode: (m) => decodeEntry(m),
+      decode: (m) => this.decodeEntry(m),
       onUpdate: (key, value) => this.onUpdate(key, value),
     });
   }
 
-  start(): Promise<void> {
-    return this.view.start();
+  async start(): Promise<void> {
+    await this.view.start();
+    const ttl = this.opts.pendingChunkTtlMs ?? DEFAULT_PENDING_CHUNK_TTL_MS;
+    this.sweeper = setInterval(() => this.dropExpiredChunks(), Math.max(1_000, Math.min(60_000, ttl / 4)));
+    this.sweeper.unref();
   }
 
   stop(): Promise<void> {
+    clearInterval(this.sweeper);
     return this.view.stop();
+  }
+
+  /**
+   * Drops the bytes of every chunk that belongs to no complete version and was read more than
+   * `pendingChunkTtlMs` ago. Runs by itself every quarter TTL (1 s–1 min); public for tests.
+   */
+  dropExpiredChunks(): void {
+    const cutoff = this.now() - (this.opts.pendingChunkTtlMs ?? DEFAULT_PENDING_CHUNK_TTL_MS);
+    const dropped = new Map<string, { name: string; version: number; chunks: number; bytes: number }>();
+    for (const [key, e] of this.view.entries()) {
+      if (e.kind !== 'chunk' || e.pinned || e.dropped || e.receivedAt > cutoff) continue;
+      const parsed = parseModelKey(key)!;
+      const id = manifestKey(parsed.name, parsed.version);
+      const d = dropped.get(id) ?? { name: parsed.name, version: parsed.version, chunks: 0, bytes: 0 };
+      d.chunks++;
+      d.bytes += e.bytes.length;
+      dropped.set(id, d);
+      e.bytes = EMPTY;
+      e.dropped = true;
+    }
+    for (const d of dropped.values()) this.opts.onChunksDropped?.(d.name, d.version, d.chunks, d.bytes);
+  }
+
+  /** Bytes held by chunks of versions that are not complete (what `pendingChunkTtlMs` bounds). */
+  pendingChunkBytes(): number {
+    let total = 0;
+    for (const [, e] of this.view.entries()) if (e.kind === 'chunk' && !e.pinned) total += e.bytes.length;
+    return total;
   }
 
   /** Resolves once everything published before this call has been applied (see CompactedTopicView.catchUp). */
@@ -139,11 +193,11 @@ export class ModelRegistryView {
     if (existing && existing.manifest.sha256 === manifest.sha256 && existing.manifest.publishedAt === manifest.publishedAt) {
       return; // e.g. a chunk re-read; the verified copy stands (if the chunk differs, the next manifest decides)
     }
-    const chunks: Array<{ kind: 'chunk'; bytes: Buffer }> = [];
+    const chunks: Array<Extract<Entry, { kind: 'chunk' }>> = [];
     let total = 0;
     for (let i = 0; i < manifest.chunks; i++) {
       const c = this.view.get(chunkKey(name, version, i));
-      if (c?.kind !== 'chunk') return; // not all chunks yet
+      if (c?.kind !== 'chunk' || c.dropped) return; // not all chunks yet (or dropped by the TTL: they must be sent again)
       chunks.push(c);
       total += c.bytes.length;
     }
@@ -169,6 +223,7 @@ export class ModelRegistryView {
     for (const c of chunks) {
       const length = c.bytes.length;
       c.bytes = Buffer.from(bytes.buffer, at, length);
+      c.pinned = true;
       at += length;
     }
     const model: RegisteredModel = { manifest, bytes };
@@ -177,12 +232,17 @@ export class ModelRegistryView {
     versions.set(version, model);
     for (const l of this.listeners) l(model);
   }
+
+  private decodeEntry(m: IncomingMessage): Entry | undefined {
+    const parsed = m.key === null ? undefined : parseModelKey(m.key);
+    if (!parsed) return undefined;
+    // copy: don't pin the fetch buffer
+    if (parsed.kind === 'chunk') return { kind: 'chunk', bytes: Buffer.from(m.value), receivedAt: this.now(), pinned: false, dropped: false };
+    return decodeManifest(m, parsed);
+  }
 }
 
-function decodeEntry(m: IncomingMessage): Entry | undefined {
-  const parsed = m.key === null ? undefined : parseModelKey(m.key);
-  if (!parsed) return undefined;
-  if (parsed.kind === 'chunk') return { kind: 'chunk', bytes: Buffer.from(m.value) }; // copy: don't pin the fetch buffer
+function decodeManifest(m: IncomingMessage, parsed: ParsedKey): Entry | undefined {
   let manifest: ModelManifest;
   try {
     manifest = JSON.parse(m.value.toString('utf8')) as ModelManifest;
