@@ -1,5 +1,6 @@
-import { ContractError, type MlTrainSource } from '@pipeline/contracts';
+import { ContractError, SkippedRecordsTally, type MlTrainSource, type SkippedRecords } from '@pipeline/contracts';
 import { BusError, type EventBus } from '@pipeline/kafka';
+import { MlInputError, readNumericField } from '@pipeline/ml';
 import { eventToRow } from './eventToRow';
 
 /** Default look-back when `source.from` is absent: the last 24 hours before `to`. */
@@ -13,6 +14,22 @@ export interface SourceWindow {
   /** Exclusive, epoch ms. */
   toMs: number;
   limit: number;
+  /** Field → value every used row must have (`source.filter`); empty = every event. */
+  filter: ReadonlyMap<string, string | number | boolean>;
+}
+
+/** Which fields a row must hold as finite numbers to be trained on: the features, and the target of a regressor. */
+export interface RowFields {
+  featureKeys: readonly string[];
+  targetKey?: string;
+}
+
+export interface TrainingRows {
+  rows: Record<string, unknown>[];
+  /** Records skipped: not a JSON object, or a feature/target field that is not a finite number. */
+  skipped?: SkippedRecords;
+  /** Events that did not match the filter. */
+  filteredOut: number;
 }
 
 /** Resolves `source` against the job's start time `nowMs` (recorded in the model's provenance). */
@@ -22,7 +39,7 @@ export function resolveSourceWindow(source: MlTrainSource, nowMs: number): Sourc
   if (!(fromMs < toMs)) {
     throw new ContractError(`source.from must be before source.to, got ${new Date(fromMs).toISOString()} ≥ ${new Date(toMs).toISOString()}`, 'source.from');
   }
-  return { topic: source.topic, fromMs, toMs, limit: source.limit ?? DEFAULT_SOURCE_LIMIT };
+  return { topic: source.topic, fromMs, toMs, limit: source.limit ?? DEFAULT_SOURCE_LIMIT, filter: new Map(Object.entries(source.filter ?? {})) };
 }
 
 function timeOf(v: string | number, field: string): number {
@@ -32,18 +49,24 @@ function timeOf(v: string | number, field: string): number {
 }
 
 /**
- * Reads the events of `window` (record time in [fromMs, toMs)) and turns each into a row
- * (see eventToRow), stopping after `limit` rows. Messages that are not JSON objects are skipped
- * and counted. `onProgress` gets the fraction of the offset range scanned.
+ * Reads the events of `window` (record time in [fromMs, toMs)) and turns each into a row (see
+ * eventToRow), stopping after `limit` rows. An event whose row does not have every `filter` field equal
+ * to its value is left out (counted in `filteredOut`); a record that is not a JSON object, or whose
+ * row lacks a finite number in a feature or target field (same rule as training: numbers and strict
+ * numeric strings), is skipped and tallied with its reason — one bad record never fails the job.
+ * `onProgress` gets the fraction of the offset range scanned.
  */
 export async function readTrainingRows(
   bus: EventBus,
   window: SourceWindow,
+  fields: RowFields,
   onProgress: (fraction: number) => void,
   signal: AbortSignal,
-): Promise<{ rows: Record<string, unknown>[]; skipped: number }> {
+): Promise<TrainingRows> {
   const rows: Record<string, unknown>[] = [];
-  let skipped = 0;
+  const skipped = new SkippedRecordsTally();
+  let filteredOut = 0;
+  const numericKeys = fields.targetKey === undefined ? [...fields.featureKeys] : [...fields.featureKeys, fields.targetKey];
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
@@ -56,9 +79,19 @@ export async function readTrainingRows(
       onBatch: (messages, progress) => {
         for (const m of messages) {
           if (rows.length >= window.limit) break;
+          const at = { topic: m.topic, partition: m.partition, offset: m.offset };
           const row = eventToRow(m.value);
-          if (row) rows.push(row);
-          else skipped++;
+          if (!row) {
+            skipped.add(at, 'record is not a JSON object');
+            continue;
+          }
+          if (!matches(row, window.filter)) {
+            filteredOut++;
+            continue;
+          }
+          const problem = unusable(row, numericKeys);
+          if (problem !== undefined) skipped.add(at, problem);
+          else rows.push(row);
         }
         onProgress(progress);
         if (rows.length >= window.limit) stop.abort(new Error('limit reached'));
@@ -71,5 +104,24 @@ export async function readTrainingRows(
     signal.removeEventListener('abort', onAbort);
   }
   signal.throwIfAborted();
-  return { rows, skipped };
+  const report = skipped.report();
+  return { rows, filteredOut, ...(report ? { skipped: report } : {}) };
+}
+
+function matches(row: Record<string, unknown>, filter: ReadonlyMap<string, unknown>): boolean {
+  for (const [field, value] of filter) if (!Object.hasOwn(row, field) || row[field] !== value) return false;
+  return true;
+}
+
+/** Why the row cannot be trained on (`value must be a finite number, got "abc"`), or undefined. */
+function unusable(row: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    try {
+      readNumericField(row, key, 0, true);
+    } catch (e) {
+      if (e instanceof MlInputError) return e.message.replace(/^rows\[0\]\./, '');
+      throw e;
+    }
+  }
+  return undefined;
 }

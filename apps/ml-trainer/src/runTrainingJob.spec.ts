@@ -94,6 +94,45 @@ describe('runTrainingJob', () => {
     expect([out.status.status, out.status.rows]).toEqual(['succeeded', 12]);
   });
 
+  it('skips records whose feature or target is not a finite number and reports how many and why in the job status (the job failed on rows[0].value)', async () => {
+    const { bus, deps } = await setup();
+    const device = (payload: Record<string, unknown>) => JSON.stringify({ topic: 'events.devices', payload: { device_id: 'd', reading: 'r', ...payload } });
+    await bus.publish({ topic: 'events.devices', key: 'd', value: device({ value: 'abc', attributes: { a: 1, b: 2 } }), timestampMs: T0 - 2_000 });
+    await bus.publishBatch(rows.map((r, i) => ({ topic: 'events.devices', key: 'd', value: device({ value: r.y, attributes: { a: r.a, b: r.b } }), timestampMs: T0 - 1000 - i })));
+    await bus.publish({ topic: 'events.devices', key: 'd', value: device({ value: 1, attributes: { a: null, b: 2 } }), timestampMs: T0 - 5 });
+    await bus.publish({ topic: 'events.devices', key: 'd', value: '[1,2]', timestampMs: T0 - 4 });
+    const request = { model_name: 'dev', model_type: 'linear_regression', feature_keys: ['attributes.a', 'attributes.b'], target_key: 'value', source: { topic: 'events.devices', to: T0 } };
+    const out = await runTrainingJob(command('skip', request), deps);
+    expect([out.status.status, out.status.rows, out.status.error]).toEqual(['succeeded', 40, undefined]);
+    expect(out.status.skipped).toEqual({
+      count: 3,
+      reasons: [
+        { reason: 'attributes.a must be a finite number', count: 1 },
+        { reason: 'record is not a JSON object', count: 1 },
+        { reason: 'value must be a finite number', count: 1 },
+      ],
+      examples: [
+        { topic: 'events.devices', partition: expect.any(Number), offset: '0', error: 'value must be a finite number, got "abc"' },
+        { topic: 'events.devices', partition: expect.any(Number), offset: '41', error: 'attributes.a must be a finite number, got null' },
+        { topic: 'events.devices', partition: expect.any(Number), offset: '42', error: 'record is not a JSON object' },
+      ],
+    });
+    expect(out.summary!.provenance.source).toMatchObject({ skipped: 3 });
+  });
+
+  it('trains only on the events that match source.filter, so a shared topic can feed a model', async () => {
+    const { bus, deps } = await setup();
+    // two readings on one topic: temperature rows follow y = 2a − b + 1, humidity rows are noise with a string value
+    const temperature = rows.map((r, i) => ({ topic: 'events.devices', key: 'd1', value: JSON.stringify({ payload: { device_id: 'd1', reading: 'temperature', value: r.y, attributes: { a: r.a, b: r.b } } }), timestampMs: T0 - 100 - i }));
+    const humidity = rows.map((_, i) => ({ topic: 'events.devices', key: 'd2', value: JSON.stringify({ payload: { device_id: 'd2', reading: 'humidity', value: 'wet', attributes: { a: i, b: -i } } }), timestampMs: T0 - 100 - i }));
+    await bus.publishBatch([...temperature, ...humidity]);
+    const request = { model_name: 'temp', model_type: 'linear_regression', feature_keys: ['attributes.a', 'attributes.b'], target_key: 'value', source: { topic: 'events.devices', to: T0, filter: { reading: 'temperature' } }, params: { testFraction: 0 } };
+    const out = await runTrainingJob(command('filter', request), deps);
+    expect([out.status.status, out.status.rows, out.status.filtered_out, out.status.skipped]).toEqual(['succeeded', 40, 40, undefined]);
+    expect(out.summary!.metrics.trainR2).toBeCloseTo(1, 12);
+    expect(out.summary!.provenance.source).toMatchObject({ filter: { reading: 'temperature' }, filtered_out: 40, skipped: 0 });
+  });
+
   it('fails with a message naming the field for bad input, and publishes no model', async () => {
     const { deps, bus } = await setup();
     const cases: Array<[Record<string, unknown>, string]> = [
@@ -101,7 +140,7 @@ describe('runTrainingJob', () => {
       [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], data: [{ a: 1 }] }, 'params.nClusters is required for kmeans'],
       [{ model_name: 'x', model_type: 'svm', feature_keys: ['a'], data: [{ a: 1 }] }, 'model_type must be one of random_forest, linear_regression, kmeans, isolation_forest, got "svm"'],
       [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], source: { topic: 'events.devices', from: T0, to: T0 + 1 }, params: { nClusters: 1 } }, 'source has no events on events.devices with a time in [2026-11-27T10:00:00.000Z, 2026-11-27T10:00:00.001Z)'],
-      [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], source: { topic: 'events.devices', from: T0, to: T0 } }, 'source.from must be before source.to, got 2026-11-27T10:00:00.000Z ≥ 2026-11-27T10:00:00.000Z'],
+      [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], source: { topic: 'events.devices', from: T0, to: T0 }, params: { nClusters: 1 } }, 'source.from must be before source.to, got 2026-11-27T10:00:00.000Z ≥ 2026-11-27T10:00:00.000Z'],
     ];
     for (const [i, [req, error]] of cases.entries()) {
       const out = await runTrainingJob(command(`bad${i}`, req), deps);

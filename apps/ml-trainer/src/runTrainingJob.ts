@@ -74,16 +74,28 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
 
   try {
     send({}, true);
-    const request = parseTrainRequest(command.request);
+    const request = parseTrainRequest(command.request, { nowMs: started.getTime() });
     let rows: Record<string, unknown>[];
     let source: unknown;
     if (request.source) {
       const window = resolveSourceWindow(request.source, started.getTime());
-      const read = await readTrainingRows(deps.bus, window, (f) => send({ progress: round(f * READ_SHARE) }, false), deps.signal);
+      const fields = { featureKeys: request.feature_keys, ...(isRegressor(request.model_type) ? { targetKey: request.target_key! } : {}) };
+      const read = await readTrainingRows(deps.bus, window, fields, (f) => send({ progress: round(f * READ_SHARE) }, false), deps.signal);
       rows = read.rows;
-      source = { topic: window.topic, from: new Date(window.fromMs).toISOString(), to: new Date(window.toMs).toISOString(), limit: window.limit, skipped: read.skipped };
+      const skipped = read.skipped?.count ?? 0;
+      source = {
+        topic: window.topic,
+        from: new Date(window.fromMs).toISOString(),
+        to: new Date(window.toMs).toISOString(),
+        limit: window.limit,
+        ...(request.source.filter ? { filter: request.source.filter, filtered_out: read.filteredOut } : {}),
+        skipped,
+      };
+      send({ ...(read.skipped ? { skipped: read.skipped } : {}), ...(request.source.filter ? { filtered_out: read.filteredOut } : {}) }, false);
       if (rows.length === 0) {
-        throw new ContractError(`source has no events on ${window.topic} with a time in [${new Date(window.fromMs).toISOString()}, ${new Date(window.toMs).toISOString()})`, 'source');
+        const range = `on ${window.topic} with a time in [${new Date(window.fromMs).toISOString()}, ${new Date(window.toMs).toISOString()})`;
+        const left = [...(request.source.filter ? [`${read.filteredOut} not matching source.filter`] : []), ...(read.skipped ? [`${skipped} skipped: ${read.skipped.reasons.map((r) => r.reason).join('; ')}`] : [])];
+        throw new ContractError(left.length === 0 ? `source has no events ${range}` : `source has no usable events ${range} (${left.join(', ')})`, 'source');
       }
     } else {
       rows = request.data!;
@@ -153,6 +165,8 @@ function isRetriable(err: unknown): boolean {
   if (err instanceof ContractError || err instanceof MlError) return false;
   return (err as { retriable?: unknown })?.retriable === true;
 }
+
+const isRegressor = (type: string): boolean => type === 'random_forest' || type === 'linear_regression';
 
 function round(x: number, digits = 4): number {
   const f = 10 ** digits;

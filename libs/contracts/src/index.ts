@@ -77,6 +77,8 @@ export {
   ML_JOB_STATES,
   MlTrainSourceSchema,
   MlTrainRequestSchema,
+  ML_PARAMS_SCHEMAS,
+  ML_TRAIN_LIMITS,
   MlPredictRequestSchema,
   MlClusterRequestSchema,
   MlAnomaliesRequestSchema,

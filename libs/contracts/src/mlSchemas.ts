@@ -1,5 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { ContractError } from './errors';
+import { MAX_EPOCH_MS, parseDateTime } from './parseDateTime';
+import { SkippedRecordsSchema } from './skippedRecords';
 import { EVENT_TOPICS, isEventTopic } from './topics';
 import { describeFirstError } from './describeFirstError';
 import { compileValidator } from './validateEvent';
@@ -15,10 +18,39 @@ export type MlModelType = (typeof ML_MODEL_TYPES)[number];
 
 /** Model names become Kafka keys (`model/<name>/<version>`), so they cannot contain "/". */
 const ModelName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', description: 'Model name: letters, digits, ".", "_", "-" (at most 128), e.g. "session-duration"' });
-const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Number()], { description: 'ISO-8601 date-time or epoch milliseconds' });
 /** Rows of numbers, as the report's `X`: at most 10,000 rows of at most 1,000 finite numbers. */
 const FeatureRows = (description: string) =>
   Type.Array(Type.Array(Type.Number(), { minItems: 1, maxItems: 1000 }), { minItems: 1, maxItems: 10_000, description });
+
+/**
+ * Limits of a training request (issue 21). Each is in the published schema and named in the error
+ * that enforces it: `params.nEstimators must be at most 1000, got 1000000000`.
+ */
+export const ML_TRAIN_LIMITS = {
+  /** Trees of a random forest or an isolation forest. */
+  maxTrees: 1_000,
+  /** Depth of a random-forest tree. */
+  maxDepth: 32,
+  /** k of k-means; also at most the number of training rows. */
+  maxClusters: 1_000,
+  /** k-means iterations. */
+  maxIterations: 10_000,
+  /** Rows an isolation-forest tree is grown on; also min samples per leaf/split. */
+  maxSamples: 1_000_000,
+  /** Share of rows held out for the metrics. */
+  maxTestFraction: 0.9,
+  /** Anomaly share of an isolation forest, in (0, maxContamination]. */
+  maxContamination: 0.5,
+  /** Inline rows (`data`). */
+  maxDataRows: 100_000,
+  /** Fields of `source.filter`. */
+  maxFilterFields: 32,
+} as const;
+
+const TrainTime = Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: -MAX_EPOCH_MS, maximum: MAX_EPOCH_MS })], {
+  description: 'RFC 3339 date-time with a zone, or epoch milliseconds',
+  errorMessage: 'must be an ISO-8601 date-time with a zone or epoch milliseconds',
+});
 
 export const MlTrainSourceSchema = Type.Object(
   {
@@ -26,38 +58,130 @@ export const MlTrainSourceSchema = Type.Object(
       EVENT_TOPICS.map((t) => Type.Literal(t)),
       { description: 'Event topic to read training rows from' },
     ),
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
+    from: Type.Optional(TrainTime),
+    to: Type.Optional(TrainTime),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'At most this many rows (first in partition/offset order); default 1,000,000' })),
+    filter: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+        minProperties: 1,
+        maxProperties: ML_TRAIN_LIMITS.maxFilterFields,
+        description:
+          'Only events whose row has each of these fields equal to the given value are used, e.g. {"reading":"temperature","device_id":"d1"} or {"metric_name":"latency_ms"}; ' +
+          'row fields as above (payload fields, dotted for nested ones, over the envelope\'s id, type, source, key)',
+      }),
+    ),
   },
   {
     $id: 'MlTrainSource',
     additionalProperties: false,
-    description: 'Events whose record time is in [from, to): `to` defaults to the job start, `from` to 24 h before `to`. Each event becomes one row: its payload fields (nested objects flattened to dotted keys, e.g. "properties.cpu") over its top-level fields.',
+    description:
+      'Events whose record time is in [from, to): `to` defaults to the job start, `from` to 24 h before `to`, and from must be before to. Each event becomes one row: its payload fields (nested objects flattened to dotted keys, e.g. "properties.cpu") over its top-level fields. ' +
+      'Events that do not match `filter` are left out; records that are not JSON objects, or whose feature or target field is not a finite number, are skipped and counted in the job\'s `skipped`.',
   },
 );
 
-export const MlTrainRequestSchema = Type.Object(
-  {
+const ModelType = <T extends MlModelType>(t: T) => Type.Literal(t, { description: 'Algorithm' });
+const Seed = Type.Integer({ minimum: 0, maximum: 0xffffffff, description: 'Random seed; default 0' });
+const TestFraction = (byDefault: number) =>
+  Type.Number({ minimum: 0, maximum: ML_TRAIN_LIMITS.maxTestFraction, description: `Share of rows held out for the metrics; default ${byDefault}` });
+const Scale = (byDefault: boolean) => Type.Boolean({ description: `Standardize features before training; default ${byDefault}` });
+const Trees = Type.Integer({ minimum: 1, maximum: ML_TRAIN_LIMITS.maxTrees, description: 'Trees; default 100' });
+
+/** Hyper-parameters per model type (camelCase as in the ML lib); unknown keys are refused. */
+export const ML_PARAMS_SCHEMAS = {
+  random_forest: Type.Object(
+    {
+      seed: Type.Optional(Seed),
+      testFraction: Type.Optional(TestFraction(0.2)),
+      scale: Type.Optional(Scale(false)),
+      nEstimators: Type.Optional(Trees),
+      maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: ML_TRAIN_LIMITS.maxDepth, description: 'Tree depth; default 10' })),
+      minSamplesLeaf: Type.Optional(Type.Integer({ minimum: 1, maximum: ML_TRAIN_LIMITS.maxSamples, description: 'Least rows in a leaf; default 1' })),
+      minSamplesSplit: Type.Optional(Type.Integer({ minimum: 2, maximum: ML_TRAIN_LIMITS.maxSamples, description: 'Least rows to split a node; default 2' })),
+      maxFeatures: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Share of features tried per split; default 1' })),
+      bootstrap: Type.Optional(Type.Boolean({ description: 'Sample rows with replacement per tree; default true' })),
+      maxBins: Type.Optional(Type.Integer({ minimum: 2, maximum: 256, description: 'Histogram bins per feature; default 256' })),
+    },
+    { additionalProperties: false },
+  ),
+  linear_regression: Type.Object({ seed: Type.Optional(Seed), testFraction: Type.Optional(TestFraction(0.2)), scale: Type.Optional(Scale(true)) }, { additionalProperties: false }),
+  kmeans: Type.Object(
+    {
+      nClusters: Type.Integer({ minimum: 1, maximum: ML_TRAIN_LIMITS.maxClusters, description: `Clusters (k), required; at most ${ML_TRAIN_LIMITS.maxClusters} and at most the training rows` }),
+      seed: Type.Optional(Seed),
+      testFraction: Type.Optional(TestFraction(0)),
+      scale: Type.Optional(Scale(true)),
+      maxIter: Type.Optional(Type.Integer({ minimum: 1, maximum: ML_TRAIN_LIMITS.maxIterations, description: 'Iterations; default 300' })),
+      tol: Type.Optional(Type.Number({ minimum: 0, description: 'Convergence tolerance; default 1e-4' })),
+    },
+    { additionalProperties: false },
+  ),
+  isolation_forest: Type.Object(
+    {
+      seed: Type.Optional(Seed),
+      testFraction: Type.Optional(TestFraction(0)),
+      scale: Type.Optional(Scale(false)),
+      nEstimators: Type.Optional(Trees),
+      maxSamples: Type.Optional(Type.Integer({ minimum: 2, maximum: ML_TRAIN_LIMITS.maxSamples, description: 'Rows per tree; default 256' })),
+      contamination: Type.Optional(
+        Type.Number({ exclusiveMinimum: 0, maximum: ML_TRAIN_LIMITS.maxContamination, description: 'Share of training rows expected to be anomalies; default 0.1' }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+} as const;
+
+const FeatureKeys = Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 1000, uniqueItems: true, description: 'Row fields used as features, in model column order; each at most once' });
+const TargetKey = (required: boolean) =>
+  Type.String({ minLength: 1, maxLength: 256, description: required ? 'Row field to predict; not one of feature_keys' : 'Not used by this model type' });
+const Data = Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+  minItems: 1,
+  maxItems: ML_TRAIN_LIMITS.maxDataRows,
+  description: 'Inline training rows (objects keyed by field name); give either data or source',
+});
+
+function trainVariant<T extends MlModelType>(type: T, targetRequired: boolean) {
+  const common = {
     model_name: ModelName,
-    model_type: Type.Union(
-      ML_MODEL_TYPES.map((t) => Type.Literal(t)),
-      { description: 'Algorithm' },
-    ),
-    feature_keys: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 1000, description: 'Row fields used as features, in model column order' }),
-    target_key: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Row field to predict; required for random_forest and linear_regression' })),
-    data: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1, description: 'Inline training rows (objects keyed by field name); give either data or source' })),
+    model_type: ModelType(type),
+    feature_keys: FeatureKeys,
+    data: Type.Optional(Data),
     source: Type.Optional(MlTrainSourceSchema),
-    params: Type.Optional(
-      Type.Record(Type.String(), Type.Unknown(), {
-        description: 'Hyper-parameters (camelCase as in the ML lib): seed, testFraction, scale; nEstimators, maxDepth, minSamplesLeaf, minSamplesSplit, maxFeatures, bootstrap, maxBins (random_forest); nClusters, maxIter, tol (kmeans); nEstimators, maxSamples, contamination (isolation_forest)',
-      }),
-    ),
-  },
-  { $id: 'MlTrainRequest', additionalProperties: false },
-);
-export type MlTrainRequest = Static<typeof MlTrainRequestSchema>;
+  };
+  const params = ML_PARAMS_SCHEMAS[type];
+  return Type.Object(
+    {
+      ...common,
+      target_key: targetRequired ? TargetKey(true) : Type.Optional(TargetKey(false)),
+      params: type === 'kmeans' ? params : Type.Optional(params),
+    },
+    { additionalProperties: false, oneOf: [{ required: ['data'] }, { required: ['source'] }], description: `Train a ${type} model` },
+  );
+}
+
+const TRAIN_VARIANTS = {
+  random_forest: trainVariant('random_forest', true),
+  linear_regression: trainVariant('linear_regression', true),
+  kmeans: trainVariant('kmeans', false),
+  isolation_forest: trainVariant('isolation_forest', false),
+};
+
+export const MlTrainRequestSchema = Type.Union([TRAIN_VARIANTS.random_forest, TRAIN_VARIANTS.linear_regression, TRAIN_VARIANTS.kmeans, TRAIN_VARIANTS.isolation_forest], {
+  $id: 'MlTrainRequest',
+  discriminator: { propertyName: 'model_type' },
+  description: 'A training job, one shape per model_type (unknown fields and parameters are refused). Give either `data` or `source`.',
+});
 export type MlTrainSource = Static<typeof MlTrainSourceSchema>;
+/** A validated training request (`parseTrainRequest`). */
+export interface MlTrainRequest {
+  model_name: string;
+  model_type: MlModelType;
+  feature_keys: string[];
+  target_key?: string;
+  data?: Record<string, unknown>[];
+  source?: MlTrainSource;
+  params?: Record<string, unknown>;
+}
 
 export const MlPredictRequestSchema = Type.Object(
   {
@@ -113,6 +237,8 @@ export const MlJobStatusSchema = Type.Object(
     model_version: Type.Optional(Type.Integer()),
     metrics: Type.Optional(Type.Record(Type.String(), Type.Number())),
     rows: Type.Optional(Type.Integer({ description: 'Training rows read' })),
+    filtered_out: Type.Optional(Type.Integer({ description: 'Source jobs with a filter: events of the range that did not match it' })),
+    skipped: Type.Optional(SkippedRecordsSchema),
     error: Type.Optional(Type.String({ description: 'Why the job failed; names the field when the input was bad' })),
     submitted_at: Type.String({ format: 'date-time' }),
     started_at: Type.Optional(Type.String({ format: 'date-time' })),
@@ -124,29 +250,61 @@ export const MlJobStatusSchema = Type.Object(
 );
 export type MlJobStatus = Static<typeof MlJobStatusSchema>;
 
-const checkTrain = compileValidator(MlTrainRequestSchema);
+const trainChecks = Object.fromEntries(Object.entries(TRAIN_VARIANTS).map(([t, schema]) => [t, compileValidator(schema as TSchema)])) as Record<MlModelType, TypeCheck<TSchema>>;
+
+const timeOf = (v: string | number): number => (typeof v === 'number' ? v : parseDateTime(v)!);
 
 /**
- * Validates a `POST /pipeline/ml/train` body; throws ContractError naming the field, e.g.
- * `model_type must be one of random_forest, linear_regression, kmeans, isolation_forest, got "svm"`
- * or `give either data or source, not both`.
+ * Validates a `POST /pipeline/ml/train` body against the published schema of its model_type, plus the
+ * rules a schema cannot state; the gateway (400 before a job exists) and ml-trainer (for the command
+ * it reads) both call it. Throws ContractError naming the field and the limit:
+ *   model_type must be one of random_forest, linear_regression, kmeans, isolation_forest, got "svm"
+ *   params.nEstimators must be at most 1000, got 1000000000
+ *   feature_keys[2] repeats "cpu": items must be unique
+ *   target_key "y" must not also be one of feature_keys
+ *   source.from must be before source.to, got 2026-11-28T00:00:00.000Z ≥ 2026-11-27T00:00:00.000Z
+ * `nowMs`, when given, is the time `source.to` defaults to (the job start), so a `source.from` in the future is refused too.
  */
-export function parseTrainRequest(body: unknown): MlTrainRequest {
+export function parseTrainRequest(body: unknown, opts: { nowMs?: number } = {}): MlTrainRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ContractError('body must be a JSON object', '');
   const b = body as Record<string, unknown>;
-  if (b['model_type'] !== undefined && !(ML_MODEL_TYPES as readonly unknown[]).includes(b['model_type'])) {
-    throw new ContractError(`model_type must be one of ${ML_MODEL_TYPES.join(', ')}, got ${JSON.stringify(b['model_type'])}`, 'model_type');
+  const type = b['model_type'];
+  if (!(ML_MODEL_TYPES as readonly unknown[]).includes(type)) {
+    throw new ContractError(`model_type must be one of ${ML_MODEL_TYPES.join(', ')}, got ${type === undefined ? 'nothing' : JSON.stringify(type)}`, 'model_type');
   }
   const src = b['source'] as Record<string, unknown> | undefined;
   if (src && typeof src === 'object' && src['topic'] !== undefined && !isEventTopic(src['topic'])) {
     throw new ContractError(`source.topic must be one of ${EVENT_TOPICS.join(', ')}, got ${JSON.stringify(src['topic'])}`, 'source.topic');
   }
-  if (!checkTrain.Check(body)) throw describeFirstError(checkTrain, body);
+  if (type === 'kmeans') {
+    const p = b['params'];
+    if (p === undefined || (p !== null && typeof p === 'object' && !Array.isArray(p) && (p as Record<string, unknown>)['nClusters'] === undefined)) {
+      throw new ContractError('params.nClusters is required for kmeans', 'params.nClusters');
+    }
+  }
+  if ((type === 'random_forest' || type === 'linear_regression') && b['target_key'] === undefined) throw new ContractError(`target_key is required for ${type}`, 'target_key');
+  const check = trainChecks[type as MlModelType];
+  if (!check.Check(body)) throw describeFirstError(check, body);
   const req = body as MlTrainRequest;
   if (req.data !== undefined && req.source !== undefined) throw new ContractError('give either data or source, not both', 'data');
   if (req.data === undefined && req.source === undefined) throw new ContractError('data (inline rows) or source (an event topic) is required', 'data');
-  if ((req.model_type === 'random_forest' || req.model_type === 'linear_regression') && req.target_key === undefined) {
-    throw new ContractError(`target_key is required for ${req.model_type}`, 'target_key');
+  const regressor = req.model_type === 'random_forest' || req.model_type === 'linear_regression';
+  if (regressor && req.feature_keys.includes(req.target_key!)) {
+    throw new ContractError(`target_key ${JSON.stringify(req.target_key)} must not also be one of feature_keys`, 'target_key');
+  }
+  const k = req.params?.['nClusters'];
+  if (req.model_type === 'kmeans' && req.data !== undefined && typeof k === 'number' && k > req.data.length) {
+    throw new ContractError(`params.nClusters must be at most the ${req.data.length} rows of data, got ${k}`, 'params.nClusters');
+  }
+  if (req.source) {
+    const to = req.source.to === undefined ? opts.nowMs : timeOf(req.source.to);
+    if (req.source.from !== undefined && to !== undefined) {
+      const from = timeOf(req.source.from);
+      if (!(from < to)) {
+        const before = req.source.to === undefined ? 'now (source.to defaults to the job start)' : 'source.to';
+        throw new ContractError(`source.from must be before ${before}, got ${new Date(from).toISOString()} ≥ ${new Date(to).toISOString()}`, 'source.from');
+      }
+    }
   }
   return req;
 }

@@ -4,6 +4,7 @@ export type { FeatureMatrix } from './FeatureMatrix';
 export { extractFeatures } from './extractFeatures';
 export type { ExtractOptions } from './extractFeatures';
 export { extractTarget } from './extractTarget';
+export { readNumericField } from './readNumericField';
 export { matrixFromArrays } from './matrixFromArrays';
 export { StandardScaler } from './StandardScaler';
 export { trainTestSplit } from './trainTestSplit';

@@ -79,7 +79,7 @@ export function createMlRoutes(opts: {
     app.post('/pipeline/ml/train', async (req, res) => {
       let request;
       try {
-        request = parseTrainRequest(req.body);
+        request = parseTrainRequest(req.body, { nowMs: Date.now() }); // the validator ml-trainer runs on the command too
       } catch (e) {
         if (e instanceof ContractError) throw new HttpError(400, 'invalid_request', e.message);
         throw e;
