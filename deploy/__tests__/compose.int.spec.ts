@@ -1,7 +1,7 @@
 // docker-compose.yml: validated by docker-compose itself (`config` needs no Docker engine), then
 // its resolved form is checked against the service contract (ports, env, health, dependencies).
 // Integration tier: every case reads what the docker-compose binary resolves (no broker needed).
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -16,22 +16,35 @@ type ComposeService = {
   depends_on?: Record<string, { condition: string }>;
   volumes?: string[];
   init?: boolean;
+  ports?: string[];
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
+  mem_limit?: string;
+  cpus?: number;
 };
 type Compose = { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
 
 /** docker-compose v1 prints volumes as "source:target:mode"; returns [source, target]. */
 const mounts = (s: ComposeService) => (s.volumes ?? []).map((v) => v.split(':').slice(0, 2) as [string, string]);
 
-/** docker-compose config in a temp copy of the compose file, optionally with .env from .env.example. */
-function composeConfig(withEnv: boolean) {
+/**
+ * docker-compose config in a temp copy of the compose file, optionally with .env from .env.example
+ * (`edit` rewrites its text first); `extraEnv` is the shell environment on top.
+ */
+function composeConfig(withEnv: boolean, opts: { edit?: (envText: string) => string; extraEnv?: Record<string, string> } = {}) {
   const compose = requireTool('docker-compose', 'docker-compose');
   const dir = mkdtempSync(join(tmpdir(), 'compose-'));
   copyFileSync(join(REPO_ROOT, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
-  if (withEnv) copyFileSync(join(REPO_ROOT, '.env.example'), join(dir, '.env'));
+  if (withEnv) writeFileSync(join(dir, '.env'), (opts.edit ?? ((t) => t))(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8')));
   const env = { ...process.env };
-  for (const k of ['API_KEYS', 'KAFKA_TOPIC_PARTITIONS', 'LOG_LEVEL', 'GRAFANA_ADMIN_PASSWORD']) delete env[k];
-  return run(compose, ['-f', 'docker-compose.yml', 'config'], { cwd: dir, env });
+  for (const k of ['API_KEYS', 'KAFKA_TOPIC_PARTITIONS', 'LOG_LEVEL', 'GRAFANA_ADMIN_PASSWORD', 'GATEWAY_BIND', 'GRAFANA_BIND', 'GATEWAY_HOST_PORT', 'GRAFANA_HOST_PORT', 'KAFKA_HOST_PORT']) delete env[k];
+  return run(compose, ['-f', 'docker-compose.yml', 'config'], { cwd: dir, env: { ...env, ...opts.extraEnv } });
 }
+const resolved = (r: ReturnType<typeof composeConfig>): Compose => {
+  if (r.status !== 0) throw new Error(`docker-compose config failed: ${describeRun(r)}`);
+  return parse(r.stdout) as Compose;
+};
 
 describe('docker-compose.yml', () => {
   let config: Compose;
@@ -45,6 +58,36 @@ describe('docker-compose.yml', () => {
     const r = composeConfig(false);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('API_KEYS is not set; copy .env.example to .env and set it');
+  });
+
+  it('refuses to start without GRAFANA_ADMIN_PASSWORD, or with it empty: Grafana has no fallback password', () => {
+    for (const edit of [(t: string) => t.replace(/^GRAFANA_ADMIN_PASSWORD=.*$/m, ''), (t: string) => t.replace(/^GRAFANA_ADMIN_PASSWORD=.*$/m, 'GRAFANA_ADMIN_PASSWORD=')]) {
+      const r = composeConfig(true, { edit });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('GRAFANA_ADMIN_PASSWORD is not set; copy .env.example to .env and set it');
+    }
+  });
+
+  it('publishes the gateway and Grafana on 127.0.0.1 and Kafka’s host listener on 127.0.0.1, and nothing else', () => {
+    const published = Object.fromEntries(Object.entries(config.services).filter(([, s]) => s.ports?.length).map(([name, s]) => [name, s.ports]));
+    expect(published).toEqual({ 'api-gateway': ['127.0.0.1:8080:8080/tcp'], grafana: ['127.0.0.1:3000:3000/tcp'], kafka: ['127.0.0.1:29092:29092/tcp'] });
+  });
+
+  it('publishes the gateway and Grafana on every interface only when GATEWAY_BIND/GRAFANA_BIND say so; Kafka stays on loopback', () => {
+    const wide = resolved(composeConfig(true, { extraEnv: { GATEWAY_BIND: '0.0.0.0', GRAFANA_BIND: '0.0.0.0' } }));
+    expect([wide.services['api-gateway']!.ports, wide.services.grafana!.ports, wide.services.kafka!.ports]).toEqual([['0.0.0.0:8080:8080/tcp'], ['0.0.0.0:3000:3000/tcp'], ['127.0.0.1:29092:29092/tcp']]);
+  });
+
+  it('resolves every container with dropped capabilities, no-new-privileges and memory/CPU limits, and all but Kafka read-only', () => {
+    for (const [name, s] of Object.entries(config.services)) {
+      expect({ name, cap_drop: s.cap_drop, security_opt: s.security_opt, read_only: s.read_only ?? false, limited: Boolean(s.mem_limit && s.cpus) }).toEqual({
+        name,
+        cap_drop: ['ALL'],
+        security_opt: ['no-new-privileges:true'],
+        read_only: name !== 'kafka',
+        limited: true,
+      });
+    }
   });
 
   it('builds each of the six services from the one Dockerfile with APP as build arg, health-checked and init-wrapped', () => {
