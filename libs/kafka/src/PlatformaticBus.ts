@@ -260,14 +260,23 @@ export class PlatformaticBus implements EventBus {
       for (const r of ranges) {
         for (let position = r.start; position < r.end; ) {
           if (signal?.aborted) throw new BusError('read cancelled', false, signal.reason);
-          const metadata = await reader.metadata({ topics: [topic] });
-          const meta = metadata.topics.get(topic)!;
-          const response = await reader.fetch({
-            node: meta.partitions[r.partition]!.leader,
-            topics: [{ topicId: meta.id, partitions: [{ partition: r.partition, fetchOffset: position, partitionMaxBytes: this.opts.maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
-            maxWaitTime: 50,
-            maxBytes: this.opts.maxBytesPerPartition,
-          });
+          const fetchAt = async (offset: bigint) => {
+            const meta = (await reader.metadata({ topics: [topic] })).topics.get(topic)!;
+            return reader.fetch({
+              node: meta.partitions[r.partition]!.leader,
+              topics: [{ topicId: meta.id, partitions: [{ partition: r.partition, fetchOffset: offset, partitionMaxBytes: this.opts.maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
+              maxWaitTime: 50,
+              maxBytes: this.opts.maxBytesPerPartition,
+            });
+          };
+          // A leader moving or a fetch session the broker dropped fails one fetch: retried (a missing topic is not).
+          const response = await withRetries(
+            () => fetchAt(position).catch((e: unknown) => {
+              reader.clearMetadata();
+              throw e;
+            }),
+            { retries: 5, baseMs: 100, maxMs: 1_000 },
+          );
           const part = response.responses.flatMap((t) => t.partitions).find((p) => p.partitionIndex === r.partition);
           const { messages, nextOffset } = part ? recordsToMessages(topic, part, position) : { messages: [], nextOffset: undefined };
           let next = nextOffset !== undefined && nextOffset > position ? (nextOffset < r.end ? nextOffset : r.end) : position;
