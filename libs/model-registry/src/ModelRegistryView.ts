@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { CompactedTopicView, type EventBus, type IncomingMessage } from '@pipeline/kafka';
 import type { ModelManifest, RegisteredModel } from './ModelManifest';
 import { chunkKey, manifestKey, parseModelKey, type ParsedKey } from './modelKeys';
+import { SIGNATURE_HEADER, checkManifestSignature, type SignatureRejection } from './modelSignature';
 
 export interface ModelRegistryViewOptions {
   /** The compacted model topic, e.g. `pipeline.ml.models`. */
@@ -21,6 +22,15 @@ export interface ModelRegistryViewOptions {
   onChunksDropped?(name: string, version: number, chunks: number, bytes: number): void;
   /** Clock in ms (default Date.now); injectable for tests. */
   now?(): number;
+  /**
+   * Trusted trainer public keys by key id (`parseVerifyKeys`). When given, a manifest record is
+   * applied only if its `model-signature` header verifies under one of them; any other manifest is
+   * ignored — the key keeps its previous value, so a served version stays served — and reported to
+   * `onRejected`. Without it every well-formed manifest is applied (no verification).
+   */
+  verifyKeys?: ReadonlyMap<string, KeyObject>;
+  /** A manifest record refused by `verifyKeys`; `signer` is the key id its header claims, if any. */
+  onRejected?(name: string, version: number, reason: SignatureRejection, signer: string | undefined): void;
 }
 
 /**
@@ -238,6 +248,14 @@ export class ModelRegistryView {
     if (!parsed) return undefined;
     // copy: don't pin the fetch buffer
     if (parsed.kind === 'chunk') return { kind: 'chunk', bytes: Buffer.from(m.value), receivedAt: this.now(), pinned: false, dropped: false };
+    if (this.opts.verifyKeys) {
+      const header = m.headers[SIGNATURE_HEADER];
+      const rejection = checkManifestSignature(m.value, header, this.opts.verifyKeys);
+      if (rejection) {
+        this.opts.onRejected?.(parsed.name, parsed.version, rejection, /^ed25519:([0-9a-f]{16}):/.exec(header ?? '')?.[1]);
+        return undefined;
+      }
+    }
     return decodeManifest(m, parsed);
   }
 }

@@ -9,3 +9,5 @@ export type { PublishModelOptions } from './publishModel';
 export { ModelRegistryView } from './ModelRegistryView';
 export type { ModelRegistryViewOptions, ModelAddedListener, ModelRemovedListener } from './ModelRegistryView';
 export { withdrawModelVersions } from './withdrawModelVersions';
+export { SIGNATURE_HEADER, checkManifestSignature, keyIdOf, parseSigningKey, parseVerifyKeys, signManifest } from './modelSignature';
+export type { SignatureRejection } from './modelSignature';

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import type { EventBus, OutgoingMessage } from '@pipeline/kafka';
 import { RegistryError } from './errors';
 import type { ModelManifest } from './ModelManifest';
 import { checkModelName, checkVersion, chunkKey, manifestKey } from './modelKeys';
+import { SIGNATURE_HEADER, signManifest } from './modelSignature';
 
 /** Default chunk size: 512 KiB, far below the topic's 16 MiB `max.message.bytes` and the consumer's fetch size. */
 export const DEFAULT_CHUNK_BYTES = 512 * 1024;
@@ -20,6 +21,8 @@ export interface PublishModelOptions<M> {
   publishedAt: string;
   /** Chunk size in bytes; default 512 KiB. */
   chunkBytes?: number;
+  /** The trainer's Ed25519 private key: the manifest then carries a `model-signature` header (see modelSignature.ts). Unsigned without it. */
+  signingKey?: KeyObject;
 }
 
 /**
@@ -65,6 +68,8 @@ export async function publishModel<M>(bus: EventBus, opts: PublishModelOptions<M
     }
     await bus.publishBatch(batch);
   }
-  await bus.publish({ topic: opts.topic, key: manifestKey(opts.name, opts.version), value: manifestJson, headers: { 'content-type': 'application/json' } });
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (opts.signingKey) headers[SIGNATURE_HEADER] = signManifest(manifestJson, opts.signingKey);
+  await bus.publish({ topic: opts.topic, key: manifestKey(opts.name, opts.version), value: manifestJson, headers });
   return manifest;
 }
