@@ -7,7 +7,7 @@ export interface ServableModel {
   name: string;
   /** Version, >= 1, increasing with each training run. */
   version: number;
-  /** Algorithm family, e.g. "random-forest-regression". */
+  /** Algorithm family: "random_forest", "linear_regression", "kmeans" or "isolation_forest". */
   type: string;
   /** Feature names in the order each row lists them; its length is the feature count. */
   featureKeys: string[];

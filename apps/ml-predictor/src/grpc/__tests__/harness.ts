@@ -7,7 +7,7 @@ export function linearModel(name: string, version: number, bias: number, weights
   return {
     name,
     version,
-    type: 'linear-regression',
+    type: 'linear_regression',
     featureKeys: weights.map((_, i) => `x${i}`),
     trainedAt: `2026-01-0${version}T00:00:00.000Z`,
     metrics: { rmse: 0.5 / version, r2: 0.9 },

@@ -64,7 +64,7 @@ describe('inference.GRPCInferenceService (KServe Open Inference Protocol v2) ove
     expect(await call(client, client.modelMetadata, { name: 'linear', version: '' })).toEqual({
       name: 'linear',
       versions: ['1', '2'],
-      platform: 'linear-regression',
+      platform: 'linear_regression',
       inputs: [{ name: 'features', datatype: 'FP64', shape: [-1, 3] }],
       outputs: [{ name: 'predictions', datatype: 'FP64', shape: [-1, 1] }],
     });

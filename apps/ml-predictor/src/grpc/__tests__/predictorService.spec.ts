@@ -61,7 +61,7 @@ describe('ml.v1.PredictorService over a real gRPC server', () => {
       model: {
         name: 'linear',
         version: 1,
-        type: 'linear-regression',
+        type: 'linear_regression',
         featureKeys: ['x0', 'x1', 'x2'],
         metrics: { rmse: 0.5, r2: 0.9 },
         featureImportances: { x0: 2, x1: 3, x2: 0.5 },

@@ -30,9 +30,10 @@ export const protobufFileName = "ml/v1/predictor.proto";
  *
  * Row encoding: rows travel as ONE flat, packed `repeated double values` in row-major order plus
  * `n_features`. Example: two rows [1,2,3] and [4,5,6] are `values: [1,2,3,4,5,6], n_features: 3`.
- * Trade-off: a single packed field decodes straight into one Float64Array (no per-row message,
- * no per-row allocation) at the cost of the caller flattening rows; `values.length` must be a
- * non-zero multiple of `n_features`, and `n_features` must equal the model's feature count.
+ * Trade-off: one packed field holds every row (no per-row message to encode or decode) at the cost
+ * of the caller flattening rows. The server decodes it into one array of numbers, checks each value is
+ * finite and copies the rows into the Float64Array the model reads; `values.length` must be a non-zero
+ * multiple of `n_features`, and `n_features` must equal the model's feature count.
  */
 
 /** Rows to score with one model version. */
@@ -90,7 +91,7 @@ export interface ModelInfo {
   name: string;
   /** Model version, starting at 1 and increasing with each training run. */
   version: number;
-  /** Algorithm family, e.g. "random-forest-regression" or "linear-regression". */
+  /** Algorithm family: "random_forest", "linear_regression", "kmeans" or "isolation_forest". */
   type: string;
   /** Feature names in the order the model expects them in each row of PredictRequest.values. */
   featureKeys: string[];
