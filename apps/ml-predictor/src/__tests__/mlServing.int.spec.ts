@@ -213,7 +213,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     expect(huge.length).toBeGreaterThan(10 * 1024 * 1024);
     const tooBig = await post(`${url}/pipeline/ml/predict`, huge);
     expect([tooBig.status, tooBig.json.error]).toEqual([413, { code: 'payload_too_large', message: 'request body exceeds the limit of 10485760 bytes' }]);
-    const bad = await post(`${url}/pipeline/ml/train`, { model_name: name, model_type: 'kmeans', feature_keys: ['a'], data: [{ a: 1 }], source: { topic: 'events.devices' } });
+    const bad = await post(`${url}/pipeline/ml/train`, { model_name: name, model_type: 'kmeans', feature_keys: ['a'], data: [{ a: 1 }], source: { topic: 'events.devices' }, params: { nClusters: 1 } });
     expect([bad.status, bad.json.error]).toEqual([400, { code: 'invalid_request', message: 'give either data or source, not both' }]);
     const failed = await train({ model_name: name, model_type: 'linear_regression', feature_keys: ['a'], target_key: 'y', data: [{ a: 1, y: 'x' }] });
     expect([failed.status, failed.error]).toEqual(['failed', 'rows[0].y must be a finite number, got "x"']);
