@@ -116,4 +116,21 @@ describe('RegistryCatalog', () => {
     await c.unload('m', 7); // unknown: nothing happens
     expect([c.get('m'), c.list(), unloaded]).toEqual([undefined, [], ['m/1', 'm/2']]);
   });
+
+  it('serves at most maxModels names: a version of a further name is refused before decoding, and a withdrawn name frees its place', async () => {
+    const refused: string[] = [];
+    let decoded = 0;
+    const inline: ModelDecoder = { decode: async (bytes) => (decoded++, { model: decodeModel(bytes), thread: 'main' }), close: async () => undefined };
+    const c = new RegistryCatalog({ maxVersionsPerModel: 3, maxModels: 2, decoder: inline, onRefused: (n, v, r) => refused.push(`${n}/${v}: ${r}`) });
+    await c.load(registered(model('a', 1, 1)));
+    await c.load(registered(model('b', 1, 2)));
+    await c.load(registered(model('c', 1, 3)));
+    await c.load(registered(model('a', 2, 4))); // a new version of a served name is not a new name
+    expect([c.list().map((m) => `${m.name}/${m.version}`).sort(), refused, decoded]).toEqual([['a/1', 'a/2', 'b/1'], ['c/1: model_cap'], 3]);
+    // Two names decoding at once with one place left: the second to finish is refused at install.
+    await c.unload('b', 1);
+    void c.load(registered(model('d', 1, 5)));
+    await c.load(registered(model('e', 1, 6)));
+    expect([c.list().map((m) => `${m.name}/${m.version}`).sort(), refused]).toEqual([['a/1', 'a/2', 'd/1'], ['c/1: model_cap', 'e/1: model_cap']]);
+  });
 });

@@ -25,6 +25,10 @@ export function toServable(model: TrainedModel): ServableModel {
  * Hot swap: a new version is installed only once completely decoded, by replacing one map entry —
  * a synchronous step between two requests, so a request that has resolved its model keeps using
  * it, and the next one sees the new latest; none fails in between.
+ *
+ * Memory is bounded by names too: at most `maxModels` names are served (each keeps up to
+ * `maxVersionsPerModel` decoded versions). A version of a further name is refused before it is
+ * decoded and reported to `onRefused`; a name whose versions are all withdrawn frees its place.
  */
 export class RegistryCatalog implements ModelCatalog {
   private readonly models = new Map<string, Map<number, ServableModel>>();
@@ -36,6 +40,10 @@ export class RegistryCatalog implements ModelCatalog {
   constructor(
     private readonly opts: {
       maxVersionsPerModel: number;
+      /** Most model names served at once. Default: no limit. */
+      maxModels?: number;
+      /** A version refused because `maxModels` names are already served. */
+      onRefused?(name: string, version: number, reason: 'model_cap'): void;
       /** Default: decode on the main thread. */
       decoder?: ModelDecoder;
       onLoadError?(name: string, version: number, err: Error): void;
@@ -53,6 +61,10 @@ export class RegistryCatalog implements ModelCatalog {
    */
   load(registered: RegisteredModel): Promise<void> {
     const { name, version } = registered.manifest;
+    if (this.overCap(name)) {
+      this.opts.onRefused?.(name, version, 'model_cap');
+      return this.tail;
+    }
     const started = performance.now();
     const decoding = this.decoder.decode(registered.bytes);
     decoding.catch(() => undefined); // handled below, in turn
@@ -87,7 +99,17 @@ export class RegistryCatalog implements ModelCatalog {
     return this.tail;
   }
 
+  /** Whether a version of `name` would be one name more than `maxModels`. */
+  private overCap(name: string): boolean {
+    return this.opts.maxModels !== undefined && !this.models.has(name) && this.models.size >= this.opts.maxModels;
+  }
+
   private install(name: string, version: number, model: TrainedModel, thread: DecodeThread, started: number): void {
+    if (this.overCap(name)) {
+      // Another name took the last place while this version was decoding.
+      this.opts.onRefused?.(name, version, 'model_cap');
+      return;
+    }
     let servable: ServableModel;
     try {
       if (model.name !== name || model.version !== version) {

@@ -1,4 +1,7 @@
-import { envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseVerifyKeys } from '@pipeline/model-registry';
+import { ConfigError, envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface PredictorConfig extends BaseConfig {
   /** gRPC port (ml.v1, KServe v2, health); 0 picks a free one (embedded mode). Default 50051. */
@@ -24,6 +27,15 @@ export interface PredictorConfig extends BaseConfig {
    * the predictor is ready with what has decoded, and the rest are served as they finish. Default 10000.
    */
   startupDecodeWaitMs: number;
+  /**
+   * The trainer public keys a model version must be signed with, by key id (ML_VERIFY_KEYS_FILE:
+   * PEM with one or more "PUBLIC KEY" blocks — several while a key is rotated). Versions not signed
+   * by one of them are refused and counted. Undefined = not set: versions are served unverified,
+   * with a warning at start (embedded mode passes the key its trainer signs with).
+   */
+  verifyKeys: Map<string, KeyObject> | undefined;
+  /** Most model names served (ML_MAX_MODELS); a version of a further name is refused and counted. Default 100. */
+  maxModels: number;
 }
 
 export function readPredictorConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): PredictorConfig {
@@ -38,5 +50,23 @@ export function readPredictorConfig(env: Record<string, string | undefined> = pr
     decodeTimeoutMs: envInt(env, 'ML_DECODE_TIMEOUT_MS', 30_000, { min: 100, max: 600_000 }),
     decodeMaxHeapMb: envInt(env, 'ML_DECODE_MAX_HEAP_MB', 128, { min: 16, max: 16_384 }),
     startupDecodeWaitMs: envInt(env, 'ML_STARTUP_DECODE_WAIT_MS', 10_000, { min: 0, max: 600_000 }),
+    verifyKeys: readVerifyKeys(env, 'ML_VERIFY_KEYS_FILE'),
+    maxModels: envInt(env, 'ML_MAX_MODELS', 100, { min: 1, max: 100_000 }),
   };
+}
+
+function readVerifyKeys(env: Record<string, string | undefined>, name: string): Map<string, KeyObject> | undefined {
+  const path = envString(env, name, '');
+  if (path === '') return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${name} must name a readable PEM file, got "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return parseVerifyKeys(pem, `${name} (${path})`);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

@@ -1,3 +1,7 @@
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
@@ -11,11 +15,12 @@ import { createInlineDecoder, type ModelDecoder } from './ModelDecoder';
 import { createPredictorService } from './predictorService';
 
 /** y = slope·a exactly (linear regression), so a prediction tells the version apart. */
-const publish = (bus: InMemoryBus, name: string, version: number) => {
-  const rows = Array.from({ length: 10 }, (_, i) => ({ a: i, y: version * i }));
-  const model = trainModel({ modelName: name, modelType: 'linear_regression', featureKeys: ['a'], targetKey: 'y', rows, version, trainedAt: '2026-11-27T15:00:00.000Z', params: { testFraction: 0 } });
-  return publishModel(bus, { topic: INTERNAL_TOPICS.mlModels, name, version, bytes: encodeModel(model), metadata: {}, publishedAt: '2026-11-27T15:00:00.000Z' });
+const encoded = (name: string, version: number, slope = version) => {
+  const rows = Array.from({ length: 10 }, (_, i) => ({ a: i, y: slope * i }));
+  return encodeModel(trainModel({ modelName: name, modelType: 'linear_regression', featureKeys: ['a'], targetKey: 'y', rows, version, trainedAt: '2026-11-27T15:00:00.000Z', params: { testFraction: 0 } }));
 };
+const publish = (bus: InMemoryBus, name: string, version: number, signingKey?: KeyObject) =>
+  publishModel(bus, { topic: INTERNAL_TOPICS.mlModels, name, version, bytes: encoded(name, version), metadata: {}, publishedAt: '2026-11-27T15:00:00.000Z', ...(signingKey ? { signingKey } : {}) });
 
 describe('ml-predictor service', () => {
   it('decodes only the newest ML_MAX_VERSIONS_PER_MODEL versions of each model at start, then every new one', async () => {
@@ -75,5 +80,54 @@ describe('ml-predictor service', () => {
       await service.stop();
       await bus.close();
     }
+  });
+
+  it('with ML_VERIFY_KEYS_FILE refuses and counts a version written by anyone but the trainer, and Predict keeps answering with the previous one', async () => {
+    const trainer = generateKeyPairSync('ed25519');
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'verify-keys-')), 'trainer.pub.pem');
+    writeFileSync(keyFile, trainer.publicKey.export({ type: 'spki', format: 'pem' }));
+    const bus = new InMemoryBus({ defaultPartitions: 3 });
+    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+    await publish(bus, 'pricing', 1, trainer.privateKey);
+    const metrics = new ServiceMetrics('ml-predictor');
+    let port = 0;
+    const env = { HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ML_VERIFY_KEYS_FILE: keyFile, ML_MAX_MODELS: '1' };
+    const service = await startService(createPredictorService({ onGrpcListening: (p) => (port = p) }), readPredictorConfig(env, { requireBrokers: false }), bus, { metrics });
+    const client = createPredictorClient(`127.0.0.1:${port}`);
+    const rejected = async () => (await metrics.registry.getSingleMetricAsString('pipeline_ml_models_rejected_total')).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    try {
+      expect(await client.predict({ modelName: 'pricing', values: [2], nFeatures: 1 })).toEqual({ predictions: [expect.closeTo(2, 9)], modelName: 'pricing', modelVersion: 1 });
+      // Version 2 written with the bus directly (as kcat would), predicting −9999.99 per unit.
+      const bytes = encoded('pricing', 2, -9999.99);
+      await bus.publish({ topic: INTERNAL_TOPICS.mlModels, key: 'model/pricing/2/chunk/0', value: Buffer.from(bytes) });
+      const manifest = { name: 'pricing', version: 2, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, chunks: 1, chunkBytes: bytes.length, publishedAt: '2026-11-27T16:00:00.000Z', metadata: {} };
+      await bus.publish({ topic: INTERNAL_TOPICS.mlModels, key: 'model/pricing/2', value: JSON.stringify(manifest) });
+      // A signed version of a second name, one more than ML_MAX_MODELS=1.
+      await publish(bus, 'other', 1, trainer.privateKey);
+      await waitFor(async () => (await rejected()).includes('pipeline_ml_models_rejected_total{reason="model_cap",service="ml-predictor"} 1'), { timeoutMs: 5_000, what: 'other/1 refused' });
+      expect(await rejected()).toEqual([
+        'pipeline_ml_models_rejected_total{reason="unsigned",service="ml-predictor"} 1',
+        'pipeline_ml_models_rejected_total{reason="unknown_key",service="ml-predictor"} 0',
+        'pipeline_ml_models_rejected_total{reason="bad_signature",service="ml-predictor"} 0',
+        'pipeline_ml_models_rejected_total{reason="model_cap",service="ml-predictor"} 1',
+      ]);
+      expect(await client.predict({ modelName: 'pricing', values: [2], nFeatures: 1 })).toEqual({ predictions: [expect.closeTo(2, 9)], modelName: 'pricing', modelVersion: 1 });
+      await expect(client.predict({ modelName: 'pricing', version: 2, values: [2], nFeatures: 1 })).rejects.toMatchObject({ code: status.NOT_FOUND });
+      // The trainer's own version 2 is served.
+      await publish(bus, 'pricing', 2, trainer.privateKey);
+      await waitFor(async () => (await client.predict({ modelName: 'pricing', values: [1], nFeatures: 1 })).modelVersion === 2, { timeoutMs: 5_000, what: 'signed pricing/2 served' });
+    } finally {
+      client.close();
+      await service.stop();
+      await bus.close();
+    }
+  });
+
+  it('stops start-up naming ML_VERIFY_KEYS_FILE when the file is missing or holds no Ed25519 public key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verify-keys-'));
+    writeFileSync(join(dir, 'empty.pem'), '');
+    const read = (file: string) => () => readPredictorConfig({ ML_VERIFY_KEYS_FILE: file }, { requireBrokers: false });
+    expect(read(join(dir, 'missing.pem'))).toThrow(`ML_VERIFY_KEYS_FILE must name a readable PEM file, got "${join(dir, 'missing.pem')}": ENOENT`);
+    expect(read(join(dir, 'empty.pem'))).toThrow(`ML_VERIFY_KEYS_FILE (${join(dir, 'empty.pem')}) must hold at least one PEM "PUBLIC KEY" block (Ed25519), found none`);
   });
 });

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { Counter, Histogram } from 'prom-client';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
@@ -26,9 +27,18 @@ const PREDICT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.0
  * version that fails to decode is reported and skipped; without it (tests, embedded mode before a
  * build) they are decoded on the main thread. `decoder` replaces both (tests).
  *
+ * Trust: with `config.verifyKeys` (ML_VERIFY_KEYS_FILE) — or else `opts.verifyKeys`, which embedded
+ * mode sets to the key its trainer signs with — only versions whose manifest the trainer signed are
+ * served; any other manifest record is refused, logged and counted in
+ * `pipeline_ml_models_rejected_total{reason}`, and serving goes on with what it had. With neither,
+ * every version is served unverified and a warning says so at start. At most `config.maxModels`
+ * names are served; versions of further names are refused and counted (reason `model_cap`).
+ *
  * `onGrpcListening` receives the bound gRPC port (embedded mode binds port 0).
  */
-export function createPredictorService(opts: { onGrpcListening?(port: number): void; decodeWorkerPath?: string; decoder?: ModelDecoder } = {}): ServiceFactory<PredictorConfig> {
+export function createPredictorService(
+  opts: { onGrpcListening?(port: number): void; decodeWorkerPath?: string; decoder?: ModelDecoder; verifyKeys?: ReadonlyMap<string, KeyObject> } = {},
+): ServiceFactory<PredictorConfig> {
   return ({ config, bus, metrics, logger }) => {
     const registers = [metrics.registry];
     const predictDuration = new Histogram({
@@ -41,6 +51,14 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     const predictErrors = new Counter({ name: 'pipeline_ml_prediction_errors_total', help: 'Predict / ModelInfer calls that failed', labelNames: ['model', 'api'], registers });
     const loads = new Counter({ name: 'pipeline_ml_model_loads_total', help: 'Model versions loaded from the registry, by result', labelNames: ['result'], registers });
     startCountersAtZero(loads, { result: ['ok', 'error'] });
+    const rejected = new Counter({
+      name: 'pipeline_ml_models_rejected_total',
+      help: 'Model versions refused: manifest unsigned, signed by an untrusted key or not matching its signature (ML_VERIFY_KEYS_FILE), or a name beyond ML_MAX_MODELS',
+      labelNames: ['reason'],
+      registers,
+    });
+    startCountersAtZero(rejected, { reason: ['unsigned', 'unknown_key', 'bad_signature', 'model_cap'] });
+    const verifyKeys = config.verifyKeys ?? opts.verifyKeys;
     metrics.expectTopics({ consumed: [INTERNAL_TOPICS.mlModels] });
     const loadDuration = new Histogram({
       name: 'pipeline_ml_model_load_duration_seconds',
@@ -67,6 +85,11 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     const decoder = opts.decoder ?? (opts.decodeWorkerPath ? workerDecoder(opts.decodeWorkerPath) : createInlineDecoder());
     const catalog = new RegistryCatalog({
       maxVersionsPerModel: config.maxVersionsPerModel,
+      maxModels: config.maxModels,
+      onRefused: (name, version, reason) => {
+        rejected.inc({ reason });
+        logger.warn({ model: name, version, maxModels: config.maxModels }, 'model version refused: ML_MAX_MODELS names are already served');
+      },
       decoder,
       onLoaded: (m, { thread, seconds }) => {
         loads.inc({ result: 'ok' });
@@ -84,6 +107,11 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
       topic: INTERNAL_TOPICS.mlModels,
       groupPrefix: 'pipeline-ml-predictor-models',
       onInvalid: (name, version, reason) => logger.warn({ model: name, version, reason }, 'model version does not match its manifest (yet)'),
+      ...(verifyKeys ? { verifyKeys } : {}),
+      onRejected: (name, version, reason, signer) => {
+        rejected.inc({ reason });
+        logger.warn({ model: name, version, reason, signer }, 'model version refused: its manifest is not signed by a trusted trainer key; serving goes on with the versions already verified');
+      },
       onChunksDropped: (name, version, chunks, bytes) => logger.warn({ model: name, version, chunks, bytes }, 'dropped chunks that completed no model version within 10 min (a crashed publish, or records not written by the trainer)'),
     });
     // Until the view has caught up at start, versions are not decoded one by one as they are read:
@@ -100,6 +128,8 @@ export function createPredictorService(opts: { onGrpcListening?(port: number): v
     return {
       readiness: [{ name: 'models', check: async () => catalog.isReady() }],
       async start() {
+        if (verifyKeys) logger.info({ keyIds: [...verifyKeys.keys()] }, 'model versions must be signed by one of these trainer keys');
+        else logger.warn('ML_VERIFY_KEYS_FILE is not set: model versions are served WITHOUT signature verification — anyone who can write pipeline.ml.models can change predictions. Set it to the trainer\'s public key (README, Configuration).');
         await registry.start();
         await registry.catchUp(120_000);
         const initial = newestPerModel(registry.list(), config.maxVersionsPerModel);
