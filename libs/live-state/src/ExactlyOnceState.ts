@@ -212,6 +212,9 @@ export class ExactlyOnceState {
       if (!p.dirty && p.garbage.length === 0 && p.cleanup.size === 0 && p.carry.size === 0) continue;
       if (this.owned.get(p.base) !== p) continue; // revoked while an earlier partition was written
       await this.partitionRound(p, report);
+      // A partition's entries are serialized in one go (they must match its offset); between
+      // partitions the event loop serves others (an in-memory bus resolves publishes at once).
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (report.offsets.length > 0) {
       try {
