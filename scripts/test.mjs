@@ -43,9 +43,9 @@ function finish() {
   process.exit(failed === 0 ? 0 : 1);
 }
 const nx = (targets, passArgs = []) =>
-  run(process.execPath, [join(root, 'node_modules', 'nx', 'bin', 'nx.js'), 'run-many', '-t', targets.join(','), '--parallel=2', '--outputStyle=static', ...(passArgs.length ? ['--', ...passArgs] : [])]);
+  run(process.execPath, [join(root, 'node_modules', '.bin', 'nx'), 'run-many', '-t', targets.join(','), '--parallel=2', '--outputStyle=static', ...(passArgs.length ? ['--', ...passArgs] : [])]);
 const projectsWith = (target) => {
-  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'nx', 'bin', 'nx.js'), 'show', 'projects', '--with-target', target, '--json'], { cwd: root, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', '.bin', 'nx'), 'show', 'projects', '--with-target', target, '--json'], { cwd: root, env, encoding: 'utf8' });
   return r.status === 0 ? JSON.parse(r.stdout) : [];
 };
 
