@@ -35,5 +35,11 @@ describe('/metrics of every service', () => {
     expect(sample(expositions.get('batch-processor')!, 'pipeline_batch_jobs_total{operation="join",status="failed",service="batch-processor"}')).toBe('0');
     expect(sample(expositions.get('ml-trainer')!, 'pipeline_ml_training_jobs_total{model_type="kmeans",status="succeeded",service="ml-trainer"}')).toBe('0');
     expect(sample(expositions.get('ml-predictor')!, 'pipeline_ml_model_loads_total{result="error",service="ml-predictor"}')).toBe('0');
+    const aggregator = expositions.get('aggregator')!;
+    for (const topic of ['events.analytics', 'events.devices', 'events.reality', 'events.errors', 'events.metrics', 'events.user']) {
+      for (const counter of ['pipeline_aggregator_future_events_total', 'pipeline_aggregator_events_processed_total', 'pipeline_aggregator_invalid_events_total']) {
+        expect([counter, topic, sample(aggregator, `${counter}{topic="${topic}",service="aggregator"}`)]).toEqual([counter, topic, '0']);
+      }
+    }
   });
 });
