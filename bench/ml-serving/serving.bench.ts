@@ -45,7 +45,6 @@ const SERVICE_ENV: Record<'ml-predictor' | 'api-gateway', Record<string, string>
   'ml-predictor': { NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
   'api-gateway': { NODE_OPTIONS: '--max-semi-space-size=1' },
 };
-const SERVICE_V8_FLAGS = ['--single-threaded-gc']; // NODE_V8_FLAGS in deploy/
 
 /** A build of the two services: where its dist/ is, and its running processes once started. */
 interface Build {
@@ -78,7 +77,7 @@ function buildWorkingTree(): Build {
 }
 
 function startApp(build: Build, app: 'ml-predictor' | 'api-gateway', env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [...SERVICE_V8_FLAGS, join(build.dir, 'dist/apps', app, 'main.js')], {
+  return spawn(process.execPath, [join(build.dir, 'dist/apps', app, 'main.js')], {
     env: { ...process.env, HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...SERVICE_ENV[app], ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -119,8 +119,9 @@ describe('docker-compose.yml', () => {
     for (const name of ['ml-predictor', 'api-gateway']) {
       expect({ name, env: config.services[name]!.environment }).toMatchObject({
         name,
-        env: { NODE_OPTIONS: expect.stringContaining('--max-semi-space-size=1'), NODE_V8_FLAGS: '--single-threaded-gc' },
+        env: { NODE_OPTIONS: expect.stringContaining('--max-semi-space-size=1') },
       });
+      expect(config.services[name]!.environment!['NODE_V8_FLAGS']).toBeUndefined();
     }
   });
 
