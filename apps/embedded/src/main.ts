@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { keyIdOf } from '@pipeline/model-registry';
 import { createLogger, envInt, envString, onShutdown, startService, type BaseConfig, type RunningService, type ServiceFactory } from '@pipeline/service-runtime';
 import { createGateway, readGatewayConfig } from '../../api-gateway/src/index';
 import { createIngest, readIngestConfig } from '../../ingest/src/index';
@@ -39,11 +41,18 @@ async function main(): Promise<void> {
   await start(createBatchProcessor, readBatchProcessorConfig(internal, embedded));
   // ML: the trainer and the predictor use the workers bundled by `npm run build` (dist/apps/ml-trainer,
   // dist/apps/ml-predictor) when present, else train / decode inline; the predictor's gRPC server takes a free loopback port handed to the gateway.
+  // Model versions are signed: by ML_SIGNING_KEY_FILE / verified with ML_VERIFY_KEYS_FILE when set,
+  // else with a key pair made for this process, whose public half the predictor trusts in-process.
+  const modelKeys = generateKeyPairSync('ed25519');
   const trainWorker = join(__dirname, '..', 'ml-trainer', 'train.worker.js');
-  await start(createTrainer(), readTrainerConfig(internal, { ...embedded, defaultWorkerPath: existsSync(trainWorker) ? trainWorker : '' }));
+  await start(createTrainer({ signingKey: modelKeys.privateKey }), readTrainerConfig(internal, { ...embedded, defaultWorkerPath: existsSync(trainWorker) ? trainWorker : '' }));
   let grpcPort = 0;
   const decodeWorker = join(__dirname, '..', 'ml-predictor', 'decode.worker.js');
-  const predictorOpts = { onGrpcListening: (p: number) => (grpcPort = p), ...(existsSync(decodeWorker) ? { decodeWorkerPath: decodeWorker } : {}) };
+  const predictorOpts = {
+    onGrpcListening: (p: number) => (grpcPort = p),
+    verifyKeys: new Map([[keyIdOf(modelKeys.publicKey), modelKeys.publicKey]]),
+    ...(existsSync(decodeWorker) ? { decodeWorkerPath: decodeWorker } : {}),
+  };
   await start(createPredictorService(predictorOpts), readPredictorConfig({ ...internal, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' }, embedded));
   const gatewayEnv = { ...env, INGEST_URL: `http://127.0.0.1:${ingest.port}`, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`, HTTP_PORT: String(envInt(env, 'HTTP_PORT', 8080)) };
   const gateway = await start(createGateway, readGatewayConfig(gatewayEnv, embedded));

@@ -1,4 +1,7 @@
-import { envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseSigningKey } from '@pipeline/model-registry';
+import { ConfigError, envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface TrainerConfig extends BaseConfig {
   /** Consumer group reading `pipeline.ml.commands`. */
@@ -22,6 +25,12 @@ export interface TrainerConfig extends BaseConfig {
    * priority. Default 10.
    */
   workerNice: number;
+  /**
+   * The Ed25519 private key every published model version is signed with (ML_SIGNING_KEY_FILE, a
+   * PEM PKCS#8 file); predictors verify it with the matching public key. Undefined = not set: the
+   * versions are published unsigned (embedded mode passes a key of its own to createTrainer).
+   */
+  signingKey: KeyObject | undefined;
 }
 
 /** `defaultWorkerPath` is where main.ts knows the worker was bundled (next to itself). */
@@ -38,5 +47,22 @@ export function readTrainerConfig(
     registryKeepVersions: envInt(env, 'ML_REGISTRY_KEEP_VERSIONS', 5, { min: 1, max: 1_000_000 }),
     heartbeatIntervalMs: envInt(env, 'ML_HEARTBEAT_INTERVAL_MS', 3_000, { min: 100, max: 10_000 }),
     workerNice: envInt(env, 'WORKER_NICE', 10, { min: 0, max: 19 }),
+    signingKey: readSigningKey(env, 'ML_SIGNING_KEY_FILE'),
   };
+}
+
+function readSigningKey(env: Record<string, string | undefined>, name: string): KeyObject | undefined {
+  const path = envString(env, name, '');
+  if (path === '') return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${name} must name a readable PEM file, got "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return parseSigningKey(pem, `${name} (${path})`);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { ContractError, INTERNAL_TOPICS, parseTrainRequest, type MlJobCommand, type MlJobStatus, type MlTrainRequest } from '@pipeline/contracts';
 import type { EventBus } from '@pipeline/kafka';
 import { MlError, type TrainRequest } from '@pipeline/ml';
@@ -20,6 +21,8 @@ export interface TrainingJobDeps {
   signal: AbortSignal;
   /** Wall clock; injectable for tests. */
   now?: () => Date;
+  /** Signs the published version's manifest (Ed25519; see publishModel). Unsigned without it. */
+  signingKey?: KeyObject;
 }
 
 export interface JobOutcome {
@@ -127,6 +130,7 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
       bytes: out.bytes,
       metadata: out.summary,
       publishedAt: now().toISOString(),
+      ...(deps.signingKey ? { signingKey: deps.signingKey } : {}),
     });
     const finished = now();
     const { phase: _phase, ...rest } = status;

@@ -1,6 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { INTERNAL_TOPICS, type MlJobCommand, type MlJobStatus } from '@pipeline/contracts';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
-import { ModelRegistryView } from '@pipeline/model-registry';
+import { ModelRegistryView, parseVerifyKeys } from '@pipeline/model-registry';
 import { ServiceMetrics, startService } from '@pipeline/service-runtime';
 import { waitFor } from '@pipeline/testing';
 import { readTrainerConfig } from './config';
@@ -51,5 +55,37 @@ describe('ml-trainer service', () => {
       await trainer.stop();
       await bus.close();
     }
+  });
+
+  it('signs every version it publishes with the ML_SIGNING_KEY_FILE key, so a predictor trusting its public key serves it', async () => {
+    const key = generateKeyPairSync('ed25519');
+    const dir = mkdtempSync(join(tmpdir(), 'signing-key-'));
+    writeFileSync(join(dir, 'trainer.pem'), key.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const bus = new InMemoryBus({ defaultPartitions: 3 });
+    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+    const config = readTrainerConfig({ HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ML_SIGNING_KEY_FILE: join(dir, 'trainer.pem') }, { requireBrokers: false });
+    const trainer = await startService(createTrainer({ runner: createInlineRunner() }), config, bus);
+    const rejected: string[] = [];
+    const verifyKeys = parseVerifyKeys(String(key.publicKey.export({ type: 'spki', format: 'pem' })), 'test');
+    const registry = new ModelRegistryView(bus, { topic: INTERNAL_TOPICS.mlModels, groupPrefix: 'spec-signed', verifyKeys, onRejected: (n, v, r) => rejected.push(`${n}/${v}: ${r}`) });
+    await registry.start();
+    try {
+      const command: MlJobCommand = { job_id: 'signed-1', request: { model_name: 'signed', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: rows } as never, submitted_at: new Date().toISOString() };
+      await bus.publish({ topic: INTERNAL_TOPICS.mlCommands, key: 'signed', value: JSON.stringify(command) });
+      await waitFor(async () => (await registry.catchUp(), registry.get('signed') !== undefined), { timeoutMs: 20_000, what: 'signed/1 verified' });
+      expect(rejected).toEqual([]);
+    } finally {
+      await registry.stop();
+      await trainer.stop();
+      await bus.close();
+    }
+  });
+
+  it('stops start-up naming ML_SIGNING_KEY_FILE when it is not an Ed25519 private key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signing-key-'));
+    writeFileSync(join(dir, 'public.pem'), generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(() => readTrainerConfig({ ML_SIGNING_KEY_FILE: join(dir, 'public.pem') }, { requireBrokers: false })).toThrow(
+      new RegExp(`^ML_SIGNING_KEY_FILE \\(${join(dir, 'public.pem').replace(/[.]/g, '\\.')}\\) must hold a PEM Ed25519 private key \\(PKCS#8, unencrypted\\): `),
+    );
   });
 });

@@ -1,7 +1,8 @@
+import type { KeyObject } from 'node:crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { INTERNAL_TOPICS, ML_MODEL_TYPES, type MlJobCommand, type MlJobStatus } from '@pipeline/contracts';
 import { CompactedTopicView, type IncomingMessage, type MessageBatch, type Subscription } from '@pipeline/kafka';
-import { ModelRegistryView, withdrawModelVersions } from '@pipeline/model-registry';
+import { ModelRegistryView, keyIdOf, withdrawModelVersions } from '@pipeline/model-registry';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import type { TrainerConfig } from './config';
 import { createInlineRunner } from './createInlineRunner';
@@ -33,8 +34,12 @@ const TERMINAL = new Set(['succeeded', 'failed']);
  *   new owner starts the same one — at-least-once, the model may then get two versions.
  * - Head-of-line: a long job holds its partition (3 partitions → up to 3 models train in
  *   parallel per group, capped by `maxConcurrentJobs` per process; the others wait `queued`).
+ *
+ * Every version is signed with `config.signingKey` (ML_SIGNING_KEY_FILE), or else `opts.signingKey`
+ * (embedded mode's key, whose public half its predictor trusts); with neither it is published
+ * unsigned, and a warning at start says predictors with ML_VERIFY_KEYS_FILE will refuse it.
  */
-export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFactory<TrainerConfig> {
+export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyObject } = {}): ServiceFactory<TrainerConfig> {
   return ({ config, bus, metrics, logger }) => {
     const registers = [metrics.registry];
     const duration = new Histogram({
@@ -56,6 +61,7 @@ export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFa
         nice: config.workerNice,
         onPriorityRefused: (reason) => logger.warn({ reason }, "training worker runs at the service's CPU priority (WORKER_NICE not applied)"),
       });
+    const signingKey = config.signingKey ?? opts.signingKey;
     const runner = opts.runner ?? (config.trainWorkerPath ? workerRunner(config.trainWorkerPath) : createInlineRunner());
     const jobs = new CompactedTopicView<MlJobStatus>(bus, {
       topic: INTERNAL_TOPICS.mlJobs,
@@ -130,7 +136,7 @@ export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFa
         await acquire();
         try {
           shutdown.signal.throwIfAborted();
-          return await runTrainingJob(command, { bus, registry, runner, progressIntervalMs: config.progressIntervalMs, signal: shutdown.signal });
+          return await runTrainingJob(command, { bus, registry, runner, progressIntervalMs: config.progressIntervalMs, signal: shutdown.signal, ...(signingKey ? { signingKey } : {}) });
         } finally {
           release();
         }
@@ -167,6 +173,8 @@ export function createTrainer(opts: { runner?: TrainingRunner } = {}): ServiceFa
     return {
       readiness: [{ name: 'ml-views', check: async () => ready }],
       async start() {
+        if (signingKey) logger.info({ keyId: keyIdOf(signingKey) }, 'model versions are signed with this key');
+        else logger.warn('ML_SIGNING_KEY_FILE is not set: model versions are published unsigned, and predictors that verify (ML_VERIFY_KEYS_FILE) refuse them');
         await Promise.all([jobs.start(), registry.start()]);
         await Promise.all([jobs.catchUp(60_000), registry.catchUp(60_000)]);
         ready = true;

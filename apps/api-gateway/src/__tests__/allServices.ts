@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { keyIdOf } from '@pipeline/model-registry';
 import { startService, type RunningService } from '@pipeline/service-runtime';
 import { createAggregator, readAggregatorConfig } from '../../../aggregator/src/index';
 import { createBatchProcessor, readBatchProcessorConfig } from '../../../batch-processor/src/index';
@@ -9,7 +11,8 @@ import { createGateway, readGatewayConfig } from '../index';
 
 /**
  * All six services on one in-memory bus (as `npm start` runs them), each on a free loopback port;
- * training and model decoding inline (no worker bundles needed).
+ * training and model decoding inline (no worker bundles needed); model versions signed with a key
+ * pair made here, whose public half the predictor trusts (as embedded mode does).
  */
 export async function startAllServices() {
   const bus = new InMemoryBus({ defaultPartitions: 3 });
@@ -22,8 +25,10 @@ export async function startAllServices() {
   services.push(ingest);
   services.push(await startService(createAggregator, readAggregatorConfig({ ...base, AGG_HEAP_TRIM_INTERVAL_MS: '0' }, embedded), bus));
   services.push(await startService(createBatchProcessor, readBatchProcessorConfig(base, embedded), bus));
-  services.push(await startService(createTrainer(), readTrainerConfig(base, { ...embedded, defaultWorkerPath: '' }), bus));
-  services.push(await startService(createPredictorService({ onGrpcListening: (p) => (grpcPort = p) }), readPredictorConfig({ ...base, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' }, embedded), bus));
+  const modelKeys = generateKeyPairSync('ed25519');
+  services.push(await startService(createTrainer({ signingKey: modelKeys.privateKey }), readTrainerConfig(base, { ...embedded, defaultWorkerPath: '' }), bus));
+  const verifyKeys = new Map([[keyIdOf(modelKeys.publicKey), modelKeys.publicKey]]);
+  services.push(await startService(createPredictorService({ onGrpcListening: (p) => (grpcPort = p), verifyKeys }), readPredictorConfig({ ...base, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' }, embedded), bus));
   const gatewayEnv = { ...base, INGEST_URL: `http://127.0.0.1:${ingest.port}`, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}` };
   services.push(await startService(createGateway, readGatewayConfig(gatewayEnv, embedded), bus));
   return {
