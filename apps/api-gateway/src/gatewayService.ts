@@ -36,7 +36,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
   return {
     routes(app) {
       docsRoutes(app, () => (doc ??= buildOpenApi(extraPaths)));
-      app.use('/pipeline', rateLimit(config.rateLimitPerSec), apiKeyAuth(config.apiKeys));
+      app.use('/pipeline', apiKeyAuth(config.apiKeys), rateLimit(config.rateLimitPerSec));
       // Events are streamed to ingest untouched; every other /pipeline route takes JSON.
       eventsRoutes(app, { ingestUrl: config.ingestUrl, bodyLimitBytes: config.bodyLimitBytes });
       app.use('/pipeline', (req, _res, next) => {

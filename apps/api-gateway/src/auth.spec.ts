@@ -1,0 +1,136 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { HttpError, startService } from '@pipeline/service-runtime';
+import { httpRequest } from '@pipeline/testing';
+import { createGateway, readGatewayConfig } from './index';
+import { ClientBuckets, apiKeyAuth, rateLimit } from './auth';
+
+/** Runs auth then the limiter, as the gateway wires them, on a bare request; the status it ends with (200 = passed). */
+function chain(handlers: RequestHandler[]) {
+  return (headers: Record<string, string>, ip = '10.0.0.1'): number => {
+    const req = { headers, ip } as unknown as Request;
+    const res = { locals: {}, req } as unknown as Response;
+    for (const h of handlers) {
+      let err: unknown = 'not called';
+      h(req, res, ((e?: unknown) => (err = e)) as NextFunction);
+      if (err === 'not called') throw new Error('handler did not call next');
+      if (err instanceof HttpError) return err.status;
+      if (err !== undefined) throw err;
+    }
+    return 200;
+  };
+}
+
+describe('rate limiting after auth, per resolved client', () => {
+  const key = 'k-0123456789abcdef';
+  let t = 0;
+  const now = () => t;
+  beforeEach(() => (t = 1_000_000));
+
+  it('counts one key in any header spelling as one client: 10 spellings get the same 4 of 20 as one', () => {
+    const spellings: Array<Record<string, string>> = [
+      { authorization: `Bearer ${key}` },
+      { authorization: `bearer ${key}` },
+      { authorization: `BEARER ${key}` },
+      { authorization: `Bearer    ${key}` },
+      { authorization: `Bearer ${key}  ` },
+      { authorization: `Bearer\t${key}` },
+      { 'x-api-key': key },
+      { 'x-api-key': ` ${key}` },
+      { 'x-api-key': `${key} ` },
+      { authorization: `bEaReR ${key}` },
+    ];
+    const oneSpelling = chain([apiKeyAuth([key]), rateLimit(2, { now })]);
+    const one = Array.from({ length: 20 }, () => oneSpelling(spellings[0]!));
+    const tenSpellings = chain([apiKeyAuth([key]), rateLimit(2, { now })]);
+    const ten = Array.from({ length: 20 }, (_, i) => tenSpellings(spellings[i % 10]!));
+    expect(one.filter((s) => s === 200)).toHaveLength(4);
+    expect(ten).toEqual(one);
+  });
+
+  it('refuses 100,000 made-up keys with 401 before the limiter, and the limited client stays limited', () => {
+    const run = chain([apiKeyAuth([key, 'other-key']), rateLimit(2, { now, maxClients: 100 })]);
+    const honest = { authorization: `Bearer ${key}` };
+    expect(Array.from({ length: 5 }, () => run(honest))).toEqual([200, 200, 200, 200, 429]);
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 100_000; i++) {
+      const s = run({ 'x-api-key': `made-up-${i}` });
+      statuses.set(s, (statuses.get(s) ?? 0) + 1);
+    }
+    expect([...statuses]).toEqual([[401, 100_000]]);
+    expect(run(honest)).toBe(429);
+    expect(run({ 'x-api-key': 'other-key' })).toBe(200); // the other key is its own client
+  });
+
+  it('limits anonymous clients per IP when auth is off, whatever key header they send', () => {
+    const run = chain([apiKeyAuth([]), rateLimit(1, { now })]);
+    expect([run({ 'x-api-key': 'a' }, '10.0.0.1'), run({ 'x-api-key': 'b' }, '10.0.0.1'), run({ authorization: 'Bearer c' }, '10.0.0.1')]).toEqual([200, 200, 429]);
+    expect(run({}, '10.0.0.2')).toBe(200);
+  });
+});
+
+describe('ClientBuckets', () => {
+  let t = 0;
+  const now = () => t;
+  beforeEach(() => (t = 0));
+
+  it('never holds more than maxClients buckets under a flood of distinct clients', () => {
+    const b = new ClientBuckets(5, 1_000, now);
+    for (let i = 0; i < 100_000; i++) {
+      t += 1;
+      b.take(`ip:${i}`);
+    }
+    expect(b.size).toBe(1_000);
+  });
+
+  it('keeps a recently seen client’s empty bucket through a flood: newcomers share the overflow bucket', () => {
+    const b = new ClientBuckets(2, 3, now);
+    expect(Array.from({ length: 5 }, () => b.take('honest'))).toEqual([true, true, true, true, false]);
+    b.take('x');
+    b.take('y');
+    t += 100;
+    const flood = Array.from({ length: 1_000 }, (_, i) => b.take(`made-up-${i}`));
+    expect(flood.filter(Boolean)).toHaveLength(4); // one shared burst
+    expect(b.take('honest')).toBe(false); // 100 ms refilled 0.2 of a token: still empty
+    t += 500;
+    expect(b.take('honest')).toBe(true); // 600 ms: 1.2 tokens, its own bucket kept
+  });
+
+  it('evicts the least recently seen bucket once it has refilled to the burst (the same as no bucket)', () => {
+    const b = new ClientBuckets(2, 2, now);
+    b.take('a');
+    t += 10;
+    b.take('b');
+    t += 2_000; // a refilled
+    expect(b.take('c')).toBe(true);
+    expect(b.size).toBe(2);
+    // b (seen 2 s ago, drew one token) refilled too: evicted for d
+    expect(b.take('d')).toBe(true);
+    // c and d were just seen; e shares the overflow bucket and c keeps its state
+    expect(Array.from({ length: 5 }, () => b.take('e'))).toEqual([true, true, true, true, false]);
+    expect(Array.from({ length: 4 }, () => b.take('c'))).toEqual([true, true, true, false]);
+  });
+});
+
+describe('the gateway limits after auth (HTTP)', () => {
+  it('serves at most the burst to one key sent in 10 header spellings, and answers made-up keys 401', async () => {
+    const bus = new InMemoryBus({ defaultPartitions: 3 });
+    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+    const env = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', API_KEYS: 'k-one,k-two', RATE_LIMIT_PER_SEC: '1', INGEST_URL: 'http://127.0.0.1:9' };
+    const gateway = await startService(createGateway, readGatewayConfig(env, { requireBrokers: false }), bus);
+    try {
+      const url = `http://127.0.0.1:${gateway.port}/pipeline/rates`;
+      const spellings: Array<Record<string, string>> = ['Bearer k-one', 'bearer k-one', 'BEARER k-one', 'Bearer  k-one', 'Bearer k-one ', 'bEARER k-one'].map((a) => ({ authorization: a }));
+      spellings.push({ 'x-api-key': 'k-one' }, { 'x-api-key': ' k-one' }, { 'x-api-key': 'k-one ' }, { 'x-api-key': '  k-one' });
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) statuses.push((await httpRequest(url, { headers: spellings[i % 10]! })).status);
+      // burst 2 at 1/s: 2 served (3 if the 20 requests took over a second), the rest 429
+      expect(statuses.filter((s) => s !== 429).length).toBeLessThanOrEqual(3);
+      expect((await httpRequest(url, { headers: { 'x-api-key': 'made-up' } })).status).toBe(401);
+      expect((await httpRequest(url, { headers: { 'x-api-key': 'k-two' } })).status).toBe(200);
+    } finally {
+      await gateway.stop();
+      await bus.close();
+    }
+  });
+});
