@@ -272,6 +272,8 @@ describe('deploy/k8s overlay differences', () => {
     expect(services.filter((s) => !labelsMatch(sm.spec.selector.matchLabels, s.metadata.labels ?? {})).map((s) => s.metadata.name)).toEqual([]);
     expect(sm.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
     expect(sm.spec.endpoints[0].relabelings).toContainEqual({ action: 'replace', targetLabel: 'job', replacement: 'pipeline' });
+    // The services' own service="…" label comes back as exported_service, a copy on every series
+    expect(sm.spec.endpoints[0].metricRelabelings).toEqual([{ action: 'labeldrop', regex: 'exported_service' }]);
     for (const s of services) expect(s.spec.ports.map((p: { name: string }) => p.name)).toContain('http');
   });
 

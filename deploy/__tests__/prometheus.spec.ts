@@ -19,6 +19,15 @@ describe('deploy/prometheus', () => {
     expect(job!.metrics_path).toBe('/metrics');
   });
 
+  it('drops exported_service, the copy of service that every series would carry (the services label their own series service="…")', () => {
+    const config = readYamlDocuments(join(PROM_DIR, 'prometheus.yml'))[0] as { scrape_configs: { job_name: string; honor_labels?: boolean; metric_relabel_configs?: object[] }[] };
+    const job = config.scrape_configs.find((j) => j.job_name === 'pipeline')!;
+    expect({ honor_labels: job.honor_labels, metric_relabel_configs: job.metric_relabel_configs }).toEqual({
+      honor_labels: undefined,
+      metric_relabel_configs: [{ action: 'labeldrop', regex: 'exported_service' }],
+    });
+  });
+
   it('writes every rule against catalogued metrics or other recording rules, counters through a range', () => {
     const problems: string[] = [];
     for (const rule of rules) {

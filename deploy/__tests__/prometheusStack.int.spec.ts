@@ -79,6 +79,9 @@ describe('Prometheus scraping the running stack', () => {
     expect(await value('sum(pipeline_messages_published_total{service="api-gateway",topic="events.metrics"})')).toBeGreaterThanOrEqual(50);
     await waitFor(async () => ((await value('sum(pipeline_aggregator_events_processed_total{topic="events.metrics"})')) ?? 0) >= 50, { timeoutMs: 30_000, what: 'aggregator counter scraped' });
     expect(await value('min(pipeline_kafka_broker_up)')).toBe(1);
+    // One service label per series: the services' own service="…" is not kept as exported_service
+    expect(await query('count by (__name__) ({job="pipeline", exported_service!=""})')).toEqual([]);
+    expect((await query('pipeline_kafka_broker_up')).map((r) => r.metric['service']).sort()).toEqual([...services].sort());
     expect(await value('pipeline_aggregator_active_series')).toBeGreaterThanOrEqual(2); // overall + group "api"
     const rss = await value('process_resident_memory_bytes{service="aggregator"}');
     expect(rss).toBeGreaterThan(10e6);

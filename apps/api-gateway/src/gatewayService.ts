@@ -28,7 +28,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
   Object.assign(extraPaths, batchOpenApiPaths);
   startViews.push(() => batchJobs.start());
   stopViews.push(() => batchJobs.stop());
-  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress });
+  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress, registry: metrics.registry });
   Object.assign(extraPaths, ml.openApiPaths);
   startViews.push(() => ml.start());
   stopViews.push(() => ml.stop());

@@ -1,5 +1,9 @@
 import { Counter } from 'prom-client';
+import { InMemoryBus } from '@pipeline/kafka';
+import { httpRequest } from '@pipeline/testing';
+import { readBaseConfig } from './config';
 import { ServiceMetrics, startCountersAtZero } from './metrics';
+import { startService } from './serviceHost';
 
 describe('ServiceMetrics', () => {
   it('exports no gauge or histogram under a counter’s _total suffix (prom-client’s nodejs_active_*_total)', async () => {
@@ -17,6 +21,35 @@ describe('ServiceMetrics', () => {
     expect(text).toContain('pipeline_messages_published_total{topic="a",service="svc"} 0\n');
     expect(text).toContain('pipeline_publish_errors_total{topic="a",service="svc"} 0\n');
     expect(text).toContain('pipeline_events_consumed_total{topic="b",service="svc"} 0\n');
+  });
+});
+
+describe('pipeline_kafka_broker_up', () => {
+  it('is not exported by a service on the in-process bus (embedded mode), which /readyz reports ready', async () => {
+    const bus = new InMemoryBus({ defaultPartitions: 1 });
+    const config = readBaseConfig({ HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent' }, 'svc', 0, { requireBrokers: false });
+    const service = await startService(() => ({}), config, bus);
+    try {
+      const url = `http://127.0.0.1:${service.port}`;
+      expect((await httpRequest(`${url}/readyz`)).json).toEqual({ status: 'ready', checks: { bus: 'ok' } });
+      const text = (await httpRequest(`${url}/metrics`)).text;
+      expect(text).toContain('pipeline_http_request_duration_seconds');
+      expect(text).not.toContain('pipeline_kafka_broker_up');
+    } finally {
+      await service.stop();
+      await bus.close();
+    }
+  });
+
+  it('is exported once a Kafka bus reports to the metrics: 0 until a request succeeds, then what the last request said', async () => {
+    const metrics = new ServiceMetrics('svc');
+    const observer = metrics.busObserver();
+    metrics.busObserver(); // a second bus on the same metrics registers nothing twice
+    expect(await metrics.registry.getSingleMetricAsString('pipeline_kafka_broker_up')).toContain('pipeline_kafka_broker_up{service="svc"} 0');
+    observer.brokerUp!(true);
+    expect(await metrics.registry.getSingleMetricAsString('pipeline_kafka_broker_up')).toContain('pipeline_kafka_broker_up{service="svc"} 1');
+    observer.brokerUp!(false);
+    expect(await metrics.registry.getSingleMetricAsString('pipeline_kafka_broker_up')).toContain('pipeline_kafka_broker_up{service="svc"} 0');
   });
 });
 

@@ -37,7 +37,9 @@ export class ServiceMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: r,
     });
-    this.brokerUp = new Gauge({ name: 'pipeline_kafka_broker_up', help: '1 when the last Kafka request succeeded, 0 when it failed', registers: r });
+    // Registered by busObserver(), i.e. only where a Kafka client reports to these metrics: the embedded
+    // mode's in-process bus has no broker, and a 0 there would fire KafkaBrokerDown while /readyz is ready.
+    this.brokerUp = new Gauge({ name: 'pipeline_kafka_broker_up', help: '1 when the last Kafka request succeeded, 0 when it failed (only with a Kafka bus)', registers: [] });
     this.httpDuration = new Histogram({
       name: 'pipeline_http_request_duration_seconds',
       help: 'HTTP request latency',
@@ -60,8 +62,9 @@ export class ServiceMetrics {
     for (const topic of topics.consumed ?? []) this.eventsConsumed.inc({ topic }, 0);
   }
 
-  /** Connects the bus's hooks to these metrics. */
+  /** Connects a Kafka bus's hooks to these metrics (and exports pipeline_kafka_broker_up from then on). */
   busObserver(): BusObserver {
+    if (!this.registry.getSingleMetric('pipeline_kafka_broker_up')) this.registry.registerMetric(this.brokerUp);
     return {
       published: (topic, n) => this.messagesPublished.inc({ topic }, n),
       publishFailed: (topic, n) => this.publishErrors.inc({ topic }, n),

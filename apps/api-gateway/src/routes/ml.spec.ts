@@ -120,3 +120,46 @@ describe('POST /pipeline/ml/predict with rows', () => {
     expect([pinnedGone.status, pinnedGone.json.error.code]).toEqual([404, 'model_not_found']);
   });
 });
+
+describe('api="rest" prediction metrics of POST /pipeline/ml/predict', () => {
+  let server: Server;
+  let url: string;
+  const metrics = new ServiceMetrics('api-gateway');
+  const predictor = fakePredictor();
+  const predict = (body: unknown) =>
+    httpRequest(`${url}/pipeline/ml/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const sample = async (series: string) => {
+    const text = await metrics.registry.metrics();
+    return text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1);
+  };
+
+  beforeAll(async () => {
+    const ml = createMlRoutes({ bus: new InMemoryBus(), predictorAddress: 'unused:1', predictor: predictor.client, registry: metrics.registry });
+    const app = createServiceApp({
+      metrics,
+      logger: createLogger('api-gateway', 'silent'),
+      readiness: [],
+      routes: (a) => {
+        a.use('/pipeline', express.json());
+        ml.register(a);
+      },
+    });
+    server = await listen(app, '127.0.0.1', 0);
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => closeServer(server));
+
+  it('times every call that reached the predictor per served model, counts failures, and labels unknown names "other"', async () => {
+    predictor.add('rf', 1, ['a', 'b']);
+    expect((await predict({ model_name: 'rf', features: [[1, 2]] })).status).toBe(200);
+    expect((await predict({ model_name: 'rf', rows: [{ a: 1, b: 2 }] })).status).toBe(200);
+    expect((await predict({ model_name: 'rf', rows: [{ a: 1 }] })).status).toBe(400); // missing feature, found after the lookup
+    for (let i = 0; i < 3; i++) expect((await predict({ model_name: `made-up-${i}`, features: [[1]] })).status).toBe(404);
+    expect((await predict({ model_name: 'rf', features: [[1, 2], [1]] })).status).toBe(400); // refused at the door: not a prediction
+    expect(await sample('pipeline_ml_prediction_duration_seconds_count{service="api-gateway",model="rf",api="rest"}')).toBe('3');
+    expect(await sample('pipeline_ml_prediction_errors_total{model="rf",api="rest",service="api-gateway"}')).toBe('1');
+    expect(await sample('pipeline_ml_prediction_duration_seconds_count{service="api-gateway",model="other",api="rest"}')).toBe('3');
+    expect(await sample('pipeline_ml_prediction_errors_total{model="other",api="rest",service="api-gateway"}')).toBe('3');
+    expect(await metrics.registry.metrics()).not.toContain('made-up');
+  });
+});

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import {
   ContractError,
   INTERNAL_TOPICS,
@@ -22,8 +22,10 @@ import { BusUnavailableError, CompactedTopicView, type EventBus } from '@pipelin
 import { MlInputError, clusterOnce, detectAnomaliesOnce } from '@pipeline/ml';
 import { createPredictorClient, type ModelInfo, type PredictorClient } from '@pipeline/proto';
 import { HttpError } from '@pipeline/service-runtime';
+import type { Registry } from 'prom-client';
 import { commonErrors, type OpenApiPaths } from '../openapi';
 import { FeatureOrderCache, type FeatureOrder } from './FeatureOrderCache';
+import { RestPredictMetrics } from './RestPredictMetrics';
 
 /** Ad-hoc cluster/anomaly calls run on the gateway's event loop: at most this many values per request. */
 export const MAX_ADHOC_VALUES = 100_000;
@@ -50,8 +52,11 @@ export function createMlRoutes(opts: {
   predictTimeoutMs?: number;
   predictor?: PredictorClient;
   featureOrderCache?: ConstructorParameters<typeof FeatureOrderCache>[1];
+  /** Where the `api="rest"` prediction metrics go (none if absent). */
+  registry?: Registry;
 }): MlRoutes {
   const { bus } = opts;
+  const restMetrics = opts.registry ? new RestPredictMetrics(opts.registry) : undefined;
   const jobs = new CompactedTopicView<MlJobStatus>(bus, {
     topic: INTERNAL_TOPICS.mlJobs,
     groupPrefix: 'pipeline-gateway-ml-jobs',
@@ -110,12 +115,26 @@ export function createMlRoutes(opts: {
       if (!checkPredict.Check(body)) throw new HttpError(400, 'invalid_request', describeFirstError(checkPredict, body).message);
       const r = body as MlPredictRequest;
       if ((r.features === undefined) === (r.rows === undefined)) throw new HttpError(400, 'invalid_request', 'give exactly one of features (arrays of numbers) or rows (objects keyed by feature name)');
-      const version = r.version ?? 0;
       if (r.features) {
         const nFeatures = r.features[0]!.length;
         r.features.forEach((row, i) => {
           if (row.length !== nFeatures) throw new HttpError(400, 'invalid_request', `features[${i}] has ${row.length} values, expected ${nFeatures} like features[0]`);
         });
+      }
+      const version = r.version ?? 0;
+      const done = restMetrics?.start();
+      try {
+        await predictValidated(r, version, res);
+        done?.(r.model_name, true);
+      } catch (e) {
+        done?.(r.model_name, false);
+        throw e;
+      }
+    });
+
+    async function predictValidated(r: MlPredictRequest, version: number, res: Response): Promise<void> {
+      if (r.features) {
+        const nFeatures = r.features[0]!.length;
         const values = r.features.flat();
         const out = await grpcCall(() => predictor.predict({ modelName: r.model_name, version, values, nFeatures }));
         res.json({ predictions: out.predictions, model_name: out.modelName, model_version: out.modelVersion });
@@ -139,7 +158,7 @@ export function createMlRoutes(opts: {
           throw restErrorOf(e);
         }
       }
-    });
+    }
 
     app.get('/pipeline/ml/models', async (_req, res) => {
       const { models } = await grpcCall(() => predictor.listModels());
