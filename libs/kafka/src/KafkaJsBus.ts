@@ -9,6 +9,7 @@ import {
   type KafkaMessage,
   type LogEntry,
   type Producer,
+  type SASLOptions,
 } from 'kafkajs';
 import type {
   BusObserver,
@@ -24,6 +25,7 @@ import type {
   TopicSpec,
 } from './EventBus';
 import { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+import { explainRefusal } from './explainRefusal';
 import { fixKafkaJsIdleLoop } from './kafkajsIdleLoopFix';
 
 export interface BusLogger {
@@ -33,9 +35,32 @@ export interface BusLogger {
   error(obj: object, msg: string): void;
 }
 
+/** SASL mechanisms both adapters support: SCRAM-SHA-512 is what the deployed listener takes. */
+export type KafkaSaslMechanism = 'scram-sha-512' | 'scram-sha-256' | 'plain';
+
+/** A SASL login. The password is never logged and never put in an error message. */
+export interface KafkaSaslOptions {
+  mechanism: KafkaSaslMechanism;
+  username: string;
+  password: string;
+}
+
+/** TLS to the brokers, verified against `ca` (PEM text of one or more certificates, not a path), or Node's trusted CAs when absent. */
+export interface KafkaSslOptions {
+  ca?: string;
+}
+
 export interface KafkaJsBusOptions {
   brokers: readonly string[];
   clientId: string;
+  /** Connect with TLS (default: plaintext). */
+  ssl?: KafkaSslOptions;
+  /**
+   * Authenticate with SASL (default: none). A login the broker refuses fails with
+   * BusAuthenticationError, which is not retriable; so does a bus without `sasl` whose broker
+   * requires SASL (checked when a connection is closed on it; see explainRefusal).
+   */
+  sasl?: KafkaSaslOptions;
   /** Partitions for topics this bus creates (default 3). Existing topics are left as they are. */
   defaultPartitions?: number;
   /** Replication factor for topics this bus creates (default 1: a single local broker). */
@@ -104,13 +129,25 @@ const toIncoming = (topic: string, partition: number, m: KafkaMessage): Incoming
  */
 const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
+/** kafkajs spells the mechanisms as we do; its type is a union per mechanism. */
+const kafkaJsSasl = ({ mechanism, username, password }: KafkaSaslOptions): SASLOptions => {
+  switch (mechanism) {
+    case 'scram-sha-512':
+      return { mechanism, username, password };
+    case 'scram-sha-256':
+      return { mechanism, username, password };
+    case 'plain':
+      return { mechanism, username, password };
+  }
+};
+
 /** EventBus on a real Kafka cluster through kafkajs 2.2. */
 export class KafkaJsBus implements EventBus {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
   private readonly producer: Producer;
   private readonly admin: Admin;
-  private readonly opts: Required<Omit<KafkaJsBusOptions, 'observer' | 'logger'>> & Pick<KafkaJsBusOptions, 'observer' | 'logger'>;
+  private readonly opts: Required<Omit<KafkaJsBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>> & Pick<KafkaJsBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>;
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
@@ -142,6 +179,9 @@ export class KafkaJsBus implements EventBus {
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
+      // kafkajs takes node:tls options; `true` means Node's trusted CAs.
+      ssl: options.ssl ? (options.ssl.ca ? { ca: [options.ssl.ca] } : true) : undefined,
+      sasl: options.sasl ? kafkaJsSasl(options.sasl) : undefined,
       connectionTimeout: 3_000,
       requestTimeout: 30_000,
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5 },
@@ -171,24 +211,35 @@ export class KafkaJsBus implements EventBus {
   }
 
   private connectProducer(): Promise<void> {
-    this.producerConnected ??= this.producer.connect().catch((e) => {
+    this.producerConnected ??= this.producer.connect().catch(async (e) => {
       this.producerConnected = undefined;
-      throw toBusError(e);
+      throw await this.explain(e);
     });
     return this.producerConnected;
   }
 
   private connectAdmin(): Promise<void> {
-    this.adminConnected ??= this.admin.connect().catch((e) => {
+    this.adminConnected ??= this.admin.connect().catch(async (e) => {
       this.adminConnected = undefined;
-      throw toBusError(e);
+      throw await this.explain(e);
     });
     return this.adminConnected;
   }
 
+  /** A connection failure as a BusError; BusAuthenticationError when the broker wants a SASL login this bus does not have. */
+  private explain(e: unknown): Promise<BusError> {
+    return explainRefusal(e, { brokers: this.opts.brokers, ssl: this.opts.ssl, sasl: this.opts.sasl });
+  }
+
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     await this.connectAdmin();
-    const existing = new Set(await this.admin.listTopics());
+    let existing: Set<string>;
+    try {
+      existing = new Set(await this.admin.listTopics());
+    } catch (e) {
+      // kafkajs's admin "connects" with ApiVersions, which a SASL listener answers before any login: a missing login shows here.
+      throw await this.explain(e);
+    }
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return;
     try {
@@ -336,7 +387,12 @@ export class KafkaJsBus implements EventBus {
       assigned = Object.entries(e.payload.memberAssignment).flatMap(([topic, parts]) => (parts as number[]).map((partition) => ({ topic, partition })));
       void Promise.resolve(options.onAssignment?.(assigned)).catch((err) => this.opts.logger?.error({ err }, 'onAssignment failed'));
     });
-    await consumer.connect();
+    try {
+      await consumer.connect();
+    } catch (e) {
+      this.consumers.delete(consumer);
+      throw await this.explain(e);
+    }
     await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
     const observer = this.opts.observer;
     await consumer.run({

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Producer } from '@platformatic/kafka';
 import type { EventBus, IncomingMessage, OutgoingMessage, ReadRangeOptions, SubscribeOptions, Subscription, TopicSpec } from './EventBus';
-import type { KafkaJsBusOptions } from './KafkaJsBus';
+import type { KafkaJsBusOptions, KafkaSaslMechanism } from './KafkaJsBus';
 import { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+import { explainRefusal } from './explainRefusal';
 import { loadPlatformaticKafka, type PlatformaticKafkaModule } from './loadPlatformaticKafka';
 import { murmur2 } from './partitionForKey';
 import { PlatformaticGroupMember } from './PlatformaticGroupMember';
@@ -13,6 +14,8 @@ import { recordsToMessages } from './recordsToMessages';
 export type PlatformaticBusOptions = KafkaJsBusOptions;
 
 const LATEST = -1n;
+
+const PLATFORMATIC_SASL_MECHANISMS = { 'scram-sha-512': 'SCRAM-SHA-512', 'scram-sha-256': 'SCRAM-SHA-256', plain: 'PLAIN' } as const satisfies Record<KafkaSaslMechanism, string>;
 
 /**
  * EventBus on a real Kafka cluster through @platformatic/kafka 2.x (Node ≥ 22.22 / 24.6). It keeps
@@ -25,7 +28,7 @@ const LATEST = -1n;
 export class PlatformaticBus implements EventBus {
   readonly kind = 'kafka' as const;
   private readonly lib: PlatformaticKafkaModule;
-  private readonly opts: Required<Omit<PlatformaticBusOptions, 'observer' | 'logger'>> & Pick<PlatformaticBusOptions, 'observer' | 'logger'>;
+  private readonly opts: Required<Omit<PlatformaticBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>> & Pick<PlatformaticBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>;
   private readonly producer: Producer;
   private readonly admin: Admin;
   /** A consumer that never joins a group: offsets by time and high watermarks. */
@@ -72,8 +75,13 @@ export class PlatformaticBus implements EventBus {
     try {
       await this.admin.metadata({ topics: [] });
     } catch (e) {
-      throw toBusError(e);
+      throw await this.explain(e);
     }
+  }
+
+  /** A connection failure as a BusError; BusAuthenticationError when the broker wants a SASL login this bus does not have. */
+  private explain(e: unknown): Promise<BusError> {
+    return explainRefusal(e, { brokers: this.opts.brokers, ssl: this.opts.ssl, sasl: this.opts.sasl });
   }
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
@@ -81,7 +89,7 @@ export class PlatformaticBus implements EventBus {
     try {
       existing = new Set(await this.admin.listTopics());
     } catch (e) {
-      throw toBusError(e);
+      throw await this.explain(e);
     }
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return;
@@ -192,7 +200,11 @@ export class PlatformaticBus implements EventBus {
       observer: this.opts.observer,
       logger: this.opts.logger,
     });
-    await member.start();
+    try {
+      await member.start();
+    } catch (e) {
+      throw await this.explain(e);
+    }
     this.members.add(member);
     return {
       commit: (offsets) => member.commit(offsets),
@@ -331,9 +343,14 @@ export class PlatformaticBus implements EventBus {
   }
 
   private clientOptions() {
+    const { ssl, sasl } = this.opts;
     return {
       clientId: this.opts.clientId,
       bootstrapBrokers: [...this.opts.brokers],
+      // node:tls options; without `ca`, Node's trusted CAs.
+      ...(ssl ? { tls: ssl.ca ? { ca: ssl.ca } : {} } : {}),
+      // The library spells mechanisms in upper case (SASLMechanisms: 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN').
+      ...(sasl ? { sasl: { mechanism: PLATFORMATIC_SASL_MECHANISMS[sasl.mechanism], username: sasl.username, password: sasl.password } } : {}),
       connectTimeout: 3_000,
       timeout: 30_000,
       retries: 3,

@@ -1,4 +1,4 @@
-import { describePlatformaticError, platformaticRetriable } from './platformaticErrors';
+import { describePlatformaticError, platformaticAuthenticationFailed, platformaticRetriable } from './platformaticErrors';
 
 /**
  * Bus errors carry one flag retry code reads: `retriable`. A retriable error (broker unreachable,
@@ -21,6 +21,18 @@ export class BusUnavailableError extends BusError {
   constructor(message: string, cause?: unknown) {
     super(message, true, cause);
     this.name = 'BusUnavailableError';
+  }
+}
+
+/**
+ * Kafka refused this client's login: wrong or unknown SASL credentials, a mechanism the listener
+ * does not take, or no login where the listener requires one. Not retriable: trying again with the
+ * same credentials fails the same way, so a service should stop and say so rather than retry.
+ */
+export class BusAuthenticationError extends BusError {
+  constructor(message: string, cause?: unknown) {
+    super(message, false, cause);
+    this.name = 'BusAuthenticationError';
   }
 }
 
@@ -55,6 +67,8 @@ const TRANSIENT_NAMES = new Set([
  */
 export function toBusError(error: unknown): BusError {
   if (error instanceof BusError) return error;
+  if (platformaticAuthenticationFailed(error)) return new BusAuthenticationError(`Kafka refused the SASL login: ${describePlatformaticError(error)}`, error);
+  if (kafkaJsAuthenticationFailed(error)) return new BusAuthenticationError(`Kafka refused the SASL login: ${(error as Error).message}`, error);
   const platformatic = platformaticRetriable(error, NON_RETRIABLE_KAFKA);
   if (platformatic !== undefined) return new BusError(describePlatformaticError(error)!, platformatic, error);
   const e = error as { message?: string; retriable?: boolean; type?: string; name?: string; cause?: unknown };
@@ -68,6 +82,14 @@ export function toBusError(error: unknown): BusError {
   if (e?.cause && e.cause !== error) return new BusError(message, toBusError(e.cause).retriable, error);
   if (typeof e?.retriable === 'boolean') return new BusError(message, e.retriable, error);
   return new BusError(message, false, error);
+}
+
+/** kafkajs's SASL failure, possibly wrapped by its retrier (KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded). */
+function kafkaJsAuthenticationFailed(error: unknown, depth = 0): boolean {
+  const e = error as { name?: string; type?: string; cause?: unknown; originalError?: unknown } | null;
+  if (!e || depth > 5) return false;
+  if (e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'UNSUPPORTED_SASL_MECHANISM' || e.type === 'ILLEGAL_SASL_STATE') return true;
+  return [e.cause, e.originalError].some((c) => c !== undefined && c !== error && kafkaJsAuthenticationFailed(c, depth + 1));
 }
 
 /**

@@ -12,9 +12,9 @@ export type {
   TopicSpec,
   ReadRangeOptions,
 } from './EventBus';
-export { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+export { BusError, BusUnavailableError, BusAuthenticationError, toBusError, withRetries } from './errors';
 export { KafkaJsBus } from './KafkaJsBus';
-export type { KafkaJsBusOptions, BusLogger } from './KafkaJsBus';
+export type { KafkaJsBusOptions, BusLogger, KafkaSaslMechanism, KafkaSaslOptions, KafkaSslOptions } from './KafkaJsBus';
 export { PlatformaticBus } from './PlatformaticBus';
 export type { PlatformaticBusOptions } from './PlatformaticBus';
 export { createKafkaBus, KAFKA_CLIENTS } from './createKafkaBus';

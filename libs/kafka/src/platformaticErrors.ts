@@ -20,6 +20,19 @@ export function platformaticRetriable(error: unknown, nonRetriable: ReadonlySet<
   return leaves.some((e) => e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT' || e.canRetry === true);
 }
 
+/**
+ * Whether the library's error (at any depth) is a refused SASL login: its AuthenticationError
+ * (PLT_KFK_AUTHENTICATION), or the broker's SASL_AUTHENTICATION_FAILED / UNSUPPORTED_SASL_MECHANISM
+ * / ILLEGAL_SASL_STATE. The library wraps these in a retriable network error ("Connection to … failed").
+ */
+export function platformaticAuthenticationFailed(error: unknown, depth = 0): boolean {
+  if (!isPlatformaticError(error) || depth > 6) return false;
+  if (error.code === 'PLT_KFK_AUTHENTICATION' || (error.apiId !== undefined && SASL_ERRORS.has(error.apiId))) return true;
+  return [...(error.errors ?? []), error.cause].some((c) => platformaticAuthenticationFailed(c, depth + 1));
+}
+
+const SASL_ERRORS = new Set(['SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE']);
+
 /** "Producing messages failed. (UNKNOWN_TOPIC_OR_PARTITION: This server does not host this topic-partition.)" */
 export function describePlatformaticError(error: unknown): string | undefined {
   if (!isPlatformaticError(error)) return undefined;

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readBaseConfig } from './config';
 
 describe('readBaseConfig', () => {
@@ -15,5 +18,63 @@ describe('readBaseConfig', () => {
     expect(() => readBaseConfig({ KAFKA_BROKERS: 'k:1', KAFKA_FETCH_BYTES_PER_PARTITION: '1000' }, 'svc', 1)).toThrow('KAFKA_FETCH_BYTES_PER_PARTITION must be ≥ 65536, got 1000');
     expect(() => readBaseConfig({ KAFKA_BROKERS: 'k:1', KAFKA_FETCH_BYTES_PER_PARTITION: '1MB' }, 'svc', 1)).toThrow('KAFKA_FETCH_BYTES_PER_PARTITION must be an integer, got "1MB"');
     expect(() => readBaseConfig({ KAFKA_BROKERS: 'k:1', KAFKA_CLIENT: 'rdkafka' }, 'svc', 1)).toThrow('KAFKA_CLIENT must be one of kafkajs, platformatic, got "rdkafka"');
+  });
+
+  describe('Kafka TLS and SASL (the deploy manifests\' contract)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-spec-'));
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const caFile = join(dir, 'ca.crt');
+    writeFileSync(caFile, pem);
+    const notPem = join(dir, 'ca.txt');
+    writeFileSync(notPem, 'hello');
+    const read = (env: Record<string, string>) => readBaseConfig({ KAFKA_BROKERS: 'k:9093', ...env }, 'ml-trainer', 1);
+
+    it('reads none by default: plaintext, no login', () => {
+      const c = read({});
+      expect([c.kafkaSsl, c.kafkaSasl]).toEqual([undefined, undefined]);
+      expect(read({ KAFKA_SSL: 'false' }).kafkaSsl).toBeUndefined();
+    });
+
+    it('reads the CA file once at start and the SCRAM login, as the manifests set them', () => {
+      const c = read({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: caFile, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'ml-trainer', KAFKA_SASL_PASSWORD: 's3cret' });
+      expect({ ssl: c.kafkaSsl, sasl: c.kafkaSasl }).toEqual({ ssl: { ca: pem }, sasl: { mechanism: 'scram-sha-512', username: 'ml-trainer', password: 's3cret' } });
+      expect(read({ KAFKA_SSL: 'true' }).kafkaSsl).toEqual({});
+      expect(read({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).kafkaSasl).toEqual({ mechanism: 'scram-sha-256', username: 'u', password: 'p' });
+      expect(read({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).kafkaSasl!.mechanism).toBe('plain');
+    });
+
+    it('fails start-up on an incomplete or contradictory combination, naming the variable and never the password', () => {
+      const failure = (env: Record<string, string>) => {
+        try {
+          read(env);
+        } catch (e) {
+          return (e as Error).message;
+        }
+        return 'no error';
+      };
+      const failures = [
+        failure({ KAFKA_SSL: 'yes' }),
+        failure({ KAFKA_SSL_CA_FILE: caFile }),
+        failure({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: join(dir, 'missing.crt') }),
+        failure({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: notPem }),
+        failure({ KAFKA_SASL_MECHANISM: 'scram-sha-512' }),
+        failure({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' }),
+        failure({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' }),
+        failure({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' }),
+        failure({ KAFKA_SASL_PASSWORD: 'hunter2' }),
+      ];
+      expect(failures).toEqual([
+        'KAFKA_SSL must be true or false, got "yes"',
+        `KAFKA_SSL_CA_FILE is set ("${caFile}") but KAFKA_SSL is not true: a CA is only used with TLS`,
+        `KAFKA_SSL_CA_FILE must be a readable PEM file, got "${join(dir, 'missing.crt')}": ENOENT`,
+        `KAFKA_SSL_CA_FILE must hold at least one PEM certificate (-----BEGIN CERTIFICATE-----), got "${notPem}" without one`,
+        'KAFKA_SASL_USERNAME must be set when KAFKA_SASL_MECHANISM is (scram-sha-512), got nothing',
+        'KAFKA_SASL_PASSWORD must be set when KAFKA_SASL_MECHANISM is (scram-sha-512), got nothing',
+        'KAFKA_SASL_MECHANISM must be one of scram-sha-512, scram-sha-256, plain, got "gssapi"',
+        'KAFKA_SASL_MECHANISM must be set when KAFKA_SASL_USERNAME is, got nothing',
+        'KAFKA_SASL_MECHANISM must be set when KAFKA_SASL_PASSWORD is, got nothing',
+      ]);
+      expect(failures.join('\n')).not.toContain('hunter2');
+    });
   });
 });

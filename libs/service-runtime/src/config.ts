@@ -1,4 +1,5 @@
-import { KAFKA_CLIENTS, type KafkaClient } from '@pipeline/kafka';
+import { readFileSync } from 'node:fs';
+import { KAFKA_CLIENTS, type KafkaClient, type KafkaSaslMechanism, type KafkaSaslOptions, type KafkaSslOptions } from '@pipeline/kafka';
 
 /**
  * Typed readers for environment variables. Apps call these from their one `config.ts`, passing
@@ -49,6 +50,10 @@ export interface BaseConfig {
   kafkaClientId: string;
   /** The Kafka client library the service's bus runs on (KAFKA_CLIENT; see createKafkaBus). */
   kafkaClient: KafkaClient;
+  /** TLS to the brokers (KAFKA_SSL=true), with the CA bundle read once from KAFKA_SSL_CA_FILE at start; absent: plaintext. */
+  kafkaSsl?: KafkaSslOptions;
+  /** SASL login (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD); absent: none. Never log it. */
+  kafkaSasl?: KafkaSaslOptions;
   /** Partitions for topics the service creates at start (existing topics are not changed). */
   topicPartitions: number;
   replicationFactor: number;
@@ -76,6 +81,7 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     kafkaBrokers,
     kafkaClientId: envString(env, 'KAFKA_CLIENT_ID', serviceName),
     kafkaClient: envEnum(env, 'KAFKA_CLIENT', KAFKA_CLIENTS, 'kafkajs'),
+    ...readKafkaSecurity(env),
     topicPartitions: envInt(env, 'KAFKA_TOPIC_PARTITIONS', 3, { min: 1, max: 1000 }),
     replicationFactor: envInt(env, 'KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 10 }),
     logLevel: envEnum(env, 'LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
@@ -85,4 +91,47 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     sessionTimeoutMs: envInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     fetchBytesPerPartition: envInt(env, 'KAFKA_FETCH_BYTES_PER_PARTITION', 8 * 1024 * 1024, { min: 64 * 1024, max: 64 * 1024 * 1024 }),
   };
+}
+
+const SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['scram-sha-512', 'scram-sha-256', 'plain'];
+
+/**
+ * The Kafka connection's security, from the contract the deploy manifests set (docs/deploy.md,
+ * "Credentials"): KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+ * KAFKA_SASL_PASSWORD. Nothing set: plaintext without a login. An incomplete or contradictory
+ * combination fails with the variable's name; no message ever contains the password.
+ */
+function readKafkaSecurity(env: Env): { kafkaSsl?: KafkaSslOptions; kafkaSasl?: KafkaSaslOptions } {
+  const sslRaw = env['KAFKA_SSL'];
+  if (sslRaw !== undefined && sslRaw !== '' && sslRaw !== 'true' && sslRaw !== 'false') throw new ConfigError(`KAFKA_SSL must be true or false, got "${sslRaw}"`);
+  const ssl = sslRaw === 'true';
+  const caFile = env['KAFKA_SSL_CA_FILE'];
+  let kafkaSsl: KafkaSslOptions | undefined;
+  if (caFile !== undefined && caFile !== '') {
+    if (!ssl) throw new ConfigError(`KAFKA_SSL_CA_FILE is set ("${caFile}") but KAFKA_SSL is not true: a CA is only used with TLS`);
+    let ca: string;
+    try {
+      ca = readFileSync(caFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`KAFKA_SSL_CA_FILE must be a readable PEM file, got "${caFile}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`KAFKA_SSL_CA_FILE must hold at least one PEM certificate (-----BEGIN CERTIFICATE-----), got "${caFile}" without one`);
+    kafkaSsl = { ca };
+  } else if (ssl) {
+    kafkaSsl = {};
+  }
+
+  const mechanismRaw = env['KAFKA_SASL_MECHANISM'];
+  const username = env['KAFKA_SASL_USERNAME'];
+  const password = env['KAFKA_SASL_PASSWORD'];
+  if (mechanismRaw === undefined || mechanismRaw === '') {
+    if (username) throw new ConfigError('KAFKA_SASL_MECHANISM must be set when KAFKA_SASL_USERNAME is, got nothing');
+    if (password) throw new ConfigError('KAFKA_SASL_MECHANISM must be set when KAFKA_SASL_PASSWORD is, got nothing');
+    return kafkaSsl ? { kafkaSsl } : {};
+  }
+  const mechanism = mechanismRaw.toLowerCase() as KafkaSaslMechanism;
+  if (!SASL_MECHANISMS.includes(mechanism)) throw new ConfigError(`KAFKA_SASL_MECHANISM must be one of ${SASL_MECHANISMS.join(', ')}, got "${mechanismRaw}"`);
+  if (!username) throw new ConfigError(`KAFKA_SASL_USERNAME must be set when KAFKA_SASL_MECHANISM is (${mechanism}), got nothing`);
+  if (!password) throw new ConfigError(`KAFKA_SASL_PASSWORD must be set when KAFKA_SASL_MECHANISM is (${mechanism}), got nothing`);
+  return { ...(kafkaSsl ? { kafkaSsl } : {}), kafkaSasl: { mechanism, username, password } };
 }

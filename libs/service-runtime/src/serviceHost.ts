@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Server } from 'node:http';
-import { createKafkaBus, pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
+import { BusAuthenticationError, createKafkaBus, pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
 import type { BaseConfig } from './config';
 import { createLogger, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
@@ -92,6 +92,8 @@ export async function runMain<C extends BaseConfig>(factory: ServiceFactory<C>, 
     client: config.kafkaClient,
     brokers: config.kafkaBrokers,
     clientId: config.kafkaClientId,
+    ssl: config.kafkaSsl,
+    sasl: config.kafkaSasl,
     defaultPartitions: config.topicPartitions,
     replicationFactor: config.replicationFactor,
     sessionTimeoutMs: config.sessionTimeoutMs,
@@ -114,6 +116,8 @@ export async function runMain<C extends BaseConfig>(factory: ServiceFactory<C>, 
         break;
       } catch (err) {
         if (lifecycle.isShuttingDown()) return;
+        // A refused login does not get better by retrying: fail start-up and say why (the password is never in the message).
+        if (err instanceof BusAuthenticationError) throw err;
         logger.warn({ err: (err as Error).message, attempt }, 'Kafka not reachable yet; retrying topic provisioning');
         await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
       }
