@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
 # Local Apache Kafka broker (KRaft combined mode) from Maven Central jars.
-#   scripts/kafka.sh start|stop|status|fetch
+#   scripts/kafka.sh start|stop|restart|status|fetch|wipe|acls
 # Environment (all optional):
 #   KAFKA_VERSION   Kafka release from Maven Central        (default 4.1.1)
 #   KAFKA_PORT      client listener port on 127.0.0.1         (default 9092)
 #   KAFKA_CACHE     where the jars are cached                 (default ~/.cache/event-pipeline)
 #   KAFKA_DATA      log dir / pid / stdout of the broker      (default /tmp/event-pipeline-kafka-$KAFKA_PORT)
 #   KAFKA_PARTITIONS default partitions for new topics        (default 3)
+#   KAFKA_CONTROLLER_PORT  KRaft controller listener port     (default KAFKA_PORT + 1)
+# An optional authenticated listener beside the plaintext one (for tests of the Kafka client's
+# SASL path; production runs TLS + SCRAM-SHA-512, see docs/deploy.md "Credentials"):
+#   KAFKA_SASL_PORT  a SASL_PLAINTEXT listener on 127.0.0.1 with SCRAM-SHA-512 and SCRAM-SHA-256
+#                    logins; setting it also turns on authorization (StandardAuthorizer): on this
+#                    listener a user may do only what its ACLs grant.            (default: none)
+#   KAFKA_SASL_USERS SCRAM users created when the data dir is formatted, "name:password,..." (each
+#                    gets SCRAM-SHA-512 and SCRAM-SHA-256 credentials). An existing data dir keeps
+#                    the users it was formatted with: `wipe` first to change them.
+#                                                               (default admin:admin-secret)
+#   KAFKA_SUPER_USERS  users ACLs do not apply to, "name,..."   (default admin)
+# With KAFKA_SASL_PORT set, the plaintext listener (and the controller's) stays unauthenticated:
+# its principal User:ANONYMOUS is a super user, which is what the broker's own inter-broker and
+# controller traffic runs as, and what the rest of the test suite connects as. ACLs for SASL users:
+#   scripts/kafka.sh acls --add --allow-principal User:alice --operation Write --topic t
+# (Kafka's AclCommand against the plaintext listener; any AclCommand arguments).
 set -euo pipefail
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_CACHE="${KAFKA_CACHE:-$HOME/.cache/event-pipeline}"
 KAFKA_DATA="${KAFKA_DATA:-/tmp/event-pipeline-kafka-$KAFKA_PORT}"
+KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-}"
+KAFKA_SASL_USERS="${KAFKA_SASL_USERS:-admin:admin-secret}"
+KAFKA_SUPER_USERS="${KAFKA_SUPER_USERS:-admin}"
 LIBDIR="$KAFKA_CACHE/kafka-$KAFKA_VERSION/libs"
 PIDFILE="$KAFKA_DATA/broker.pid"
 
@@ -46,15 +65,34 @@ POM
 
 write_config() {
   mkdir -p "$KAFKA_DATA/logs"
+  local listeners="PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
+  local advertised="PLAINTEXT://127.0.0.1:$KAFKA_PORT"
+  local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  local security=""
+  if [ -n "$KAFKA_SASL_PORT" ]; then
+    listeners="$listeners,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT"
+    advertised="$advertised,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT"
+    protocols="$protocols,SASL_PLAINTEXT:SASL_PLAINTEXT"
+    local supers="User:ANONYMOUS" u
+    for u in ${KAFKA_SUPER_USERS//,/ }; do supers="$supers;User:$u"; done
+    # SCRAM needs no JAAS users on the broker: the credentials live in the cluster metadata.
+    security="sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=$supers
+allow.everyone.if.no.acl.found=false"
+  fi
   cat > "$KAFKA_DATA/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 inter.broker.listener.name=PLAINTEXT
+$security
 log.dirs=$KAFKA_DATA/logs
 num.partitions=${KAFKA_PARTITIONS:-3}
 auto.create.topics.enable=false
@@ -95,9 +133,16 @@ start() {
   write_config
   if [ ! -f "$KAFKA_DATA/logs/meta.properties" ]; then
     local id; id="$(java_run kafka.tools.StorageTool random-uuid | tail -1)"
-    java_run kafka.tools.StorageTool format --cluster-id "$id" --config "$KAFKA_DATA/server.properties" --ignore-formatted >&2
+    local scram=() entry
+    if [ -n "$KAFKA_SASL_PORT" ]; then
+      for entry in ${KAFKA_SASL_USERS//,/ }; do
+        case "$entry" in *:?*) ;; *) log "KAFKA_SASL_USERS entries must be name:password, got \"$entry\""; exit 2 ;; esac
+        scram+=(--add-scram "SCRAM-SHA-512=[name=${entry%%:*},password=${entry#*:}]" --add-scram "SCRAM-SHA-256=[name=${entry%%:*},password=${entry#*:}]")
+      done
+    fi
+    java_run kafka.tools.StorageTool format --cluster-id "$id" --config "$KAFKA_DATA/server.properties" --ignore-formatted "${scram[@]}" >&2
   fi
-  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (data $KAFKA_DATA)"
+  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT${KAFKA_SASL_PORT:+ (SASL/SCRAM on 127.0.0.1:$KAFKA_SASL_PORT)} (data $KAFKA_DATA)"
   nohup java -Xms256m -Xmx${KAFKA_HEAP:-768m} -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" \
     -cp "$LIBDIR/*" kafka.Kafka "$KAFKA_DATA/server.properties" > "$KAFKA_DATA/stdout.log" 2>&1 &
@@ -129,6 +174,7 @@ case "${1:-}" in
   restart) stop; start ;;
   status) if port_open "$KAFKA_PORT"; then echo "up on 127.0.0.1:$KAFKA_PORT"; else echo "down"; exit 1; fi ;;
   fetch) fetch ;;
+  acls) shift; fetch; java_run org.apache.kafka.tools.AclCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" "$@" ;;
   wipe) stop; rm -rf "$KAFKA_DATA" ;;
-  *) echo "usage: $0 start|stop|restart|status|fetch|wipe" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|status|fetch|wipe|acls <AclCommand arguments>" >&2; exit 2 ;;
 esac
