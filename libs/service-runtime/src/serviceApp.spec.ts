@@ -51,5 +51,5 @@ describe('createServiceApp request metrics', () => {
     expect(seriesNames(after)).toEqual(seriesNames(before));
     expect(sent.filter((p) => after.includes(p.slice(1, 40)))).toEqual([]);
     expect(routeLabels(after)).toEqual(['/metrics', '/pipeline/stats/:metric_name', 'unmatched']);
-  });
+  }, 30_000); // 200 requests with 4 KB paths: seconds on a busy 2-core machine
 });
