@@ -1,14 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { INTERNAL_TOPICS, type MlJobStatus } from '@pipeline/contracts';
-import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
-import { createPredictor, decodeModel, type Predictor } from '@pipeline/ml';
+import { pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
+import { createPredictor, decodeModel, encodeModel, trainModel, type Predictor } from '@pipeline/ml';
 import { ModelRegistryView } from '@pipeline/model-registry';
 import { createPredictorClient, type PredictorClient } from '@pipeline/proto';
 import { startService, type RunningService } from '@pipeline/service-runtime';
-import { freePort, httpRequest, kafkaBrokers, threadNice, threadsOf, uniqueName, waitFor } from '@pipeline/testing';
+import { createTestBus, freePort, httpRequest, kafkaBrokers, threadNice, threadsOf, uniqueName, waitFor } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
 
 jest.setTimeout(240_000);
@@ -36,11 +38,11 @@ async function spawnApp(app: string, env: Record<string, string>): Promise<{ chi
 describe('ml-trainer → registry → ml-predictor → gateway on a real broker', () => {
   const brokers = kafkaBrokers();
   const name = uniqueName('it-model');
-  let bus: KafkaJsBus;
+  let bus: EventBus;
   let trainer: Awaited<ReturnType<typeof spawnApp>>;
   let predictor: Awaited<ReturnType<typeof spawnApp>>;
   let gateway: RunningService;
-  let gatewayBus: KafkaJsBus;
+  let gatewayBus: EventBus;
   let grpc: PredictorClient;
   let predictorEnv: Record<string, string>;
   let predictorMetricsUrl: string;
@@ -79,17 +81,23 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
   ];
 
   beforeAll(async () => {
-    bus = new KafkaJsBus({ brokers, clientId: 'ml-it' });
+    bus = createTestBus({ brokers, clientId: 'ml-it' });
     await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
     const [trainerPort, predictorPort, grpcPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const kafka = { KAFKA_BROKERS: brokers.join(',') };
+    // The trainer signs with its private key; the predictor trusts only the public half. The shared
+    // topic may hold versions other runs signed with their own keys: this predictor refuses those.
+    const keys = generateKeyPairSync('ed25519');
+    const keyDir = mkdtempSync(join(tmpdir(), 'ml-it-keys-'));
+    writeFileSync(join(keyDir, 'trainer.pem'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(keyDir, 'trainer.pub.pem'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
     predictorMetricsUrl = `http://127.0.0.1:${predictorPort}/metrics`;
-    predictorEnv = { ...kafka, HTTP_PORT: String(predictorPort), GRPC_PORT: String(grpcPort), GRPC_HOST: '127.0.0.1', GRPC_DRAIN_MS: '1000' };
+    predictorEnv = { ...kafka, HTTP_PORT: String(predictorPort), GRPC_PORT: String(grpcPort), GRPC_HOST: '127.0.0.1', GRPC_DRAIN_MS: '1000', ML_VERIFY_KEYS_FILE: join(keyDir, 'trainer.pub.pem') };
     [trainer, predictor] = await Promise.all([
-      spawnApp('ml-trainer', { ...kafka, HTTP_PORT: String(trainerPort), ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100' }),
+      spawnApp('ml-trainer', { ...kafka, HTTP_PORT: String(trainerPort), ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100', ML_SIGNING_KEY_FILE: join(keyDir, 'trainer.pem') }),
       spawnApp('ml-predictor', predictorEnv),
     ]);
-    gatewayBus = new KafkaJsBus({ brokers, clientId: 'ml-it-gateway' });
+    gatewayBus = createTestBus({ brokers, clientId: 'ml-it-gateway' });
     gateway = await startService(createGateway, readGatewayConfig({ ...kafka, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}` }), gatewayBus);
     url = `http://127.0.0.1:${gateway.port}`;
     grpc = createPredictorClient(`127.0.0.1:${grpcPort}`, { defaultTimeoutMs: 2_000 });
@@ -188,6 +196,22 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     expect(g).toEqual({ predictions: expected, modelName: name, modelVersion: 2 });
     const v1 = await grpc.predict({ modelName: name, version: 1, values: rows[0], nFeatures: 3 });
     expect(v1.modelVersion).toBe(1);
+  });
+
+  it('refuses and counts a version written on pipeline.ml.models by anyone but the trainer, and Predict keeps answering with the one it had', async () => {
+    const refused = async () => Number(/^pipeline_ml_models_rejected_total\{[^}]*reason="unsigned"[^}]*\} (\d+)$/m.exec((await httpRequest(predictorMetricsUrl)).text)?.[1]);
+    const before = await refused();
+    // Version 3 written straight to the topic (as kcat would), predicting −9999.99 for every row.
+    const forged = encodeModel(
+      trainModel({ modelName: name, modelType: 'linear_regression', featureKeys: ['a', 'b', 'c'], targetKey: 'y', rows: grid.map((r) => ({ ...r, y: -9999.99 })), version: 3, trainedAt: new Date().toISOString(), params: { testFraction: 0 } }),
+    );
+    await bus.publish({ topic: INTERNAL_TOPICS.mlModels, key: `model/${name}/3/chunk/0`, value: Buffer.from(forged) });
+    const manifest = { name, version: 3, sha256: createHash('sha256').update(forged).digest('hex'), size: forged.length, chunks: 1, chunkBytes: forged.length, publishedAt: new Date().toISOString(), metadata: {} };
+    await bus.publish({ topic: INTERNAL_TOPICS.mlModels, key: `model/${name}/3`, value: JSON.stringify(manifest) });
+    await waitFor(async () => (await refused()) === before + 1, { timeoutMs: 30_000, what: 'the unsigned version counted as refused' });
+    const expected = Array.from((await reference(2)).predict(Float64Array.from(rows.flat()), 3));
+    expect(await grpc.predict({ modelName: name, values: rows.flat(), nFeatures: 3 })).toEqual({ predictions: expected, modelName: name, modelVersion: 2 });
+    await expect(grpc.predict({ modelName: name, version: 3, values: rows[0], nFeatures: 3 })).rejects.toMatchObject({ code: status.NOT_FOUND });
   });
 
   it('answers bad requests with clear errors and stays up', async () => {
