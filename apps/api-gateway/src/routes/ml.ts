@@ -112,7 +112,7 @@ export function createMlRoutes(opts: {
 
     app.post('/pipeline/ml/predict', async (req, res) => {
       const body = req.body as unknown;
-      if (!checkPredict.Check(body)) throw new HttpError(400, 'invalid_request', describeFirstError(checkPredict, body).message);
+      if (!checkPredict.Check(body)) throw new HttpError(400, 'invalid_request', Array.isArray(body) ? 'body must be a JSON object, got an array' : describeFirstError(checkPredict, body).message);
       const r = body as MlPredictRequest;
       if ((r.features === undefined) === (r.rows === undefined)) throw new HttpError(400, 'invalid_request', 'give exactly one of features (arrays of numbers) or rows (objects keyed by feature name)');
       if (r.features) {
@@ -192,7 +192,7 @@ export function createMlRoutes(opts: {
 
     app.post('/pipeline/ml/cluster', (req, res) => {
       const body = req.body as unknown;
-      if (!checkCluster.Check(body)) throw new HttpError(400, 'invalid_request', describeFirstError(checkCluster, body).message);
+      if (!checkCluster.Check(body)) throw new HttpError(400, 'invalid_request', Array.isArray(body) ? 'body must be a JSON object, got an array' : describeFirstError(checkCluster, body).message);
       const r = body as MlClusterRequest;
       checkAdhocSize(r.features);
       res.json(mlInput(() => clusterOnce(r.features, r.n_clusters, r.seed ?? 0)));
@@ -200,7 +200,7 @@ export function createMlRoutes(opts: {
 
     app.post('/pipeline/ml/anomalies', (req, res) => {
       const body = req.body as unknown;
-      if (!checkAnomalies.Check(body)) throw new HttpError(400, 'invalid_request', describeFirstError(checkAnomalies, body).message);
+      if (!checkAnomalies.Check(body)) throw new HttpError(400, 'invalid_request', Array.isArray(body) ? 'body must be a JSON object, got an array' : describeFirstError(checkAnomalies, body).message);
       const r = body as MlAnomaliesRequest;
       checkAdhocSize(r.features);
       res.json(mlInput(() => detectAnomaliesOnce(r.features, r.contamination, r.seed ?? 0)));
