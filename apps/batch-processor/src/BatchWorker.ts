@@ -1,6 +1,5 @@
 import {
   BATCH_TASKS_TOPIC,
-  SkippedRecordsTally,
   isTerminalBatchStatus,
   mergeSkippedRecords,
   type BatchCommand,
@@ -9,25 +8,13 @@ import {
   type BatchJobStatus,
   type BatchTask,
 } from '@pipeline/contracts';
-import { BatchInputError, compileEventCheck, createBatchRun, finishBatch, mergeBatchPartials, readBatchRequest, type BatchJobOptions } from '@pipeline/batch';
+import { BatchInputError, readBatchRequest, type BatchJobOptions } from '@pipeline/batch';
 import { BusError, type EventBus, type IncomingMessage } from '@pipeline/kafka';
+import { packRecords } from './batchCompute';
+import { createInlineCompute, type ComputeRunner } from './ComputeRunner';
 import { BatchJobFailure, TaskAborted } from './errors';
 import type { JobStore } from './JobStore';
 import { planTasks, taskKey } from './planTasks';
-
-/** How the event checks name a record of a source range; stripped from the skip reasons. */
-const RECORD_LABEL = 'record';
-
-/** `record[12].value must be …` → `value must be …`; `record[12] must be an event object …` → `record must be an event object …`. */
-function withoutRecordIndex(message: string): string {
-  return message.replace(/^record\[\d+\]\./, '').replace(/^record\[\d+\]/, 'record');
-}
-
-/** The event time lookup of the batch operations: `timestamp` at the top level, else in `payload` (null = absent). */
-function hasTimestamp(event: Record<string, unknown>): boolean {
-  const own = (o: unknown) => o !== null && typeof o === 'object' && Object.hasOwn(o, 'timestamp') && (o as Record<string, unknown>)['timestamp'] != null;
-  return own(event) || own(event['payload']);
-}
 
 export interface BatchWorkerOptions {
   bus: EventBus;
@@ -40,6 +27,8 @@ export interface BatchWorkerOptions {
   progressIntervalMs: number;
   /** Wall clock in epoch ms (tests pass their own). */
   now?: () => number;
+  /** Where the computations run (default: inline, on the event loop). */
+  compute?: ComputeRunner;
   /** Called once per job this replica moved to a terminal state; `seconds` from start (or submit) to finish. */
   onFinished?(operation: string, status: BatchJobStatus, seconds: number): void;
   /** Called with the number of source records read from `topic`. */
@@ -59,11 +48,13 @@ export interface BatchWorkerOptions {
  */
 export class BatchWorker {
   private readonly now: () => number;
+  private readonly compute: ComputeRunner;
   /** Jobs this replica ended, so a sweep does not count them twice. */
   private readonly ended = new Set<string>();
 
   constructor(private readonly o: BatchWorkerOptions) {
     this.now = o.now ?? Date.now;
+    this.compute = o.compute ?? createInlineCompute();
   }
 
   private iso(): string {
@@ -96,22 +87,14 @@ export class BatchWorker {
     const running: BatchJobRecord = { ...base, operation: options.operation, started_at: startedAt, deadline_ms: deadlineMs };
     if (input.kind !== 'source') {
       await store.writeStatus(running);
-      const run = createBatchRun(options);
-      let result: unknown;
-      let read: number;
+      let computed: { result: unknown; read: number };
       try {
-        if (input.kind === 'events') run.add(input.events);
-        else {
-          run.add(input.left, 'left');
-          run.add(input.right, 'right');
-        }
-        read = input.kind === 'events' ? input.events.length : input.left.length + input.right.length;
-        result = finishBatch(options, run.partial());
+        computed = await this.compute.inline(request);
       } catch (e) {
-        if (e instanceof BatchInputError) return this.end(running, 'failed', { reason: e.message });
+        if (e instanceof BatchInputError || e instanceof BatchJobFailure) return this.end(running, 'failed', { reason: e.message });
         throw e;
       }
-      return this.end(running, 'succeeded', { result, events_read: read });
+      return this.end(running, 'succeeded', { result: computed.result, events_read: computed.read });
     }
     const sources = [];
     for (const range of input.sources) {
@@ -180,68 +163,52 @@ export class BatchWorker {
   }
 
   /**
-   * Reads the task's range into a run. A record the operation cannot read (not JSON, not an object,
-   * a value that is not a finite number, a bad time or group) is skipped and tallied, never fatal; a
-   * record without a `timestamp` (top level or payload) gets its Kafka record timestamp, as the
-   * aggregator and the trainer use it.
+   * Reads the task's range into a run (in the compute runner: parsing, checks and skipping are
+   * batchCompute's createTaskRun), publishing progress between Kafka batches.
    */
   private async readPartition(task: BatchTask, heartbeat: () => Promise<void>): Promise<void> {
     const { store, bus } = this.o;
-    const { options } = readBatchRequest(task.request);
-    const run = createBatchRun(options);
-    const check = compileEventCheck(options, RECORD_LABEL);
-    const skipped = new SkippedRecordsTally();
+    const run = await this.compute.openTask(task.request, { topic: task.topic, partition: task.partition, ...(task.side ? { side: task.side } : {}) });
     const controller = new AbortController();
     let read = 0;
     let lastProgressAt = this.now();
     let stopped: string | undefined;
-    await bus.readRange({
-      topic: task.topic,
-      fromMs: task.from_ms,
-      toMs: task.to_ms,
-      partitions: [task.partition],
-      signal: controller.signal,
-      onBatch: async (messages: IncomingMessage[], progress: number) => {
-        stopped = this.stopReason(task);
-        if (stopped !== undefined) {
-          controller.abort(new TaskAborted(stopped));
-          return;
-        }
-        const events: unknown[] = [];
-        for (let i = 0; i < messages.length; i++) {
-          const m = messages[i]!;
-          const at = { topic: task.topic, partition: task.partition, offset: m.offset };
-          let event: unknown;
-          try {
-            event = JSON.parse(m.value.toString('utf8'));
-          } catch {
-            skipped.add(at, 'record is not JSON');
-            continue;
-          }
-          if (event !== null && typeof event === 'object' && !Array.isArray(event) && !hasTimestamp(event as Record<string, unknown>)) {
-            (event as Record<string, unknown>)['timestamp'] = m.timestampMs;
-          }
-          const problem = check(event, i);
-          if (problem) skipped.add(at, withoutRecordIndex(problem.message));
-          else events.push(event);
-        }
-        run.add(events, task.side);
-        read += messages.length;
-        this.o.onConsumed?.(task.topic, messages.length);
-        await heartbeat();
-        if (this.now() - lastProgressAt >= this.o.progressIntervalMs) {
-          lastProgressAt = this.now();
-          await store.writeProgress({ job_id: task.job_id, task: task.task, progress, events_read: read, worker: this.o.workerId });
-        }
-      },
-    }).catch((e) => {
-      if (stopped !== undefined || controller.signal.aborted) throw new TaskAborted(stopped ?? 'aborted');
+    try {
+      await bus
+        .readRange({
+          topic: task.topic,
+          fromMs: task.from_ms,
+          toMs: task.to_ms,
+          partitions: [task.partition],
+          signal: controller.signal,
+          onBatch: async (messages: IncomingMessage[], progress: number) => {
+            stopped = this.stopReason(task);
+            if (stopped !== undefined) {
+              controller.abort(new TaskAborted(stopped));
+              return;
+            }
+            await run.add(packRecords(messages));
+            read += messages.length;
+            this.o.onConsumed?.(task.topic, messages.length);
+            await heartbeat();
+            if (this.now() - lastProgressAt >= this.o.progressIntervalMs) {
+              lastProgressAt = this.now();
+              await store.writeProgress({ job_id: task.job_id, task: task.task, progress, events_read: read, worker: this.o.workerId });
+            }
+          },
+        })
+        .catch((e) => {
+          if (stopped !== undefined || controller.signal.aborted) throw new TaskAborted(stopped ?? 'aborted');
+          throw e;
+        });
+    } catch (e) {
+      await run.end().catch(() => undefined); // frees the run in the runner
       throw e;
-    });
+    }
+    const outcome = await run.end();
     if (stopped !== undefined) throw new TaskAborted(stopped);
     await store.writeProgress({ job_id: task.job_id, task: task.task, progress: 1, events_read: read, worker: this.o.workerId });
-    const report = skipped.report();
-    await store.writePartial({ job_id: task.job_id, task: task.task, events_read: read, worker: this.o.workerId, partial: run.partial(), ...(report ? { skipped: report } : {}) });
+    await store.writePartial({ job_id: task.job_id, task: task.task, events_read: read, worker: this.o.workerId, ...outcome });
   }
 
   /**
@@ -260,12 +227,11 @@ export class BatchWorker {
       partials.push(p);
     }
     if (store.cancelRequested(task.job_id)) return this.end(st, 'cancelled', { reason: 'cancel requested' });
-    const { options } = readBatchRequest(task.request);
     let result: unknown;
     try {
-      result = finishBatch(options, mergeBatchPartials(options, partials.map((p) => p.partial)));
+      result = await this.compute.finish(task.request, partials.map((p) => p.partial));
     } catch (e) {
-      if (e instanceof BatchInputError) return this.end(st, 'failed', { reason: e.message });
+      if (e instanceof BatchInputError || e instanceof BatchJobFailure) return this.end(st, 'failed', { reason: e.message });
       throw e;
     }
     const workers = [...new Set(partials.map((p) => p.worker))].sort();

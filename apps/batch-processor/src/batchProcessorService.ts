@@ -1,9 +1,11 @@
-import { Counter, Histogram } from 'prom-client';
+import { Worker } from 'node:worker_threads';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { BATCH_TASKS_TOPIC, INTERNAL_TOPICS, type BatchCommand, type BatchTask } from '@pipeline/contracts';
 import type { IncomingMessage, Subscription, TopicPartition } from '@pipeline/kafka';
 import { BATCH_OPERATIONS } from '@pipeline/batch';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import { BatchWorker } from './BatchWorker';
+import { createInlineCompute, createWorkerCompute } from './ComputeRunner';
 import type { BatchProcessorConfig } from './config';
 import { JobStore } from './JobStore';
 
@@ -13,7 +15,15 @@ import { JobStore } from './JobStore';
  * compacted pipeline.batch.jobs. HTTP: /healthz, /readyz, /metrics and GET /v1/batch/worker
  * (this replica's id and assigned partitions).
  */
-export const createBatchProcessor: ServiceFactory<BatchProcessorConfig> = ({ config, bus, metrics, logger }) => {
+export const createBatchProcessor: ServiceFactory<BatchProcessorConfig> = (ctx) => batchProcessorFactory()(ctx);
+
+/**
+ * The batch-processor with its compute worker started by `spawnComputeWorker` (tests run the
+ * worker's TypeScript source this way); by default a Worker on config.computeWorkerPath, or
+ * computing on the event loop when that is empty.
+ */
+export function batchProcessorFactory(opts: { spawnComputeWorker?: () => Worker } = {}): ServiceFactory<BatchProcessorConfig> {
+  return ({ config, bus, metrics, logger }) => {
   const jobsTotal = new Counter({ name: 'pipeline_batch_jobs_total', help: 'Batch jobs ended by this replica, per operation and final status', labelNames: ['operation', 'status'], registers: [metrics.registry] });
   startCountersAtZero(jobsTotal, { operation: BATCH_OPERATIONS, status: ['succeeded', 'failed', 'cancelled'] });
   metrics.expectTopics({ published: [INTERNAL_TOPICS.batchJobs, BATCH_TASKS_TOPIC], consumed: [INTERNAL_TOPICS.batchCommands, BATCH_TASKS_TOPIC] });
@@ -24,8 +34,13 @@ export const createBatchProcessor: ServiceFactory<BatchProcessorConfig> = ({ con
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
     registers: [metrics.registry],
   });
+  const computing = new Gauge({ name: 'pipeline_batch_computations_running', help: 'Batch computations (inline jobs, task batches, final merges) running in the compute worker now', registers: [metrics.registry] });
+  const spawn = opts.spawnComputeWorker ?? (config.computeWorkerPath ? () => new Worker(config.computeWorkerPath) : undefined);
+  const compute = spawn ? createWorkerCompute(spawn, (d) => computing.inc(d)) : createInlineCompute();
+  if (!spawn) logger.warn('BATCH_COMPUTE_WORKER_PATH is empty: batch jobs compute on the event loop');
   const store = new JobStore(bus);
   const worker = new BatchWorker({
+    compute,
     bus,
     store,
     workerId: config.workerId,
@@ -94,6 +109,8 @@ export const createBatchProcessor: ServiceFactory<BatchProcessorConfig> = ({ con
       if (timer) clearInterval(timer);
       await sub?.stop();
       await store.stop();
+      await compute.close();
     },
   };
-};
+  };
+}

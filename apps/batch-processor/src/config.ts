@@ -12,9 +12,12 @@ export interface BatchProcessorConfig extends BaseConfig {
   watchdogIntervalMs: number;
   /** Name of this replica in progress records and results (default host/pid). */
   workerId: string;
+  /** Path of the bundled `compute.worker.js` the jobs compute in; empty = on the event loop (tests, embedded mode). */
+  computeWorkerPath: string;
 }
 
-export function readBatchProcessorConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): BatchProcessorConfig {
+/** `defaultWorkerPath` is where main.ts knows the compute worker was bundled (next to itself). */
+export function readBatchProcessorConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean; defaultWorkerPath?: string } = {}): BatchProcessorConfig {
   return {
     ...readBaseConfig(env, 'batch-processor', 8085, opts),
     groupId: envString(env, 'BATCH_GROUP_ID', 'pipeline-batch-processor'),
@@ -22,5 +25,6 @@ export function readBatchProcessorConfig(env: Record<string, string | undefined>
     progressIntervalMs: envInt(env, 'BATCH_PROGRESS_INTERVAL_MS', 500, { min: 10 }),
     watchdogIntervalMs: envInt(env, 'BATCH_WATCHDOG_INTERVAL_MS', 1_000, { min: 10 }),
     workerId: envString(env, 'BATCH_WORKER_ID', `${hostname()}/${process.pid}`),
+    computeWorkerPath: envString(env, 'BATCH_COMPUTE_WORKER_PATH', opts.defaultWorkerPath ?? ''),
   };
 }

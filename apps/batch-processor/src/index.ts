@@ -1,4 +1,4 @@
 // What the embedded mode and tests import from this app.
-export { createBatchProcessor } from './batchProcessorService';
+export { batchProcessorFactory, createBatchProcessor } from './batchProcessorService';
 export { readBatchProcessorConfig } from './config';
 export type { BatchProcessorConfig } from './config';
