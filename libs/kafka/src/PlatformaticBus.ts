@@ -29,7 +29,8 @@ export class PlatformaticBus implements EventBus {
   readonly kind = 'kafka' as const;
   private readonly lib: PlatformaticKafkaModule;
   private readonly opts: Required<Omit<PlatformaticBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>> & Pick<PlatformaticBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>;
-  private readonly producer: Producer;
+  /** Header keys and values go in as strings (see send). */
+  private readonly producer: Producer<Buffer, Buffer, string, string>;
   private readonly admin: Admin;
   /** A consumer that never joins a group: offsets by time and high watermarks. */
   private readonly offsets: Consumer;
@@ -56,8 +57,9 @@ export class PlatformaticBus implements EventBus {
       ...options,
     };
     this.lib = loadPlatformaticKafka();
-    this.producer = new this.lib.Producer({
+    this.producer = new this.lib.Producer<Buffer, Buffer, string, string>({
       ...this.clientOptions(),
+      serializers: { headerKey: this.lib.stringSerializer, headerValue: this.lib.stringSerializer },
       idempotent: this.opts.idempotent,
       acks: this.lib.ProduceAcks.ALL,
       compression: this.opts.compression,
@@ -147,7 +149,9 @@ export class PlatformaticBus implements EventBus {
       key: m.key == null ? undefined : Buffer.from(m.key, 'utf8'),
       // Empty = tombstone: a null value, so compaction removes the key (an empty value would stay forever).
       value: m.value.length === 0 ? null : typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value,
-      headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')])) : undefined,
+      // A plain object, not a Map: the library tells a Map by `instanceof Map`, which a Map from
+      // another realm (a Jest sandbox) fails, and its headers were then silently dropped.
+      headers: m.headers,
       timestamp: m.timestampMs === undefined ? undefined : BigInt(m.timestampMs),
     }));
     const counts = new Map<string, number>();

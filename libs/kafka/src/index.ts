@@ -17,7 +17,7 @@ export { KafkaJsBus } from './KafkaJsBus';
 export type { KafkaJsBusOptions, BusLogger, KafkaSaslMechanism, KafkaSaslOptions, KafkaSslOptions } from './KafkaJsBus';
 export { PlatformaticBus } from './PlatformaticBus';
 export type { PlatformaticBusOptions } from './PlatformaticBus';
-export { createKafkaBus, KAFKA_CLIENTS } from './createKafkaBus';
+export { createKafkaBus, KAFKA_CLIENTS, DEFAULT_KAFKA_CLIENT } from './createKafkaBus';
 export type { KafkaBusOptions, KafkaClient } from './createKafkaBus';
 export { InMemoryBus } from './InMemoryBus';
 export { partitionForKey } from './partitionForKey';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { KAFKA_CLIENTS, type KafkaClient, type KafkaSaslMechanism, type KafkaSaslOptions, type KafkaSslOptions } from '@pipeline/kafka';
+import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, type KafkaClient, type KafkaSaslMechanism, type KafkaSaslOptions, type KafkaSslOptions } from '@pipeline/kafka';
 
 /**
  * Typed readers for environment variables. Apps call these from their one `config.ts`, passing
@@ -80,7 +80,7 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     serviceName,
     kafkaBrokers,
     kafkaClientId: envString(env, 'KAFKA_CLIENT_ID', serviceName),
-    kafkaClient: envEnum(env, 'KAFKA_CLIENT', KAFKA_CLIENTS, 'kafkajs'),
+    kafkaClient: envEnum(env, 'KAFKA_CLIENT', KAFKA_CLIENTS, DEFAULT_KAFKA_CLIENT),
     ...readKafkaSecurity(env),
     topicPartitions: envInt(env, 'KAFKA_TOPIC_PARTITIONS', 3, { min: 1, max: 1000 }),
     replicationFactor: envInt(env, 'KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 10 }),

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { pipelineTopicSpecs } from '@pipeline/kafka';
 import { startService, type RunningService } from '@pipeline/service-runtime';
-import { httpRequest, kafkaBrokers, metricValue, spawnApp, waitFor, type AppProcess } from '@pipeline/testing';
+import { createTestBus, httpRequest, kafkaBrokers, metricValue, spawnApp, waitFor, type AppProcess } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
 
 jest.setTimeout(180_000);
 
 /** A gateway in this process reading the snapshots of aggregator group `group`. */
 async function gatewayFor(group: string) {
-  const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: `gw-${group}` });
+  const bus = createTestBus({ brokers: kafkaBrokers(), clientId: `gw-${group}` });
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
   const gw: RunningService = await startService(createGateway, readGatewayConfig({ KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', AGG_GROUP_ID: group }), bus);
   const url = `http://127.0.0.1:${gw.port}`;
@@ -178,7 +178,7 @@ describe('aggregator on a real broker', () => {
     const refused = await httpRequest(`${gw.url}/pipeline/aggregate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metric_name: future, value: 1, timestamp: Date.now() + 86_400_000 }) });
     expect([refused.status, refused.json.error.code]).toEqual([400, 'invalid_metric']);
     // ... a producer writing straight to the topic is not asked (record timestamp: now, as kcat sets it).
-    const producer = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: `future-${tag}` });
+    const producer = createTestBus({ brokers: kafkaBrokers(), clientId: `future-${tag}` });
     await producer.publish({ topic: 'events.metrics', key: future, value: JSON.stringify({ payload: { metric_name: future, value: 1 }, timestamp: new Date(Date.now() + 86_400_000).toISOString() }) });
     await producer.close();
     await waitFor(async () => (await gw.stats(future))?.future_events === 1, { timeoutMs: 60_000, what: 'future event counted' });

@@ -1,7 +1,7 @@
 import { INTERNAL_TOPICS, type BatchProgressRecord } from '@pipeline/contracts';
 import { timeWindowMetrics } from '@pipeline/batch';
-import { KafkaJsBus, type Subscription } from '@pipeline/kafka';
-import { createTestTopics, httpRequest, kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
+import { type Subscription, type EventBus } from '@pipeline/kafka';
+import { createTestBus, createTestTopics, httpRequest, kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
 import { metricEnvelopes, publishEnvelopes, spawnProcessor, startGateway, type Processor } from './processHarness';
 
 jest.setTimeout(240_000);
@@ -34,7 +34,7 @@ describe('batch jobs on a real broker with batch-processor processes', () => {
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   let a: Processor;
   let b: Processor;
-  let progressBus: KafkaJsBus;
+  let progressBus: EventBus;
   let progressSub: Subscription;
   const progress: BatchProgressRecord[] = [];
   /** Who stored each task's partial (job, task, worker). */
@@ -72,7 +72,7 @@ describe('batch jobs on a real broker with batch-processor processes', () => {
     b = await spawnProcessor({ groupId, workerId: 'replica-b', extra });
     await Promise.all([a.ready(), b.ready()]);
     await split([a, b]);
-    progressBus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'batch-it-progress' });
+    progressBus = createTestBus({ brokers: kafkaBrokers(), clientId: 'batch-it-progress' });
     progressSub = await progressBus.subscribe({
       groupId: uniqueName('batch-it-progress'),
       topics: [INTERNAL_TOPICS.batchJobs],
@@ -195,7 +195,7 @@ describe('batch jobs on a real broker with batch-processor processes', () => {
     await createTestTopics([{ topic: mixed, partitions: 3 }]);
     const good = metricEnvelopes(30, T0, mixed);
     const { timestamp: _t, ...untimed } = metricEnvelopes(1, T0, mixed)[0]!;
-    const producer = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'batch-it-mixed' });
+    const producer = createTestBus({ brokers: kafkaBrokers(), clientId: 'batch-it-mixed' });
     try {
       await producer.publishBatch([
         ...good.map((e) => ({ topic: mixed, key: e.key, value: JSON.stringify(e), timestampMs: Date.parse(e.timestamp) })),

@@ -1,6 +1,6 @@
-import { KafkaJsBus, pipelineTopicSpecs, toOutgoing } from '@pipeline/kafka';
+import { pipelineTopicSpecs, toOutgoing } from '@pipeline/kafka';
 import { startService } from '@pipeline/service-runtime';
-import { httpRequest, kafkaBrokers, spawnApp } from '@pipeline/testing';
+import { createTestBus, httpRequest, kafkaBrokers, spawnApp } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
 
 /** A batch-processor as its own process (dist/apps/batch-processor/main.js, built by `npm test` or scripts/build.mjs). */
@@ -22,7 +22,7 @@ export type Processor = Awaited<ReturnType<typeof spawnProcessor>>;
 
 /** The gateway in this process on the real broker, on a free port. */
 export async function startGateway(env: Record<string, string> = {}) {
-  const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'gateway-batch-test' });
+  const bus = createTestBus({ brokers: kafkaBrokers(), clientId: 'gateway-batch-test' });
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 })); // as runMain does
   const gateway = await startService(createGateway, readGatewayConfig({ KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...env }), bus);
   return {
@@ -50,7 +50,7 @@ export function metricEnvelopes(n: number, startMs: number, topic: string, stepM
 
 /** Publishes envelopes with their key and event time as the record timestamp, in produce requests of 5,000. */
 export async function publishEnvelopes(events: ReturnType<typeof metricEnvelopes>) {
-  const bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'batch-test-producer' });
+  const bus = createTestBus({ brokers: kafkaBrokers(), clientId: 'batch-test-producer' });
   try {
     for (let i = 0; i < events.length; i += 5_000) await bus.publishBatch(events.slice(i, i + 5_000).map((e) => toOutgoing(e as never)));
   } finally {

@@ -1,15 +1,15 @@
-import { KafkaJsBus, pipelineTopicSpecs, type IncomingMessage, type Subscription } from '@pipeline/kafka';
+import { pipelineTopicSpecs, type EventBus, type IncomingMessage, type Subscription } from '@pipeline/kafka';
 import { ServiceMetrics, startService, type RunningService } from '@pipeline/service-runtime';
-import { kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
+import { createTestBus, kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
 import { createIngest, readIngestConfig } from '../index';
 
 /** Ingest + gateway in this process on the real broker, each on a free loopback port. */
 export async function startIngestAndGateway(env: Record<string, string> = {}, brokers = kafkaBrokers()) {
   const base = { KAFKA_BROKERS: brokers.join(','), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...env };
-  const buses: KafkaJsBus[] = [];
+  const buses: EventBus[] = [];
   const bus = (id: string, metrics?: ServiceMetrics) => {
-    const b = new KafkaJsBus({ brokers, clientId: id, publishTimeoutMs: 4_000, observer: metrics?.busObserver() });
+    const b = createTestBus({ brokers, clientId: id, publishTimeoutMs: 4_000, observer: metrics?.busObserver() });
     buses.push(b);
     return b;
   };
@@ -33,7 +33,7 @@ export async function startIngestAndGateway(env: Record<string, string> = {}, br
 
 /** Collects everything published to `topics` from now on (and from the beginning if asked), in a fresh group. */
 export async function collect(topics: string[], opts: { fromBeginning?: boolean; brokers?: string[] } = {}) {
-  const bus = new KafkaJsBus({ brokers: opts.brokers ?? kafkaBrokers(), clientId: 'collector' });
+  const bus = createTestBus({ brokers: opts.brokers ?? kafkaBrokers(), clientId: 'collector' });
   const messages: IncomingMessage[] = [];
   const sub: Subscription = await bus.subscribe({ groupId: uniqueName('collector'), topics, fromBeginning: opts.fromBeginning ?? true, handler: async (b) => void messages.push(...b.messages) });
   return {

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { INTERNAL_TOPICS, type MlJobStatus } from '@pipeline/contracts';
-import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
 import { createPredictor, decodeModel, encodeModel, trainModel, type Predictor } from '@pipeline/ml';
 import { ModelRegistryView } from '@pipeline/model-registry';
 import { createPredictorClient, type PredictorClient } from '@pipeline/proto';
 import { startService, type RunningService } from '@pipeline/service-runtime';
-import { freePort, httpRequest, kafkaBrokers, threadNice, threadsOf, uniqueName, waitFor } from '@pipeline/testing';
+import { createTestBus, freePort, httpRequest, kafkaBrokers, threadNice, threadsOf, uniqueName, waitFor } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
 
 jest.setTimeout(240_000);
@@ -38,11 +38,11 @@ async function spawnApp(app: string, env: Record<string, string>): Promise<{ chi
 describe('ml-trainer → registry → ml-predictor → gateway on a real broker', () => {
   const brokers = kafkaBrokers();
   const name = uniqueName('it-model');
-  let bus: KafkaJsBus;
+  let bus: EventBus;
   let trainer: Awaited<ReturnType<typeof spawnApp>>;
   let predictor: Awaited<ReturnType<typeof spawnApp>>;
   let gateway: RunningService;
-  let gatewayBus: KafkaJsBus;
+  let gatewayBus: EventBus;
   let grpc: PredictorClient;
   let predictorEnv: Record<string, string>;
   let predictorMetricsUrl: string;
@@ -81,7 +81,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
   ];
 
   beforeAll(async () => {
-    bus = new KafkaJsBus({ brokers, clientId: 'ml-it' });
+    bus = createTestBus({ brokers, clientId: 'ml-it' });
     await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
     const [trainerPort, predictorPort, grpcPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const kafka = { KAFKA_BROKERS: brokers.join(',') };
@@ -97,7 +97,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
       spawnApp('ml-trainer', { ...kafka, HTTP_PORT: String(trainerPort), ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100', ML_SIGNING_KEY_FILE: join(keyDir, 'trainer.pem') }),
       spawnApp('ml-predictor', predictorEnv),
     ]);
-    gatewayBus = new KafkaJsBus({ brokers, clientId: 'ml-it-gateway' });
+    gatewayBus = createTestBus({ brokers, clientId: 'ml-it-gateway' });
     gateway = await startService(createGateway, readGatewayConfig({ ...kafka, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}` }), gatewayBus);
     url = `http://127.0.0.1:${gateway.port}`;
     grpc = createPredictorClient(`127.0.0.1:${grpcPort}`, { defaultTimeoutMs: 2_000 });

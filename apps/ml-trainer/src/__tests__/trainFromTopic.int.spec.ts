@@ -1,7 +1,7 @@
 import type { MlJobStatus } from '@pipeline/contracts';
-import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
+import { pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
 import { startService, type RunningService } from '@pipeline/service-runtime';
-import { httpRequest, kafkaBrokers, spawnApp, uniqueName, waitFor, type AppProcess } from '@pipeline/testing';
+import { createTestBus, httpRequest, kafkaBrokers, spawnApp, uniqueName, waitFor, type AppProcess } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
 
 jest.setTimeout(180_000);
@@ -9,8 +9,8 @@ jest.setTimeout(180_000);
 const post = (url: string, body: unknown) => httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('training from a shared topic range on a real broker (ml-trainer process, gateway in-process)', () => {
-  let bus: KafkaJsBus;
-  let gatewayBus: KafkaJsBus;
+  let bus: EventBus;
+  let gatewayBus: EventBus;
   let gateway: RunningService;
   let trainer: AppProcess;
   let url: string;
@@ -19,11 +19,11 @@ describe('training from a shared topic range on a real broker (ml-trainer proces
   const device = (reading: string, value: unknown, a: unknown, b: number) => ({ device_id: 'it-d', reading, value, attributes: { a, b } });
 
   beforeAll(async () => {
-    bus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'train-topic-it' });
+    bus = createTestBus({ brokers: kafkaBrokers(), clientId: 'train-topic-it' });
     await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
     trainer = await spawnApp('ml-trainer', { ML_TRAINER_GROUP_ID: uniqueName('it-trainer-range'), ML_PROGRESS_INTERVAL_MS: '100' });
     await trainer.ready(90_000);
-    gatewayBus = new KafkaJsBus({ brokers: kafkaBrokers(), clientId: 'train-topic-it-gateway' });
+    gatewayBus = createTestBus({ brokers: kafkaBrokers(), clientId: 'train-topic-it-gateway' });
     gateway = await startService(createGateway, readGatewayConfig({ KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent' }), gatewayBus);
     url = `http://127.0.0.1:${gateway.port}`;
     // 60 "load" readings with value = 2a − b + 1, 30 "humidity" readings (noise), one load reading whose value is "abc", one record that is not JSON
