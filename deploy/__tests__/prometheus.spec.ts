@@ -46,7 +46,7 @@ describe('deploy/prometheus', () => {
       'PipelineConsumerLagGrowing',
       'PipelineDeadLetterRate',
       'PipelineKafkaBrokerUnavailable',
-      'PipelineModelDecodedOnMainThread',
+      'PipelineModelRejected',
       'PipelinePredictionLatencyHigh',
       'PipelinePublishErrors',
       'PipelineServiceDown',

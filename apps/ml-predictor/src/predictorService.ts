@@ -67,8 +67,7 @@ export function createPredictorService(
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    // Both series exist from the start at 0, so increase() sees the first main-thread decode
-    // (alert PipelineModelDecodedOnMainThread).
+    // Both series exist from the start at 0, so increase() sees the first main-thread decode.
     loadDuration.zero({ thread: 'worker' });
     loadDuration.zero({ thread: 'main' });
     const workerDecoder = (path: string) =>

@@ -25,6 +25,7 @@ export const PIPELINE_METRICS: Readonly<Record<string, MetricType>> = {
   pipeline_ml_model_r2: 'gauge',
   pipeline_ml_model_load_duration_seconds: 'histogram',
   pipeline_ml_model_loads_total: 'counter',
+  pipeline_ml_models_rejected_total: 'counter',
   pipeline_ml_registry_versions_withdrawn_total: 'counter',
   pipeline_batch_job_duration_seconds: 'histogram',
   pipeline_batch_jobs_total: 'counter',
