@@ -69,6 +69,14 @@ export interface SubscribeOptions {
    * makes an idle consumer poll (and allocate) less often, and stopping it may take that long.
    */
   fetchMaxWaitMs?: number;
+  /**
+   * Records carrying this header with exactly this value are not handed to the handler: the
+   * adapter looks at the raw record's headers before it builds a message (no key, offset or
+   * header strings for them), and their offsets are committed with the batch as if handled; a
+   * batch of nothing else is not handed over at all. Whoever may write the topic can set the
+   * header, so use it only for a marker whose forgery costs nothing the consumer must guarantee.
+   */
+  skipHeader?: { name: string; value: string };
   handler(batch: MessageBatch): Promise<void>;
   /** Called after every (re)assignment with this member's partitions, before their batches arrive. */
   onAssignment?(assigned: TopicPartition[]): void | Promise<void>;

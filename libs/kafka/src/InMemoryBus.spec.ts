@@ -61,6 +61,31 @@ describe('InMemoryBus', () => {
     expect(after).toEqual(['c']);
   });
 
+  it('passes over messages carrying the skip header, never hands over a batch of only those, and commits past them', async () => {
+    const bus = new InMemoryBus();
+    await bus.ensureTopics([{ topic: 't', partitions: 1 }]);
+    const marked = { 'pipeline-validated': '1' };
+    const batches: string[][] = [];
+    const sub = await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      fromBeginning: true,
+      skipHeader: { name: 'pipeline-validated', value: '1' },
+      handler: async (b) => void batches.push(b.messages.map((m) => m.value.toString())),
+    });
+    await bus.publishBatch([{ topic: 't', value: 'a', headers: marked }, { topic: 't', value: 'b' }, { topic: 't', value: 'c', headers: { 'pipeline-validated': '0' } }]);
+    await until(() => batches.length === 1);
+    await bus.publishBatch([{ topic: 't', value: 'd', headers: marked }]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches).toEqual([['b', 'c']]);
+    await sub.stop();
+    await bus.publish({ topic: 't', value: 'e' });
+    const after: string[] = [];
+    await bus.subscribe({ groupId: 'g', topics: ['t'], fromBeginning: true, handler: async (b) => void after.push(...b.messages.map((m) => m.value.toString())) });
+    await until(() => after.length === 1);
+    expect(after).toEqual(['e']);
+  });
+
   it('rejects publishing to an unknown topic', async () => {
     const bus = new InMemoryBus();
     await expect(bus.publish({ topic: 'nope', value: 'x' })).rejects.toThrow('unknown topic nope');

@@ -170,9 +170,11 @@ export class InMemoryBus implements EventBus {
         const log = this.topics.get(tp.topic)!.partitions[tp.partition]!;
         const pos = m.position.get(key) ?? 0;
         if (pos >= log.length) continue;
-        const messages = log.slice(pos, pos + (this.opts.maxBatchMessages ?? 1000));
+        const slice = log.slice(pos, pos + (this.opts.maxBatchMessages ?? 1000));
+        const skip = m.options.skipHeader;
+        const messages = skip ? slice.filter((x) => x.headers[skip.name] !== skip.value) : slice;
         try {
-          await m.options.handler({ topic: tp.topic, partition: tp.partition, messages, highWatermark: String(log.length), heartbeat: async () => {} });
+          if (messages.length > 0) await m.options.handler({ topic: tp.topic, partition: tp.partition, messages, highWatermark: String(log.length), heartbeat: async () => {} });
         } catch {
           // At-least-once: the same batch is delivered again after a pause.
           m.busy = false;
@@ -184,8 +186,8 @@ export class InMemoryBus implements EventBus {
           continue;
         }
         if (m.position.get(key) !== pos) continue; // rebalanced meanwhile
-        m.position.set(key, pos + messages.length);
-        if (m.options.commit !== 'manual') group.committed.set(key, pos + messages.length);
+        m.position.set(key, pos + slice.length);
+        if (m.options.commit !== 'manual') group.committed.set(key, pos + slice.length);
         delivered = true;
       }
     } finally {

@@ -110,6 +110,14 @@ const toHeaders = (h: KafkaMessage['headers']): Record<string, string> => {
   return out ?? NO_HEADERS;
 };
 
+/** Whether a record carries header `name` with value `value` (kafkajs decoded it already; no strings are built). */
+const carries = (h: KafkaMessage['headers'], name: string, value: Buffer): boolean => {
+  const v = h?.[name];
+  if (v === undefined) return false;
+  const first = Array.isArray(v) ? v[0] : v;
+  return Buffer.isBuffer(first) ? first.equals(value) : String(first) === value.toString('utf8');
+};
+
 const toIncoming = (topic: string, partition: number, m: KafkaMessage): IncomingMessage => ({
   topic,
   partition,
@@ -395,6 +403,7 @@ export class KafkaJsBus implements EventBus {
     }
     await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
     const observer = this.opts.observer;
+    const skip = options.skipHeader && { name: options.skipHeader.name, value: Buffer.from(options.skipHeader.value, 'utf8') };
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -402,14 +411,16 @@ export class KafkaJsBus implements EventBus {
       eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale, commitOffsetsIfNecessary }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const started = process.hrtime.bigint();
+        const kept = skip ? batch.messages.filter((m) => !carries(m.headers, skip.name, skip.value)) : batch.messages;
         const wrapped: MessageBatch = {
           topic: batch.topic,
           partition: batch.partition,
-          messages: batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m)),
+          messages: kept.map((m) => toIncoming(batch.topic, batch.partition, m)),
           highWatermark: batch.highWatermark,
           heartbeat,
         };
-        await handler(wrapped); // throws → offsets stay unresolved → kafkajs re-fetches the batch
+        // A batch of skipped records only is committed without the handler.
+        if (kept.length > 0) await handler(wrapped); // throws → offsets stay unresolved → kafkajs re-fetches the batch
         if (seeked.delete(`${batch.topic}:${batch.partition}`)) return; // handler moved the position
         const last = batch.messages[batch.messages.length - 1]!.offset;
         resolveOffset(last);

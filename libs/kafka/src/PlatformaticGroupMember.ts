@@ -2,7 +2,7 @@ import type { Consumer, fetchV17 } from '@platformatic/kafka';
 import type { BusObserver, MessageBatch, SubscribeOptions, Subscription, TopicPartition, TopicPartitionOffset } from './EventBus';
 import type { BusLogger } from './KafkaJsBus';
 import { toBusError } from './errors';
-import { recordsToMessages } from './recordsToMessages';
+import { recordsToMessages, toRawHeader, type RawHeader } from './recordsToMessages';
 
 export interface PlatformaticGroupMemberOptions {
   /** A consumer of the group, not yet joined; this member owns it and closes it on stop. */
@@ -56,10 +56,12 @@ export class PlatformaticGroupMember implements Subscription {
   private loop: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly skip: RawHeader | undefined;
 
   constructor(private readonly opts: PlatformaticGroupMemberOptions) {
     this.consumer = opts.consumer;
     this.topics = [...opts.subscription.topics];
+    this.skip = toRawHeader(opts.subscription.skipHeader);
   }
 
   /** Joins the group (resolves once this member has its first assignment) and starts fetching. */
@@ -206,7 +208,7 @@ export class PlatformaticGroupMember implements Subscription {
       return false;
     }
     if (generation !== this.generation || !this.running) return false;
-    const batches: { batch: MessageBatch; last: bigint }[] = [];
+    const batches: { batch: MessageBatch; last: bigint; skipped: number }[] = [];
     for (const t of response.responses) {
       const topic = topicNames.get(t.topicId);
       if (topic === undefined) continue;
@@ -214,22 +216,20 @@ export class PlatformaticGroupMember implements Subscription {
         const key = keyOf(topic, p.partitionIndex);
         const from = this.positions.get(key);
         if (from === undefined || p.errorCode !== 0) continue;
-        const { messages, nextOffset } = recordsToMessages(topic, p, from);
-        if (messages.length === 0) {
+        const { messages, nextOffset, lastOffset, skipped } = recordsToMessages(topic, p, from, this.skip);
+        if (lastOffset === undefined) {
           if (nextOffset !== undefined && nextOffset > from) this.positions.set(key, nextOffset);
           continue;
         }
-        batches.push({
-          batch: { topic, partition: p.partitionIndex, messages, highWatermark: p.highWatermark.toString(), heartbeat },
-          last: BigInt(messages[messages.length - 1]!.offset),
-        });
+        // A batch of skipped records only is committed without the handler (see handle).
+        batches.push({ batch: { topic, partition: p.partitionIndex, messages, highWatermark: p.highWatermark.toString(), heartbeat }, last: lastOffset, skipped });
       }
     }
     let failed = false;
     const queue = [...batches];
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        if (!(await this.handle(generation, next.batch, next.last))) failed = true;
+        if (!(await this.handle(generation, next.batch, next.last, next.skipped))) failed = true;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.partitionsConcurrently, queue.length) }, worker));
@@ -253,8 +253,12 @@ export class PlatformaticGroupMember implements Subscription {
     return reset;
   }
 
-  /** Runs the handler on one batch; false if it threw (the batch will come again). */
-  private async handle(generation: number, batch: MessageBatch, last: bigint): Promise<boolean> {
+  /**
+   * Runs the handler on one batch (not on an empty one: all its records were skipped); `last` is
+   * the offset of its last record, handed over or skipped. False if the handler threw (the batch
+   * will come again).
+   */
+  private async handle(generation: number, batch: MessageBatch, last: bigint, skipped: number): Promise<boolean> {
     if (!this.running || generation !== this.generation) return true;
     const { groupId, handler } = this.opts.subscription;
     const key = keyOf(batch.topic, batch.partition);
@@ -265,7 +269,7 @@ export class PlatformaticGroupMember implements Subscription {
     this.inFlight.add(tracked);
     try {
       try {
-        await handler(batch);
+        if (batch.messages.length > 0) await handler(batch);
       } catch (err) {
         this.opts.logger?.error({ err, topic: batch.topic, partition: batch.partition, groupId }, 'batch handler failed; the batch will be delivered again');
         return false;
@@ -280,7 +284,7 @@ export class PlatformaticGroupMember implements Subscription {
         );
       }
       const observer = this.opts.observer;
-      observer?.consumed?.(groupId, batch.topic, batch.messages.length);
+      observer?.consumed?.(groupId, batch.topic, batch.messages.length + skipped);
       observer?.handled?.(groupId, batch.topic, Number(process.hrtime.bigint() - started) / 1e9);
       observer?.lag?.(groupId, batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - last - 1n)));
       return true;

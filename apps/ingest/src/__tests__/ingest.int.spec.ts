@@ -113,6 +113,19 @@ describe('ingest and gateway on a real broker', () => {
     expect(out.split('\n').some((l) => l.startsWith('k3 ') && l.includes('dlq-reason=invalid_json'))).toBe(true);
   });
 
+  it('trusts the pipeline-validated header: a malformed message carrying it is not dead-lettered, the same without it is', async () => {
+    const brokers = kafkaBrokers().join(',');
+    const forged = JSON.stringify({ payload: { user_id: 'kcat-user', action: 7, properties: { run: marker, forged: true } } });
+    const plain = JSON.stringify({ payload: { user_id: 'kcat-user', action: 7, properties: { run: marker, forged: false } } });
+    // One key, so one partition: the validator has passed over the first when it dead-letters the second.
+    execFileSync('kcat', ['-P', '-b', brokers, '-t', 'events.user', '-k', 'forged', '-H', 'pipeline-validated=1'], { input: forged + '\n' });
+    execFileSync('kcat', ['-P', '-b', brokers, '-t', 'events.user', '-k', 'forged'], { input: plain + '\n' });
+    const dead = await topics.waitFor((m) => mine(m) && m.topic === INTERNAL_TOPICS.deadLetter && m.key === 'forged');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(topics.find((m) => mine(m) && m.topic === INTERNAL_TOPICS.deadLetter && m.key === 'forged').map((m) => m.value.toString())).toEqual([plain]);
+    expect(dead[0]!.headers).toMatchObject({ 'dlq-reason': 'schema', 'dlq-error': 'payload.action must be string, got 7' });
+  });
+
   it('enforces API keys on /pipeline routes when configured', async () => {
     const secured = await startIngestAndGateway({ API_KEYS: 'k-one,k-two', VALIDATOR_GROUP_ID: `v-${marker}` });
     try {

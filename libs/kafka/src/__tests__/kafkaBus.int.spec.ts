@@ -60,6 +60,38 @@ describe.each(ADAPTERS)('the %s bus on a real broker', (client) => {
     expect(second).toEqual(['d']);
   });
 
+  it('passes over records carrying the skip header without handing them over, and commits past them', async () => {
+    const bus = newBus();
+    const topic = uniqueName('t-skip');
+    const groupId = uniqueName('g');
+    const skipHeader = { name: 'pipeline-validated', value: '1' };
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const marked = { 'pipeline-validated': '1' };
+    await bus.publishBatch([
+      { topic, key: 'k', value: 'a', headers: marked },
+      { topic, key: 'k', value: 'b' },
+      { topic, key: 'k', value: 'c', headers: { 'pipeline-validated': '0', other: 'x' } },
+      { topic, key: 'k', value: 'd', headers: marked },
+    ]);
+    const seen: IncomingMessage[] = [];
+    const sub = await bus.subscribe({ groupId, topics: [topic], fromBeginning: true, skipHeader, handler: async (b) => void seen.push(...b.messages) });
+    await waitFor(() => seen.length >= 2, { what: 'the unmarked records' });
+    await bus.publishBatch(['e', 'f'].map((v) => ({ topic, key: 'k', value: v, headers: marked })));
+    await new Promise((r) => setTimeout(r, 1_000));
+    await sub.stop();
+    expect(seen.map((m) => [m.value.toString(), m.offset, m.headers])).toEqual([
+      ['b', '1', {}],
+      ['c', '2', { 'pipeline-validated': '0', other: 'x' }],
+    ]);
+    // A batch of skipped records only was committed too: the group resumes after 'f'.
+    await bus.publish({ topic, key: 'k', value: 'g' });
+    const resumed: string[] = [];
+    await newBus().subscribe({ groupId, topics: [topic], fromBeginning: true, handler: async (b) => void resumed.push(...b.messages.map((m) => m.value.toString())) });
+    await waitFor(() => resumed.length >= 1, { what: 'resume' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(resumed).toEqual(['g']);
+  });
+
   it('rebalances: two members split the partitions, and when one leaves the other takes over without losing messages', async () => {
     const topic = uniqueName('t-rebalance');
     const groupId = uniqueName('g');
