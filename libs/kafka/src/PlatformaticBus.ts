@@ -159,12 +159,21 @@ export class PlatformaticBus implements EventBus {
     const deadline = Date.now() + this.opts.publishTimeoutMs;
     const observer = this.opts.observer;
     let timeout: NodeJS.Timeout | undefined;
+    let lastRetriable: unknown;
     try {
       await Promise.race([
         // The library's value type says Buffer; null is what it writes as a null value (its schema allows it).
-        withRetries(() => this.producer.send({ messages: records as { topic: string; value: Buffer }[] }), { retries: 20, baseMs: 100, maxMs: 2_000, deadlineMs: deadline }),
+        withRetries(() => this.producer.send({ messages: records as { topic: string; value: Buffer }[] }), { retries: 20, baseMs: 100, maxMs: 2_000, deadlineMs: deadline })
+          // A retriable failure whose next retry would not fit before the deadline waits for it:
+          // the publish then fails at publishTimeoutMs, with that error as the cause, however the
+          // retries and the deadline happened to fall.
+          .catch((e: unknown) => {
+            if (!toBusError(e).retriable) throw e;
+            lastRetriable = e;
+            return new Promise<never>(() => undefined);
+          }),
         new Promise<never>((_, reject) => {
-          timeout = setTimeout(() => reject(new BusUnavailableError(`Kafka did not acknowledge ${messages.length} message(s) within ${this.opts.publishTimeoutMs} ms`)), this.opts.publishTimeoutMs);
+          timeout = setTimeout(() => reject(new BusUnavailableError(`Kafka did not acknowledge ${messages.length} message(s) within ${this.opts.publishTimeoutMs} ms`, lastRetriable)), this.opts.publishTimeoutMs);
         }),
       ]);
       observer?.brokerUp?.(true);
