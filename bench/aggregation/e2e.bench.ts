@@ -1,8 +1,12 @@
 // End to end through a real broker: producer → events.metrics → one aggregator process →
-// snapshot topic → a gateway-style view. Uses its own fresh broker (port 29092) so history left on
-// other brokers does not count.
+// snapshot topic → a gateway-style view. Uses its own fresh broker (port BENCH_KAFKA_PORT, 29092,
+// wiped before every run) so history left on other brokers does not count.
 //   npm run bench:aggregation:e2e
 //   BENCH_EVENTS=1000000 BENCH_RATE=20000 npm run bench:aggregation:e2e
+//   BENCH_ROUNDS=3 npm run bench:aggregation:e2e   (throughput: both Kafka clients alternating,
+//     each run on a fresh broker; KAFKA_CLIENT=kafkajs|platformatic runs one. The bench's own
+//     producer, view and floor consumer use the same client as the aggregator of that run. The
+//     floor is a consumer group on that client doing only JSON.parse over the same backlog.)
 //   BENCH_PHASE=memory npm run bench:aggregation:e2e   (RSS of the aggregator process holding
 //     BENCH_SERIES=10000 live series, one event per series per second over BENCH_SECONDS=270 s)
 // The aggregator runs with AGG_NODE_OPTIONS (default: the flags deploy/ gives it), plus AGG_NODE_ARGS on
@@ -12,14 +16,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LiveStatsView } from '@pipeline/live-state';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
-import { CompactedTopicView, KafkaJsBus, pipelineTopicSpecs, type OutgoingMessage } from '@pipeline/kafka';
+import { CompactedTopicView, createKafkaBus, KAFKA_CLIENTS, pipelineTopicSpecs, type EventBus, type KafkaClient, type OutgoingMessage } from '@pipeline/kafka';
 
 const root = process.cwd();
 const N = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
 const RATE = Number(process.env['BENCH_RATE'] ?? 20_000);
 const LAG_SECONDS = Number(process.env['BENCH_LAG_SECONDS'] ?? 10);
-const brokerEnv = { ...process.env, KAFKA_PORT: '29092', KAFKA_DATA: '/tmp/event-pipeline-kafka-bench-agg', KAFKA_HEAP: '1g' };
-const brokers = ['127.0.0.1:29092'];
+const KAFKA_PORT = process.env['BENCH_KAFKA_PORT'] ?? '29092';
+const brokerEnv = { ...process.env, KAFKA_PORT, KAFKA_DATA: `/tmp/event-pipeline-kafka-bench-agg-${KAFKA_PORT}`, KAFKA_HEAP: '1g' };
+const brokers = [`127.0.0.1:${KAFKA_PORT}`];
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
+const CLIENTS: KafkaClient[] = process.env['KAFKA_CLIENT'] ? [process.env['KAFKA_CLIENT'] as KafkaClient] : [...KAFKA_CLIENTS];
 const group = 'bench-aggregator';
 const PHASE = process.env['BENCH_PHASE'] ?? 'throughput';
 const SERIES = Number(process.env['BENCH_SERIES'] ?? 10_000);
@@ -46,10 +53,10 @@ function events(n: number, metric: string, t0: number): OutgoingMessage[] {
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
-function startAggregator(extraEnv: Record<string, string> = {}) {
+function startAggregator(client: KafkaClient, extraEnv: Record<string, string> = {}) {
   return spawn(process.execPath, [...AGG_NODE_ARGS, join(root, 'dist/apps/aggregator/main.js')], {
     env: {
-      ...process.env, KAFKA_BROKERS: brokers.join(','), HTTP_PORT: '18282', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGG_GROUP_ID: group,
+      ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_CLIENT: client, HTTP_PORT: process.env['BENCH_AGG_PORT'] ?? '18282', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGG_GROUP_ID: group,
       NODE_OPTIONS: AGG_NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_: AGG_MALLOC_MMAP_THRESHOLD, ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -78,34 +85,86 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-async function main() {
-  execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'wipe'], { env: brokerEnv, stdio: 'inherit' });
-  execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'start'], { env: brokerEnv, stdio: 'inherit' });
-  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), 'aggregator'], { stdio: 'inherit' });
-  const bus = new KafkaJsBus({ brokers, clientId: 'bench', maxBatchMessages: 10_000 });
-  await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
-  const view = new LiveStatsView();
-  const tv = CompactedTopicView.forwarding(bus, { topic: INTERNAL_TOPICS.aggregatorSnapshots, groupPrefix: 'bench-view', onMessage: (key, value) => view.feed(key, value) });
-  await tv.start();
-  const count = (metric: string) => view.metricStats(metric, Date.now())?.total_events ?? 0;
+interface ThroughputRun {
+  client: KafkaClient;
+  aggregator: number;
+  floor: number;
+  p50: number;
+  p99: number;
+}
 
+async function main() {
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), 'aggregator'], { stdio: 'inherit' });
   if (PHASE === 'memory') {
-    await memoryPhase(bus, view);
+    const { bus, view, tv } = await freshBroker(CLIENTS[0]!);
+    await memoryPhase(CLIENTS[0]!, bus, view);
     await tv.stop();
     await bus.close();
     execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'stop'], { env: brokerEnv, stdio: 'inherit' });
     return;
   }
+  const runs: ThroughputRun[] = [];
+  for (let r = 0; r < ROUNDS; r++) for (const client of CLIENTS) runs.push(await throughputRun(client));
+  if (runs.length <= 1) return;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+  console.log(`\nmedians of ${ROUNDS} round(s):`);
+  const by = CLIENTS.map((client) => {
+    const mine = runs.filter((x) => x.client === client);
+    const agg = median(mine.map((x) => x.aggregator));
+    const floor = median(mine.map((x) => x.floor));
+    console.log(`  ${client}: aggregator ${fmt(agg)} events/s (${mine.map((x) => fmt(x.aggregator)).join(' · ')}); floor ${fmt(floor)} (${mine.map((x) => fmt(x.floor)).join(' · ')}); aggregator / floor ${(agg / floor).toFixed(2)}; steady p50 ${median(mine.map((x) => x.p50))} ms, p99 ${median(mine.map((x) => x.p99))} ms`);
+    return { client, agg, floor };
+  });
+  if (by.length === 2) console.log(`  ${by[1]!.client} / ${by[0]!.client}: aggregator ${(by[1]!.agg / by[0]!.agg).toFixed(2)}×, floor ${(by[1]!.floor / by[0]!.floor).toFixed(2)}×`);
+}
 
+/** A wiped broker with the pipeline topics, and a bus and snapshot view on `client`. */
+async function freshBroker(client: KafkaClient) {
+  execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'wipe'], { env: brokerEnv, stdio: 'inherit' });
+  execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'start'], { env: brokerEnv, stdio: 'inherit' });
+  const bus = createKafkaBus({ client, brokers, clientId: 'bench', maxBatchMessages: 10_000 });
+  await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+  const view = new LiveStatsView();
+  const tv = CompactedTopicView.forwarding(bus, { topic: INTERNAL_TOPICS.aggregatorSnapshots, groupPrefix: 'bench-view', onMessage: (key, value) => view.feed(key, value) });
+  await tv.start();
+  return { bus, view, tv };
+}
+
+/** The floor: a consumer group on the same client over the same backlog, doing only JSON.parse. */
+async function floorRate(bus: EventBus): Promise<number> {
+  let seen = 0;
+  let sink = 0;
+  const started = Date.now();
+  const sub = await bus.subscribe({
+    groupId: 'bench-floor',
+    topics: ['events.metrics'],
+    fromBeginning: true,
+    handler: async (b) => {
+      for (const m of b.messages) sink += (JSON.parse(m.value.toString()) as { payload: { value: number } }).payload.value;
+      seen += b.messages.length;
+    },
+  });
+  while (seen < N) await new Promise((r) => setTimeout(r, 20));
+  const secs = (Date.now() - started) / 1000;
+  await sub.stop();
+  if (Number.isNaN(sink)) console.log('unreachable');
+  return N / secs;
+}
+
+async function throughputRun(client: KafkaClient): Promise<ThroughputRun> {
+  const { bus, view, tv } = await freshBroker(client);
+  const count = (metric: string) => view.metricStats(metric, Date.now())?.total_events ?? 0;
   // Phase 1: a backlog of N events, then one aggregator consumes it; time until all are visible.
   const t0 = Date.now();
-  console.log(`publishing ${N.toLocaleString('en-US')} events...`);
+  console.log(`[${client}] publishing ${N.toLocaleString('en-US')} events...`);
   for (let i = 0; i < N; i += 50_000) await bus.publishBatch(events(Math.min(50_000, N - i), 'backlog', t0));
-  const agg = startAggregator({ AGG_SNAPSHOT_INTERVAL_MS: '200' });
+  const agg = startAggregator(client, { AGG_SNAPSHOT_INTERVAL_MS: '200' });
   const started = Date.now();
   while (count('backlog') < N) await new Promise((r) => setTimeout(r, 20));
   const secs = (Date.now() - started) / 1000;
-  console.log(`backlog: ${N.toLocaleString('en-US')} events aggregated and visible in ${secs.toFixed(2)} s = ${Math.round(N / secs).toLocaleString('en-US')} events/s into one aggregator (includes process start and group join)`);
+  const aggregator = N / secs;
+  console.log(`[${client}] backlog: ${N.toLocaleString('en-US')} events aggregated and visible in ${secs.toFixed(2)} s = ${Math.round(aggregator).toLocaleString('en-US')} events/s into one aggregator (includes process start and group join)`);
 
   // Phase 2: steady rate; visibility lag of each 100 ms slice = time from its publish ack to the view showing it.
   const slice = Math.max(1, Math.round(RATE / 10));
@@ -128,14 +187,21 @@ async function main() {
   }
   while (acked.length > 0 && Date.now() < end + 30_000) await new Promise((r) => setTimeout(r, 20));
   clearInterval(watcher);
+  const p50 = pct(lags, 0.5);
+  const p99 = pct(lags, 0.99);
   console.log(
-    `steady ${RATE.toLocaleString('en-US')} events/s for ${LAG_SECONDS} s: publish-ack → visible lag p50 ${pct(lags, 0.5)} ms, p99 ${pct(lags, 0.99)} ms, max ${Math.max(...lags)} ms (${lags.length} slices; snapshot interval 200 ms)`,
+    `[${client}] steady ${RATE.toLocaleString('en-US')} events/s for ${LAG_SECONDS} s: publish-ack → visible lag p50 ${p50} ms, p99 ${p99} ms, max ${Math.max(...lags)} ms (${lags.length} slices; snapshot interval 200 ms)`,
   );
   agg.kill('SIGTERM');
   await new Promise((r) => agg.once('exit', r));
+
+  // Phase 3, with the aggregator gone: the floor over the same backlog.
+  const floor = await floorRate(bus);
+  console.log(`[${client}] floor: a ${client} consumer group doing only JSON.parse read the ${N.toLocaleString('en-US')}-event backlog at ${Math.round(floor).toLocaleString('en-US')} events/s; aggregator / floor = ${(aggregator / floor).toFixed(2)}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   await tv.stop();
   await bus.close();
   execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'stop'], { env: brokerEnv, stdio: 'inherit' });
+  return { client, aggregator, floor, p50, p99 };
 }
 
 /**
@@ -143,13 +209,13 @@ async function main() {
  * second of event time over the last SECONDS seconds, into one aggregator process with default
  * settings; samples its RSS while it consumes and after every event is visible.
  */
-async function memoryPhase(bus: KafkaJsBus, view: LiveStatsView): Promise<void> {
+async function memoryPhase(client: KafkaClient, bus: EventBus, view: LiveStatsView): Promise<void> {
   const metrics = 10;
   const groups = SERIES / metrics - 1;
   const total = metrics * groups * SECONDS;
   // A cap above the series count: the default 10,000 is split evenly across partitions, and keys
   // do not hash evenly, so some series would be refused (counted, not live).
-  const agg = startAggregator({ AGG_MAX_SERIES: String(Math.ceil(SERIES * 1.5)) });
+  const agg = startAggregator(client, { AGG_MAX_SERIES: String(Math.ceil(SERIES * 1.5)) });
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(rssMb(agg.pid!)), 250);
   const base = Date.now() - SECONDS * 1000;
@@ -209,7 +275,7 @@ async function memoryPhase(bus: KafkaJsBus, view: LiveStatsView): Promise<void> 
   const sorted = [...samples].sort((a, b) => a - b);
   const med = (xs: number[]) => xs[Math.floor(xs.length / 2)]!.toFixed(0);
   console.log(`memory: ${liveSeries.toLocaleString('en-US')} live series visible after ${visibleAfter.toFixed(1)} s; aggregator RSS peak while consuming the backlog ${peakWhileConsuming.toFixed(0)} MB; then ${STEADY_SECONDS} s steady at ${(metrics * groups).toLocaleString('en-US')} events/s: median ${med(steadySamples)} MB, max ${steadySamples[steadySamples.length - 1]!.toFixed(0)} MB; then ${IDLE_SECONDS} s idle: median ${med(sorted)} MB, max ${sorted[sorted.length - 1]!.toFixed(0)} MB; a group series holds ${stats.groups['g0']?.count ?? 0} values in its window`);
-  const res = await fetch('http://127.0.0.1:18282/metrics');
+  const res = await fetch(`http://127.0.0.1:${process.env['BENCH_AGG_PORT'] ?? '18282'}/metrics`);
   const text = await res.text();
   const mb = (name: string) => (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024).toFixed(0);
   console.log(`  half-way through the steady load: ${steadyMapping}`);
