@@ -27,9 +27,26 @@ export const commonErrors = {
  * The OpenAPI 3.1 document, generated from the same TypeBox JSON Schemas that validate requests
  * (OpenAPI 3.1 uses JSON Schema 2020-12, so the schemas embed as they are).
  */
+/**
+ * EventInput as published: one variant per topic, whose payload is that topic's payload schema —
+ * the rule ingest applies (the contracts' EventInputSchema checks the envelope only, then the
+ * topic's payload schema is applied). Built from the same schemas, so a body valid here is accepted.
+ */
+function eventInputByTopic(): object {
+  const envelope = strip(EventInputSchema) as { properties: Record<string, object>; [k: string]: unknown };
+  const { description: _description, ...rest } = envelope;
+  return {
+    description: 'An event: its topic, and the payload that topic\'s schema describes; id, type, timestamp, source, key and schema_version may be omitted',
+    oneOf: Object.entries(PAYLOAD_SCHEMAS).map(([topic, s]) => ({
+      ...rest,
+      properties: { ...envelope.properties, topic: { const: topic }, payload: ref(String((s as { $id?: string }).$id)) },
+    })),
+  };
+}
+
 export function buildOpenApi(extraPaths: OpenApiPaths = {}, extraSchemas: Record<string, object> = {}): object {
   const schemas: Record<string, object> = {
-    EventInput: strip(EventInputSchema),
+    EventInput: eventInputByTopic(),
     AggregateMetric: strip(AggregateMetricSchema),
     AggregateRequest: strip(AggregateRequestSchema),
     IngestResponse: strip(IngestResponseSchema),

@@ -190,7 +190,8 @@ export const MlPredictRequestSchema = Type.Object(
     features: Type.Optional(FeatureRows('Rows of feature values in the model\'s feature_keys order')),
     rows: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Number()), { minItems: 1, maxItems: 10_000, description: 'Rows as objects keyed by feature name' })),
   },
-  { $id: 'MlPredictRequest', additionalProperties: false, description: 'Give exactly one of features or rows' },
+  // oneOf states the rule for the document; the handler checks it with its own message (as the train variants do for data/source).
+  { $id: 'MlPredictRequest', additionalProperties: false, oneOf: [{ required: ['features'] }, { required: ['rows'] }], description: 'Give exactly one of features or rows' },
 );
 export type MlPredictRequest = Static<typeof MlPredictRequestSchema>;
 

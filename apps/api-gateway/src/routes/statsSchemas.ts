@@ -1,0 +1,121 @@
+import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
+import { compileValidator, describeFirstError } from '@pipeline/contracts';
+import { HttpError } from '@pipeline/service-runtime';
+
+/**
+ * The live-stats routes' parameters and answers as TypeBox schemas: the handlers read their path and
+ * query with `requestReader` (400 invalid_query / invalid_path_parameter naming the parameter) and
+ * the OpenAPI document publishes the same schemas with `openApiParameters`, so the two cannot drift.
+ */
+
+/** Metrics per all-stats page unless `limit` says otherwise, and the most it may say. */
+export const ALL_STATS_DEFAULT_LIMIT = 1000;
+export const ALL_STATS_MAX_LIMIT = 10_000;
+/** The most items a top-K answer may ask for, and the default. */
+export const TOPK_MAX_K = 1000;
+export const TOPK_DEFAULT_K = 10;
+export const TOPK_DIMENSIONS = ['error_type', 'error_service', 'error_endpoint', 'action', 'metric_name', 'group_by', 'device_id', 'reality_change'] as const;
+
+export const MetricStatsPathSchema = Type.Object({ metric_name: Type.String({ minLength: 1, description: 'The metric (percent-encoded)', examples: ['latency_ms'] }) });
+export const MetricStatsQuerySchema = Type.Object({
+  group: Type.Optional(Type.String({ minLength: 1, description: 'Only this group (the events\' group_by); 404 unknown_group if the metric has no such group', examples: ['api'] })),
+});
+/** all-stats has no path parameters. */
+export const AllStatsPathSchema = Type.Object({});
+export const AllStatsQuerySchema = Type.Object({
+  prefix: Type.Optional(Type.String({ description: 'Only metrics whose name starts with this', examples: ['http_'] })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: ALL_STATS_MAX_LIMIT, default: ALL_STATS_DEFAULT_LIMIT, description: 'Most metrics in the answer' })),
+  cursor: Type.Optional(Type.String({ description: 'Start after this metric name: the X-Next-Cursor of the previous page (URL-decoded), or follow its Link rel="next"' })),
+});
+export const TopKPathSchema = Type.Object({
+  dimension: Type.String({ minLength: 1, description: `One of ${TOPK_DIMENSIONS.join(', ')}; a dimension without data is 404 unknown_dimension`, examples: ['error_type'] }),
+});
+export const TopKQuerySchema = Type.Object({ k: Type.Optional(Type.Integer({ minimum: 1, maximum: TOPK_MAX_K, default: TOPK_DEFAULT_K, description: 'How many items' })) });
+
+const Stat = Type.Union([Type.Number(), Type.Null()]);
+/** Statistics of one series over the window; an empty window has count 0, sum 0, rate 0 and null for the rest. */
+export const SeriesStatsSchema = Type.Object(
+  {
+    count: Type.Integer(),
+    sum: Type.Number(),
+    mean: Stat,
+    min: Stat,
+    max: Stat,
+    variance: Stat,
+    stddev: Stat,
+    p50: Stat,
+    p90: Stat,
+    p95: Stat,
+    p99: Stat,
+    rate_per_sec: Type.Number(),
+  },
+  { description: 'Window statistics of one series; percentiles within 1 % relative error' },
+);
+export const MetricStatsResponseSchema = Type.Object({
+  metric_name: Type.String(),
+  stats: SeriesStatsSchema,
+  groups: Type.Record(Type.String(), SeriesStatsSchema, { description: 'group → stats' }),
+  window_seconds: Type.Integer(),
+  total_events: Type.Integer({ description: 'Events of the metric since its state was created (ok + late + future)' }),
+  late_events: Type.Integer({ description: 'Of those, events older than the window when they arrived (not in the stats)' }),
+  future_events: Type.Integer({ description: 'Of those, events stamped more than AGG_MAX_FUTURE_SKEW_SECONDS ahead of the clock (not in the stats)' }),
+  timestamp: Type.String({ format: 'date-time' }),
+});
+export const AllStatsResponseSchema = Type.Record(Type.String(), SeriesStatsSchema, { description: 'metric name → overall stats, in name order' });
+export const TopKResponseSchema = Type.Object({
+  dimension: Type.String(),
+  items: Type.Array(Type.Object({ item: Type.String(), count: Type.Integer(), error: Type.Integer({ description: 'The true count is within [count - error, count]' }) })),
+  window_seconds: Type.Integer(),
+});
+export const RatesResponseSchema = Type.Object({
+  topics: Type.Record(Type.String(), Type.Number(), { description: 'topic → events/s' }),
+  metrics: Type.Record(Type.String(), Type.Number(), { description: 'metric → events/s' }),
+  window_seconds: Type.Union([Type.Integer(), Type.Null()], { description: 'null before the first snapshot' }),
+});
+
+const isIntegerSchema = (s: TSchema | undefined): boolean => s?.['type'] === 'integer';
+/** A query integer as the text of one: digits with an optional sign (no `1e3`, `0x10`, blanks or `1.0`). */
+const INTEGER_TEXT = /^[+-]?\d{1,16}$/;
+
+/**
+ * A reader of a route's path and query parameters: path values as Express decoded them, query
+ * values as given, a query integer converted from its decimal text; then checked against the schemas.
+ * Unknown query parameters are ignored; a parameter given twice is refused.
+ */
+export function requestReader<P extends TProperties, Q extends TProperties>(
+  path: TObject<P>,
+  query: TObject<Q>,
+): (req: { params: Record<string, unknown>; query: unknown }) => Static<TObject<P>> & Static<TObject<Q>> {
+  const checkPath = compileValidator(path);
+  const checkQuery = compileValidator(query);
+  return (req) => {
+    const params: Record<string, unknown> = {};
+    for (const name of Object.keys(path.properties)) if (req.params[name] !== undefined) params[name] = req.params[name];
+    if (!checkPath.Check(params)) throw new HttpError(400, 'invalid_path_parameter', `path parameter ${describeFirstError(checkPath, params).message}`);
+    const raw = (req.query ?? {}) as Record<string, unknown>;
+    const values: Record<string, unknown> = {};
+    for (const [name, schema] of Object.entries(query.properties)) {
+      const value = Object.hasOwn(raw, name) ? raw[name] : undefined;
+      if (value === undefined) continue;
+      if (Array.isArray(value)) throw new HttpError(400, 'invalid_query', `${name} must be given once, got it ${value.length} times`);
+      values[name] = isIntegerSchema(schema as TSchema) && typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
+    }
+    if (!checkQuery.Check(values)) throw new HttpError(400, 'invalid_query', describeFirstError(checkQuery, values).message);
+    return { ...params, ...values } as Static<TObject<P>> & Static<TObject<Q>>;
+  };
+}
+
+/** The OpenAPI `parameters` of a route: one per property of its path and query schemas, each with its schema. */
+export function openApiParameters(path: TObject, query: TObject): object[] {
+  const param = (where: 'path' | 'query', required: string[]) => ([name, schema]: [string, TSchema]) => ({
+    name,
+    in: where,
+    required: where === 'path' || required.includes(name),
+    ...(typeof schema['description'] === 'string' && { description: schema['description'] as string }),
+    schema: JSON.parse(JSON.stringify(schema)) as object,
+  });
+  return [
+    ...Object.entries(path.properties).map(param('path', path.required ?? [])),
+    ...Object.entries(query.properties).map(param('query', query.required ?? [])),
+  ];
+}
