@@ -142,7 +142,9 @@ describe.each(ADAPTERS)('the %s bus on a real broker', (client) => {
     const started = Date.now();
     const err = await bus.publish({ topic: uniqueName('t-down'), key: 'k', value: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BusUnavailableError);
-    expect([(err as BusUnavailableError).retriable, (err as BusUnavailableError).message]).toEqual([true, 'Kafka did not acknowledge 1 message(s) within 1500 ms']);
+    // Whichever comes first: the publish timeout, or the client giving up on the refused connection.
+    expect((err as BusUnavailableError).retriable).toBe(true);
+    expect((err as BusUnavailableError).message).toMatch(/^Kafka (did not acknowledge 1 message\(s\) within 1500 ms|is unavailable: .*ECONNREFUSED 127\.0\.0\.1:1)/);
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(await bus.ping()).toBe(false);
   });
