@@ -137,6 +137,38 @@ describe('ExactlyOnceState', () => {
     await a.state.stop();
   });
 
+  it('folds nothing into a partition while its round is serialized in slices, so the round holds exactly the state at its offset', async () => {
+    const bus = faultyBus(await newBus());
+    const a = await startState(bus.bus, { sliceMs: 0 }); // yield at every check: every 16 series, every 64 messages
+    await a.state.handle(batch(0, 100, 100), fold); // m0 … m99, one value each
+    const round = a.state.round();
+    await new Promise<void>((resolve) => setImmediate(resolve)); // the round has serialized 16 series and yielded
+    const folding = a.state.handle(batch(100, 300, 100), fold); // each series gets two more values
+    await round;
+    expect(bus.published.flat().at(-1)!.key).toBe('agg/events.metrics:0|p');
+    expect(await gatewaySees(bus.bus, 'm99')).toEqual([1, 99, 1]); // the round's last series, serialized after the yield
+    expect(await gatewaySees(bus.bus, 'm0')).toEqual([1, 0, 1]);
+    await folding;
+    expect(stateOf(a.state).nextOffset).toBe(300n);
+    await a.state.round();
+    expect(await gatewaySees(bus.bus, 'm99')).toEqual([3, 99 + 199 + 299, 3]);
+    await a.state.stop();
+  });
+
+  it('a restarted owner restores a partition it owned before from the topic, though it did not index its own writes', async () => {
+    const bus = await newBus();
+    const a = await startState(bus);
+    await a.state.handle(batch(0, 10), fold);
+    await a.state.round();
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve)); // its own round reached its view while it owned the partition
+    a.state.onAssignment([]); // revoked …
+    await a.state.handle(batch(10, 12), fold); // … and back: restored from the committed round (not started empty at offset 10)
+    expect(a.seeks).toEqual([]);
+    expect(stateOf(a.state).agg.metricStats('m0', NOW)!.stats.count).toBe(12);
+    expect(stateOf(a.state).agg.metricStats('m0', NOW)!.stats.sum).toBe(sum(0, 12));
+    await a.state.stop();
+  });
+
   it('after a crash mid-round restores the previous committed round: entries of the cut-short round are never read, and the next owner deletes them', async () => {
     const bus = faultyBus(await newBus());
     const a = await startState(bus.bus, { publishBytes: 1 }); // one entry per produce request

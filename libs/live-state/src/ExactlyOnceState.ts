@@ -4,6 +4,8 @@ import { StateUnavailableError } from './errors';
 import { committedEntry, LiveStateIndex, type PartitionEntries } from './LiveStateIndex';
 import { markerKey, partitionBase, seriesId, seriesKey, type Slot } from './liveStateKeys';
 import { encodeMarker, encodeSeriesEntry } from './liveStateRecords';
+import { nextTurn, SlicedQueue, SLICE_MS } from './SlicedQueue';
+import { performance } from 'node:perf_hooks';
 
 /** The live state of one input partition, as the owner folds messages into it. */
 export interface LivePartition {
@@ -43,6 +45,8 @@ interface OwnedPartition extends LivePartition {
   garbage: Array<{ ref: SeriesRef; slot: Slot }>;
   /** Keys of the previous whole-partition format: deleted once a round is committed in this one. */
   legacyKeys: string[];
+  /** Set while a round serializes the partition (in slices): folding waits for it, so the bytes match `nextOffset`. */
+  sealing: Promise<void> | undefined;
 }
 
 export interface ExactlyOnceStateOptions {
@@ -66,6 +70,11 @@ export interface ExactlyOnceStateOptions {
   publishBytes?: number;
   /** Wall clock for the markers' `producedAtMs` (default Date.now). */
   now?(): number;
+  /**
+   * Longest stretch (ms) that folding a batch or serializing a round holds the event loop before
+   * letting others run (default 4; 0: yield at every check, i.e. every 64 messages or 16 series).
+   */
+  sliceMs?: number;
   /** How long a view may take to read the topic to its end (ms, default 60,000). */
   catchUpTimeoutMs?: number;
   logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -120,19 +129,31 @@ export interface RoundReport {
  */
 export class ExactlyOnceState {
   private readonly owned = new Map<string, OwnedPartition>();
+  /** Partitions this process has owned: the index misses what it wrote for them, so a restore reads them back. */
+  private readonly ownedBefore = new Set<string>();
   private readonly index: LiveStateIndex;
+  /** State-topic messages not yet indexed: indexed in slices, and all of them before the index is read (`indexed()`). */
+  private readonly pending: SlicedQueue<[string, Buffer | null]>;
   private readonly view: CompactedTopicView<never>;
   private sub: Subscription | undefined;
   private readonly publishBytes: number;
   private readonly now: () => number;
   private readonly catchUpTimeoutMs: number;
+  private readonly sliceMs: number;
 
   constructor(private readonly opts: ExactlyOnceStateOptions) {
     this.publishBytes = opts.publishBytes ?? 1024 * 1024;
     this.now = opts.now ?? Date.now;
     this.catchUpTimeoutMs = opts.catchUpTimeoutMs ?? 60_000;
+    this.sliceMs = opts.sliceMs ?? SLICE_MS;
     this.index = this.newIndex((base) => !this.owned.has(base));
-    this.view = this.viewInto(this.index, `${opts.group}-state-restore`);
+    // What this process writes for a partition it owns is not indexed (its state is live here); if
+    // the partition comes back after an owner elsewhere, it is read from the topic again (`fetch`).
+    this.pending = new SlicedQueue(([key, value]) => {
+      const bar = key.indexOf('|');
+      if (!this.owned.has(bar < 0 ? key : key.slice(0, bar))) this.index.add(key, value);
+    }, this.sliceMs);
+    this.view = CompactedTopicView.forwarding(this.opts.bus, { topic: this.opts.topic, groupPrefix: `${opts.group}-state-restore`, onMessage: (key, value) => this.pending.push([key, value]) });
   }
 
   /** Reads the state topic to its end (call before subscribing to the input). */
@@ -148,7 +169,8 @@ export class ExactlyOnceState {
 
   /** Partitions with a committed round on the topic (this deployment's). */
   get knownPartitions(): number {
-    return this.index.bases().filter((b) => this.index.partition(b)!.marker !== undefined || this.index.hasLegacy(b)).length;
+    const index = this.indexed();
+    return index.bases().filter((b) => index.partition(b)!.marker !== undefined || index.hasLegacy(b)).length;
   }
 
   /** The partitions this process owns, live. */
@@ -178,7 +200,8 @@ export class ExactlyOnceState {
       await this.view.catchUp(this.catchUpTimeoutMs);
       p = await this.restore(batch.topic, batch.partition, first);
       this.owned.set(base, p);
-      this.index.release(base); // live from here on: no copy of it is kept
+      this.ownedBefore.add(base);
+      this.indexed().release(base); // live from here on: no copy of it is kept
       this.opts.logger?.info({ topic: batch.topic, partition: batch.partition, nextOffset: p.nextOffset.toString(), firstOffset: first.toString(), round: p.round.toString() }, 'partition state restored');
     }
     if (first > p.nextOffset) {
@@ -191,13 +214,22 @@ export class ExactlyOnceState {
       this.sub!.seek({ topic: batch.topic, partition: batch.partition, offset: p.nextOffset.toString() });
       return;
     }
+    // Folded in slices of a few ms (a batch of 1,000 events must not hold the event loop), never
+    // while a round is serializing this partition: its bytes must be the state at its `nextOffset`.
+    let sliceEnd = performance.now() + this.sliceMs;
+    let n = 0;
     for (const m of batch.messages) {
+      if ((++n & 63) === 0 && performance.now() > sliceEnd) {
+        await nextTurn();
+        sliceEnd = performance.now() + this.sliceMs;
+      }
+      while (p.sealing) await p.sealing;
       const offset = BigInt(m.offset);
       if (offset < p.nextOffset) continue; // already in the restored state
       p.nextOffset = offset + 1n;
       fold(p, m);
+      p.dirty = true;
     }
-    p.dirty = true;
   }
 
   /**
@@ -236,43 +268,21 @@ export class ExactlyOnceState {
   }
 
   private async partitionRound(p: OwnedPartition, report: RoundReport): Promise<void> {
-    // Everything is serialized before the first await: the bytes match `nextOffset` exactly, while
-    // `handle` may fold further messages during the writes.
-    if (p.dirty) this.opts.beforeRound?.(p);
-    const round = p.round + 1n;
-    const nextOffset = p.nextOffset;
-    const work = p.carry;
-    p.carry = new Map();
-    const { changed, removed } = p.agg.takeChanges();
-    for (const ref of changed) work.set(seriesId(ref), { ref, removed: false });
-    for (const ref of removed) work.set(seriesId(ref), { ref, removed: true });
-    const entries: OutgoingMessage[] = [];
-    const put = (key: string, value: Buffer) => entries.push({ topic: this.opts.topic, key, value });
-    for (const g of p.garbage) put(seriesKey(p.base, g.slot, g.ref), Buffer.alloc(0));
-    for (const [id, phase] of p.cleanup) {
-      const c = p.committed.get(id);
-      if (!c || work.has(id)) continue;
-      put(seriesKey(p.base, phase === 1 ? other(c.slot) : c.slot, c.ref), Buffer.alloc(0));
+    // The partition is sealed while it is serialized (in slices of a few ms, so a round of
+    // thousands of changed series never holds the event loop in one go): `handle` folds nothing
+    // into it meanwhile, so the bytes match `nextOffset` exactly. During the writes that follow it
+    // folds again.
+    let unseal!: () => void;
+    p.sealing = new Promise<void>((resolve) => (unseal = resolve));
+    let sealed: Sealed;
+    try {
+      sealed = await this.seal(p);
+    } finally {
+      p.sealing = undefined;
+      unseal();
     }
-    const written = new Map<string, { slot: Slot; deleted: boolean }>();
-    let series = 0;
-    for (const [id, w] of work) {
-      const c = p.committed.get(id);
-      const slot: Slot = c ? other(c.slot) : 0;
-      const state = w.removed ? undefined : p.agg.serializeSeries(w.ref);
-      if (state) {
-        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, state }));
-        written.set(id, { slot, deleted: false });
-        series++;
-      } else if (c && !c.deleted) {
-        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, state: undefined }));
-        written.set(id, { slot, deleted: true });
-        series++;
-      } else if (!c) {
-        put(seriesKey(p.base, slot, w.ref), Buffer.alloc(0)); // whatever a failed round left there
-      }
-    }
-    const marker = encodeMarker({ round, nextOffset, watermarkMs: p.watermark.ms, producedAtMs: this.now(), shared: p.agg.serializeShared() });
+    const { round, nextOffset, work, entries, written, series, marker } = sealed;
+    if (this.owned.get(p.base) !== p) return; // revoked while it was serialized: the new owner restores the committed round
     const wasDirty = p.dirty;
     p.dirty = false;
     let publishes = 0;
@@ -328,6 +338,52 @@ export class ExactlyOnceState {
     report.offsets.push({ topic: p.topic, partition: p.partition, offset: nextOffset.toString() });
   }
 
+  /** Everything a round of `p` writes, serialized while `p` is sealed (nothing is folded into it meanwhile). */
+  private async seal(p: OwnedPartition): Promise<Sealed> {
+    if (p.dirty) this.opts.beforeRound?.(p);
+    const round = p.round + 1n;
+    const nextOffset = p.nextOffset;
+    const work = p.carry;
+    p.carry = new Map();
+    const { changed, removed } = p.agg.takeChanges();
+    for (const ref of changed) work.set(seriesId(ref), { ref, removed: false });
+    for (const ref of removed) work.set(seriesId(ref), { ref, removed: true });
+    const entries: OutgoingMessage[] = [];
+    const put = (key: string, value: Buffer) => entries.push({ topic: this.opts.topic, key, value });
+    for (const g of p.garbage) put(seriesKey(p.base, g.slot, g.ref), Buffer.alloc(0));
+    for (const [id, phase] of p.cleanup) {
+      const c = p.committed.get(id);
+      if (!c || work.has(id)) continue;
+      put(seriesKey(p.base, phase === 1 ? other(c.slot) : c.slot, c.ref), Buffer.alloc(0));
+    }
+    const written = new Map<string, { slot: Slot; deleted: boolean }>();
+    let series = 0;
+    let sliceEnd = performance.now() + this.sliceMs;
+    let n = 0;
+    for (const [id, w] of work) {
+      if ((++n & 15) === 0 && performance.now() > sliceEnd) {
+        await nextTurn();
+        sliceEnd = performance.now() + this.sliceMs;
+      }
+      const c = p.committed.get(id);
+      const slot: Slot = c ? other(c.slot) : 0;
+      const state = w.removed ? undefined : p.agg.serializeSeries(w.ref);
+      if (state) {
+        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, state }));
+        written.set(id, { slot, deleted: false });
+        series++;
+      } else if (c && !c.deleted) {
+        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, state: undefined }));
+        written.set(id, { slot, deleted: true });
+        series++;
+      } else if (!c) {
+        put(seriesKey(p.base, slot, w.ref), Buffer.alloc(0)); // whatever a failed round left there
+      }
+    }
+    const marker = encodeMarker({ round, nextOffset, watermarkMs: p.watermark.ms, producedAtMs: this.now(), shared: p.agg.serializeShared() });
+    return { round, nextOffset, work, entries, written, series, marker };
+  }
+
   /** Splits messages into produce requests of at most `publishBytes` (one message alone may exceed it). */
   private *batches(messages: OutgoingMessage[]): Generator<OutgoingMessage[]> {
     let batch: OutgoingMessage[] = [];
@@ -347,9 +403,11 @@ export class ExactlyOnceState {
 
   private async restore(topic: string, partition: number, firstOffset: bigint): Promise<OwnedPartition> {
     const base = partitionBase(this.opts.group, topic, partition);
-    let part = this.index.partition(base);
-    const owned = (o: Omit<OwnedPartition, 'topic' | 'partition' | 'base' | 'carry' | 'cleanup' | 'committed'> & Partial<Pick<OwnedPartition, 'committed' | 'cleanup'>>): OwnedPartition => ({
-      topic, partition, base, carry: new Map(), committed: new Map(), cleanup: new Map(), ...o,
+    // A partition owned here before: what this process wrote for it was not indexed, so read it back.
+    const index = this.ownedBefore.has(base) ? await this.readBack(base) : this.indexed();
+    let part = index.partition(base);
+    const owned = (o: Omit<OwnedPartition, 'topic' | 'partition' | 'base' | 'carry' | 'cleanup' | 'committed' | 'sealing'> & Partial<Pick<OwnedPartition, 'committed' | 'cleanup'>>): OwnedPartition => ({
+      topic, partition, base, carry: new Map(), committed: new Map(), cleanup: new Map(), sealing: undefined, ...o,
     });
     if (part?.marker) {
       if (!hasBytes(part)) part = (await this.fetch(base)).partition(base)!;
@@ -375,8 +433,8 @@ export class ExactlyOnceState {
     for (const series of part?.allSeries() ?? []) for (const slot of [0, 1] as const) if (series.slots[slot]) garbage.push({ ref: series.ref, slot });
     const round = part?.maxRound ?? 0n;
     const legacyKeys = [...(part?.legacyKeys ?? [])];
-    if (this.index.hasLegacy(base)) {
-      const legacy = this.index.legacy(base) ?? (await this.fetch(base)).legacy(base)!;
+    if (index.hasLegacy(base)) {
+      const legacy = index.legacy(base) ?? (await this.fetch(base)).legacy(base)!;
       const agg = StreamingAggregator.deserialize(legacy.state);
       agg.markAllChanged(); // written out in this format by the first round
       this.opts.logger?.info({ base, nextOffset: legacy.nextOffset.toString() }, 'restored a previous-format snapshot; the next round rewrites it as series entries');
@@ -398,6 +456,16 @@ export class ExactlyOnceState {
 
   /** Reads the topic once more for one partition whose bytes were not kept (it was owned here then). */
   private async fetch(base: string): Promise<LiveStateIndex> {
+    const one = await this.readBack(base);
+    const part = one.partition(base);
+    // Never start empty over a state that exists: the batch fails and is redelivered.
+    if (part?.marker ? !hasBytes(part) : !one.legacy(base)) throw new StateUnavailableError(`state of ${base} could not be read back from ${this.opts.topic}`);
+    this.opts.logger?.info({ base }, 'state read back for a partition owned earlier');
+    return one;
+  }
+
+  /** What the topic holds of one partition, with its bytes, read from the beginning. */
+  private async readBack(base: string): Promise<LiveStateIndex> {
     const one = this.newIndex((b) => b === base);
     const reader = this.viewInto(one, `${this.opts.group}-state-fetch`);
     await reader.start();
@@ -406,11 +474,13 @@ export class ExactlyOnceState {
     } finally {
       await reader.stop();
     }
-    const part = one.partition(base);
-    // Never start empty over a state that exists: the batch fails and is redelivered.
-    if (part?.marker ? !hasBytes(part) : !one.legacy(base)) throw new StateUnavailableError(`state of ${base} could not be read back from ${this.opts.topic}`);
-    this.opts.logger?.info({ base }, 'state read back for a partition owned earlier');
     return one;
+  }
+
+  /** The index of the state topic with every message delivered so far. */
+  private indexed(): LiveStateIndex {
+    this.pending.flush();
+    return this.index;
   }
 
   private newIndex(retain: (base: string) => boolean): LiveStateIndex {
@@ -420,6 +490,16 @@ export class ExactlyOnceState {
   private viewInto(index: LiveStateIndex, groupPrefix: string): CompactedTopicView<never> {
     return CompactedTopicView.forwarding(this.opts.bus, { topic: this.opts.topic, groupPrefix, onMessage: (key, value) => index.add(key, value) });
   }
+}
+
+interface Sealed {
+  round: bigint;
+  nextOffset: bigint;
+  work: Map<string, Work>;
+  entries: OutgoingMessage[];
+  written: Map<string, { slot: Slot; deleted: boolean }>;
+  series: number;
+  marker: Buffer;
 }
 
 function other(slot: Slot): Slot {

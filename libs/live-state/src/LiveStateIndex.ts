@@ -63,6 +63,15 @@ export function committedEntry(series: IndexedSeries, markerRound: bigint | unde
   return best;
 }
 
+/**
+ * `bytes` itself, or a copy when it is a small view of a much larger buffer: a Kafka client hands
+ * out each message as a slice of its whole fetch response (up to megabytes), and keeping one entry
+ * of it would keep all of it until every other entry of that response is replaced.
+ */
+function own(bytes: Uint8Array): Uint8Array {
+  return bytes.buffer.byteLength > 16 * 1024 && bytes.buffer.byteLength > 2 * bytes.byteLength ? new Uint8Array(bytes) : bytes; // a copy (Buffer#slice would be a view)
+}
+
 export interface LiveStateIndexOptions {
   /** The aggregator deployment (consumer group) whose keys to index; undefined: every group. */
   group?: string;
@@ -117,7 +126,7 @@ export class LiveStateIndex {
         if (tombstone) return none; // markers are never deleted by the writer
         const m = decodeMarker(value);
         if (part.marker && part.marker.round >= m.round) return none;
-        part.marker = { ...m, shared: this.retain(parsed.base) ? m.shared : undefined };
+        part.marker = { ...m, shared: this.retain(parsed.base) ? own(m.shared) : undefined };
         if (m.round > part.maxRound) part.maxRound = m.round;
         const reached: string[] = [];
         for (const [metric, round] of part.pending) {
@@ -148,7 +157,7 @@ export class LiveStateIndex {
         if (ref.group === undefined) metric.overall = series;
         else metric.groups.set(ref.group, series);
       }
-      series.slots[slot] = { round: e.round, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? e.state : undefined };
+      series.slots[slot] = { round: e.round, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined };
       if (e.round > part.maxRound) part.maxRound = e.round;
       if (!part.marker || e.round > part.marker.round) {
         const pending = part.pending.get(ref.metric);

@@ -1,5 +1,6 @@
 import { StreamingAggregator, type MetricStatsResult, type RatesResult, type SeriesStats, type TopKResult } from '@pipeline/aggregation';
 import { committedEntry, LiveStateIndex, type PartitionEntries } from './LiveStateIndex';
+import { SlicedQueue } from './SlicedQueue';
 
 export interface AllStatsPage {
   /** metric name → overall stats, in name order (an object without a prototype). */
@@ -23,6 +24,9 @@ export interface AllStatsQuery {
  * merges only cpu's series (overall and groups) of each input partition, in partition order, and
  * keeps the merged state until one of those entries (or a marker committing one) changes. Feeding a
  * round costs the messages it carries: entries are indexed as bytes, nothing is decoded until read.
+ * `feed` only queues a message; the queue is indexed in slices of a few ms on later turns of the
+ * event loop (a round of 10,000 changed series never blocks it in one go), and every read first
+ * indexes what is still queued, so it answers from every message fed before it.
  *
  * `topK` and `rates` topics come from the partitions' shared state (bounded by the top-K capacity,
  * not by the series), merged once per marker change. `rates` lists every metric, and
@@ -37,6 +41,7 @@ export class LiveStatsView {
   private readonly nameSet = new Set<string>();
 
   private readonly cacheSize: number;
+  private readonly queue = new SlicedQueue<[string | null, Buffer | null | undefined]>(([key, value]) => this.apply(key, value));
 
   /**
    * `group`: the aggregator deployment whose state to read (default: any). `cachedMetrics`: merged
@@ -48,8 +53,12 @@ export class LiveStatsView {
     this.cacheSize = Math.max(1, options.cachedMetrics ?? 1000);
   }
 
-  /** Feeds one raw message of the state topic (null or empty value: tombstone). */
+  /** Feeds one raw message of the state topic (null or empty value: tombstone); indexed before the next read. */
   feed(key: string | null, value: Buffer | null | undefined): void {
+    this.queue.push([key, value]);
+  }
+
+  private apply(key: string | null, value: Buffer | null | undefined): void {
     const { metrics, marker } = this.index.add(key, value);
     for (const m of metrics) {
       this.merged.delete(m);
@@ -64,15 +73,18 @@ export class LiveStatsView {
 
   /** Stats of one metric (overall and per group, or only `group`), merged across partitions; undefined when unknown. */
   metricStats(name: string, nowMs: number, group?: string): MetricStatsResult | undefined {
+    this.queue.flush();
     return this.metric(name)?.metricStats(name, nowMs, group);
   }
 
   hasMetric(name: string): boolean {
+    this.queue.flush();
     return this.metric(name)?.hasMetric(name) ?? false;
   }
 
   /** Overall stats of the metrics in name order, filtered by prefix and paged. */
   allStats(nowMs: number, query: AllStatsQuery = {}): AllStatsPage {
+    this.queue.flush();
     const names = this.sortedNames();
     const prefix = query.prefix ?? '';
     let i = lowerBound(names, prefix);
@@ -96,15 +108,18 @@ export class LiveStatsView {
   }
 
   topK(dimension: string, k: number, nowMs: number): TopKResult | undefined {
+    this.queue.flush();
     return this.shared()?.topK(dimension, k, nowMs);
   }
 
   dimensions(): string[] {
+    this.queue.flush();
     return this.shared()?.dimensions() ?? [];
   }
 
   /** Events/s per topic (shared state) and per metric (each metric's overall series: costs every metric). */
   rates(nowMs: number): RatesResult | undefined {
+    this.queue.flush();
     const shared = this.shared();
     if (!shared) return undefined;
     const out = shared.rates(nowMs);
@@ -117,6 +132,7 @@ export class LiveStatsView {
 
   /** Whether any partition has reported a committed round. */
   get ready(): boolean {
+    this.queue.flush();
     return this.index.bases().some((b) => this.index.partition(b)!.marker !== undefined);
   }
 

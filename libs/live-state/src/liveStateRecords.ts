@@ -75,11 +75,20 @@ export function decodeMarker(bytes: Buffer): PartitionMarker {
 }
 
 export function encodeSeriesEntry(e: SeriesEntry): Buffer {
-  const head = Buffer.alloc(3);
-  head.writeUInt16BE(ENTRY_MAGIC, 0);
-  head.writeUInt8(VERSION, 2);
-  return Buffer.concat([head, decimal(e.round), Buffer.of(e.state ? 1 : 0), e.state ?? Buffer.alloc(0)]);
+  // One allocation per entry: a round of 10,000 changed series writes 10,000 of them.
+  const round = e.round.toString();
+  const state = e.state ?? EMPTY;
+  const out = Buffer.allocUnsafe(3 + 2 + round.length + 1 + state.length);
+  out.writeUInt16BE(ENTRY_MAGIC, 0);
+  out.writeUInt8(VERSION, 2);
+  out.writeUInt16BE(round.length, 3);
+  out.write(round, 5, 'ascii');
+  out.writeUInt8(e.state ? 1 : 0, 5 + round.length);
+  out.set(state, 6 + round.length);
+  return out;
 }
+
+const EMPTY = new Uint8Array(0);
 
 export function decodeSeriesEntry(bytes: Buffer): SeriesEntry {
   checkHead(bytes, ENTRY_MAGIC, 'series entry');
