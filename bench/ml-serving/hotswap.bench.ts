@@ -6,25 +6,19 @@
 // arriving then would have waited. Alternates the two decoders, version after version, so both see
 // the same machine, each load starting from a collected heap; the first load of each is reported
 // apart (cold code, and the worker's start-up). Runs with the predictor's deployed V8 flag
-// (--max-semi-space-size=1). Three decoders: `main`, `worker` at the service's priority, and
-// `worker-nice`, the decode worker at nice 10 (WORKER_NICE, the deployed default) — which only
-// matters when the cores are busy: BENCH_HOGS=N runs N busy-looping processes (at the bench's
-// priority, like a load generator or a broker sharing the machine) while versions load.
+// (--max-semi-space-size=1).
 //   npm run bench:ml-hotswap            BENCH_VERSIONS=15 (per decoder, after the first)
-//   BENCH_DECODERS=worker …              only these decoders (main, worker, worker-nice), e.g. to see the main thread's GC alone
-//   BENCH_HOGS=1 …                       busy processes beside the bench (default 0)
-import { spawn } from 'node:child_process';
+//   BENCH_DECODERS=worker …              only these decoders (main, worker), e.g. to see the main thread's GC alone
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { encodeModel } from '@pipeline/ml';
 import type { RegisteredModel } from '@pipeline/model-registry';
-import { RegistryCatalog, createInlineDecoder, createWorkerDecoder, type DecodeWorkerData, type ModelDecoder } from '../../apps/ml-predictor/src/index';
+import { RegistryCatalog, createInlineDecoder, createWorkerDecoder, type ModelDecoder } from '../../apps/ml-predictor/src/index';
 import { trainBenchForest } from './benchForest';
 
 const versions = Number(process.env['BENCH_VERSIONS'] ?? 15);
-const only = (process.env['BENCH_DECODERS'] ?? 'main,worker,worker-nice').split(',');
-const hogs = Number(process.env['BENCH_HOGS'] ?? 0);
-const KINDS = ['main', 'worker', 'worker-nice'] as const;
+const only = (process.env['BENCH_DECODERS'] ?? 'main,worker').split(',');
+const KINDS = ['main', 'worker'] as const;
 type Kind = (typeof KINDS)[number];
 const workerPath = join(process.cwd(), 'dist/apps/ml-predictor/decode.worker.js');
 const gc = (globalThis as { gc?: () => void }).gc; // scripts/run-ts.mjs runs with --expose-gc
@@ -60,18 +54,17 @@ async function main(): Promise<void> {
     return { manifest: { name: 'hotswap', version: v, sha256: '', size: bytes.length, chunks: 1, chunkBytes: bytes.length, publishedAt: '', metadata: {} }, bytes };
   };
   console.log(
-    `model: 100 trees, depth 10, 10 features, ${encodeModel(model).length.toLocaleString('en-US')} bytes; ${versions + 1} versions per decoder; ${hogs} busy process(es) beside; node ${process.version}, ${process.execArgv.join(' ') || 'no flags'}, NODE_OPTIONS=${process.env['NODE_OPTIONS'] ?? ''}`,
+    `model: 100 trees, depth 10, 10 features, ${encodeModel(model).length.toLocaleString('en-US')} bytes; ${versions + 1} versions per decoder; node ${process.version}, ${process.execArgv.join(' ') || 'no flags'}, NODE_OPTIONS=${process.env['NODE_OPTIONS'] ?? ''}`,
   );
-  const workerDecoder = (nice: number) =>
-    createWorkerDecoder({ spawn: () => new Worker(workerPath, { workerData: { nice } satisfies DecodeWorkerData }), onWorkerFailure: (err) => console.error(`decode worker failed: ${err.message}`) });
-  const decoders: Record<Kind, ModelDecoder> = { main: createInlineDecoder(), worker: workerDecoder(0), 'worker-nice': workerDecoder(10) };
+  const decoders: Record<Kind, ModelDecoder> = {
+    main: createInlineDecoder(),
+    worker: createWorkerDecoder({ spawn: () => new Worker(workerPath), onWorkerFailure: (err) => console.error(`decode worker failed: ${err.message}`) }),
+  };
   const threads = Object.fromEntries(KINDS.map((k) => [k, new Set<string>()])) as Record<Kind, Set<string>>;
   const catalogs = Object.fromEntries(
     KINDS.map((k) => [k, new RegistryCatalog({ maxVersionsPerModel: 3, decoder: decoders[k], onLoaded: (_m, info) => threads[k].add(info.thread) })]),
   ) as Record<Kind, RegistryCatalog>;
   const results = Object.fromEntries(KINDS.map((k) => [k, [] as { stallMs: number; loadMs: number }[]])) as Record<Kind, { stallMs: number; loadMs: number }[]>;
-  const busy = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-  await new Promise((r) => setTimeout(r, 200));
   let v = 1;
   for (let i = 0; i <= versions; i++) {
     // Rotates the order each version, so no decoder always follows the same one.
@@ -91,18 +84,16 @@ async function main(): Promise<void> {
   // A baseline with nothing loading: the same probe for 50 ms, to show the machine's own lateness.
   const idle: number[] = [];
   for (let i = 0; i < 10; i++) idle.push((await longestStall(() => new Promise((r) => setTimeout(r, 50)))).stallMs);
-  for (const b of busy) b.kill('SIGKILL');
   await decoders.worker.close();
-  await decoders['worker-nice'].close();
   for (const k of KINDS) {
     if (!only.includes(k)) continue;
     const [first, ...rest] = results[k];
     console.log(
-      `decoded on ${k.padEnd(11)} (${[...threads[k]].join(',')}): first load: event loop blocked ${first!.stallMs.toFixed(1)} ms, loaded in ${first!.loadMs.toFixed(1)} ms; ` +
+      `decoded on ${k.padEnd(6)} (${[...threads[k]].join(',')}): first load: event loop blocked ${first!.stallMs.toFixed(1)} ms, loaded in ${first!.loadMs.toFixed(1)} ms; ` +
         `next ${rest.length}: blocked median ${median(rest.map((r) => r.stallMs)).toFixed(2)} ms, max ${Math.max(...rest.map((r) => r.stallMs)).toFixed(2)} ms; loaded in median ${median(rest.map((r) => r.loadMs)).toFixed(1)} ms`,
     );
   }
-  console.log(`baseline (nothing loading, 10 × 50 ms, busy processes still running): 1 ms timer late by at most: median ${median(idle).toFixed(2)} ms, max ${Math.max(...idle).toFixed(2)} ms`);
+  console.log(`baseline (nothing loading, 10 × 50 ms): 1 ms timer late by at most: median ${median(idle).toFixed(2)} ms, max ${Math.max(...idle).toFixed(2)} ms`);
 }
 
 void main().catch((err) => {

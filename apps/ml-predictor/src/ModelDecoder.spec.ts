@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ModelFormatError, createPredictor, encodeModel, trainModel } from '@pipeline/ml';
-import { threadNice, tsWorkerSource } from '@pipeline/testing';
-import { ModelDecodeError, createWorkerDecoder, type DecodeResourceLimits, type DecodeWorkerData } from './ModelDecoder';
+import { tsWorkerSource } from '@pipeline/testing';
+import { ModelDecodeError, createWorkerDecoder, type DecodeResourceLimits } from './ModelDecoder';
 
 const root = join(__dirname, '..', '..', '..');
 const forest = trainModel({
@@ -32,21 +32,6 @@ describe('createWorkerDecoder', () => {
     expect(createPredictor(a.model).predict(probe, 3)).toEqual(createPredictor(forest).predict(probe, 3));
     expect([a.model.name, a.model.version, a.model.featureImportances]).toEqual(['f', 4, forest.featureImportances]);
     expect(copy).toEqual(bytes); // a private copy went to the worker
-    await decoder.close();
-  });
-
-  it('lowers the worker thread to the nice value it is given, reports it, and still decodes', async () => {
-    const reports: unknown[] = [];
-    const decoder = createWorkerDecoder({
-      spawn: () => new Worker(workerCode, { eval: true, workerData: { nice: 9 } satisfies DecodeWorkerData }),
-      onWorkerPriority: (r) => reports.push(r),
-    });
-    const a = await decoder.decode(bytes);
-    expect(a.thread).toBe('worker');
-    expect(createPredictor(a.model).predict(probe, 3)).toEqual(createPredictor(forest).predict(probe, 3));
-    // A test run that is itself niced above 9 keeps its own value (never raised).
-    const own = threadNice(process.pid);
-    expect(reports).toEqual([{ applied: true, tid: expect.any(Number), nice: Math.max(9, own) }]);
     await decoder.close();
   });
 

@@ -1,6 +1,5 @@
 import type { Worker } from 'node:worker_threads';
 import { ModelFormatError, decodeModel, fromTransferable, type TrainedModel, type TransferableModel } from '@pipeline/ml';
-import type { ThreadPriorityResult } from '@pipeline/threads';
 
 /** Where a model version was decoded: in the decode worker, or on the main thread (the inline decoder only). */
 export type DecodeThread = 'worker' | 'main';
@@ -23,18 +22,8 @@ export interface DecodeRequest {
   bytes: Uint8Array;
 }
 
-/** What decode.worker.ts is started with: the nice value to lower its thread to (0 = leave it). */
-export interface DecodeWorkerData {
-  nice: number;
-}
-
 /** Decode worker → parent. A decoded model's arrays are transferred, not copied. */
 export type DecodeReply = { id: number; ok: true; model: TransferableModel } | { id: number; ok: false; name: string; message: string };
-
-/** The decode worker's first message: what lowering its CPU priority did (sent only when asked to, nice > 0). */
-export interface DecodeWorkerStarted {
-  priority: ThreadPriorityResult;
-}
 
 export function createInlineDecoder(): ModelDecoder {
   return {
@@ -82,7 +71,6 @@ export interface WorkerDecoderOptions {
   timeoutMs?: number;
   /** The worker failed (could not start, crashed, ran out of memory or time); the version it held has failed. */
   onWorkerFailure?(err: Error): void;
-  onWorkerPriority?(result: ThreadPriorityResult): void;
 }
 
 /**
@@ -125,11 +113,7 @@ export function createWorkerDecoder(opts: WorkerDecoderOptions): ModelDecoder {
 
   const start = (): Worker => {
     const w = opts.spawn(limits);
-    w.on('message', (m: DecodeReply | DecodeWorkerStarted) => {
-      if ('priority' in m) {
-        opts.onWorkerPriority?.(m.priority);
-        return;
-      }
+    w.on('message', (m: DecodeReply) => {
       if (worker !== w || current?.id !== m.id) return;
       const p = finish()!;
       if (!m.ok) p.reject(m.name === 'ModelFormatError' ? new ModelFormatError(m.message) : new Error(`model decode failed: ${m.message}`));

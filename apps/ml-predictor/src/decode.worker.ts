@@ -1,15 +1,9 @@
 // Worker-thread entry of ml-predictor (bundled to dist/apps/ml-predictor/decode.worker.js): decodes
 // registry bytes into a model — the forests' prediction layouts included — and hands the arrays
 // back transferred, so the main thread only wraps them (see ModelDecoder.ts).
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { decodeModel, toTransferable } from '@pipeline/ml';
-import { lowerThreadPriority } from '@pipeline/threads';
-import type { DecodeReply, DecodeRequest, DecodeWorkerData, DecodeWorkerStarted } from './ModelDecoder';
-
-// Decoding yields the CPU to the event loop that answers calls. Best effort: a refusal leaves the
-// thread at the service's priority, and the parent logs what happened.
-const nice = (workerData as DecodeWorkerData | undefined)?.nice ?? 0;
-if (nice > 0) parentPort!.postMessage({ priority: lowerThreadPriority(nice) } satisfies DecodeWorkerStarted);
+import type { DecodeReply, DecodeRequest } from './ModelDecoder';
 
 parentPort!.on('message', ({ id, bytes }: DecodeRequest) => {
   let reply: DecodeReply;

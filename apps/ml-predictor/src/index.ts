@@ -4,4 +4,4 @@ export { readPredictorConfig } from './config';
 export type { PredictorConfig } from './config';
 export { RegistryCatalog, toServable } from './RegistryCatalog';
 export { createInlineDecoder, createWorkerDecoder } from './ModelDecoder';
-export type { ModelDecoder, DecodeThread, DecodeWorkerData } from './ModelDecoder';
+export type { ModelDecoder, DecodeThread } from './ModelDecoder';

@@ -6,7 +6,7 @@ import { ModelRegistryView } from '@pipeline/model-registry';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import type { PredictorConfig } from './config';
 import { createGrpcServer, type GrpcServer } from './grpc';
-import { createInlineDecoder, createWorkerDecoder, type DecodeWorkerData, type ModelDecoder } from './ModelDecoder';
+import { createInlineDecoder, createWorkerDecoder, type ModelDecoder } from './ModelDecoder';
 import { RegistryCatalog, newestPerModel } from './RegistryCatalog';
 
 /** Buckets around the 2 ms p99 target, in seconds. */
@@ -72,14 +72,10 @@ export function createPredictorService(
     loadDuration.zero({ thread: 'main' });
     const workerDecoder = (path: string) =>
       createWorkerDecoder({
-        spawn: (resourceLimits) => new Worker(path, { workerData: { nice: config.workerNice } satisfies DecodeWorkerData, resourceLimits }),
+        spawn: (resourceLimits) => new Worker(path, { resourceLimits }),
         resourceLimits: { maxOldGenerationSizeMb: config.decodeMaxHeapMb, maxYoungGenerationSizeMb: 16 },
         timeoutMs: config.decodeTimeoutMs,
         onWorkerFailure: (err) => logger.warn({ err: err.message }, 'model decode worker failed; the version it was decoding is not served, a new worker starts with the next version'),
-        onWorkerPriority: (r) =>
-          r.applied
-            ? logger.info({ nice: r.nice }, 'model decode worker started below the event loop\'s CPU priority')
-            : logger.warn({ reason: r.reason }, 'model decode worker runs at the service\'s CPU priority (WORKER_NICE not applied)'),
       });
     const decoder = opts.decoder ?? (opts.decodeWorkerPath ? workerDecoder(opts.decodeWorkerPath) : createInlineDecoder());
     const catalog = new RegistryCatalog({

@@ -41,11 +41,9 @@ export function summarizeModel(model: TrainedModel): ModelSummary {
 export type WorkerMessage =
   | { type: 'progress'; fraction: number }
   | { type: 'done'; bytes: Uint8Array; summary: ModelSummary }
-  | { type: 'error'; name: string; message: string; field?: string }
-  | { type: 'priority'; applied: boolean; reason?: string };
+  | { type: 'error'; name: string; message: string; field?: string };
 
-/** What train.worker.ts is started with: the job, and the nice value to lower its thread to (0 = leave it). */
+/** What train.worker.ts is started with: the job. */
 export interface TrainWorkerData {
   request: TrainRequest;
-  nice: number;
 }

@@ -20,12 +20,6 @@ export interface TrainerConfig extends BaseConfig {
   /** How often a running job heartbeats its consumer group (ms); must be well under the session timeout (30 s). Default 3000. */
   heartbeatIntervalMs: number;
   /**
-   * Nice value (0–19) of the training worker threads, so a job yields the CPU to the event loop
-   * (heartbeats, progress, HTTP) and to other services on the same host; 0 = the service's own
-   * priority. Default 10.
-   */
-  workerNice: number;
-  /**
    * The Ed25519 private key every published model version is signed with (ML_SIGNING_KEY_FILE, a
    * PEM PKCS#8 file); predictors verify it with the matching public key. Undefined = not set: the
    * versions are published unsigned (embedded mode passes a key of its own to createTrainer).
@@ -46,7 +40,6 @@ export function readTrainerConfig(
     progressIntervalMs: envInt(env, 'ML_PROGRESS_INTERVAL_MS', 500, { min: 0, max: 60_000 }),
     registryKeepVersions: envInt(env, 'ML_REGISTRY_KEEP_VERSIONS', 5, { min: 1, max: 1_000_000 }),
     heartbeatIntervalMs: envInt(env, 'ML_HEARTBEAT_INTERVAL_MS', 3_000, { min: 100, max: 10_000 }),
-    workerNice: envInt(env, 'WORKER_NICE', 10, { min: 0, max: 19 }),
     signingKey: readSigningKey(env, 'ML_SIGNING_KEY_FILE'),
   };
 }

@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWorkerRunner } from './createWorkerRunner';
 
-/** A stand-in for train.worker.js that says its priority could not be lowered, reports progress, and finishes. */
+/** A stand-in for train.worker.js that reports progress and finishes. */
 function fakeWorker(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'train-worker-')), 'fake.worker.js');
   writeFileSync(
     file,
     `const { parentPort, workerData } = require('node:worker_threads');
-     if (workerData.nice > 0) parentPort.postMessage({ type: 'priority', applied: false, reason: 'refused in this test' });
      parentPort.postMessage({ type: 'progress', fraction: 0.5 });
      const bytes = Uint8Array.of(1, 2, 3);
      parentPort.postMessage({ type: 'done', bytes, summary: { modelName: workerData.request.modelName } }, [bytes.buffer]);`,
@@ -18,12 +17,11 @@ function fakeWorker(): string {
 }
 
 describe('createWorkerRunner', () => {
-  it('passes the nice value to the worker, reports a refused priority and still trains', async () => {
-    const refused: string[] = [];
+  it('passes the request to the worker, reports its progress and resolves with the model it posts', async () => {
     const progress: number[] = [];
-    const runner = createWorkerRunner(fakeWorker(), { nice: 10, onPriorityRefused: (reason) => refused.push(reason) });
+    const runner = createWorkerRunner(fakeWorker());
     const request = { modelName: 'm', modelType: 'linear_regression', featureKeys: ['a'], targetKey: 'y', rows: [] } as unknown as Parameters<typeof runner.train>[0];
     const out = await runner.train(request, (f) => progress.push(f), new AbortController().signal);
-    expect({ refused, progress, bytes: Array.from(out.bytes), summary: out.summary }).toEqual({ refused: ['refused in this test'], progress: [0.5], bytes: [1, 2, 3], summary: { modelName: 'm' } });
+    expect({ progress, bytes: Array.from(out.bytes), summary: out.summary }).toEqual({ progress: [0.5], bytes: [1, 2, 3], summary: { modelName: 'm' } });
   });
 });

@@ -15,15 +15,13 @@ export class TrainingWorkerError extends Error {
  * Trains each job in a fresh worker thread running `workerPath` (train.worker.js), so the main
  * thread keeps heartbeating Kafka and answering HTTP. One thread per job: its memory is returned
  * when the job ends, and aborting is `worker.terminate()`. Bad input comes back as MlInputError.
- * The worker lowers its own CPU priority to nice value `nice` first (0 = leave it); if that is
- * refused, `onPriorityRefused` is told why and the job trains at the service's priority.
  */
-export function createWorkerRunner(workerPath: string, opts: { nice?: number; onPriorityRefused?(reason: string): void } = {}): TrainingRunner {
+export function createWorkerRunner(workerPath: string): TrainingRunner {
   return {
     train(request, onProgress, signal) {
       return new Promise((resolve, reject) => {
         signal.throwIfAborted();
-        const worker = new Worker(workerPath, { workerData: { request, nice: opts.nice ?? 0 } satisfies TrainWorkerData });
+        const worker = new Worker(workerPath, { workerData: { request } satisfies TrainWorkerData });
         let settled = false;
         const settle = (f: () => void) => {
           if (settled) return;
@@ -36,9 +34,7 @@ export function createWorkerRunner(workerPath: string, opts: { nice?: number; on
         signal.addEventListener('abort', onAbort, { once: true });
         worker.on('message', (m: WorkerMessage) => {
           if (m.type === 'progress') onProgress(m.fraction);
-          else if (m.type === 'priority') {
-            if (!m.applied) opts.onPriorityRefused?.(m.reason ?? 'unknown');
-          } else if (m.type === 'done') settle(() => resolve({ bytes: m.bytes, summary: m.summary }));
+          else if (m.type === 'done') settle(() => resolve({ bytes: m.bytes, summary: m.summary }));
           else settle(() => reject(m.name === 'MlInputError' ? new MlInputError(m.message, m.field ?? '') : new TrainingWorkerError(`training failed: ${m.message}`)));
         });
         worker.on('error', (err) => settle(() => reject(new TrainingWorkerError(`training worker crashed: ${err.message}`))));

@@ -2,15 +2,9 @@
 // model from `workerData` and posts progress, then the encoded model (transferred, not copied).
 import { parentPort, workerData } from 'node:worker_threads';
 import { MlInputError, encodeModel, trainModel } from '@pipeline/ml';
-import { lowerThreadPriority } from '@pipeline/threads';
 import { summarizeModel, type TrainWorkerData, type WorkerMessage } from './TrainingRunner';
 
-const { request, nice } = workerData as TrainWorkerData;
-if (nice > 0) {
-  // Best effort: a refusal leaves the job at the service's priority, and the parent logs it.
-  const r = lowerThreadPriority(nice);
-  parentPort!.postMessage({ type: 'priority', applied: r.applied, ...(r.applied ? {} : { reason: r.reason }) } satisfies WorkerMessage);
-}
+const { request } = workerData as TrainWorkerData;
 
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 let last = -1;

@@ -56,13 +56,8 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
     const versionsWithdrawn = new Counter({ name: 'pipeline_ml_registry_versions_withdrawn_total', help: 'Model versions withdrawn from the registry topic by retention (ML_REGISTRY_KEEP_VERSIONS)', registers });
     const r2 = new Gauge({ name: 'pipeline_ml_model_r2', help: 'Held-out R² of the latest version of each regression model', labelNames: ['model'], registers });
 
-    const workerRunner = (path: string) =>
-      createWorkerRunner(path, {
-        nice: config.workerNice,
-        onPriorityRefused: (reason) => logger.warn({ reason }, "training worker runs at the service's CPU priority (WORKER_NICE not applied)"),
-      });
     const signingKey = config.signingKey ?? opts.signingKey;
-    const runner = opts.runner ?? (config.trainWorkerPath ? workerRunner(config.trainWorkerPath) : createInlineRunner());
+    const runner = opts.runner ?? (config.trainWorkerPath ? createWorkerRunner(config.trainWorkerPath) : createInlineRunner());
     const jobs = new CompactedTopicView<MlJobStatus>(bus, {
       topic: INTERNAL_TOPICS.mlJobs,
       groupPrefix: 'pipeline-ml-trainer-jobs',

@@ -1,6 +1,6 @@
 export { kafkaBrokers, uniqueName, createTestTopics, createTestBus, testKafkaClient } from './broker';
 export { freePort, waitFor, httpRequest } from './net';
 export type { HttpResult } from './net';
-export { spawnApp, metricValue, threadsOf, threadNice } from './processes';
+export { spawnApp, metricValue, threadsOf } from './processes';
 export type { AppProcess, ThreadInfo } from './processes';
 export { tsWorkerSource } from './tsWorker';

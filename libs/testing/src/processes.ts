@@ -58,32 +58,22 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return undefined;
 }
 
-/** One thread of a process as Linux reports it (/proc/<pid>/task/<tid>): its id, name and nice value. */
+/** One thread of a process as Linux reports it (/proc/<pid>/task/<tid>): its id and name. */
 export interface ThreadInfo {
   tid: number;
   comm: string;
-  nice: number;
 }
 
-/** The threads of process `pid` with their names and nice values (Linux only). */
+/** The threads of process `pid` with their names (Linux only). */
 export function threadsOf(pid: number): ThreadInfo[] {
   const out: ThreadInfo[] = [];
   for (const entry of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${entry}/stat`, 'utf8');
-      // Fields after "(comm) ": state is field 3, nice is field 19.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ tid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), nice: Number(fields[16]) });
+      out.push({ tid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
     } catch {
       // the thread ended between listing and reading
     }
   }
   return out;
-}
-
-/** The nice value of thread `tid` of process `pid` (its main thread by default), as Linux reports it. */
-export function threadNice(pid: number, tid = pid): number {
-  const t = threadsOf(pid).find((x) => x.tid === tid);
-  if (!t) throw new Error(`no thread ${tid} in process ${pid}`);
-  return t.nice;
 }
