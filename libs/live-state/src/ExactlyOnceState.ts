@@ -228,8 +228,9 @@ export class ExactlyOnceState {
       if (offset < p.nextOffset) continue; // already in the restored state
       p.nextOffset = offset + 1n;
       fold(p, m);
-      p.dirty = true;
+      p.dirty = true; // a round between two slices writes what is folded so far
     }
+    p.dirty = true; // even for a batch folded before: the next round commits the offset the state holds
   }
 
   /**
