@@ -3,7 +3,7 @@ import { ContractError, EVENT_TOPICS, INTERNAL_TOPICS, parseEnvelope } from '@pi
 import { EventTimeWatermark, StreamingAggregator, foldEvent } from '@pipeline/aggregation';
 import { ExactlyOnceState, type LivePartition } from '@pipeline/live-state';
 import type { IncomingMessage, Subscription } from '@pipeline/kafka';
-import { startCountersAtZero, startHeapTrimmer, type ServiceFactory } from '@pipeline/service-runtime';
+import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import type { AggregatorConfig } from './config';
 
 /**
@@ -38,7 +38,6 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   const snapshotSeries = new Counter({ name: 'pipeline_aggregator_snapshot_series_total', help: 'Series entries written (changed series and deletion records)', registers: r });
   const snapshotChunkMessages = new Counter({ name: 'pipeline_aggregator_snapshot_chunks_total', help: 'Produce requests of the snapshot rounds (entries go in requests of at most AGG_SNAPSHOT_CHUNK_BYTES, the marker alone)', registers: r });
   const snapshotChunks = new Gauge({ name: 'pipeline_aggregator_snapshot_max_chunks', help: 'Most produce requests one partition round took in the last round', registers: r });
-  const heapTrimSeconds = new Histogram({ name: 'pipeline_aggregator_heap_trim_seconds', help: 'Event-loop pause of each memory-reducing GC (AGG_HEAP_TRIM_INTERVAL_MS)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: r });
   const snapshotSeconds = new Histogram({ name: 'pipeline_aggregator_snapshot_duration_seconds', help: 'Serialize + publish + commit of one snapshot round', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
 
   let seriesPerPartition = config.maxSeries;
@@ -71,7 +70,6 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
 
   let sub: Subscription | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let trimmer: { stop(): void } | undefined;
   let snapshotting: Promise<void> | undefined;
   let nextRoundAt = 0;
 
@@ -146,11 +144,9 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
       state.attach(sub);
       timer = setInterval(tick, config.snapshotIntervalMs);
       timer.unref();
-      if (config.heapTrimIntervalMs > 0) trimmer = startHeapTrimmer({ intervalMs: config.heapTrimIntervalMs, onTrim: (t) => heapTrimSeconds.observe(t.seconds) });
     },
     async stop() {
       if (timer) clearInterval(timer);
-      trimmer?.stop();
       await snapshotting;
       await snapshotRound(); // last snapshot + commit for whatever was folded since
       await sub?.stop();

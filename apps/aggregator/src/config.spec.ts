@@ -4,14 +4,6 @@ import { readAggregatorConfig } from './config';
 const read = (env: Record<string, string>) => readAggregatorConfig({ LOG_LEVEL: 'silent', ...env }, { requireBrokers: false });
 
 describe('readAggregatorConfig', () => {
-  it('trims the heap every 30 s by default, never with 0, and names the variable when the value is bad', () => {
-    expect(read({}).heapTrimIntervalMs).toBe(30_000);
-    expect(read({ AGG_HEAP_TRIM_INTERVAL_MS: '0' }).heapTrimIntervalMs).toBe(0);
-    expect(read({ AGG_HEAP_TRIM_INTERVAL_MS: '120000' }).heapTrimIntervalMs).toBe(120_000);
-    expect(() => read({ AGG_HEAP_TRIM_INTERVAL_MS: 'soon' })).toThrow(ConfigError);
-    expect(() => read({ AGG_HEAP_TRIM_INTERVAL_MS: '-1' })).toThrow(/AGG_HEAP_TRIM_INTERVAL_MS/);
-  });
-
   it('merges window buckets older than the rate window into 5 s blocks by default, 1 = never', () => {
     expect(read({}).coarseBucketSeconds).toBe(5);
     expect(read({ AGG_COARSE_BUCKET_SECONDS: '1' }).coarseBucketSeconds).toBe(1);

@@ -43,11 +43,6 @@ export interface AggregatorConfig extends BaseConfig {
    */
   topKCapacity: number;
   groupId: string;
-  /**
-   * How often a memory-reducing full GC hands V8's pooled free pages back to the OS
-   * (AGG_HEAP_TRIM_INTERVAL_MS, default 30,000; 0 turns it off). See `trimHeap` in service-runtime.
-   */
-  heapTrimIntervalMs: number;
 }
 
 function parseOverrides(raw: string): Map<string, number> {
@@ -79,6 +74,5 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     maxFutureSkewSeconds: envInt(env, 'AGG_MAX_FUTURE_SKEW_SECONDS', 60, { min: 0, max: 86_400 }),
     topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
     groupId,
-    heapTrimIntervalMs: envInt(env, 'AGG_HEAP_TRIM_INTERVAL_MS', 30_000, { min: 0, max: 3_600_000 }),
   };
 }

@@ -11,5 +11,3 @@ export { onShutdown } from './shutdown';
 export type { SignalSource } from './shutdown';
 export { startService, runMain } from './serviceHost';
 export type { ServiceContext, ServiceInstance, ServiceFactory, RunningService } from './serviceHost';
-export { startHeapTrimmer, trimHeap } from './heapTrimmer';
-export type { HeapTrim } from './heapTrimmer';
