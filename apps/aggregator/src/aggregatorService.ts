@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { ContractError, EVENT_TOPICS, INTERNAL_TOPICS, parseEnvelope } from '@pipeline/contracts';
-import { EventTimeWatermark, StreamingAggregator, foldEvent } from '@pipeline/aggregation';
+import { EVENT_TOPICS, EventRecordReader, INTERNAL_TOPICS, type EventRecord } from '@pipeline/contracts';
+import { AGGREGATED_FIELDS, EventTimeWatermark, StreamingAggregator, foldEvent } from '@pipeline/aggregation';
 import { ExactlyOnceState, type LivePartition } from '@pipeline/live-state';
 import type { IncomingMessage, Subscription } from '@pipeline/kafka';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
@@ -21,6 +21,11 @@ import type { AggregatorConfig } from './config';
  *
  * A partition with no state yet starts at the first message of the last window (by record
  * timestamp, which ingest sets to the event time); older history is skipped.
+ *
+ * Each record is read with `EventRecordReader`: only the payload fields aggregation reads are checked
+ * (ingest dead-letters whatever else the contract refuses), and the event time is the record
+ * timestamp whenever the envelope's `timestamp` is absent or says the same. A record that fails is
+ * counted in pipeline_aggregator_invalid_events_total and skipped.
  */
 export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus, metrics, logger }) => {
   const r = [metrics.registry];
@@ -73,19 +78,17 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   let snapshotting: Promise<void> | undefined;
   let nextRoundAt = 0;
 
+  /** Checks only what aggregation reads (AGGREGATED_FIELDS); the full contract is checked where events enter (gateway, ingest). */
+  const reader = new EventRecordReader(AGGREGATED_FIELDS);
+  const record: EventRecord = { eventTimeMs: 0, payload: {} };
+
   /** Folds one message into its partition's state; false when it is not a valid event (counted, skipped). */
   function fold(p: LivePartition, m: IncomingMessage, now: number): boolean {
-    let eventTimeMs: number;
-    let event;
-    try {
-      event = parseEnvelope(m.value, m.topic, { nowMs: m.timestampMs, defaultSource: 'kafka' });
-      eventTimeMs = Date.parse(event.timestamp);
-    } catch (e) {
-      if (!(e instanceof ContractError)) throw e;
+    if (reader.read(m.value, m.topic, m.timestampMs, record) !== undefined) {
       invalid.inc({ topic: m.topic });
       return false;
     }
-    const outcome = foldEvent(p.agg, event, eventTimeMs, p.watermark, now);
+    const outcome = foldEvent(p.agg, m.topic, record.payload, record.eventTimeMs, p.watermark, now);
     if (outcome === 'future') future.inc({ topic: m.topic });
     else if (outcome === 'late') late.inc();
     else if (outcome === 'refused') refused.inc();

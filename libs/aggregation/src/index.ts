@@ -25,7 +25,7 @@ export type {
 } from './StreamingAggregator';
 export { EventTimeWatermark } from './EventTimeWatermark';
 export type { EventTimeVerdict, EventTimeWatermarkOptions } from './EventTimeWatermark';
-export { foldEvent, TOPK_DIMENSIONS } from './foldEvent';
+export { AGGREGATED_FIELDS, foldEvent, TOPK_DIMENSIONS } from './foldEvent';
 export { AggregateView, encodePartitionSnapshot, decodePartitionSnapshot, partitionSnapshotHeader, snapshotKey } from './PartitionSnapshot';
 export type { PartitionSnapshot } from './PartitionSnapshot';
 export { SnapshotAssembler, SNAPSHOT_CHUNK_BYTES, encodeSnapshotChunks, snapshotChunkKey } from './SnapshotChunks';

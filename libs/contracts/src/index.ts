@@ -32,6 +32,8 @@ export type {
 } from './schemas';
 export { normalizeEvent, parseEnvelope, compileValidator, exceedsDepth, MAX_PAYLOAD_DEPTH } from './validateEvent';
 export { describeFirstError } from './describeFirstError';
+export { EventRecordReader, isIsoOfEpochMs } from './EventRecordReader';
+export type { EventRecord } from './EventRecordReader';
 export type { NormalizeOptions } from './validateEvent';
 export {
   BATCH_TASKS_TOPIC,
