@@ -34,11 +34,11 @@ async function main(): Promise<void> {
     return s;
   };
   const ingest = await start(createIngest, readIngestConfig(internal, embedded));
-  // No periodic heap trim by default: with the in-memory bus an idle process lets V8's own memory
-  // reducer run, and here a trim would pause every service of the process at once.
-  const aggregatorEnv = { ...internal, AGG_SNAPSHOT_INTERVAL_MS: env['AGG_SNAPSHOT_INTERVAL_MS'] ?? '250', AGG_HEAP_TRIM_INTERVAL_MS: env['AGG_HEAP_TRIM_INTERVAL_MS'] ?? '0' };
+  const aggregatorEnv = { ...internal, AGG_SNAPSHOT_INTERVAL_MS: env['AGG_SNAPSHOT_INTERVAL_MS'] ?? '250' };
   await start(createAggregator, readAggregatorConfig(aggregatorEnv, embedded));
-  await start(createBatchProcessor, readBatchProcessorConfig(internal, embedded));
+  // Batch jobs compute in the worker bundled by `npm run build` when present, else on the event loop.
+  const computeWorker = join(__dirname, '..', 'batch-processor', 'compute.worker.js');
+  await start(createBatchProcessor, readBatchProcessorConfig(internal, { ...embedded, defaultWorkerPath: existsSync(computeWorker) ? computeWorker : '' }));
   // ML: the trainer and the predictor use the workers bundled by `npm run build` (dist/apps/ml-trainer,
   // dist/apps/ml-predictor) when present, else train / decode inline; the predictor's gRPC server takes a free loopback port handed to the gateway.
   // Model versions are signed: by ML_SIGNING_KEY_FILE / verified with ML_VERIFY_KEYS_FILE when set,
@@ -54,7 +54,14 @@ async function main(): Promise<void> {
     ...(existsSync(decodeWorker) ? { decodeWorkerPath: decodeWorker } : {}),
   };
   await start(createPredictorService(predictorOpts), readPredictorConfig({ ...internal, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' }, embedded));
-  const gatewayEnv = { ...env, INGEST_URL: `http://127.0.0.1:${ingest.port}`, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`, HTTP_PORT: String(envInt(env, 'HTTP_PORT', 8080)) };
+  // The gateway answers on loopback unless HTTP_HOST says otherwise: `npm start` runs with auth off.
+  const gatewayEnv = {
+    ...env,
+    INGEST_URL: `http://127.0.0.1:${ingest.port}`,
+    PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+    HTTP_PORT: String(envInt(env, 'HTTP_PORT', 8080)),
+    HTTP_HOST: env['HTTP_HOST'] ?? '127.0.0.1',
+  };
   const gateway = await start(createGateway, readGatewayConfig(gatewayEnv, embedded));
   logger.info(
     { gateway: `http://127.0.0.1:${gateway.port}`, services: Object.fromEntries(running.map((s) => [s.name, s.port])) },

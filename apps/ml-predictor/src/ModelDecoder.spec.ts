@@ -92,7 +92,7 @@ describe('createWorkerDecoder', () => {
     expect(next.status === 'fulfilled' && next.value.thread).toBe('worker');
     expect([failures, spawned]).toEqual([['model decode took longer than 3000 ms; the decode worker was stopped'], 2]);
     await decoder.close();
-  });
+  }, 30_000); // a 3 s timeout plus two worker start-ups: over Jest's 5 s default on a busy machine
 
   it('fails the version when no worker can be started, without decoding it on the main thread', async () => {
     const failures: string[] = [];

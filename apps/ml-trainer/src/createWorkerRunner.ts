@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { MlInputError } from '@pipeline/ml';
 import type { TrainWorkerData, TrainingRunner, WorkerMessage } from './TrainingRunner';
 
-/** A worker that died or failed for a reason other than bad input; retrying may succeed. */
+/** A worker that died or failed for a reason other than bad input. Not retried: the job fails with the reason. */
 export class TrainingWorkerError extends Error {
   readonly retriable = false;
   constructor(message: string) {

@@ -23,7 +23,7 @@ export async function startAllServices() {
   let grpcPort = 0;
   const ingest = await startService(createIngest, readIngestConfig(base, embedded), bus);
   services.push(ingest);
-  services.push(await startService(createAggregator, readAggregatorConfig({ ...base, AGG_HEAP_TRIM_INTERVAL_MS: '0' }, embedded), bus));
+  services.push(await startService(createAggregator, readAggregatorConfig(base, embedded), bus));
   services.push(await startService(createBatchProcessor, readBatchProcessorConfig(base, embedded), bus));
   const modelKeys = generateKeyPairSync('ed25519');
   services.push(await startService(createTrainer({ signingKey: modelKeys.privateKey }), readTrainerConfig(base, { ...embedded, defaultWorkerPath: '' }), bus));

@@ -29,7 +29,7 @@ describe('live statistics end to end (gateway, ingest and aggregator on the in-m
     const base = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent' };
     const local = { requireBrokers: false };
     const ingest = await startService(createIngest, readIngestConfig({ ...base, INGEST_VALIDATOR: 'off' }, local), bus);
-    const aggregator = await startService(createAggregator, readAggregatorConfig({ ...base, AGG_SNAPSHOT_INTERVAL_MS: '50', AGG_HEAP_TRIM_INTERVAL_MS: '0' }, local), bus);
+    const aggregator = await startService(createAggregator, readAggregatorConfig({ ...base, AGG_SNAPSHOT_INTERVAL_MS: '50' }, local), bus);
     const gateway = await startService(createGateway, readGatewayConfig({ ...base, INGEST_URL: `http://127.0.0.1:${ingest.port}` }, local), bus);
     services.push(gateway, aggregator, ingest);
     gw = `http://127.0.0.1:${gateway.port}`;
