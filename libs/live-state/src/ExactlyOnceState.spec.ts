@@ -155,6 +155,17 @@ describe('ExactlyOnceState', () => {
     await a.state.stop();
   });
 
+  it('splits a round into produce requests of at most publishMessages entries, the marker alone last', async () => {
+    const bus = faultyBus(await newBus());
+    const a = await startState(bus.bus, { publishMessages: 2 });
+    await a.state.handle(batch(0, 5, 5), fold); // m0 … m4
+    const report = await a.state.round();
+    expect(bus.published.map((b) => b.length)).toEqual([2, 2, 1, 1]);
+    expect(bus.published.at(-1)![0]!.key).toBe('agg/events.metrics:0|p');
+    expect([report.publishes, report.maxPublishes, report.series]).toEqual([4, 4, 5]);
+    await a.state.stop();
+  });
+
   it('a restarted owner restores a partition it owned before from the topic, though it did not index its own writes', async () => {
     const bus = await newBus();
     const a = await startState(bus);
