@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseVerifyKeys } from '@pipeline/model-registry';
-import { ConfigError, envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+import { envInt, envPemFile, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface PredictorConfig extends BaseConfig {
   /** gRPC port (ml.v1, KServe v2, health); 0 picks a free one (embedded mode). Default 50051. */
@@ -44,23 +43,7 @@ export function readPredictorConfig(env: Record<string, string | undefined> = pr
     decodeTimeoutMs: envInt(env, 'ML_DECODE_TIMEOUT_MS', 30_000, { min: 100, max: 600_000 }),
     decodeMaxHeapMb: envInt(env, 'ML_DECODE_MAX_HEAP_MB', 128, { min: 16, max: 16_384 }),
     startupDecodeWaitMs: envInt(env, 'ML_STARTUP_DECODE_WAIT_MS', 10_000, { min: 0, max: 600_000 }),
-    verifyKeys: readVerifyKeys(env, 'ML_VERIFY_KEYS_FILE'),
+    verifyKeys: envPemFile(env, 'ML_VERIFY_KEYS_FILE', parseVerifyKeys),
     maxModels: envInt(env, 'ML_MAX_MODELS', 100, { min: 1, max: 100_000 }),
   };
-}
-
-function readVerifyKeys(env: Record<string, string | undefined>, name: string): Map<string, KeyObject> | undefined {
-  const path = envString(env, name, '');
-  if (path === '') return undefined;
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${name} must name a readable PEM file, got "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    return parseVerifyKeys(pem, `${name} (${path})`);
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
 }

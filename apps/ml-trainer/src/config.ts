@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseSigningKey } from '@pipeline/model-registry';
-import { ConfigError, envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+import { envInt, envPemFile, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface TrainerConfig extends BaseConfig {
   /** Consumer group reading `pipeline.ml.commands`. */
@@ -40,22 +39,6 @@ export function readTrainerConfig(
     progressIntervalMs: envInt(env, 'ML_PROGRESS_INTERVAL_MS', 500, { min: 0, max: 60_000 }),
     registryKeepVersions: envInt(env, 'ML_REGISTRY_KEEP_VERSIONS', 5, { min: 1, max: 1_000_000 }),
     heartbeatIntervalMs: envInt(env, 'ML_HEARTBEAT_INTERVAL_MS', 3_000, { min: 100, max: 10_000 }),
-    signingKey: readSigningKey(env, 'ML_SIGNING_KEY_FILE'),
+    signingKey: envPemFile(env, 'ML_SIGNING_KEY_FILE', parseSigningKey),
   };
-}
-
-function readSigningKey(env: Record<string, string | undefined>, name: string): KeyObject | undefined {
-  const path = envString(env, name, '');
-  if (path === '') return undefined;
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${name} must name a readable PEM file, got "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    return parseSigningKey(pem, `${name} (${path})`);
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readBaseConfig } from './config';
+import { ConfigError, envPemFile, readBaseConfig } from './config';
 
 describe('readBaseConfig', () => {
   it('reads the Kafka settings with their defaults', () => {
@@ -76,5 +76,30 @@ describe('readBaseConfig', () => {
       ]);
       expect(failures.join('\n')).not.toContain('hunter2');
     });
+  });
+});
+
+describe('envPemFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'config-spec-pem-'));
+  const keyFile = join(dir, 'key.pem');
+  writeFileSync(keyFile, 'PEM TEXT');
+  const parse = (pem: string, source: string) => {
+    if (pem !== 'PEM TEXT') throw new Error(`${source} must hold a key`);
+    return { pem, source };
+  };
+
+  it('is undefined when the variable is not set, and otherwise parses the file with a label naming variable and path', () => {
+    expect(envPemFile({}, 'KEY_FILE', parse)).toBeUndefined();
+    expect(envPemFile({ KEY_FILE: '' }, 'KEY_FILE', parse)).toBeUndefined();
+    expect(envPemFile({ KEY_FILE: keyFile }, 'KEY_FILE', parse)).toEqual({ pem: 'PEM TEXT', source: `KEY_FILE (${keyFile})` });
+  });
+
+  it('fails with a ConfigError naming the variable when the file is unreadable or its parse fails', () => {
+    const missing = join(dir, 'missing.pem');
+    expect(() => envPemFile({ KEY_FILE: missing }, 'KEY_FILE', parse)).toThrow(new ConfigError(`KEY_FILE must name a readable PEM file, got "${missing}": ENOENT`));
+    const other = join(dir, 'other.pem');
+    writeFileSync(other, 'OTHER');
+    expect(() => envPemFile({ KEY_FILE: other }, 'KEY_FILE', parse)).toThrow(new ConfigError(`KEY_FILE (${other}) must hold a key`));
+    expect(() => envPemFile({ KEY_FILE: other }, 'KEY_FILE', parse)).toThrow(ConfigError);
   });
 });

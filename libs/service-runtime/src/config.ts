@@ -42,6 +42,28 @@ export function envEnum<T extends string>(env: Env, name: string, allowed: reado
   return raw as T;
 }
 
+/**
+ * The PEM file a variable names, parsed: undefined when the variable is not set. An unreadable file
+ * fails with the variable, the path and the errno code; `parse` gets the text and a label naming
+ * both (`ML_SIGNING_KEY_FILE (/etc/keys/trainer.pem)`) for its own messages, and whatever it throws
+ * becomes a ConfigError with the same message.
+ */
+export function envPemFile<T>(env: Env, name: string, parse: (pem: string, source: string) => T): T | undefined {
+  const path = envString(env, name, '');
+  if (path === '') return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${name} must name a readable PEM file, got "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return parse(pem, `${name} (${path})`);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
 /** Settings every service shares; each app's config.ts spreads these into its own object. */
 export interface BaseConfig {
   serviceName: string;

@@ -1,4 +1,4 @@
-export { ConfigError, envString, envInt, envList, envEnum, readBaseConfig } from './config';
+export { ConfigError, envString, envInt, envList, envEnum, envPemFile, readBaseConfig } from './config';
 export type { BaseConfig } from './config';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
