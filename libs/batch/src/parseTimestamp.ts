@@ -1,9 +1,7 @@
-import { parseDateTime } from '@pipeline/contracts';
+import { MAX_EPOCH_MS, daysFromCivil, daysInMonth, parseDateTime } from '@pipeline/contracts';
 import { BatchInputError, describeValue } from './errors';
 
 const MS_PER_DAY = 86_400_000;
-/** The ECMAScript Date range, ±100,000,000 days around 1970, so every accepted time prints as ISO. */
-const MAX_EPOCH_MS = 8.64e15;
 
 /**
  * Event time in epoch milliseconds (UTC) from an event's `timestamp`.
@@ -36,21 +34,6 @@ function digits(s: string, at: number, n: number): number {
     v = v * 10 + c;
   }
   return v;
-}
-
-/** Days from 1970-01-01 to the given civil date (proleptic Gregorian), H. Hinnant's algorithm. */
-function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function daysInMonth(y: number, m: number): number {
-  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
-  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
 function parseIsoDateTime(s: string): number | null {

@@ -1,24 +1,11 @@
+import { daysFromCivil, daysInMonth } from './daysFromCivil';
+
 const MS_PER_DAY = 86_400_000;
 /** The ECMAScript Date range: ±100,000,000 days around 1970. */
 export const MAX_EPOCH_MS = 8.64e15;
 
 /** RFC 3339 date-time: `YYYY-MM-DD(T|t| )HH:MM:SS[.fraction](Z|z|±HH:MM|±HHMM)`. */
 const SHAPE = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
-
-function daysInMonth(y: number, m: number): number {
-  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
-  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
-}
-
-/** Days from 1970-01-01 to the civil date (proleptic Gregorian), H. Hinnant's algorithm. */
-function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
 
 /**
  * Epoch milliseconds of an RFC 3339 date-time with an explicit zone, or undefined when the text is not
