@@ -24,9 +24,11 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './EventBus';
-import { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+import { BusError, toBusError } from './errors';
 import { explainRefusal } from './explainRefusal';
 import { fixKafkaJsIdleLoop } from './kafkajsIdleLoopFix';
+import { produceWithDeadline } from './produceWithDeadline';
+import { PublishQueue } from './PublishQueue';
 
 export interface BusLogger {
   debug(obj: object, msg: string): void;
@@ -90,10 +92,26 @@ export interface KafkaJsBusOptions {
   logger?: BusLogger;
 }
 
-interface Pending {
-  message: OutgoingMessage;
-  resolve(): void;
-  reject(e: Error): void;
+/** Options with every default filled in; both Kafka adapters take the same ones. */
+export type ResolvedBusOptions = Required<Omit<KafkaJsBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>> & Pick<KafkaJsBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>;
+
+/** The defaults of KafkaJsBusOptions (and PlatformaticBusOptions), as their doc comments state them. */
+export function withBusDefaults(options: KafkaJsBusOptions): ResolvedBusOptions {
+  return {
+    defaultPartitions: 3,
+    replicationFactor: 1,
+    lingerMs: 2,
+    maxBatchMessages: 5000,
+    maxBatchBytes: 8 * 1024 * 1024,
+    publishTimeoutMs: 10_000,
+    idempotent: true,
+    compression: 'none',
+    sessionTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3_000,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxWaitTimeMs: 50,
+    ...options,
+  };
 }
 
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
@@ -155,33 +173,15 @@ export class KafkaJsBus implements EventBus {
   private readonly kafka: Kafka;
   private readonly producer: Producer;
   private readonly admin: Admin;
-  private readonly opts: Required<Omit<KafkaJsBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>> & Pick<KafkaJsBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>;
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = new Set<Promise<void>>();
-  /** A produce request is in flight (see `flush`). */
-  private sending = false;
+  private readonly opts: ResolvedBusOptions;
+  private readonly queue: PublishQueue;
   private producerConnected: Promise<void> | undefined;
   private adminConnected: Promise<void> | undefined;
   private readonly consumers = new Set<Consumer>();
   private closed = false;
 
   constructor(options: KafkaJsBusOptions) {
-    this.opts = {
-      defaultPartitions: 3,
-      replicationFactor: 1,
-      lingerMs: 2,
-      maxBatchMessages: 5000,
-      maxBatchBytes: 8 * 1024 * 1024,
-      publishTimeoutMs: 10_000,
-      idempotent: true,
-      compression: 'none',
-      sessionTimeoutMs: 30_000,
-      heartbeatIntervalMs: 3_000,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxWaitTimeMs: 50,
-      ...options,
-    };
+    this.opts = withBusDefaults(options);
     const logger = options.logger;
     fixKafkaJsIdleLoop(); // stops kafkajs's 1 ms timer loop on idle connections (see kafkajsIdleLoopFix.ts)
     this.kafka = new Kafka({
@@ -212,6 +212,7 @@ export class KafkaJsBus implements EventBus {
       retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 },
     });
     this.admin = this.kafka.admin();
+    this.queue = new PublishQueue({ lingerMs: this.opts.lingerMs, maxBatchMessages: this.opts.maxBatchMessages, maxBatchBytes: this.opts.maxBatchBytes, send: (m) => this.send(m) });
   }
 
   async connect(): Promise<void> {
@@ -274,66 +275,16 @@ export class KafkaJsBus implements EventBus {
 
   publish(message: OutgoingMessage): Promise<void> {
     if (this.closed) return Promise.reject(new BusError('bus is closed', false));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ message, resolve, reject });
-      if (this.queue.length >= this.opts.maxBatchMessages) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.opts.lingerMs);
-    });
+    return this.queue.publish(message);
   }
 
-  /**
-   * Batches join the same linger queue as single publishes, so concurrent callers (e.g. several
-   * HTTP requests of 1,000 events) share produce requests of up to maxBatchMessages.
-   */
+  /** Batches join the same linger queue as single publishes (see PublishQueue). */
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new BusError('bus is closed', false);
-    if (messages.length === 0) return;
-    const done: Promise<void>[] = [];
-    for (const message of messages) {
-      done.push(new Promise<void>((resolve, reject) => this.queue.push({ message, resolve, reject })));
-    }
-    if (this.queue.length >= this.opts.maxBatchMessages) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.opts.lingerMs);
-    const results = await Promise.allSettled(done);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await this.queue.publishBatch(messages);
   }
 
-  /**
-   * Sends the head of the queue (≤ maxBatchMessages, ≤ maxBatchBytes) as one produce request.
-   * One request at a time, in queue order: a request that is retried can never be overtaken by a
-   * later one with the same keys, so per-key order holds across requests; what queues meanwhile
-   * goes out as the next (larger) request as soon as this one settles.
-   */
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.sending) return;
-    let take = 0;
-    let bytes = 0;
-    while (take < this.queue.length && take < this.opts.maxBatchMessages) {
-      const m = this.queue[take]!.message;
-      bytes += Buffer.byteLength(m.value) + (m.key ? Buffer.byteLength(m.key) : 0);
-      if (take > 0 && bytes > this.opts.maxBatchBytes) break;
-      take++;
-    }
-    const batch = this.queue.splice(0, take);
-    if (batch.length === 0) return;
-    this.sending = true;
-    const p = this.send(batch.map((b) => b.message))
-      .then(
-        () => batch.forEach((b) => b.resolve()),
-        (e: Error) => batch.forEach((b) => b.reject(e)),
-      )
-      .finally(() => {
-        this.sending = false;
-        if (this.queue.length > 0) this.flush();
-      });
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
-  }
-
-  /** One produce request per call (grouped by topic), retried with backoff until publishTimeoutMs. */
+  /** One produce request per call (grouped by topic), retried with backoff until publishTimeoutMs (produceWithDeadline). */
   private async send(messages: readonly OutgoingMessage[]): Promise<void> {
     const byTopic = new Map<string, { key?: string | null; value: Buffer | string | null; headers?: Record<string, string>; timestamp?: string }[]>();
     for (const m of messages) {
@@ -343,7 +294,6 @@ export class KafkaJsBus implements EventBus {
       const value = m.value.length === 0 ? null : m.value;
       list.push({ key: m.key ?? null, value, headers: m.headers, timestamp: m.timestampMs === undefined ? undefined : String(m.timestampMs) });
     }
-    const deadline = Date.now() + this.opts.publishTimeoutMs;
     const attempt = async () => {
       await this.connectProducer();
       await this.producer.sendBatch({
@@ -353,34 +303,7 @@ export class KafkaJsBus implements EventBus {
         topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
       });
     };
-    let timeout: NodeJS.Timeout | undefined;
-    let lastRetriable: unknown;
-    try {
-      await Promise.race([
-        withRetries(attempt, { retries: 20, baseMs: 100, maxMs: 2_000, deadlineMs: deadline })
-          // A retriable failure whose next retry would not fit before the deadline waits for it:
-          // the publish then fails at publishTimeoutMs, with that error as the cause, however the
-          // retries and the deadline happened to fall.
-          .catch((e: unknown) => {
-            if (!toBusError(e).retriable) throw e;
-            lastRetriable = e;
-            return new Promise<never>(() => undefined);
-          }),
-        new Promise<never>((_, reject) => {
-          timeout = setTimeout(() => reject(new BusUnavailableError(`Kafka did not acknowledge ${messages.length} message(s) within ${this.opts.publishTimeoutMs} ms`, lastRetriable)), this.opts.publishTimeoutMs);
-        }),
-      ]);
-      this.opts.observer?.brokerUp?.(true);
-      for (const [topic, msgs] of byTopic) this.opts.observer?.published?.(topic, msgs.length);
-    } catch (e) {
-      const err = toBusError(e);
-      const final = err.retriable && !(err instanceof BusUnavailableError) ? new BusUnavailableError(`Kafka is unavailable: ${err.message}`, e) : err;
-      if (final instanceof BusUnavailableError) this.opts.observer?.brokerUp?.(false);
-      for (const [topic, msgs] of byTopic) this.opts.observer?.publishFailed?.(topic, msgs.length, final);
-      throw final;
-    } finally {
-      if (timeout) clearTimeout(timeout);
-    }
+    await produceWithDeadline(attempt, new Map([...byTopic].map(([topic, msgs]) => [topic, msgs.length])), this.opts);
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -565,12 +488,8 @@ export class KafkaJsBus implements EventBus {
   /** Flushes queued publishes, stops consumers (their offsets are committed by their handlers), closes clients. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.queue.length > 0) this.flush();
-    // Each settled request flushes the next part of the queue: wait until the queue is drained.
-    while (this.inFlight.size > 0 || this.queue.length > 0) {
-      if (this.inFlight.size === 0) this.flush();
-      await Promise.allSettled([...this.inFlight]);
-    }
+    // Publishes made while the queue drains are still taken and sent.
+    await this.queue.drain();
     this.closed = true;
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Producer } from '@platformatic/kafka';
 import type { EventBus, IncomingMessage, OutgoingMessage, ReadRangeOptions, SubscribeOptions, Subscription, TopicSpec } from './EventBus';
-import type { KafkaJsBusOptions, KafkaSaslMechanism } from './KafkaJsBus';
-import { BusError, BusUnavailableError, toBusError, withRetries } from './errors';
+import { withBusDefaults, type KafkaJsBusOptions, type KafkaSaslMechanism, type ResolvedBusOptions } from './KafkaJsBus';
+import { BusError, toBusError, withRetries } from './errors';
 import { explainRefusal } from './explainRefusal';
 import { loadPlatformaticKafka, type PlatformaticKafkaModule } from './loadPlatformaticKafka';
 import { murmur2 } from './partitionForKey';
 import { PlatformaticGroupMember } from './PlatformaticGroupMember';
+import { produceWithDeadline } from './produceWithDeadline';
 import { PublishQueue } from './PublishQueue';
 import { recordsToMessages } from './recordsToMessages';
 
@@ -28,7 +29,7 @@ const PLATFORMATIC_SASL_MECHANISMS = { 'scram-sha-512': 'SCRAM-SHA-512', 'scram-
 export class PlatformaticBus implements EventBus {
   readonly kind = 'kafka' as const;
   private readonly lib: PlatformaticKafkaModule;
-  private readonly opts: Required<Omit<PlatformaticBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>> & Pick<PlatformaticBusOptions, 'observer' | 'logger' | 'ssl' | 'sasl'>;
+  private readonly opts: ResolvedBusOptions;
   /** Header keys and values go in as strings (see send). */
   private readonly producer: Producer<Buffer, Buffer, string, string>;
   private readonly admin: Admin;
@@ -41,21 +42,7 @@ export class PlatformaticBus implements EventBus {
   private closed = false;
 
   constructor(options: PlatformaticBusOptions) {
-    this.opts = {
-      defaultPartitions: 3,
-      replicationFactor: 1,
-      lingerMs: 2,
-      maxBatchMessages: 5000,
-      maxBatchBytes: 8 * 1024 * 1024,
-      publishTimeoutMs: 10_000,
-      idempotent: true,
-      compression: 'none',
-      sessionTimeoutMs: 30_000,
-      heartbeatIntervalMs: 3_000,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxWaitTimeMs: 50,
-      ...options,
-    };
+    this.opts = withBusDefaults(options);
     this.lib = loadPlatformaticKafka();
     this.producer = new this.lib.Producer<Buffer, Buffer, string, string>({
       ...this.clientOptions(),
@@ -142,7 +129,7 @@ export class PlatformaticBus implements EventBus {
     await this.queue.publishBatch(messages);
   }
 
-  /** One produce call per request, retried with backoff until publishTimeoutMs. */
+  /** One produce call per request, retried with backoff until publishTimeoutMs (produceWithDeadline). */
   private async send(messages: readonly OutgoingMessage[]): Promise<void> {
     const records = messages.map((m) => ({
       topic: m.topic,
@@ -156,37 +143,8 @@ export class PlatformaticBus implements EventBus {
     }));
     const counts = new Map<string, number>();
     for (const m of messages) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
-    const deadline = Date.now() + this.opts.publishTimeoutMs;
-    const observer = this.opts.observer;
-    let timeout: NodeJS.Timeout | undefined;
-    let lastRetriable: unknown;
-    try {
-      await Promise.race([
-        // The library's value type says Buffer; null is what it writes as a null value (its schema allows it).
-        withRetries(() => this.producer.send({ messages: records as { topic: string; value: Buffer }[] }), { retries: 20, baseMs: 100, maxMs: 2_000, deadlineMs: deadline })
-          // A retriable failure whose next retry would not fit before the deadline waits for it:
-          // the publish then fails at publishTimeoutMs, with that error as the cause, however the
-          // retries and the deadline happened to fall.
-          .catch((e: unknown) => {
-            if (!toBusError(e).retriable) throw e;
-            lastRetriable = e;
-            return new Promise<never>(() => undefined);
-          }),
-        new Promise<never>((_, reject) => {
-          timeout = setTimeout(() => reject(new BusUnavailableError(`Kafka did not acknowledge ${messages.length} message(s) within ${this.opts.publishTimeoutMs} ms`, lastRetriable)), this.opts.publishTimeoutMs);
-        }),
-      ]);
-      observer?.brokerUp?.(true);
-      for (const [topic, n] of counts) observer?.published?.(topic, n);
-    } catch (e) {
-      const err = toBusError(e);
-      const final = err.retriable && !(err instanceof BusUnavailableError) ? new BusUnavailableError(`Kafka is unavailable: ${err.message}`, e) : err;
-      if (final instanceof BusUnavailableError) observer?.brokerUp?.(false);
-      for (const [topic, n] of counts) observer?.publishFailed?.(topic, n, final);
-      throw final;
-    } finally {
-      if (timeout) clearTimeout(timeout);
-    }
+    // The library's value type says Buffer; null is what it writes as a null value (its schema allows it).
+    await produceWithDeadline(() => this.producer.send({ messages: records as { topic: string; value: Buffer }[] }), counts, this.opts);
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

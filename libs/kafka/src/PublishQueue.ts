@@ -23,8 +23,8 @@ interface Pending {
  * requests of 1,000 events) share requests of up to `maxBatchMessages` and `maxBatchBytes`.
  * One request at a time, in queue order: a request that is retried can never be overtaken by a
  * later one with the same keys, so per-key order holds across requests; what queues meanwhile goes
- * out as the next (larger) request as soon as this one settles. (KafkaJsBus keeps the same rules
- * in its own queue.)
+ * out as the next (larger) request as soon as this one settles. Both Kafka adapters (KafkaJsBus,
+ * PlatformaticBus) publish through it.
  */
 export class PublishQueue {
   private queue: Pending[] = [];
@@ -56,6 +56,11 @@ export class PublishQueue {
   /** Refuses new messages and waits until everything queued was sent (or failed). */
   async close(): Promise<void> {
     this.closed = true;
+    await this.drain();
+  }
+
+  /** Waits until everything queued was sent (or failed), still taking new messages, which it waits for too. */
+  async drain(): Promise<void> {
     this.flush();
     while (this.inFlight || this.queue.length > 0) {
       if (!this.inFlight) this.flush();
