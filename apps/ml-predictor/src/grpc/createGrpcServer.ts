@@ -17,6 +17,16 @@ export interface GrpcServerOptions {
    * Default: grpc-js's 4 MiB (about 500k FP64 values).
    */
   maxReceiveMessageBytes?: number;
+  /**
+   * Most memory Node's HTTP/2 session of one connection may hold, in MB (grpc-node.max_session_memory:
+   * nghttp2's buffers, header tables and frames queued to a client that does not read); past it, new
+   * streams on that connection are refused (RST_STREAM ENHANCE_YOUR_CALM, which a grpc-js client sees
+   * as RESOURCE_EXHAUSTED). grpc-js sets no limit by default. Default 10.
+   * It does not count request bytes grpc-js has already read off the socket: unfinished requests on
+   * one connection can still hold up to 100 streams x maxReceiveMessageBytes (measured: 25 unfinished
+   * 4 MiB requests grew the server's RSS by ~110 MB with or without this bound).
+   */
+  maxSessionMemoryMb?: number;
   /** Receives unexpected errors with their stack; clients only see INTERNAL "internal error". Default: console.error. */
   log?: ErrorLogger;
   /** Version reported by KServe ServerMetadata. Default "0.0.0". */
@@ -46,6 +56,9 @@ export interface GrpcServer {
  */
 export const GRPC_SERVER_OPTIONS: grpc.ServerOptions = { 'grpc.max_concurrent_streams': 100, 'grpc.enable_channelz': 0 };
 
+/** Default per-connection memory bound (grpc-node.max_session_memory, MB). */
+export const DEFAULT_MAX_SESSION_MEMORY_MB = 10;
+
 /** grpc-js's default limit on a received message (4 MiB). */
 const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 
@@ -65,7 +78,11 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   const isServing = () => serving && opts.catalog.isReady();
   const maxReceiveMessageBytes = opts.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
 
-  const server = new grpc.Server({ ...GRPC_SERVER_OPTIONS, 'grpc.max_receive_message_length': maxReceiveMessageBytes });
+  const server = new grpc.Server({
+    ...GRPC_SERVER_OPTIONS,
+    'grpc.max_receive_message_length': maxReceiveMessageBytes,
+    'grpc-node.max_session_memory': opts.maxSessionMemoryMb ?? DEFAULT_MAX_SESSION_MEMORY_MB,
+  });
   const health = createHealthService({ services: SERVICE_NAMES, isServing, log, pollMs: opts.healthPollMs });
   const predictor = createPredictorService(opts.catalog, log, opts.onPredict);
   const inference = createInferenceService({

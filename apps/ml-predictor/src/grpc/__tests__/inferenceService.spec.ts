@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient, ModelInferRequest } from '@pipeline/proto';
-import { call, connect, failure, startHarness, type Harness } from './harness';
+import { call, connect, failure, linearModel, LINEAR_V1, LINEAR_V2, startHarness, type Harness } from './harness';
 
 /** Little-endian bytes of `values` as FP64 or FP32. */
 function rawBytes(values: number[], datatype: 'FP64' | 'FP32'): Buffer {
@@ -14,11 +14,14 @@ function readRaw(buf: Buffer): number[] {
   return Array.from({ length: buf.length / 8 }, (_, i) => buf.readDoubleLE(i * 8));
 }
 
+/** y = 2·x0: one feature, so a shape [rows, 1] passes the feature-count check and only the data can refute it. */
+const SINGLE = linearModel('single', 1, 0, [2]);
+
 describe('inference.GRPCInferenceService (KServe Open Inference Protocol v2) over a real gRPC server', () => {
   let h: Harness;
   let client: GRPCInferenceServiceClient;
   beforeEach(async () => {
-    h = await startHarness({ serverVersion: '1.2.3' });
+    h = await startHarness({ serverVersion: '1.2.3', models: [LINEAR_V1, LINEAR_V2, SINGLE] });
     client = connect(GRPCInferenceServiceClient, h.address);
   });
   afterEach(async () => {
@@ -209,6 +212,42 @@ describe('inference.GRPCInferenceService (KServe Open Inference Protocol v2) ove
       ],
     ])('rejects %s', async (_, req, code, details) => {
       expect(await failure(infer(req))).toEqual({ code, details });
+    });
+
+    it.each([
+      ['2^30', 2 ** 30],
+      ['2^40', 2 ** 40],
+    ])('rejects a declared shape [%s, 1] with no data before allocating for it', async (_, rows) => {
+      const rssBefore = process.memoryUsage.rss();
+      expect(await failure(infer({ modelName: 'single', inputs: [tensor('FP64', [rows, 1])] }))).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: `inputs[0].contents.fp64_contents must hold ${rows} values (shape [${rows}, 1]), got 0`,
+      });
+      expect(
+        await failure(infer({ modelName: 'single', inputs: [tensor('FP32', [rows, 1])], rawInputContents: [rawBytes([1], 'FP32')] })),
+      ).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: `raw_input_contents[0] must hold ${rows * 4} bytes (FP32 shape [${rows}, 1]), got 4`,
+      });
+      expect(h.errors).toEqual([]); // answered as a bad request, nothing logged as unexpected
+      // A Float64Array of 2^30 values alone is 8 GiB; allow ordinary test-process noise only.
+      expect(process.memoryUsage.rss() - rssBefore).toBeLessThan(256 * 1024 * 1024);
+    });
+
+    it('rejects a shape whose value count cannot be indexed, and one not matching the model', async () => {
+      expect(await failure(infer({ modelName: 'single', inputs: [tensor('FP64', [2 ** 52, 1])] }))).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: `inputs[0].shape [${2 ** 52}, 1] declares more values than can be indexed (at most ${Math.floor(Number.MAX_SAFE_INTEGER / 8)})`,
+      });
+      expect(await failure(infer({ modelName: 'linear', inputs: [tensor('FP64', [2 ** 40, 1])] }))).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: `inputs[0].shape must be [rows, 3] with rows >= 1, got [${2 ** 40}, 1]`,
+      });
+      expect(await failure(infer({ modelName: 'single', inputs: [tensor('FP64', [-(2 ** 40), 1])] }))).toEqual({
+        code: status.INVALID_ARGUMENT,
+        details: `inputs[0].shape must be [rows, 1] with rows >= 1, got [${-(2 ** 40)}, 1]`,
+      });
+      expect(h.errors).toEqual([]);
     });
 
     it('fails with DEADLINE_EXCEEDED when the deadline is already past', async () => {
