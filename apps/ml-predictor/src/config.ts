@@ -12,6 +12,8 @@ export interface PredictorConfig extends BaseConfig {
   maxVersionsPerModel: number;
   /** Largest gRPC request accepted (bytes); larger ones get RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxReceiveMessageBytes: number;
+  /** Most memory, in MB, Node's HTTP/2 session of one gRPC connection may hold (grpc-node.max_session_memory). */
+  maxSessionMemoryMb: number;
   /** Longest one model version may take to decode in the worker (ms); then the worker is stopped and the version fails. Default 30000. */
   decodeTimeoutMs: number;
   /** Old-generation heap limit of the decode worker (MB); a version that needs more fails. Default 128. */
@@ -40,6 +42,7 @@ export function readPredictorConfig(env: Record<string, string | undefined> = pr
     drainGraceMs: envInt(env, 'GRPC_DRAIN_MS', 5_000, { min: 0, max: 600_000 }),
     maxVersionsPerModel: envInt(env, 'ML_MAX_VERSIONS_PER_MODEL', 3, { min: 1, max: 1000 }),
     maxReceiveMessageBytes: envInt(env, 'GRPC_MAX_RECEIVE_BYTES', 4 * 1024 * 1024, { min: 1024 }),
+    maxSessionMemoryMb: envInt(env, 'GRPC_MAX_SESSION_MEMORY_MB', 10, { min: 1, max: 65_536 }),
     decodeTimeoutMs: envInt(env, 'ML_DECODE_TIMEOUT_MS', 30_000, { min: 100, max: 600_000 }),
     decodeMaxHeapMb: envInt(env, 'ML_DECODE_MAX_HEAP_MB', 128, { min: 16, max: 16_384 }),
     startupDecodeWaitMs: envInt(env, 'ML_STARTUP_DECODE_WAIT_MS', 10_000, { min: 0, max: 600_000 }),

@@ -133,6 +133,7 @@ export function createPredictorService(
         grpc = createGrpcServer({
           catalog,
           maxReceiveMessageBytes: config.maxReceiveMessageBytes,
+          maxSessionMemoryMb: config.maxSessionMemoryMb,
           log: (err, method) => logger.error({ err, method }, 'gRPC call failed'),
           onPredict: (model, api, seconds, ok) => {
             predictDuration.observe({ model, api }, seconds);
