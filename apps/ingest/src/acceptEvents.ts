@@ -42,6 +42,32 @@ export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs:
   return { valid, rejected };
 }
 
+/** How many rejections an answer lists (the first ones by index); `rejected_count` has them all. */
+export const MAX_REJECTIONS_REPORTED = 100;
+
+/**
+ * The rejections of one request: the first MAX_REJECTIONS_REPORTED kept to answer with, all of them
+ * counted (in total and by reason), so a request of many bad events gets a small answer.
+ */
+export class Rejections {
+  readonly first: Rejection[] = [];
+  count = 0;
+  invalidJson = 0;
+
+  add(list: readonly Rejection[]): void {
+    for (const r of list) {
+      this.count++;
+      if (r.error.startsWith('line is not valid JSON')) this.invalidJson++;
+      if (this.first.length < MAX_REJECTIONS_REPORTED) this.first.push(r);
+    }
+  }
+
+  /** The answer's fields: `rejected` (the first ones) and `rejected_count` (all). */
+  report(): { rejected: Rejection[]; rejected_count: number } {
+    return { rejected: this.first, rejected_count: this.count };
+  }
+}
+
 /** Stands in for an NDJSON line that was not JSON, so it is rejected by its index like any bad event. */
 export class ParseFailure {
   constructor(readonly parseError: string) {}

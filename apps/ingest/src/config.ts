@@ -19,6 +19,11 @@ export interface IngestConfig extends BaseConfig {
    * to Kafka are not dead-lettered for it: the aggregator counts them as future events.
    */
   maxFutureSkewSeconds: number;
+  /**
+   * Most events one request may carry (a JSON array's items, NDJSON's non-blank lines); more are
+   * answered 413 (MAX_EVENTS_PER_REQUEST, default 10,000).
+   */
+  maxEventsPerRequest: number;
 }
 
 export function readIngestConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): IngestConfig {
@@ -29,5 +34,6 @@ export function readIngestConfig(env: Record<string, string | undefined> = proce
     validatorGroupId: env['VALIDATOR_GROUP_ID'] || 'pipeline-ingest-validator',
     validatorEnabled: envEnum(env, 'INGEST_VALIDATOR', ['on', 'off'], 'on') === 'on',
     maxFutureSkewSeconds: envInt(env, 'AGG_MAX_FUTURE_SKEW_SECONDS', 60, { min: 0, max: 86_400 }),
+    maxEventsPerRequest: envInt(env, 'MAX_EVENTS_PER_REQUEST', 10_000, { min: 1, max: 1_000_000 }),
   };
 }

@@ -1,11 +1,13 @@
+import type { Duplex, Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import type { Request, Response } from 'express';
 import { Counter } from 'prom-client';
 import { EVENT_TOPICS, INTERNAL_TOPICS, ContractError, parseEnvelope } from '@pipeline/contracts';
 import { BusError, BusUnavailableError, type OutgoingMessage, type Subscription } from '@pipeline/kafka';
 import { HttpError, jsonBody, startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
-import { acceptEvents, type AcceptedEvent, type Rejection } from './acceptEvents';
+import { acceptEvents, Rejections, type AcceptedEvent } from './acceptEvents';
 import type { IngestConfig } from './config';
-import { BodyTooLargeError, readNdjson } from './ndjson';
+import { BodyTooLargeError, readNdjson, TooManyEventsError } from './ndjson';
 
 /**
  * Header ingest sets on events it validated, so its own dead-letter validator skips them. The
@@ -48,34 +50,57 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
     for (const v of valid) accepted.inc({ topic: v.event.topic });
   }
 
-  function unavailable(e: unknown, acceptedSoFar: number, rejected: Rejection[]): HttpError {
+  function unavailable(e: unknown, acceptedSoFar: number, rejected: Rejections): HttpError {
     if (e instanceof BusUnavailableError) {
-      return new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; events not yet acknowledged were not accepted — retry later', { accepted: acceptedSoFar, rejected }, { 'Retry-After': '5' });
+      return new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; events not yet acknowledged were not accepted — retry later', { accepted: acceptedSoFar, ...rejected.report() }, { 'Retry-After': '5' });
     }
     if (e instanceof BusError) return new HttpError(500, 'publish_failed', `publishing failed: ${e.message}`, { accepted: acceptedSoFar });
     throw e;
   }
 
-  function respond(res: Response, total: number, acceptedCount: number, rejected: Rejection[], ids: string[]): void {
-    for (const r of rejected) rejectedCount.inc({ reason: r.error.startsWith('line is not valid JSON') ? 'invalid_json' : 'schema' });
+  const tooManyEvents = (acceptedSoFar: number, ids: string[]) =>
+    new HttpError(413, 'too_many_events', `the request carries more than ${config.maxEventsPerRequest} events, the limit per request (MAX_EVENTS_PER_REQUEST)${acceptedSoFar > 0 ? `; the first ${acceptedSoFar} valid events before the limit were published` : ''}`, { accepted: acceptedSoFar, ids, max_events: config.maxEventsPerRequest });
+
+  /**
+   * The answer: 202 `{accepted, rejected, rejected_count, ids}`, where `rejected` lists only the
+   * first MAX_REJECTIONS_REPORTED rejections by index and `rejected_count` counts them all.
+   */
+  function respond(res: Response, total: number, acceptedCount: number, rejected: Rejections, ids: string[]): void {
+    if (rejected.invalidJson > 0) rejectedCount.inc({ reason: 'invalid_json' }, rejected.invalidJson);
+    if (rejected.count > rejected.invalidJson) rejectedCount.inc({ reason: 'schema' }, rejected.count - rejected.invalidJson);
     if (total === 0) throw new HttpError(400, 'empty_batch', 'the request contains no events');
     if (acceptedCount === 0) {
-      const message = total === 1 ? rejected[0]!.error : `all ${total} events were rejected; first: events[${rejected[0]!.index}]: ${rejected[0]!.error}`;
-      throw new HttpError(400, 'invalid_event', message, { accepted: 0, rejected });
+      const first = rejected.first[0]!;
+      const message = total === 1 ? first.error : `all ${total} events were rejected; first: events[${first.index}]: ${first.error}`;
+      throw new HttpError(400, 'invalid_event', message, { accepted: 0, ...rejected.report() });
     }
-    res.status(202).json({ accepted: acceptedCount, rejected, ids });
+    res.status(202).json({ accepted: acceptedCount, ...rejected.report(), ids });
+  }
+
+  /** The request's body, inflated when it is gzip or deflate encoded (its bytes are then counted after inflation). */
+  function decodedBody(req: Request): Readable {
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding === 'identity' || encoding === '') return req;
+    if (encoding === 'gzip' || encoding === 'x-gzip' || encoding === 'deflate') {
+      const inflate = encoding === 'deflate' ? zlib.createInflate() : zlib.createGunzip();
+      req.on('error', (e) => inflate.destroy(e));
+      return req.pipe(inflate);
+    }
+    req.resume();
+    throw new HttpError(415, 'unsupported_encoding', `unsupported content encoding "${encoding}"; send gzip, deflate or identity`);
   }
 
   async function handleJson(req: Request, res: Response): Promise<void> {
     const body: unknown = req.body;
     const items = Array.isArray(body) ? body : [body];
-    const rejected: Rejection[] = [];
+    if (items.length > config.maxEventsPerRequest) throw tooManyEvents(0, []);
+    const rejected = new Rejections();
     const ids: string[] = [];
     let acceptedCount = 0;
     const now = Date.now();
     for (let i = 0; i < items.length; i += config.publishChunkSize) {
       const r = acceptEvents(items.slice(i, i + config.publishChunkSize), i, now, 'http', config.maxFutureSkewSeconds * 1000);
-      rejected.push(...r.rejected);
+      rejected.add(r.rejected);
       try {
         await publish(r.valid);
       } catch (e) {
@@ -88,28 +113,42 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
   }
 
   async function handleNdjson(req: Request, res: Response): Promise<void> {
-    const rejected: Rejection[] = [];
+    const rejected = new Rejections();
     const ids: string[] = [];
     let acceptedCount = 0;
     let total = 0;
+    const body = decodedBody(req);
+    /** Reads the rest of the request and drops it, so the connection answers and stays usable. */
+    const stopReading = () => {
+      if (body !== req) {
+        req.unpipe(body as Duplex);
+        body.destroy();
+      }
+      req.resume();
+    };
     try {
-      for await (const chunk of readNdjson(req, { chunkSize: config.publishChunkSize, maxBytes: config.maxBodyBytes })) {
+      for await (const chunk of readNdjson(body, { chunkSize: config.publishChunkSize, maxBytes: config.maxBodyBytes, maxEvents: config.maxEventsPerRequest })) {
         const r = acceptEvents(chunk, total, Date.now(), 'http', config.maxFutureSkewSeconds * 1000);
         total += chunk.length;
-        rejected.push(...r.rejected);
+        rejected.add(r.rejected);
         try {
           await publish(r.valid);
         } catch (e) {
-          req.resume();
+          stopReading();
           throw unavailable(e, acceptedCount, rejected);
         }
         acceptedCount += r.valid.length;
         for (const v of r.valid) ids.push(v.event.id);
       }
     } catch (e) {
+      if (e instanceof HttpError) throw e;
+      stopReading();
       if (e instanceof BodyTooLargeError) {
-        req.resume();
-        throw new HttpError(413, 'payload_too_large', `${e.message}; the first ${acceptedCount} valid events before the limit were published`, { accepted: acceptedCount, ids });
+        throw new HttpError(413, 'payload_too_large', `${e.message}${body !== req ? ' (counted after inflation)' : ''}; the first ${acceptedCount} valid events before the limit were published`, { accepted: acceptedCount, ids });
+      }
+      if (e instanceof TooManyEventsError) throw tooManyEvents(acceptedCount, ids);
+      if (body !== req && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).code!.startsWith('Z_')) {
+        throw new HttpError(400, 'invalid_body', `the request body is not valid ${String(req.headers['content-encoding'])} data: ${(e as Error).message}; the first ${acceptedCount} valid events before it were published`, { accepted: acceptedCount, ids });
       }
       throw e;
     }

@@ -9,14 +9,25 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+export class TooManyEventsError extends Error {
+  constructor(readonly limit: number) {
+    super(`the request carries more than ${limit} events, the limit per request`);
+  }
+}
+
 /**
  * Streams NDJSON lines from a request without buffering the whole body: yields parsed lines in
  * chunks of `chunkSize` (a line that is not JSON yields a `ParseFailure` entry in its place so the
  * caller can reject it by index; so does a line nesting deeper than MAX_JSON_DEPTH, checked before
  * parsing, as for JSON bodies). Blank lines are skipped and do not count as events. Backpressure:
- * the next chunk is read only after the consumer of the previous one finished.
+ * the next chunk is read only after the consumer of the previous one finished. More than `maxBytes`
+ * bytes (as read from `stream`, so after inflation when it is an inflating stream) throws
+ * BodyTooLargeError; more than `maxEvents` lines throws TooManyEventsError as the line past the cap
+ * is met (the chunk holding it is not yielded).
  */
-export async function* readNdjson(stream: Readable, opts: { chunkSize: number; maxBytes: number }): AsyncGenerator<unknown[]> {
+export async function* readNdjson(stream: Readable, opts: { chunkSize: number; maxBytes: number; maxEvents?: number }): AsyncGenerator<unknown[]> {
+  const maxEvents = opts.maxEvents ?? Infinity;
+  let events = 0;
   const decoder = new StringDecoder('utf8');
   let carry = '';
   let bytes = 0;
@@ -24,6 +35,7 @@ export async function* readNdjson(stream: Readable, opts: { chunkSize: number; m
   const take = (line: string) => {
     const trimmed = line.trim();
     if (trimmed === '') return;
+    if (++events > maxEvents) throw new TooManyEventsError(maxEvents);
     if (jsonNestsDeeperThan(trimmed, MAX_JSON_DEPTH)) {
       chunk.push(new ParseFailure(`line must nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep`));
       return;
@@ -34,7 +46,9 @@ export async function* readNdjson(stream: Readable, opts: { chunkSize: number; m
       chunk.push(new ParseFailure(`line is not valid JSON: ${(e as Error).message}`));
     }
   };
-  for await (const data of stream as AsyncIterable<Buffer>) {
+  // Not destroyed when the loop stops early (a limit): the caller drains the request, so the
+  // connection can answer and be reused instead of being left with unread bytes.
+  for await (const data of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     bytes += data.length;
     if (bytes > opts.maxBytes) throw new BodyTooLargeError(opts.maxBytes);
     const text = carry + decoder.write(data);

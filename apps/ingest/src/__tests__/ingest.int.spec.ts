@@ -28,7 +28,7 @@ describe('ingest and gateway on a real broker', () => {
   it('puts an event posted over HTTP on its topic with its key, id and timestamp, on the partition of its key', async () => {
     const res = await httpRequest(`${env.gatewayUrl}/pipeline/events`, json({ topic: 'events.metrics', payload: { metric_name: 'latency', value: 150.5, group_by: 'api', tags: { run: marker } } }));
     expect(res.status).toBe(202);
-    expect(res.json).toEqual({ accepted: 1, rejected: [], ids: [expect.any(String)] });
+    expect(res.json).toEqual({ accepted: 1, rejected: [], rejected_count: 0, ids: [expect.any(String)] });
     const [msg] = await topics.waitFor((m) => mine(m) && m.topic === 'events.metrics');
     const event = JSON.parse(msg!.value.toString());
     expect(event).toMatchObject({ id: res.json.ids[0], topic: 'events.metrics', type: 'metrics', key: 'latency|api', source: 'http', schema_version: 1 });
