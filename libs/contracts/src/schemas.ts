@@ -168,7 +168,8 @@ export const ErrorResponseSchema = Type.Object(
 export const IngestResponseSchema = Type.Object(
   {
     accepted: Type.Integer({ description: 'Events published' }),
-    rejected: Type.Array(Type.Object({ index: Type.Integer(), error: Type.String() })),
+    rejected: Type.Array(Type.Object({ index: Type.Integer(), error: Type.String() }), { description: 'The first 100 rejected events, by index in the request' }),
+    rejected_count: Type.Integer({ description: 'All rejected events (rejected lists at most the first 100)' }),
     ids: Type.Optional(Type.Array(Type.String())),
   },
   { $id: 'IngestResponse' },
