@@ -232,6 +232,16 @@ describe.each(['dev', 'prod'])('deploy/k8s overlay %s', (variant) => {
     expect(topics.filter((t) => t.spec.config?.['cleanup.policy'] === 'compact').map((t) => t.spec.topicName).sort()).toEqual([...COMPACTED].sort());
   });
 
+  it('gives every topic whose records expire the retention.ms and retention.bytes the services create it with (KAFKA_RETENTION_* defaults)', () => {
+    const declared = topics
+      .filter((t) => !COMPACTED.includes(t.spec.topicName as string))
+      .map((t) => ({ topic: t.spec.topicName, ms: String(t.spec.config?.['retention.ms']), bytes: String(t.spec.config?.['retention.bytes']) }));
+    const provisioned = SPECS.filter((s) => !s.compacted).map((s) => ({ topic: s.topic, ms: s.config?.['retention.ms'], bytes: s.config?.['retention.bytes'] }));
+    const byTopic = (a: { topic: unknown }, b: { topic: unknown }) => String(a.topic).localeCompare(String(b.topic));
+    expect(declared.sort(byTopic)).toEqual(provisioned.sort(byTopic));
+    expect(provisioned.map((p) => `${p.ms} ${p.bytes}`)).toEqual(provisioned.map(() => '604800000 17179869184'));
+  });
+
   it('keeps the replication factor within the broker count and equal to the broker default', () => {
     const brokers = pools.filter((p) => (p.spec.roles as string[]).includes('broker')).reduce((n, p) => n + (p.spec.replicas as number), 0);
     const rf = Number(config.data.KAFKA_REPLICATION_FACTOR);

@@ -21,7 +21,8 @@ export { createKafkaBus, KAFKA_CLIENTS, DEFAULT_KAFKA_CLIENT } from './createKaf
 export type { KafkaBusOptions, KafkaClient } from './createKafkaBus';
 export { InMemoryBus } from './InMemoryBus';
 export { partitionForKey } from './partitionForKey';
-export { pipelineTopicSpecs } from './pipelineTopics';
+export { DEFAULT_TOPIC_RETENTION, pipelineTopicSpecs, RETAINED_TOPICS } from './pipelineTopics';
+export type { TopicRetention } from './pipelineTopics';
 export { PipelineClient, toOutgoing } from './PipelineClient';
 export { CompactedTopicView } from './CompactedTopicView';
 export type { CompactedTopicViewOptions } from './CompactedTopicView';

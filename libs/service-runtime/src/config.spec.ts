@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, envPemFile, readBaseConfig } from './config';
+import { ConfigError, envPemFile, readBaseConfig, readTopicRetention } from './config';
 
 describe('readBaseConfig', () => {
   it('reads the Kafka settings with their defaults', () => {
@@ -76,6 +76,71 @@ describe('readBaseConfig', () => {
       ]);
       expect(failures.join('\n')).not.toContain('hunter2');
     });
+  });
+});
+
+describe('readTopicRetention (KAFKA_RETENTION_*)', () => {
+  const week = 604_800_000;
+  const gib16 = 17_179_869_184;
+  const retained = [
+    'events.analytics',
+    'events.devices',
+    'events.reality',
+    'events.errors',
+    'events.metrics',
+    'events.user',
+    'pipeline.deadletter',
+    'pipeline.ml.commands',
+    'pipeline.batch.commands',
+    'pipeline.batch.tasks',
+  ];
+  const failure = (env: Record<string, string>) => {
+    try {
+      readTopicRetention(env);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+
+  it('gives every topic whose records expire 7 days and 16 GiB per partition by default, and no compacted topic any', () => {
+    expect(readTopicRetention({})).toEqual(Object.fromEntries(retained.map((t) => [t, { ms: week, bytes: gib16 }])));
+    expect(readBaseConfig({ KAFKA_BROKERS: 'k:1' }, 'svc', 1).topicRetention).toEqual(readTopicRetention({}));
+  });
+
+  it('sets all topics with KAFKA_RETENTION_MS/BYTES and one topic with its _<TOPIC> override, -1 meaning no limit', () => {
+    const r = readTopicRetention({
+      KAFKA_RETENTION_MS: '86400000',
+      KAFKA_RETENTION_BYTES: '-1',
+      KAFKA_RETENTION_BYTES_EVENTS_METRICS: '21474836480',
+      KAFKA_RETENTION_MS_PIPELINE_DEADLETTER: '-1',
+      KAFKA_RETENTION_MS_PIPELINE_BATCH_TASKS: '',
+    });
+    expect(r['events.metrics']).toEqual({ ms: 86_400_000, bytes: 21_474_836_480 });
+    expect(r['events.devices']).toEqual({ ms: 86_400_000, bytes: -1 });
+    expect(r['pipeline.deadletter']).toEqual({ ms: -1, bytes: -1 });
+    expect(r['pipeline.batch.tasks']).toEqual({ ms: 86_400_000, bytes: -1 });
+  });
+
+  it('fails start-up naming the variable for a bad value, a typo in the topic or a compacted topic', () => {
+    expect([
+      failure({ KAFKA_RETENTION_MS: '7d' }),
+      failure({ KAFKA_RETENTION_MS: '1000' }),
+      failure({ KAFKA_RETENTION_BYTES: '0' }),
+      failure({ KAFKA_RETENTION_BYTES_EVENTS_METRICS: '1.5e9' }),
+      failure({ KAFKA_RETENTION_MS_EVENTS_METRIC: '3600000' }),
+      failure({ KAFKA_RETENTION_BYTES_PIPELINE_ML_MODELS: '1073741824' }),
+    ]).toEqual([
+      'KAFKA_RETENTION_MS must be -1 (no limit) or an integer ≥ 60000 (ms), got "7d"',
+      'KAFKA_RETENTION_MS must be -1 (no limit) or an integer ≥ 60000 (ms), got "1000"',
+      'KAFKA_RETENTION_BYTES must be -1 (no limit) or an integer ≥ 1048576 (bytes per partition), got "0"',
+      'KAFKA_RETENTION_BYTES_EVENTS_METRICS must be -1 (no limit) or an integer ≥ 1048576 (bytes per partition), got "1.5e9"',
+      'KAFKA_RETENTION_MS_EVENTS_METRIC names no topic with retention (compacted topics have none); expected KAFKA_RETENTION_MS_ followed by one of ' +
+        'EVENTS_ANALYTICS, EVENTS_DEVICES, EVENTS_REALITY, EVENTS_ERRORS, EVENTS_METRICS, EVENTS_USER, PIPELINE_DEADLETTER, PIPELINE_ML_COMMANDS, PIPELINE_BATCH_COMMANDS, PIPELINE_BATCH_TASKS',
+      'KAFKA_RETENTION_BYTES_PIPELINE_ML_MODELS names no topic with retention (compacted topics have none); expected KAFKA_RETENTION_BYTES_ followed by one of ' +
+        'EVENTS_ANALYTICS, EVENTS_DEVICES, EVENTS_REALITY, EVENTS_ERRORS, EVENTS_METRICS, EVENTS_USER, PIPELINE_DEADLETTER, PIPELINE_ML_COMMANDS, PIPELINE_BATCH_COMMANDS, PIPELINE_BATCH_TASKS',
+    ]);
+    expect(() => readBaseConfig({ KAFKA_BROKERS: 'k:1', KAFKA_RETENTION_MS: '7d' }, 'svc', 1)).toThrow(ConfigError);
   });
 });
 

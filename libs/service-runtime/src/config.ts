@@ -1,14 +1,24 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, type KafkaClient, type KafkaSaslMechanism, type KafkaSaslOptions, type KafkaSslOptions } from '@pipeline/kafka';
+import { PipelineError } from '@pipeline/contracts';
+import {
+  DEFAULT_KAFKA_CLIENT,
+  DEFAULT_TOPIC_RETENTION,
+  KAFKA_CLIENTS,
+  RETAINED_TOPICS,
+  type KafkaClient,
+  type KafkaSaslMechanism,
+  type KafkaSaslOptions,
+  type KafkaSslOptions,
+  type TopicRetention,
+} from '@pipeline/kafka';
 
 /**
  * Typed readers for environment variables. Apps call these from their one `config.ts`, passing
  * `process.env`; a bad value throws ConfigError naming the variable and what was expected.
  */
-export class ConfigError extends Error {
+export class ConfigError extends PipelineError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('invalid_config', message);
   }
 }
 
@@ -79,6 +89,12 @@ export interface BaseConfig {
   /** Partitions for topics the service creates at start (existing topics are not changed). */
   topicPartitions: number;
   replicationFactor: number;
+  /**
+   * retention.ms / retention.bytes (per partition) of every topic whose records expire, keyed by
+   * topic (KAFKA_RETENTION_MS, KAFKA_RETENTION_BYTES and their per-topic overrides; see
+   * readTopicRetention). Applied to topics the service creates; existing topics are not changed.
+   */
+  topicRetention: Record<string, TopicRetention>;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** HTTP port for /healthz, /readyz, /metrics (and the service's own routes). */
   httpPort: number;
@@ -106,6 +122,7 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     ...readKafkaSecurity(env),
     topicPartitions: envInt(env, 'KAFKA_TOPIC_PARTITIONS', 3, { min: 1, max: 1000 }),
     replicationFactor: envInt(env, 'KAFKA_REPLICATION_FACTOR', 1, { min: 1, max: 10 }),
+    topicRetention: readTopicRetention(env),
     logLevel: envEnum(env, 'LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
     httpPort: envInt(env, 'HTTP_PORT', defaultPort, { min: 0, max: 65535 }),
     httpHost: envString(env, 'HTTP_HOST', '0.0.0.0'),
@@ -113,6 +130,47 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     sessionTimeoutMs: envInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     fetchBytesPerPartition: envInt(env, 'KAFKA_FETCH_BYTES_PER_PARTITION', 8 * 1024 * 1024, { min: 64 * 1024, max: 64 * 1024 * 1024 }),
   };
+}
+
+/** `events.metrics` → `EVENTS_METRICS`: the suffix of its KAFKA_RETENTION_MS_… / KAFKA_RETENTION_BYTES_… variables. */
+const retentionVariableSuffix = (topic: string): string => topic.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
+/** A retention limit: -1 (none) or an integer of at least `min`. */
+function envRetention(env: Env, name: string, fallback: number, min: number, unit: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  // Decimal digits only: Kafka takes the value as written, and "1.5e9" or "0x10" would not be.
+  const v = /^(-1|\d+)$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(v) || (v !== -1 && v < min)) throw new ConfigError(`${name} must be -1 (no limit) or an integer ≥ ${min} (${unit}), got "${raw}"`);
+  return v;
+}
+
+/**
+ * Retention of every topic whose records expire (RETAINED_TOPICS). KAFKA_RETENTION_MS and
+ * KAFKA_RETENTION_BYTES set all of them (default DEFAULT_TOPIC_RETENTION: 7 days, 16 GiB per
+ * partition); KAFKA_RETENTION_MS_<TOPIC> and KAFKA_RETENTION_BYTES_<TOPIC> set one, <TOPIC> being
+ * its name in upper case with `.` as `_` (KAFKA_RETENTION_BYTES_EVENTS_METRICS). A per-topic
+ * variable naming no such topic (a typo, or a compacted topic, which keeps the latest value per
+ * key and has no retention) fails start-up rather than being ignored.
+ */
+export function readTopicRetention(env: Env): Record<string, TopicRetention> {
+  const ms = envRetention(env, 'KAFKA_RETENTION_MS', DEFAULT_TOPIC_RETENTION.ms, 60_000, 'ms');
+  const bytes = envRetention(env, 'KAFKA_RETENTION_BYTES', DEFAULT_TOPIC_RETENTION.bytes, 1024 * 1024, 'bytes per partition');
+  const suffixes = new Map(RETAINED_TOPICS.map((t) => [retentionVariableSuffix(t), t]));
+  for (const name of Object.keys(env)) {
+    const m = /^KAFKA_RETENTION_(MS|BYTES)_(.+)$/.exec(name);
+    if (m && env[name] !== undefined && env[name] !== '' && !suffixes.has(m[2]!)) {
+      throw new ConfigError(`${name} names no topic with retention (compacted topics have none); expected KAFKA_RETENTION_${m[1]}_ followed by one of ${[...suffixes.keys()].join(', ')}`);
+    }
+  }
+  const out: Record<string, TopicRetention> = {};
+  for (const [suffix, topic] of suffixes) {
+    out[topic] = {
+      ms: envRetention(env, `KAFKA_RETENTION_MS_${suffix}`, ms, 60_000, 'ms'),
+      bytes: envRetention(env, `KAFKA_RETENTION_BYTES_${suffix}`, bytes, 1024 * 1024, 'bytes per partition'),
+    };
+  }
+  return out;
 }
 
 const SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['scram-sha-512', 'scram-sha-256', 'plain'];

@@ -112,7 +112,7 @@ export async function runMain<C extends BaseConfig>(factory: ServiceFactory<C>, 
     // Provisioning retries until the broker answers, so services may start before Kafka does.
     for (let attempt = 0; ; attempt++) {
       try {
-        await bus.ensureTopics(pipelineTopicSpecs({ partitions: config.topicPartitions, replicationFactor: config.replicationFactor }));
+        await bus.ensureTopics(pipelineTopicSpecs({ partitions: config.topicPartitions, replicationFactor: config.replicationFactor, retention: config.topicRetention }));
         break;
       } catch (err) {
         if (lifecycle.isShuttingDown()) return;
