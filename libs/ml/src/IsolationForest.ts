@@ -1,6 +1,7 @@
 import { MlInputError } from './errors';
 import type { FeatureMatrix } from './FeatureMatrix';
 import { Rng } from './Rng';
+import { decodePreorder, encodePreorder, sectionAt, type PreorderTrees } from './preorderTrees';
 import { checkInteger, checkNumber } from './checkParam';
 
 export interface IsolationForestOptions {
@@ -253,72 +254,30 @@ export class IsolationForest {
 
   /** Rebuilds a forest from `toCompact` output. */
   static fromCompact(c: CompactIsolationForest, nFeatures: number, sampleSize: number, scoreThreshold: number, contamination: number): IsolationForest {
-    const leafMark = nFeatures < 255 ? 0xff : 0xffff;
-    const trees = [];
-    let nodePos = 0;
     let thrPos = 0;
     let leafPos = 0;
-    for (let t = 0; t < c.treeNodeCounts.length; t++) {
-      const count = c.treeNodeCounts[t]!;
-      const feature = new Int32Array(count);
-      const threshold = new Float64Array(count);
-      const right = new Int32Array(count);
-      const leafSize = new Int32Array(count);
-      const pending: number[] = [];
-      for (let i = 0; i < count; i++) {
-        if (i > 0) {
-          if (feature[i - 1]! >= 0) pending.push(i - 1);
-          else {
-            const parent = pending.pop();
-            if (parent === undefined) throw new RangeError(`isolation tree ${t} is not a full binary tree`);
-            right[parent] = i;
-          }
-        }
-        if (nodePos >= c.nodeFeature.length) throw new RangeError(`tree ${t} runs past the node section`);
-        const f = c.nodeFeature[nodePos++]!;
-        if (f === leafMark) {
-          feature[i] = -1;
-          right[i] = -1;
-          leafSize[i] = at(c.leafSize, leafPos++, t);
-        } else {
-          if (f >= nFeatures) throw new RangeError(`isolation tree ${t} node ${i} has feature ${f} of ${nFeatures}`);
-          feature[i] = f;
-          threshold[i] = at(c.splitThreshold, thrPos++, t);
-        }
+    const trees = decodePreorder(c, nFeatures, 'isolation tree').map(({ feature, right }, t) => {
+      const threshold = new Float64Array(feature.length);
+      const leafSize = new Int32Array(feature.length);
+      for (let i = 0; i < feature.length; i++) {
+        if (feature[i]! < 0) leafSize[i] = sectionAt(c.leafSize, leafPos++, t);
+        else threshold[i] = sectionAt(c.splitThreshold, thrPos++, t);
       }
-      if (pending.length !== 0) throw new RangeError(`isolation tree ${t} is truncated`);
-      trees.push({ feature, threshold, right, leafSize });
-    }
-    if (nodePos !== c.nodeFeature.length || thrPos !== c.splitThreshold.length || leafPos !== c.leafSize.length) {
-      throw new RangeError('isolation forest sections have trailing nodes');
-    }
+      return { feature, threshold, right, leafSize };
+    });
+    if (thrPos !== c.splitThreshold.length || leafPos !== c.leafSize.length) throw new RangeError('isolation forest sections have trailing nodes');
     return IsolationForest.assemble(nFeatures, sampleSize, trees, scoreThreshold, contamination, new Float64Array(0));
   }
 
-  /** Preorder encoding: node feature (0xFF = leaf), float64 split of internal nodes, leaf row counts. */
+  /** Compact encoding (`encodePreorder`): the float64 split of each internal node and the row count of each leaf. */
   toCompact(): CompactIsolationForest {
-    const n = this.feature.length;
-    const leafMark = this.nFeatures < 255 ? 0xff : 0xffff;
-    const nodeFeature = this.nFeatures < 255 ? new Uint8Array(n) : new Uint16Array(n);
-    let nLeaves = 0;
-    for (let i = 0; i < n; i++) if (this.feature[i]! < 0) nLeaves++;
-    const splitThreshold = new Float64Array(n - nLeaves);
-    const leafSize = new Int32Array(nLeaves);
-    let a = 0;
-    let b = 0;
-    for (let i = 0; i < n; i++) {
-      const f = this.feature[i]!;
-      if (f < 0) {
-        nodeFeature[i] = leafMark;
-        leafSize[b++] = this.leafSize[i]!;
-      } else {
-        nodeFeature[i] = f;
-        splitThreshold[a++] = this.threshold[i]!;
-      }
-    }
-    const treeNodeCounts = new Int32Array(this.nTrees);
-    for (let t = 0; t < this.nTrees; t++) treeNodeCounts[t] = this.treeOffsets[t + 1]! - this.treeOffsets[t]!;
-    return { treeNodeCounts, nodeFeature, splitThreshold, leafSize };
+    const { treeNodeCounts, nodeFeature, splits, leaves } = encodePreorder(this.nFeatures, this.treeOffsets, this.feature);
+    return {
+      treeNodeCounts,
+      nodeFeature,
+      splitThreshold: Float64Array.from(splits, (i) => this.threshold[i]!),
+      leafSize: Int32Array.from(leaves, (i) => this.leafSize[i]!),
+    };
   }
 
   /** Anomaly score of one row, in (0, 1]; higher = more anomalous. No allocation. */
@@ -360,14 +319,7 @@ function quantile(values: Float64Array, q: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 
-export interface CompactIsolationForest {
-  treeNodeCounts: Int32Array;
-  nodeFeature: Uint8Array | Uint16Array;
+export interface CompactIsolationForest extends PreorderTrees {
   splitThreshold: Float64Array;
   leafSize: Int32Array;
-}
-
-function at(a: ArrayLike<number>, i: number, tree: number): number {
-  if (i >= a.length) throw new RangeError(`tree ${tree} runs past the end of a section`);
-  return a[i]!;
 }

@@ -3,6 +3,7 @@ import type { FeatureMatrix } from './FeatureMatrix';
 import { HistogramTreeBuilder } from './HistogramTreeBuilder';
 import { QuantileBinner } from './QuantileBinner';
 import { Rng } from './Rng';
+import { decodePreorder, encodePreorder, sectionAt, type PreorderTrees } from './preorderTrees';
 import { checkInteger, checkNumber } from './checkParam';
 
 export interface RandomForestOptions {
@@ -211,86 +212,42 @@ export class RandomForestRegressor {
   static fromCompact(c: CompactForest): RandomForestRegressor {
     const binner = QuantileBinner.fromState(c.binThresholds, c.binOffsets);
     const p = c.binOffsets.length - 1;
-    const leafMark = p < 255 ? 0xff : 0xffff;
-    const trees = [];
-    let nodePos = 0;
     let binPos = 0;
     let leafPos = 0;
-    for (let t = 0; t < c.treeNodeCounts.length; t++) {
-      const count = c.treeNodeCounts[t]!;
-      const feature = new Int32Array(count);
-      const bin = new Uint8Array(count);
-      const threshold = new Float64Array(count);
-      const right = new Int32Array(count);
-      const value = new Float64Array(count);
-      const pending: number[] = [];
-      for (let i = 0; i < count; i++) {
-        if (i > 0) {
-          if (feature[i - 1]! >= 0) pending.push(i - 1);
-          else {
-            const parent = pending.pop();
-            if (parent === undefined) throw new RangeError(`tree ${t} is not a full binary tree`);
-            right[parent] = i;
-          }
+    const trees = decodePreorder(c, p, 'tree').map(({ feature, right }, t) => {
+      const bin = new Uint8Array(feature.length);
+      const threshold = new Float64Array(feature.length);
+      const value = new Float64Array(feature.length);
+      for (let i = 0; i < feature.length; i++) {
+        const f = feature[i]!;
+        if (f < 0) {
+          value[i] = sectionAt(c.leafValue, leafPos++, t);
+          continue;
         }
-        if (nodePos >= c.nodeFeature.length) throw new RangeError(`tree ${t} runs past the node section`);
-        const f = c.nodeFeature[nodePos++]!;
-        if (f === leafMark) {
-          feature[i] = -1;
-          right[i] = -1;
-          value[i] = at(c.leafValue, leafPos++, t);
-        } else {
-          if (f >= p) throw new RangeError(`tree ${t} node ${i} has feature ${f} of ${p}`);
-          const b = at(c.nodeBin, binPos++, t);
-          if (b >= binner.nBins(f) - 1) throw new RangeError(`tree ${t} node ${i} has bin ${b} beyond feature ${f}'s thresholds`);
-          feature[i] = f;
-          bin[i] = b;
-          threshold[i] = c.binThresholds[c.binOffsets[f]! + b]!;
-        }
+        const b = sectionAt(c.nodeBin, binPos++, t);
+        if (b >= binner.nBins(f) - 1) throw new RangeError(`tree ${t} node ${i} has bin ${b} beyond feature ${f}'s thresholds`);
+        bin[i] = b;
+        threshold[i] = c.binThresholds[c.binOffsets[f]! + b]!;
       }
-      if (pending.length !== 0) throw new RangeError(`tree ${t} is truncated`);
-      trees.push({ feature, bin, threshold, right, value });
-    }
-    if (nodePos !== c.nodeFeature.length || binPos !== c.nodeBin.length || leafPos !== c.leafValue.length) {
-      throw new RangeError('forest sections have trailing nodes');
-    }
+      return { feature, bin, threshold, right, value };
+    });
+    if (binPos !== c.nodeBin.length || leafPos !== c.leafValue.length) throw new RangeError('forest sections have trailing nodes');
     return RandomForestRegressor.assemble(p, trees, binner, c.featureImportances);
   }
 
   /**
-   * Compact encoding: per node one byte (feature index, 0xFF = leaf; uint16 when ≥ 255 features),
-   * per internal node its split bin (1 byte), per leaf its float32 value, plus the bin edges.
-   * ≈ 2 + 4·(leaf share) bytes per node: ~0.6 MB for 100 full depth-10 trees.
+   * Compact encoding (`encodePreorder`): per node one byte (feature index, 0xFF = leaf; uint16 when
+   * ≥ 255 features), per internal node its split bin (1 byte), per leaf its float32 value, plus the
+   * bin edges. ≈ 2 + 4·(leaf share) bytes per node: ~0.6 MB for 100 full depth-10 trees.
    */
   toCompact(): CompactForest {
     this.requireFlat('toCompact');
-    const n = this.feature.length;
-    const p = this.nFeatures;
-    const nodeFeature = p < 255 ? new Uint8Array(n) : new Uint16Array(n);
-    const leafMark = p < 255 ? 0xff : 0xffff;
-    let nLeaves = 0;
-    for (let i = 0; i < n; i++) if (this.feature[i]! < 0) nLeaves++;
-    const nodeBin = new Uint8Array(n - nLeaves);
-    const leafValue = new Float32Array(nLeaves);
-    let bi = 0;
-    let li = 0;
-    for (let i = 0; i < n; i++) {
-      const f = this.feature[i]!;
-      if (f < 0) {
-        nodeFeature[i] = leafMark;
-        leafValue[li++] = this.value[i]!;
-      } else {
-        nodeFeature[i] = f;
-        nodeBin[bi++] = this.splitBin[i]!;
-      }
-    }
-    const treeNodeCounts = new Int32Array(this.nTrees);
-    for (let t = 0; t < this.nTrees; t++) treeNodeCounts[t] = this.treeOffsets[t + 1]! - this.treeOffsets[t]!;
+    const { treeNodeCounts, nodeFeature, splits, leaves } = encodePreorder(this.nFeatures, this.treeOffsets, this.feature);
     return {
       treeNodeCounts,
       nodeFeature,
-      nodeBin,
-      leafValue,
+      nodeBin: Uint8Array.from(splits, (i) => this.splitBin[i]!),
+      leafValue: Float32Array.from(leaves, (i) => this.value[i]!),
       binThresholds: this.binner.thresholds,
       binOffsets: this.binner.offsets,
       featureImportances: this.featureImportances,
@@ -439,19 +396,12 @@ export class RandomForestRegressor {
   }
 }
 
-export interface CompactForest {
-  treeNodeCounts: Int32Array;
-  nodeFeature: Uint8Array | Uint16Array;
+export interface CompactForest extends PreorderTrees {
   nodeBin: Uint8Array;
   leafValue: Float32Array;
   binThresholds: Float64Array;
   binOffsets: Int32Array;
   featureImportances: Float64Array;
-}
-
-function at(a: ArrayLike<number>, i: number, tree: number): number {
-  if (i >= a.length) throw new RangeError(`tree ${tree} runs past the end of a section`);
-  return a[i]!;
 }
 
 /** Deepest forest the implicit layout takes: 2^12 leaves per tree (16 KB of float32). */
