@@ -1,15 +1,7 @@
-import type { ModelType, Provenance, TrainRequest, TrainedModel } from '@pipeline/ml';
+import type { TrainRequest, TrainedModel } from '@pipeline/ml';
 
 /** What the registry manifest and the job status carry about a model (readable without decoding it). */
-export interface ModelSummary {
-  type: ModelType;
-  featureKeys: string[];
-  targetKey?: string;
-  metrics: Record<string, number>;
-  featureImportances?: Record<string, number>;
-  params: Record<string, unknown>;
-  provenance: Provenance;
-}
+export type ModelSummary = Pick<TrainedModel, 'type' | 'featureKeys' | 'targetKey' | 'metrics' | 'featureImportances' | 'params' | 'provenance'>;
 
 export interface TrainingOutput {
   /** `encodeModel(model)`. */
