@@ -1,11 +1,12 @@
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
+import { BatchJobsView } from '@pipeline/jobs';
 import { HttpError, jsonBody, type ServiceFactory } from '@pipeline/service-runtime';
 import { apiKeyAuth, rateLimit } from './auth';
 import type { GatewayConfig } from './config';
 import { docsRoutes } from './docs';
 import { buildOpenApi, type OpenApiPaths } from './openapi';
 import { aggregateRoutes } from './routes/aggregate';
-import { BatchJobsView, batchOpenApiPaths, batchRoutes } from './routes/batch';
+import { batchOpenApiPaths, batchRoutes } from './routes/batch';
 import { eventsRoutes } from './routes/events';
 import { createMlRoutes } from './routes/ml';
 import { statsOpenApi, statsRoutes } from './routes/stats';
@@ -24,7 +25,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
   const stats = createStatsView(bus, logger, config.aggregatorGroup);
   const startViews: Array<() => Promise<void>> = [() => stats.topicView.start()];
   const stopViews: Array<() => Promise<void>> = [() => stats.topicView.stop()];
-  const batchJobs = new BatchJobsView(bus);
+  const batchJobs = new BatchJobsView(bus, { groupPrefix: 'pipeline-gateway-batch-view', keepPartials: false });
   Object.assign(extraPaths, batchOpenApiPaths);
   startViews.push(() => batchJobs.start());
   stopViews.push(() => batchJobs.stop());

@@ -9,16 +9,16 @@ import {
   type BatchTask,
 } from '@pipeline/contracts';
 import { BatchInputError, readBatchRequest, type BatchJobOptions } from '@pipeline/batch';
+import type { BatchJobsView } from '@pipeline/jobs';
 import { BusError, type EventBus, type IncomingMessage } from '@pipeline/kafka';
 import { packRecords } from './batchCompute';
 import { createInlineCompute, type ComputeRunner } from './ComputeRunner';
 import { BatchJobFailure, TaskAborted } from './errors';
-import type { JobStore } from './JobStore';
 import { planTasks, taskKey } from './planTasks';
 
 export interface BatchWorkerOptions {
   bus: EventBus;
-  store: JobStore;
+  store: BatchJobsView;
   /** Name of this replica in progress records and results. */
   workerId: string;
   /** A job is failed this long after a replica took its command (ms). */

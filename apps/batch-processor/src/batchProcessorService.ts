@@ -3,11 +3,11 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { BATCH_TASKS_TOPIC, INTERNAL_TOPICS, type BatchCommand, type BatchTask } from '@pipeline/contracts';
 import type { IncomingMessage, Subscription, TopicPartition } from '@pipeline/kafka';
 import { BATCH_OPERATIONS } from '@pipeline/batch';
+import { BatchJobsView } from '@pipeline/jobs';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import { BatchWorker } from './BatchWorker';
 import { createInlineCompute, createWorkerCompute } from './ComputeRunner';
 import type { BatchProcessorConfig } from './config';
-import { JobStore } from './JobStore';
 
 /**
  * The batch-processor: consumes pipeline.batch.commands and pipeline.batch.tasks in one consumer
@@ -38,7 +38,7 @@ export function batchProcessorFactory(opts: { spawnComputeWorker?: () => Worker 
   const spawn = opts.spawnComputeWorker ?? (config.computeWorkerPath ? () => new Worker(config.computeWorkerPath) : undefined);
   const compute = spawn ? createWorkerCompute(spawn, (d) => computing.inc(d)) : createInlineCompute();
   if (!spawn) logger.warn('BATCH_COMPUTE_WORKER_PATH is empty: batch jobs compute on the event loop');
-  const store = new JobStore(bus);
+  const store = new BatchJobsView(bus, { groupPrefix: 'pipeline-batch-processor-view', keepPartials: true });
   const worker = new BatchWorker({
     compute,
     bus,

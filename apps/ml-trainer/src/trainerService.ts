@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { INTERNAL_TOPICS, ML_MODEL_TYPES, type MlJobCommand, type MlJobStatus } from '@pipeline/contracts';
-import { CompactedTopicView, type IncomingMessage, type MessageBatch, type Subscription } from '@pipeline/kafka';
+import { INTERNAL_TOPICS, ML_MODEL_TYPES, type MlJobCommand } from '@pipeline/contracts';
+import { MlJobsView } from '@pipeline/jobs';
+import type { IncomingMessage, MessageBatch, Subscription } from '@pipeline/kafka';
 import { ModelRegistryView, keyIdOf, withdrawModelVersions } from '@pipeline/model-registry';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import type { TrainerConfig } from './config';
@@ -58,11 +59,7 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
 
     const signingKey = config.signingKey ?? opts.signingKey;
     const runner = opts.runner ?? (config.trainWorkerPath ? createWorkerRunner(config.trainWorkerPath) : createInlineRunner());
-    const jobs = new CompactedTopicView<MlJobStatus>(bus, {
-      topic: INTERNAL_TOPICS.mlJobs,
-      groupPrefix: 'pipeline-ml-trainer-jobs',
-      decode: (m) => parseJson(m) as MlJobStatus | undefined,
-    });
+    const jobs = new MlJobsView(bus, { groupPrefix: 'pipeline-ml-trainer-jobs' });
     const registry = new ModelRegistryView(bus, {
       topic: INTERNAL_TOPICS.mlModels,
       groupPrefix: 'pipeline-ml-trainer-models',
@@ -152,10 +149,8 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
         if (shutdown.signal.aborted) {
           // Put the job back to queued: it will run again when its command is redelivered.
           const now = new Date().toISOString();
-          const back: Partial<MlJobStatus> = { job_id: command.job_id, status: 'queued', progress: 0, submitted_at: command.submitted_at, updated_at: now };
-          await bus
-            .publish({ topic: INTERNAL_TOPICS.mlJobs, key: command.job_id, value: JSON.stringify({ ...jobs.get(command.job_id), ...back, model_name: command.request?.model_name ?? '', model_type: command.request?.model_type ?? '' }) })
-            .catch(() => undefined);
+          const back = { job_id: command.job_id, status: 'queued', progress: 0, submitted_at: command.submitted_at, updated_at: now } as const;
+          await jobs.write({ ...jobs.get(command.job_id), ...back, model_name: command.request?.model_name ?? '', model_type: command.request?.model_type ?? '' }).catch(() => undefined);
         } else {
           logger.warn({ job_id: command.job_id, err }, 'training job interrupted by a retriable error; the command will be redelivered');
         }

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { Express, Response } from 'express';
 import {
   ContractError,
-  INTERNAL_TOPICS,
   MlAnomaliesRequestSchema,
   MlClusterRequestSchema,
   MlJobStatusSchema,
@@ -14,11 +12,10 @@ import {
   parseTrainRequest,
   type MlAnomaliesRequest,
   type MlClusterRequest,
-  type MlJobCommand,
-  type MlJobStatus,
   type MlPredictRequest,
 } from '@pipeline/contracts';
-import { BusUnavailableError, CompactedTopicView, type EventBus } from '@pipeline/kafka';
+import { MlJobsView } from '@pipeline/jobs';
+import { BusUnavailableError, type EventBus } from '@pipeline/kafka';
 import { MlInputError, clusterOnce, detectAnomaliesOnce } from '@pipeline/ml';
 import { createPredictorClient, type ModelInfo, type PredictorClient } from '@pipeline/proto';
 import { HttpError } from '@pipeline/service-runtime';
@@ -57,23 +54,13 @@ export function createMlRoutes(opts: {
 }): MlRoutes {
   const { bus } = opts;
   const restMetrics = opts.registry ? new RestPredictMetrics(opts.registry) : undefined;
-  const jobs = new CompactedTopicView<MlJobStatus>(bus, {
-    topic: INTERNAL_TOPICS.mlJobs,
-    groupPrefix: 'pipeline-gateway-ml-jobs',
-    decode: (m) => {
-      try {
-        return JSON.parse(m.value.toString('utf8')) as MlJobStatus;
-      } catch {
-        return undefined;
-      }
-    },
-  });
+  const jobs = new MlJobsView(bus, { groupPrefix: 'pipeline-gateway-ml-jobs' });
   const predictor = opts.predictor ?? createPredictorClient(opts.predictorAddress, { defaultTimeoutMs: opts.predictTimeoutMs ?? 2_000 });
   const featureOrders = new FeatureOrderCache(async (modelName, version) => (await predictor.getModel({ modelName, version })).model!, opts.featureOrderCache);
 
-  const publishOr503 = async (f: () => Promise<void>) => {
+  const publishOr503 = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
-      await f();
+      return await f();
     } catch (e) {
       if (e instanceof BusUnavailableError) throw new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; the job was not submitted — retry later', undefined, { 'Retry-After': '5' });
       throw e;
@@ -89,23 +76,13 @@ export function createMlRoutes(opts: {
         if (e instanceof ContractError) throw new HttpError(400, 'invalid_request', e.message);
         throw e;
       }
-      const now = new Date().toISOString();
-      const command: MlJobCommand = { job_id: randomUUID(), request, submitted_at: now };
-      const queued: MlJobStatus = { job_id: command.job_id, status: 'queued', progress: 0, model_name: request.model_name, model_type: request.model_type, submitted_at: now, updated_at: now };
-      // Status first, so GET /jobs/{id} never sees the trainer's `running` before `queued`.
-      await publishOr503(() => bus.publish({ topic: INTERNAL_TOPICS.mlJobs, key: command.job_id, value: JSON.stringify(queued) }));
-      // Keyed by model name: one model's jobs run one after another (safe version numbers).
-      await publishOr503(() => bus.publish({ topic: INTERNAL_TOPICS.mlCommands, key: request.model_name, value: JSON.stringify(command) }));
-      res.status(202).json({ job_id: command.job_id, status: 'queued' });
+      const jobId = await publishOr503(() => jobs.submit(request, new Date().toISOString()));
+      res.status(202).json({ job_id: jobId, status: 'queued' });
     });
 
     app.get('/pipeline/ml/jobs/:job_id', async (req, res) => {
       const id = req.params['job_id']!;
-      let job = jobs.get(id);
-      if (!job) {
-        await jobs.catchUp(3_000).catch(() => undefined); // read-your-writes right after POST /train
-        job = jobs.get(id);
-      }
+      const job = await jobs.find(id, 3_000);
       if (!job) throw new HttpError(404, 'job_not_found', `no training job with id ${JSON.stringify(id)}`);
       res.json(job);
     });

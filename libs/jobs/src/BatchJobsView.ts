@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BATCH_JOB_STATUSES,
+  INTERNAL_TOPICS,
+  batchJobKeys,
+  isTerminalBatchStatus,
+  parseBatchJobKey,
+  summarizeBatchJob,
+  type BatchCancelRecord,
+  type BatchCommand,
+  type BatchJob,
+  type BatchJobRecord,
+  type BatchJobStatus,
+  type BatchPartialRecord,
+  type BatchProgressRecord,
+} from '@pipeline/contracts';
+import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
+
+type Entry = BatchJobRecord | BatchProgressRecord | BatchPartialRecord | BatchCancelRecord;
+
+export interface BatchJobsViewOptions {
+  /** Consumer-group prefix of this view (each instance reads the whole topic in its own group). */
+  groupPrefix: string;
+  /**
+   * Keep the tasks' partial results (up to one Kafka message each). The batch-processor merges them;
+   * the gateway only shows status and progress, so it skips them unparsed.
+   */
+  keepPartials: boolean;
+}
+
+/**
+ * The one view of `pipeline.batch.jobs` (keys in @pipeline/contracts batchSchemas.ts) and its writes,
+ * for the gateway (submit, cancel, status) and the batch-processor (running the job's states). Each
+ * instance has its own consumer, so `catchUp()` after a write gives read-your-writes across replicas.
+ *
+ * States: the gateway writes `queued` (then the command) and cancel markers; the processor writes
+ * `running` with its task count, task progress and partials, then one terminal state
+ * (succeeded, failed, cancelled) and empties the task keys.
+ */
+export class BatchJobsView {
+  private readonly view: CompactedTopicView<Entry>;
+  private readonly topic = INTERNAL_TOPICS.batchJobs;
+  /** Callbacks of `waitForEnd`, by job id, run on every status update of the job. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly bus: EventBus,
+    opts: BatchJobsViewOptions,
+  ) {
+    this.view = new CompactedTopicView<Entry>(bus, {
+      topic: this.topic,
+      groupPrefix: opts.groupPrefix,
+      decode: (m) => {
+        const k = m.key === null ? undefined : parseBatchJobKey(m.key);
+        if (k === undefined || (k.kind === 'partial' && !opts.keepPartials)) return undefined;
+        try {
+          return JSON.parse(m.value.toString('utf8')) as Entry;
+        } catch {
+          return undefined;
+        }
+      },
+      onUpdate: (key) => {
+        const k = parseBatchJobKey(key);
+        if (k?.kind === 'status') for (const f of this.waiters.get(k.jobId) ?? []) f();
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return this.view.start();
+  }
+  stop(): Promise<void> {
+    return this.view.stop();
+  }
+  catchUp(timeoutMs?: number): Promise<void> {
+    return this.view.catchUp(timeoutMs);
+  }
+
+  /** The job's status record, as written. */
+  status(jobId: string): BatchJobRecord | undefined {
+    return this.view.get(batchJobKeys.status(jobId)) as BatchJobRecord | undefined;
+  }
+  cancelRequested(jobId: string): boolean {
+    return this.view.get(batchJobKeys.cancel(jobId)) !== undefined;
+  }
+  /** A task's partial result (always undefined without `keepPartials`). */
+  partial(jobId: string, task: number): BatchPartialRecord | undefined {
+    return this.view.get(batchJobKeys.partial(jobId, task)) as BatchPartialRecord | undefined;
+  }
+  /** Every job's status record. */
+  *statuses(): Iterable<BatchJobRecord> {
+    for (const [key, value] of this.view.entries()) if (parseBatchJobKey(key)?.kind === 'status') yield value as BatchJobRecord;
+  }
+
+  /** The job as the REST API shows it: status with the progress of its tasks and a pending cancel. */
+  job(jobId: string): BatchJob | undefined {
+    const r = this.status(jobId);
+    if (!r) return undefined;
+    const progress: BatchProgressRecord[] = [];
+    for (let task = 0; task < (r.tasks ?? 0); task++) {
+      const p = this.view.get(batchJobKeys.progress(jobId, task)) as BatchProgressRecord | undefined;
+      if (p) progress.push(p);
+    }
+    return summarizeBatchJob(r, progress, this.cancelRequested(jobId));
+  }
+
+  /** The job, after catching up once (at most `catchUpMs`) if this view has not seen it yet: read-your-writes after a submit. */
+  async find(jobId: string, catchUpMs: number): Promise<BatchJob | undefined> {
+    if (!this.status(jobId)) await this.catchUp(catchUpMs).catch(() => undefined);
+    return this.job(jobId);
+  }
+
+  /** Every job, newest submission first. */
+  list(): BatchJob[] {
+    return [...this.statuses()].map((r) => this.job(r.job_id)!).sort((a, b) => (a.submitted_at < b.submitted_at ? 1 : a.submitted_at > b.submitted_at ? -1 : 0));
+  }
+
+  /** Jobs by state, and the events read by the succeeded ones. */
+  counts(): { jobs: Record<BatchJobStatus, number>; eventsProcessed: number } {
+    const jobs = Object.fromEntries(BATCH_JOB_STATUSES.map((s) => [s, 0])) as Record<BatchJobStatus, number>;
+    let eventsProcessed = 0;
+    for (const r of this.statuses()) {
+      jobs[r.status]++;
+      if (r.status === 'succeeded') eventsProcessed += r.events_read ?? 0;
+    }
+    return { jobs, eventsProcessed };
+  }
+
+  /** Resolves with the job once it is terminal, or with its latest state after `timeoutMs`. */
+  waitForEnd(jobId: string, timeoutMs: number): Promise<BatchJob | undefined> {
+    const done = () => {
+      const r = this.status(jobId);
+      return r !== undefined && isTerminalBatchStatus(r.status);
+    };
+    if (done() || timeoutMs <= 0) return Promise.resolve(this.job(jobId));
+    return new Promise((resolve) => {
+      let set = this.waiters.get(jobId);
+      if (!set) this.waiters.set(jobId, (set = new Set()));
+      const finish = () => {
+        clearTimeout(timer);
+        set!.delete(check);
+        if (set!.size === 0) this.waiters.delete(jobId);
+        resolve(this.job(jobId));
+      };
+      const check = () => {
+        if (done()) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      set.add(check);
+    });
+  }
+
+  /**
+   * Submits a job: its `queued` status first, so that a processor's `running` always follows it,
+   * then the command. Resolves with the job id.
+   */
+  async submit(request: Record<string, unknown>, submittedAt: string, jobId: string = randomUUID()): Promise<string> {
+    const queued: BatchJobRecord = { job_id: jobId, operation: String(request['operation']), status: 'queued', submitted_at: submittedAt };
+    const command: BatchCommand = { job_id: jobId, request, submitted_at: submittedAt };
+    await this.writeStatus(queued);
+    await this.bus.publish({ topic: INTERNAL_TOPICS.batchCommands, key: jobId, value: JSON.stringify(command) });
+    return jobId;
+  }
+
+  /** Marks the job for cancelling; the processor ends it `cancelled` at its next chunk. */
+  requestCancel(jobId: string, requestedAt: string): Promise<void> {
+    const marker: BatchCancelRecord = { job_id: jobId, requested_at: requestedAt };
+    return this.bus.publish({ topic: this.topic, key: batchJobKeys.cancel(jobId), value: JSON.stringify(marker) });
+  }
+
+  writeStatus(record: BatchJobRecord): Promise<void> {
+    return this.bus.publish({ topic: this.topic, key: batchJobKeys.status(record.job_id), value: JSON.stringify(record) });
+  }
+  writeProgress(record: BatchProgressRecord): Promise<void> {
+    return this.bus.publish({ topic: this.topic, key: batchJobKeys.progress(record.job_id, record.task), value: JSON.stringify(record) });
+  }
+  writePartial(record: BatchPartialRecord): Promise<void> {
+    return this.bus.publish({ topic: this.topic, key: batchJobKeys.partial(record.job_id, record.task), value: JSON.stringify(record) });
+  }
+  /** Empties the progress and partial keys of a finished job (empty value = deleted in every view). */
+  clearTasks(jobId: string, tasks: number): Promise<void> {
+    const keys = Array.from({ length: tasks }, (_, i) => [batchJobKeys.progress(jobId, i), batchJobKeys.partial(jobId, i)]).flat();
+    return this.bus.publishBatch(keys.map((key) => ({ topic: this.topic, key, value: '' })));
+  }
+}

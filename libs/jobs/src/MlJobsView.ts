@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { INTERNAL_TOPICS, type MlJobCommand, type MlJobStatus, type MlTrainRequest } from '@pipeline/contracts';
+import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
+
+/**
+ * The one view of `pipeline.ml.jobs` (key = job id, value = the job's latest MlJobStatus) and its
+ * writes, for the gateway (submit, status) and ml-trainer (skip finished jobs, put aborted ones back).
+ * States: `queued` (the gateway, or a trainer shutting down mid-job), `running` with progress,
+ * then `succeeded` or `failed`.
+ */
+export class MlJobsView {
+  private readonly view: CompactedTopicView<MlJobStatus>;
+
+  /** `groupPrefix`: consumer-group prefix of this view (each instance reads the whole topic in its own group). */
+  constructor(
+    private readonly bus: EventBus,
+    opts: { groupPrefix: string },
+  ) {
+    this.view = new CompactedTopicView<MlJobStatus>(bus, {
+      topic: INTERNAL_TOPICS.mlJobs,
+      groupPrefix: opts.groupPrefix,
+      decode: (m) => {
+        try {
+          const v = JSON.parse(m.value.toString('utf8')) as unknown;
+          return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as MlJobStatus) : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return this.view.start();
+  }
+  stop(): Promise<void> {
+    return this.view.stop();
+  }
+  catchUp(timeoutMs?: number): Promise<void> {
+    return this.view.catchUp(timeoutMs);
+  }
+
+  get(jobId: string): MlJobStatus | undefined {
+    return this.view.get(jobId);
+  }
+
+  /** The job, after catching up once (at most `catchUpMs`) if this view has not seen it yet: read-your-writes after a submit. */
+  async find(jobId: string, catchUpMs: number): Promise<MlJobStatus | undefined> {
+    if (!this.view.get(jobId)) await this.catchUp(catchUpMs).catch(() => undefined);
+    return this.view.get(jobId);
+  }
+
+  /**
+   * Submits a training job: its `queued` status first, so that a trainer's `running` never comes
+   * before it, then the command, keyed by model name (one model's jobs run one after another, which
+   * keeps version numbers safe). Resolves with the job id.
+   */
+  async submit(request: MlTrainRequest, submittedAt: string, jobId: string = randomUUID()): Promise<string> {
+    const command: MlJobCommand = { job_id: jobId, request, submitted_at: submittedAt };
+    await this.write({ job_id: jobId, status: 'queued', progress: 0, model_name: request.model_name, model_type: request.model_type, submitted_at: submittedAt, updated_at: submittedAt });
+    await this.bus.publish({ topic: INTERNAL_TOPICS.mlCommands, key: request.model_name, value: JSON.stringify(command) });
+    return jobId;
+  }
+
+  write(status: MlJobStatus): Promise<void> {
+    return this.bus.publish({ topic: INTERNAL_TOPICS.mlJobs, key: status.job_id, value: JSON.stringify(status) });
+  }
+}

@@ -1,0 +1,5 @@
+// Public API of @pipeline/jobs: the job-status views of pipeline.ml.jobs and pipeline.batch.jobs and
+// their writes, shared by the gateway (submit, status, cancel) and the workers that run the jobs.
+export { BatchJobsView } from './BatchJobsView';
+export type { BatchJobsViewOptions } from './BatchJobsView';
+export { MlJobsView } from './MlJobsView';
