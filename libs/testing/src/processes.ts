@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaBrokers } from './broker';
 import { freePort, httpRequest, waitFor } from './net';
@@ -23,8 +23,10 @@ export interface AppProcess {
  * unless PIPELINE_TEST_LOGS=1.
  */
 export async function spawnApp(app: string, env: Record<string, string> = {}): Promise<AppProcess> {
+  const main = join(root, 'dist/apps', app, 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`node scripts/build.mjs ${app}\` (npm test does)`);
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/apps', app, 'main.js')], {
+  const child: ChildProcess = spawn(process.execPath, [main], {
     env: { ...process.env, KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', process.env['PIPELINE_TEST_LOGS'] ? 'inherit' : 'ignore', 'inherit'],
   });

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -10,42 +9,23 @@ import { createPredictor, decodeModel, encodeModel, trainModel, type Predictor }
 import { ModelRegistryView } from '@pipeline/model-registry';
 import { createPredictorClient, type PredictorClient } from '@pipeline/proto';
 import { startService, type RunningService } from '@pipeline/service-runtime';
-import { createTestBus, freePort, httpRequest, kafkaBrokers, threadsOf, uniqueName, waitFor } from '@pipeline/testing';
+import { createTestBus, freePort, httpRequest, kafkaBrokers, spawnApp, threadsOf, uniqueName, waitFor, type AppProcess } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index';
 
 jest.setTimeout(240_000);
 
-const root = join(__dirname, '../../../..');
 const post = (url: string, body: unknown) => httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-
-/** Spawns a built app (`npm test` builds dist/ first) and waits for /readyz. */
-async function spawnApp(app: string, env: Record<string, string>): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
-  const main = join(root, 'dist/apps', app, 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: run \`node scripts/build.mjs ml-trainer ml-predictor\` (npm test does)`);
-  const child = spawn(process.execPath, [main], { env: { ...process.env, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitFor(async () => (await httpRequest(`http://127.0.0.1:${env['HTTP_PORT']}/readyz`)).status === 200, { timeoutMs: 90_000, intervalMs: 200, what: `${app} ready` });
-  return {
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 describe('ml-trainer → registry → ml-predictor → gateway on a real broker', () => {
   const brokers = kafkaBrokers();
   const name = uniqueName('it-model');
   let bus: EventBus;
-  let trainer: Awaited<ReturnType<typeof spawnApp>>;
-  let predictor: Awaited<ReturnType<typeof spawnApp>>;
+  let trainer: AppProcess;
+  let predictor: AppProcess;
   let gateway: RunningService;
   let gatewayBus: EventBus;
   let grpc: PredictorClient;
   let predictorEnv: Record<string, string>;
-  let predictorMetricsUrl: string;
   let url: string;
 
   /** y = 3a − 2b + c on a small grid, published as events.devices readings in a private time window. */
@@ -83,7 +63,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
   beforeAll(async () => {
     bus = createTestBus({ brokers, clientId: 'ml-it' });
     await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
-    const [trainerPort, predictorPort, grpcPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const grpcPort = await freePort();
     const kafka = { KAFKA_BROKERS: brokers.join(',') };
     // The trainer signs with its private key; the predictor trusts only the public half. The shared
     // topic may hold versions other runs signed with their own keys: this predictor refuses those.
@@ -91,12 +71,12 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     const keyDir = mkdtempSync(join(tmpdir(), 'ml-it-keys-'));
     writeFileSync(join(keyDir, 'trainer.pem'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     writeFileSync(join(keyDir, 'trainer.pub.pem'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
-    predictorMetricsUrl = `http://127.0.0.1:${predictorPort}/metrics`;
-    predictorEnv = { ...kafka, HTTP_PORT: String(predictorPort), GRPC_PORT: String(grpcPort), GRPC_HOST: '127.0.0.1', GRPC_DRAIN_MS: '1000', ML_VERIFY_KEYS_FILE: join(keyDir, 'trainer.pub.pem') };
+    predictorEnv = { GRPC_PORT: String(grpcPort), GRPC_HOST: '127.0.0.1', GRPC_DRAIN_MS: '1000', ML_VERIFY_KEYS_FILE: join(keyDir, 'trainer.pub.pem') };
     [trainer, predictor] = await Promise.all([
-      spawnApp('ml-trainer', { ...kafka, HTTP_PORT: String(trainerPort), ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100', ML_SIGNING_KEY_FILE: join(keyDir, 'trainer.pem') }),
+      spawnApp('ml-trainer', { ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100', ML_SIGNING_KEY_FILE: join(keyDir, 'trainer.pem') }),
       spawnApp('ml-predictor', predictorEnv),
     ]);
+    await Promise.all([trainer.ready(90_000), predictor.ready(90_000)]);
     gatewayBus = createTestBus({ brokers, clientId: 'ml-it-gateway' });
     gateway = await startService(createGateway, readGatewayConfig({ ...kafka, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}` }), gatewayBus);
     url = `http://127.0.0.1:${gateway.port}`;
@@ -114,7 +94,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     grpc?.close();
     await gateway?.stop();
     await gatewayBus?.close();
-    await Promise.all([trainer?.stop(), predictor?.stop()]);
+    await Promise.all([trainer?.kill(), predictor?.kill()]);
     await bus?.close();
   });
 
@@ -175,15 +155,16 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     expect(calls).toBeGreaterThan(20);
     // Every version (both of this model, and any the shared registry topic holds) was decoded in
     // the predictor's decode worker, none on its event loop.
-    const metrics = (await httpRequest(predictorMetricsUrl)).text;
+    const metrics = await predictor.metrics();
     const decoded = /^pipeline_ml_model_load_duration_seconds_count\{[^}]*thread="worker"[^}]*\} (\d+)$/m.exec(metrics);
     expect(Number(decoded?.[1])).toBeGreaterThanOrEqual(2);
     expect(/^pipeline_ml_model_load_duration_seconds_count\{[^}]*thread="main"[^}]*\} (\d+)$/m.exec(metrics)?.[1]).toBe('0');
   });
 
   it('serves the latest version from a predictor restarted alone', async () => {
-    await predictor.stop();
+    await predictor.kill();
     predictor = await spawnApp('ml-predictor', predictorEnv);
+    await predictor.ready(90_000);
     const expected = Array.from((await reference(2)).predict(Float64Array.from(rows.flat()), 3));
     const g = await grpc.predict({ modelName: name, values: rows.flat(), nFeatures: 3 });
     expect(g).toEqual({ predictions: expected, modelName: name, modelVersion: 2 });
@@ -192,7 +173,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
   });
 
   it('refuses and counts a version written on pipeline.ml.models by anyone but the trainer, and Predict keeps answering with the one it had', async () => {
-    const refused = async () => Number(/^pipeline_ml_models_rejected_total\{[^}]*reason="unsigned"[^}]*\} (\d+)$/m.exec((await httpRequest(predictorMetricsUrl)).text)?.[1]);
+    const refused = async () => Number(/^pipeline_ml_models_rejected_total\{[^}]*reason="unsigned"[^}]*\} (\d+)$/m.exec(await predictor.metrics())?.[1]);
     const before = await refused();
     // Version 3 written straight to the topic (as kcat would), predicting −9999.99 for every row.
     const forged = encodeModel(
@@ -239,7 +220,7 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
   });
 
   it('trains in a worker thread', async () => {
-    const pid = trainer.child.pid!;
+    const pid = trainer.pid;
     // The trainer's worker threads seen while the job ran.
     const seen = new Set<number>();
     let sampling = true;
