@@ -136,7 +136,7 @@ describe('runTrainingJob', () => {
   it('fails with a message naming the field for bad input, and publishes no model', async () => {
     const { deps, bus } = await setup();
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ model_name: 'x', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: [{ a: 1, b: 'oops', y: 1 }] }, 'rows[0].b must be a finite number, got "oops"'],
+      [{ model_name: 'x', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: [{ a: 1, b: 'oops', y: 1 }] }, 'data[0].b must be a finite number or a decimal string, got "oops"'],
       [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], data: [{ a: 1 }] }, 'params.nClusters is required for kmeans'],
       [{ model_name: 'x', model_type: 'svm', feature_keys: ['a'], data: [{ a: 1 }] }, 'model_type must be one of random_forest, linear_regression, kmeans, isolation_forest, got "svm"'],
       [{ model_name: 'x', model_type: 'kmeans', feature_keys: ['a'], source: { topic: 'events.devices', from: T0, to: T0 + 1 }, params: { nClusters: 1 } }, 'source has no events on events.devices with a time in [2026-11-27T10:00:00.000Z, 2026-11-27T10:00:00.001Z)'],

@@ -3,7 +3,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { describeFirstError } from './describeFirstError';
 import { ContractError } from './errors';
 import { MAX_EPOCH_MS, parseDateTime } from './parseDateTime';
-import { PAYLOAD_SCHEMAS } from './schemas';
+import { EVENT_TIME_ERROR, PAYLOAD_SCHEMAS } from './schemas';
 import type { EventTopic } from './topics';
 
 /** One event record as a reader of the topics needs it; `read` refills the same object for every record. */
@@ -83,13 +83,13 @@ export class EventRecordReader {
       out.eventTimeMs = recordTimestampMs;
     } else if (typeof ts === 'string') {
       const ms = parseDateTime(ts);
-      if (ms === undefined) return new ContractError(`timestamp must be an ISO-8601 date-time string or a number, got ${JSON.stringify(ts)}`, 'timestamp');
+      if (ms === undefined) return new ContractError(`timestamp ${EVENT_TIME_ERROR}, got ${JSON.stringify(ts)}`, 'timestamp');
       out.eventTimeMs = ms;
     } else if (typeof ts === 'number') {
-      if (!(Math.abs(ts) <= MAX_EPOCH_MS)) return new ContractError(`timestamp must be epoch milliseconds in range, got ${ts}`, 'timestamp');
+      if (!(Math.abs(ts) <= MAX_EPOCH_MS)) return new ContractError(`timestamp ${EVENT_TIME_ERROR}, got ${ts}`, 'timestamp');
       out.eventTimeMs = Math.trunc(ts) + 0; // as new Date(ts) keeps it (+ 0: no -0)
     } else {
-      return new ContractError(`timestamp must be an ISO-8601 date-time string or a number, got ${JSON.stringify(ts)}`, 'timestamp');
+      return new ContractError(`timestamp ${EVENT_TIME_ERROR}, got ${JSON.stringify(ts)}`, 'timestamp');
     }
     if (!check.Check(payload)) return describeFirstError(check, payload, '/payload');
     out.payload = payload as Record<string, unknown>;

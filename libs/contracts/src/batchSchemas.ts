@@ -3,6 +3,7 @@ import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { describeFirstError } from './describeFirstError';
 import { ContractError } from './errors';
 import { MAX_EPOCH_MS, parseDateTime } from './parseDateTime';
+import { EVENT_TIME_ERROR, EventTime } from './schemas';
 import { SkippedRecordsSchema, type SkippedRecords } from './skippedRecords';
 import { compileValidator } from './validateEvent';
 
@@ -44,11 +45,7 @@ export const BATCH_LIMITS = {
 /** time_window_metrics without window_minutes: one-hour windows, as the report's processor defaults. */
 export const DEFAULT_WINDOW_MINUTES = 60;
 
-const TIME_ERROR = 'must be an ISO-8601 date-time with a zone or epoch milliseconds';
-const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: -MAX_EPOCH_MS, maximum: MAX_EPOCH_MS })], {
-  description: 'RFC 3339 date-time with a zone ("2024-05-01T12:00:00Z", "2024-05-01T14:00:00.5+02:00") or epoch milliseconds',
-  errorMessage: TIME_ERROR,
-});
+const Time = EventTime('RFC 3339 date-time with a zone ("2024-05-01T12:00:00Z", "2024-05-01T14:00:00.5+02:00") or epoch milliseconds');
 const FieldName = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
 
 export const BatchSourceSchema = Type.Object(
@@ -345,7 +342,7 @@ function readTime(value: unknown, field: string): number {
   if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS) return value;
   const ms = typeof value === 'string' ? parseDateTime(value) : undefined;
   if (ms !== undefined) return ms;
-  throw new ContractError(`${field} ${TIME_ERROR}, got ${quote(value)}`, field);
+  throw new ContractError(`${field} ${EVENT_TIME_ERROR}, got ${quote(value)}`, field);
 }
 
 function quote(value: unknown): string {

@@ -5,14 +5,22 @@ const messageOf = (schema: Parameters<typeof compileValidator>[0], value: unknow
 
 describe('describeFirstError', () => {
   it('describes a union of scalar types by what each variant takes, not "union value"', () => {
+    const stamped = Type.Object({ timestamp: Type.Union([Type.String({ format: 'date-time' }), Type.Number()]) });
+    expect(messageOf(stamped, { timestamp: 'yesterday' })).toBe('timestamp must be an ISO-8601 date-time string or a number, got "yesterday"');
+    expect(messageOf(stamped, { timestamp: true })).toBe('timestamp must be an ISO-8601 date-time string or a number, got true');
+  });
+
+  it("uses a union's own errorMessage: an event time says it takes a zone or epoch milliseconds in range", () => {
     let caught: unknown;
     try {
       normalizeEvent({ topic: 'events.metrics', timestamp: 'yesterday', payload: { metric_name: 'x', value: 1 } }, { nowMs: 0, defaultSource: 't' });
     } catch (e) {
       caught = e;
     }
-    expect(caught).toEqual(new ContractError('timestamp must be an ISO-8601 date-time string or a number, got "yesterday"', 'timestamp'));
-    expect(messageOf(AggregateRequestSchema, { metric_name: 'x', value: 1, timestamp: true })).toBe('timestamp must be an ISO-8601 date-time string or a number, got true');
+    const expected = 'must be an ISO-8601 date-time with a zone or epoch milliseconds';
+    expect(caught).toEqual(new ContractError(`timestamp ${expected}, got "yesterday"`, 'timestamp'));
+    expect(messageOf(AggregateRequestSchema, { metric_name: 'x', value: 1, timestamp: true })).toBe(`timestamp ${expected}, got true`);
+    expect(messageOf(AggregateRequestSchema, { metric_name: 'x', value: 1, timestamp: 1e16 })).toBe(`timestamp ${expected}, got 10000000000000000`);
   });
 
   it('lists the values of a union of literals', () => {

@@ -6,7 +6,7 @@ import { ContractError } from './errors';
 /**
  * Turns the first schema error into a message that names the field and what was expected:
  *   payload.value must be number, got "abc"
- *   timestamp must be an ISO-8601 date-time string or a number, got "yesterday"
+ *   timestamp must be an ISO-8601 date-time with a zone or epoch milliseconds, got "yesterday"  (the schema's errorMessage)
  *   payload.severity must be one of debug, info, warning, error, critical, got "fatal"
  *   metrics must have at most 10000 items, got 10001
  *   events[3].metric_name must not contain control characters or invalid UTF-8, got "a\u0000b"

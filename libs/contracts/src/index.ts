@@ -73,6 +73,7 @@ export type {
 export { SkippedRecordsSchema, SkippedRecordsTally, mergeSkippedRecords, MAX_SKIPPED_EXAMPLES } from './skippedRecords';
 export type { SkippedRecords, RecordPosition } from './skippedRecords';
 export { parseDateTime, MAX_EPOCH_MS } from './parseDateTime';
+export { describeNonNumeric, readNumericCell } from './numericField';
 export { daysFromCivil, daysInMonth } from './daysFromCivil';
 export { PRINTABLE_TEXT_PATTERN, PRINTABLE_TEXT_ERROR } from './printableText';
 export {

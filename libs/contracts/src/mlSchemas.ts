@@ -1,10 +1,12 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { ContractError } from './errors';
-import { MAX_EPOCH_MS, parseDateTime } from './parseDateTime';
+import { parseDateTime } from './parseDateTime';
+import { EventTime } from './schemas';
 import { SkippedRecordsSchema } from './skippedRecords';
 import { EVENT_TOPICS, isEventTopic } from './topics';
 import { describeFirstError } from './describeFirstError';
+import { describeNonNumeric, readNumericCell } from './numericField';
 import { compileValidator } from './validateEvent';
 
 /**
@@ -47,10 +49,7 @@ export const ML_TRAIN_LIMITS = {
   maxFilterFields: 32,
 } as const;
 
-const TrainTime = Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: -MAX_EPOCH_MS, maximum: MAX_EPOCH_MS })], {
-  description: 'RFC 3339 date-time with a zone, or epoch milliseconds',
-  errorMessage: 'must be an ISO-8601 date-time with a zone or epoch milliseconds',
-});
+const TrainTime = EventTime('RFC 3339 date-time with a zone, or epoch milliseconds');
 
 export const MlTrainSourceSchema = Type.Object(
   {
@@ -293,6 +292,7 @@ export function parseTrainRequest(body: unknown, opts: { nowMs?: number } = {}):
   if (regressor && req.feature_keys.includes(req.target_key!)) {
     throw new ContractError(`target_key ${JSON.stringify(req.target_key)} must not also be one of feature_keys`, 'target_key');
   }
+  if (req.data !== undefined) checkInlineRows(req.data, regressor ? [...req.feature_keys, req.target_key!] : req.feature_keys);
   const k = req.params?.['nClusters'];
   if (req.model_type === 'kmeans' && req.data !== undefined && typeof k === 'number' && k > req.data.length) {
     throw new ContractError(`params.nClusters must be at most the ${req.data.length} rows of data, got ${k}`, 'params.nClusters');
@@ -308,4 +308,19 @@ export function parseTrainRequest(body: unknown, opts: { nowMs?: number } = {}):
     }
   }
   return req;
+}
+
+/**
+ * Inline rows are checked at the door with the rule training applies (`readNumericCell`), so a bad
+ * cell is a 400 naming it (`data[3].cpu must be a finite number …, got "abc"`) rather than a 202 and
+ * then a failed job. (Rows read from a topic are skipped and counted instead; see the trainer.)
+ */
+function checkInlineRows(rows: readonly Record<string, unknown>[], fields: readonly string[]): void {
+  for (let i = 0; i < rows.length; i++) {
+    for (const key of fields) {
+      if (readNumericCell(rows[i], key) !== undefined) continue;
+      const value = Object.hasOwn(rows[i]!, key) ? rows[i]![key] : undefined;
+      throw new ContractError(`data[${i}].${key} must be a finite number or a decimal string, got ${describeNonNumeric(value)}`, `data[${i}].${key}`);
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MAX_EPOCH_MS } from './parseDateTime';
 import { PRINTABLE_TEXT_ERROR, PRINTABLE_TEXT_PATTERN } from './printableText';
 
 /**
@@ -8,6 +9,13 @@ import { PRINTABLE_TEXT_ERROR, PRINTABLE_TEXT_PATTERN } from './printableText';
  */
 /** A name (metric, group, user, device, …): 1–256 characters, no control characters, well-formed Unicode. */
 const Name = (description: string) => Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE_TEXT_PATTERN, errorMessage: PRINTABLE_TEXT_ERROR, description });
+export const EVENT_TIME_ERROR = 'must be an ISO-8601 date-time with a zone or epoch milliseconds';
+/** An event time: RFC 3339 with a zone, or epoch milliseconds within ±8.64e15 (the range of a JavaScript Date). */
+export const EventTime = (description: string) =>
+  Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: -MAX_EPOCH_MS, maximum: MAX_EPOCH_MS })], {
+    description,
+    errorMessage: EVENT_TIME_ERROR,
+  });
 const Tags = Type.Record(Type.String(), Type.String({ maxLength: 1024 }), { description: 'Free-form string labels' });
 const Properties = Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form properties (JSON, nesting depth ≤ 32)' });
 
@@ -105,11 +113,7 @@ export const EventInputSchema = Type.Object(
     id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Unique id; a UUID is filled in when absent' })),
     topic: Topic,
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Event type; defaults to the topic name without "events."' })),
-    timestamp: Type.Optional(
-      Type.Union([Type.String({ format: 'date-time' }), Type.Number()], {
-        description: 'Event time: ISO-8601 string or epoch milliseconds; the receive time is filled in when absent',
-      }),
-    ),
+    timestamp: Type.Optional(EventTime('Event time: ISO-8601 string or epoch milliseconds; the receive time is filled in when absent')),
     source: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Producer name' })),
     key: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Partition key; derived from the payload when absent' })),
     schema_version: Type.Optional(Type.Literal(1)),
@@ -142,7 +146,7 @@ export const AggregateMetricSchema = Type.Object(
     metric_name: Name('Metric name'),
     value: Type.Number({ description: 'A finite number' }),
     group_by: Type.Optional(Name('Group within the metric')),
-    timestamp: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Number()])),
+    timestamp: Type.Optional(EventTime('Event time: ISO-8601 string or epoch milliseconds; the receive time is used when absent')),
     tags: Type.Optional(Tags),
   },
   { $id: 'AggregateMetric', additionalProperties: false },

@@ -103,9 +103,9 @@ describe('the edge refuses bad requests with a 4xx (gateway and ingest on the in
     const capped = await post(`${gw}/pipeline/aggregate`, JSON.stringify({ metrics }));
     expect([capped.status, capped.json]).toEqual([400, { error: { code: 'invalid_metric', message: 'metrics must have at most 10000 items, got 10001' } }]);
     const stamped = await post(`${gw}/pipeline/aggregate`, JSON.stringify({ metric_name: 'm', value: 1, timestamp: 'yesterday' }));
-    expect([stamped.status, stamped.json.error.message]).toEqual([400, 'timestamp must be an ISO-8601 date-time string or a number, got "yesterday"']);
+    expect([stamped.status, stamped.json.error.message]).toEqual([400, 'timestamp must be an ISO-8601 date-time with a zone or epoch milliseconds, got "yesterday"']);
     const event = await post(`${gw}/pipeline/events`, JSON.stringify({ topic: 'events.metrics', timestamp: 'yesterday', payload: { metric_name: 'm', value: 1 } }));
-    expect([event.status, event.json.error.message]).toEqual([400, 'timestamp must be an ISO-8601 date-time string or a number, got "yesterday"']);
+    expect([event.status, event.json.error.message]).toEqual([400, 'timestamp must be an ISO-8601 date-time with a zone or epoch milliseconds, got "yesterday"']);
   });
 
   it('refuses control characters and invalid UTF-8 in metric_name with 400 naming the field (they were stored and echoed back)', async () => {

@@ -91,7 +91,7 @@ describe('bounded work per event request (gateway and ingest on the in-memory bu
       expect([url, headers, res.status, res.json?.error?.code]).toEqual([url, headers, 413, 'payload_too_large']);
       expect(res.json.error.message).toMatch(message);
     }
-  });
+  }, 30_000); // compresses and inflates 17 MiB four times: seconds on a loaded 2-core host
 
   it('accepts gzip and deflate bodies under the limits, JSON and NDJSON', async () => {
     for (const url of urls) {

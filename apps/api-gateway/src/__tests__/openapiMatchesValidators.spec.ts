@@ -42,8 +42,7 @@ const source = { topic: 'events.metrics', from: '2024-01-01T00:00:00Z', to: '202
  * `invalid` ones invalid (checked first, so the list keeps meaning what it says). A path parameter
  * is any decoded string, so routes with only path parameters have no invalid example. An array of
  * events is answered 202 with the invalid ones listed by index (documented), so the invalid events
- * here are single events. Left out on purpose: an epoch-ms `timestamp` beyond ±8.64e15 is refused by
- * ingest while the published schema says only "number" (bounding it changes the refusal's message).
+ * here are single events.
  */
 const EXAMPLES: Record<string, Examples> = {
   'POST /pipeline/events': {
@@ -59,6 +58,7 @@ const EXAMPLES: Record<string, Examples> = {
       { body: { ...metric, topic: 'events.nope' } },
       { body: { ...metric, extra: 1 } },
       { body: { ...metric, timestamp: '2024-02-30T00:00:00Z' } },
+      { body: { ...metric, timestamp: 1e16 } },
       { body: { ...metric, schema_version: 2 } },
       { body: { topic: 'events.metrics', payload: {} } },
       { body: { topic: 'events.metrics', payload: { metric_name: 'm', value: 'abc' } } },
@@ -79,6 +79,7 @@ const EXAMPLES: Record<string, Examples> = {
       { body: { metrics: [] } },
       { body: { metrics: [{ metric_name: 'm' }] } },
       { body: { metric_name: 'm', value: 1, timestamp: '2024-02-30T00:00:00Z' } },
+      { body: { metric_name: 'm', value: 1, timestamp: -1e16 } },
       { body: [1, 2] },
     ],
   },

@@ -40,6 +40,9 @@ describe('POST /pipeline/ml/train refuses at the door what the training job woul
       [`{"model_name":"m","model_type":"random_forest","feature_keys":["cpu"],"target_key":"latency","data":[{"cpu":1,"latency":2}],"params":{"__proto__":{"nEstimators":1}}}`, `params.__proto__ is not an allowed field (allowed: ${forestParams})`],
       [{ ...forest, feature_keys: ['cpu', 'mem', 'cpu'] }, 'feature_keys[2] repeats "cpu": items must be unique'],
       [{ ...forest, feature_keys: ['cpu', 'latency'] }, 'target_key "latency" must not also be one of feature_keys'],
+      [{ ...forest, data: [...rows, { cpu: 'abc', mem: 1, latency: 2 }] }, 'data[4].cpu must be a finite number or a decimal string, got "abc"'],
+      [{ ...forest, data: [{ cpu: 1, mem: 1 }] }, 'data[0].latency must be a finite number or a decimal string, got undefined (missing)'],
+      [{ ...kmeans, data: [{ cpu: 1, mem: null }], params: { nClusters: 1 } }, 'data[0].mem must be a finite number or a decimal string, got null'],
       [
         { ...forest, data: undefined, source: { topic: 'events.devices', from: '2026-12-02T00:00:00Z', to: '2026-12-01T00:00:00Z' } },
         'source.from must be before source.to, got 2026-12-02T00:00:00.000Z ≥ 2026-12-01T00:00:00.000Z',
