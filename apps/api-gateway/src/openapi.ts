@@ -10,9 +10,10 @@ import {
 /** Extra operations registered by later route modules (stats, ML, batch), merged into the document. */
 export type OpenApiPaths = Record<string, Record<string, unknown>>;
 
-const strip = (schema: object): object => JSON.parse(JSON.stringify(schema, (k, v) => (k === '$id' ? undefined : v))) as object;
+/** A contracts TypeBox schema without its `$id`s, to embed inline in the document. */
+export const inlineSchema = (schema: object): object => JSON.parse(JSON.stringify(schema, (k, v) => (k === '$id' ? undefined : v))) as object;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: object) => ({ 'application/json': { schema } });
+export const json = (schema: object) => ({ 'application/json': { schema } });
 const errorResponse = (description: string) => ({ description, content: json(ref('ErrorResponse')) });
 export const commonErrors = {
   '400': errorResponse('Invalid request; the message names the field and what was expected'),
@@ -33,7 +34,7 @@ export const commonErrors = {
  * topic's payload schema is applied). Built from the same schemas, so a body valid here is accepted.
  */
 function eventInputByTopic(): object {
-  const envelope = strip(EventInputSchema) as { properties: Record<string, object>; [k: string]: unknown };
+  const envelope = inlineSchema(EventInputSchema) as { properties: Record<string, object>; [k: string]: unknown };
   const { description: _description, ...rest } = envelope;
   return {
     description: 'An event: its topic, and the payload that topic\'s schema describes; id, type, timestamp, source, key and schema_version may be omitted',
@@ -47,11 +48,11 @@ function eventInputByTopic(): object {
 export function buildOpenApi(extraPaths: OpenApiPaths = {}, extraSchemas: Record<string, object> = {}): object {
   const schemas: Record<string, object> = {
     EventInput: eventInputByTopic(),
-    AggregateMetric: strip(AggregateMetricSchema),
-    AggregateRequest: strip(AggregateRequestSchema),
-    IngestResponse: strip(IngestResponseSchema),
-    ErrorResponse: strip(ErrorResponseSchema),
-    ...Object.fromEntries(Object.entries(PAYLOAD_SCHEMAS).map(([, s]) => [String((s as { $id?: string }).$id), strip(s)])),
+    AggregateMetric: inlineSchema(AggregateMetricSchema),
+    AggregateRequest: inlineSchema(AggregateRequestSchema),
+    IngestResponse: inlineSchema(IngestResponseSchema),
+    ErrorResponse: inlineSchema(ErrorResponseSchema),
+    ...Object.fromEntries(Object.entries(PAYLOAD_SCHEMAS).map(([, s]) => [String((s as { $id?: string }).$id), inlineSchema(s)])),
     ...extraSchemas,
   };
   return {

@@ -4,7 +4,7 @@ import { BatchInputError, readBatchRequest, type BatchRequest } from '@pipeline/
 import type { BatchJobsView } from '@pipeline/jobs';
 import { BusError, BusUnavailableError, toBusError, type EventBus } from '@pipeline/kafka';
 import { HttpError } from '@pipeline/service-runtime';
-import { commonErrors, type OpenApiPaths } from '../openapi';
+import { commonErrors, inlineSchema, json, type OpenApiPaths } from '../openapi';
 
 /** How a job is listed (GET /pipeline/spark/jobs): everything but the result. */
 const listed = (j: BatchJob): Omit<BatchJob, 'result'> => {
@@ -101,11 +101,9 @@ export function batchRoutes(app: Express, deps: { bus: EventBus; view: BatchJobs
   });
 }
 
-/** The contracts' TypeBox schemas, inlined (without `$id`) so the document needs no extra components. */
-const schema = (s: object): object => JSON.parse(JSON.stringify(s, (k, v) => (k === '$id' ? undefined : v))) as object;
-const SCHEMAS: Record<string, object> = { BatchProcessRequest: schema(BatchProcessRequestSchema), BatchJob: schema(BatchJobSchema), ErrorResponse: { $ref: '#/components/schemas/ErrorResponse' } };
+/** The contracts' TypeBox schemas, inlined so the document needs no extra components. */
+const SCHEMAS: Record<string, object> = { BatchProcessRequest: inlineSchema(BatchProcessRequestSchema), BatchJob: inlineSchema(BatchJobSchema), ErrorResponse: { $ref: '#/components/schemas/ErrorResponse' } };
 const ref = (name: string) => SCHEMAS[name]!;
-const json = (schema: object) => ({ 'application/json': { schema } });
 const jobIdParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const notFound = { '404': { description: 'No job with this id', content: json(ref('ErrorResponse')) } };
 

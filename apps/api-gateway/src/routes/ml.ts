@@ -20,7 +20,7 @@ import { MlInputError, clusterOnce, detectAnomaliesOnce } from '@pipeline/ml';
 import { createPredictorClient, type ModelInfo, type PredictorClient } from '@pipeline/proto';
 import { HttpError } from '@pipeline/service-runtime';
 import type { Registry } from 'prom-client';
-import { commonErrors, type OpenApiPaths } from '../openapi';
+import { commonErrors, inlineSchema, json, type OpenApiPaths } from '../openapi';
 import { FeatureOrderCache, type FeatureOrder } from './FeatureOrderCache';
 import { RestPredictMetrics } from './RestPredictMetrics';
 
@@ -263,8 +263,6 @@ function restErrorOf(e: unknown): unknown {
   }
 }
 
-const strip = (schema: object): object => JSON.parse(JSON.stringify(schema, (k, v) => (k === '$id' ? undefined : v))) as object;
-const json = (schema: object) => ({ 'application/json': { schema } });
 const errorRef = { $ref: '#/components/schemas/ErrorResponse' };
 const notFound = (what: string) => ({ '404': { description: what, content: json(errorRef) } });
 const ModelDetails = {
@@ -283,7 +281,7 @@ export const ML_OPENAPI_PATHS: OpenApiPaths = {
   '/pipeline/ml/train': {
     post: {
       summary: 'Submit a training job (runs in ml-trainer; poll GET /pipeline/ml/jobs/{job_id})',
-      requestBody: { required: true, content: json(strip(MlTrainRequestSchema)) },
+      requestBody: { required: true, content: json(inlineSchema(MlTrainRequestSchema)) },
       responses: { '202': { description: 'Queued', content: json({ type: 'object', properties: { job_id: { type: 'string' }, status: { const: 'queued' } } }) }, ...commonErrors },
     },
   },
@@ -291,13 +289,13 @@ export const ML_OPENAPI_PATHS: OpenApiPaths = {
     get: {
       summary: 'Training job status: queued, running (progress 0…1), succeeded (model_version, metrics) or failed (error)',
       parameters: [{ name: 'job_id', in: 'path', required: true, schema: { type: 'string' } }],
-      responses: { '200': { description: 'The job', content: json(strip(MlJobStatusSchema)) }, ...notFound('No job with this id') },
+      responses: { '200': { description: 'The job', content: json(inlineSchema(MlJobStatusSchema)) }, ...notFound('No job with this id') },
     },
   },
   '/pipeline/ml/predict': {
     post: {
       summary: 'Predict with a trained model (served by ml-predictor over gRPC)',
-      requestBody: { required: true, content: json(strip(MlPredictRequestSchema)) },
+      requestBody: { required: true, content: json(inlineSchema(MlPredictRequestSchema)) },
       responses: {
         '200': {
           description: 'One prediction per row (regressors: target; kmeans: cluster index; isolation_forest: anomaly score)',
@@ -337,7 +335,7 @@ export const ML_OPENAPI_PATHS: OpenApiPaths = {
   '/pipeline/ml/cluster': {
     post: {
       summary: `Ad-hoc k-means (k-means++, seeded) on the given rows; at most ${MAX_ADHOC_VALUES} values`,
-      requestBody: { required: true, content: json(strip(MlClusterRequestSchema)) },
+      requestBody: { required: true, content: json(inlineSchema(MlClusterRequestSchema)) },
       responses: {
         '200': { description: 'Clusters', content: json({ type: 'object', properties: { centers: { type: 'array', items: { type: 'array', items: { type: 'number' } } }, inertia: { type: 'number' }, labels: { type: 'array', items: { type: 'integer' } } } }) },
         ...commonErrors,
@@ -347,7 +345,7 @@ export const ML_OPENAPI_PATHS: OpenApiPaths = {
   '/pipeline/ml/anomalies': {
     post: {
       summary: `Ad-hoc Isolation Forest on the given rows; at most ${MAX_ADHOC_VALUES} values`,
-      requestBody: { required: true, content: json(strip(MlAnomaliesRequestSchema)) },
+      requestBody: { required: true, content: json(inlineSchema(MlAnomaliesRequestSchema)) },
       responses: {
         '200': { description: 'Labels (1 normal, -1 anomaly) and scores (higher = more anomalous)', content: json({ type: 'object', properties: { labels: { type: 'array', items: { enum: [1, -1] } }, scores: { type: 'array', items: { type: 'number' } } } }) },
         ...commonErrors,
