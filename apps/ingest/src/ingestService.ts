@@ -156,6 +156,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
   }
 
   return {
+    internalOnly: true, // producers go through the gateway; with INTERNAL_TOKEN_FILE set, only it gets in
     routes(app) {
       app.post('/v1/events', async (req, res) => {
         const declared = Number(req.headers['content-length'] ?? NaN);

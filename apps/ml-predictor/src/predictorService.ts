@@ -134,6 +134,7 @@ export function createPredictorService(
           catalog,
           maxReceiveMessageBytes: config.maxReceiveMessageBytes,
           maxSessionMemoryMb: config.maxSessionMemoryMb,
+          internalTokens: config.internalTokens,
           log: (err, method) => logger.error({ err, method }, 'gRPC call failed'),
           onPredict: (model, api, seconds, ok) => {
             predictDuration.observe({ model, api }, seconds);

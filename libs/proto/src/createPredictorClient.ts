@@ -15,6 +15,8 @@ export interface PredictorClientOptions {
   credentials?: ChannelCredentials;
   /** Largest response accepted, in bytes; a larger one fails with RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxReceiveMessageBytes?: number;
+  /** Internal service token sent with every call (`authorization: Bearer <token>`); the predictor requires it when INTERNAL_TOKEN_FILE is set. */
+  token?: string;
 }
 
 /**
@@ -52,6 +54,11 @@ export function createPredictorClient(address: string, options: PredictorClientO
     'grpc.max_reconnect_backoff_ms': 1000,
     'grpc.enable_channelz': 0, // as on the server: nothing here reads channelz, and it counts every call
   });
+  const metadata = () => {
+    const m = new Metadata();
+    if (options.token !== undefined) m.set('authorization', `Bearer ${options.token}`);
+    return m;
+  };
   const callOptions = (call?: PredictorCallOptions) => ({ deadline: Date.now() + (call?.timeoutMs ?? defaultTimeoutMs) });
   const settle =
     <T>(resolve: (value: T) => void, reject: (err: ServiceError) => void) =>
@@ -61,15 +68,15 @@ export function createPredictorClient(address: string, options: PredictorClientO
   return {
     predict: (request, call) =>
       new Promise((resolve, reject) => {
-        client.predict(PredictRequest.fromPartial(request), new Metadata(), callOptions(call), settle(resolve, reject));
+        client.predict(PredictRequest.fromPartial(request), metadata(), callOptions(call), settle(resolve, reject));
       }),
     listModels: (call) =>
       new Promise((resolve, reject) => {
-        client.listModels(ListModelsRequest.fromPartial({}), new Metadata(), callOptions(call), settle(resolve, reject));
+        client.listModels(ListModelsRequest.fromPartial({}), metadata(), callOptions(call), settle(resolve, reject));
       }),
     getModel: (request, call) =>
       new Promise((resolve, reject) => {
-        client.getModel(GetModelRequest.fromPartial(request), new Metadata(), callOptions(call), settle(resolve, reject));
+        client.getModel(GetModelRequest.fromPartial(request), metadata(), callOptions(call), settle(resolve, reject));
       }),
     close: () => client.close(),
   };

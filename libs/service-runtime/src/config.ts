@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseInternalTokens } from './internalToken';
 import { PipelineError } from '@pipeline/contracts';
 import {
   DEFAULT_KAFKA_CLIENT,
@@ -53,26 +54,29 @@ export function envEnum<T extends string>(env: Env, name: string, allowed: reado
 }
 
 /**
- * The PEM file a variable names, parsed: undefined when the variable is not set. An unreadable file
- * fails with the variable, the path and the errno code; `parse` gets the text and a label naming
+ * The file a variable names, read and parsed: undefined when the variable is not set. An unreadable
+ * file fails with the variable, the path and the errno code; `parse` gets the text and a label naming
  * both (`ML_SIGNING_KEY_FILE (/etc/keys/trainer.pem)`) for its own messages, and whatever it throws
  * becomes a ConfigError with the same message.
  */
-export function envPemFile<T>(env: Env, name: string, parse: (pem: string, source: string) => T): T | undefined {
+export function envTextFile<T>(env: Env, name: string, parse: (text: string, source: string) => T, what = 'file'): T | undefined {
   const path = envString(env, name, '');
   if (path === '') return undefined;
-  let pem: string;
+  let text: string;
   try {
-    pem = readFileSync(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${name} must name a readable PEM file, got "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(`${name} must name a readable ${what}, got "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   try {
-    return parse(pem, `${name} (${path})`);
+    return parse(text, `${name} (${path})`);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
 }
+
+/** envTextFile for a PEM file (keys, certificates). */
+export const envPemFile = <T>(env: Env, name: string, parse: (pem: string, source: string) => T): T | undefined => envTextFile(env, name, parse, 'PEM file');
 
 /** Settings every service shares; each app's config.ts spreads these into its own object. */
 export interface BaseConfig {
@@ -105,6 +109,12 @@ export interface BaseConfig {
   fetchBytesPerPartition: number;
   /** How long graceful shutdown may take before the process exits anyway (ms). */
   shutdownTimeoutMs: number;
+  /**
+   * The internal service token(s) from INTERNAL_TOKEN_FILE (one per line; see parseInternalTokens):
+   * ingest's routes and ml-predictor's gRPC port accept only callers presenting one, and the gateway
+   * sends the first. Absent: internal paths are open (the NetworkPolicies still apply).
+   */
+  internalTokens?: string[];
 }
 
 /**
@@ -129,6 +139,7 @@ export function readBaseConfig(env: Env, serviceName: string, defaultPort: numbe
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 15_000, { min: 100 }),
     sessionTimeoutMs: envInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     fetchBytesPerPartition: envInt(env, 'KAFKA_FETCH_BYTES_PER_PARTITION', 8 * 1024 * 1024, { min: 64 * 1024, max: 64 * 1024 * 1024 }),
+    internalTokens: envTextFile(env, 'INTERNAL_TOKEN_FILE', parseInternalTokens),
   };
 }
 

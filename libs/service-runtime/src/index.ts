@@ -1,4 +1,5 @@
-export { ConfigError, envString, envInt, envList, envEnum, envPemFile, readBaseConfig } from './config';
+export { ConfigError, envString, envInt, envList, envEnum, envPemFile, envTextFile, readBaseConfig } from './config';
+export { SecretSet, bearerToken, parseInternalTokens, requireInternalToken, MIN_INTERNAL_TOKEN_LENGTH } from './internalToken';
 export type { BaseConfig } from './config';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
@@ -7,6 +8,8 @@ export { HttpError, errorHandler, notFoundHandler } from './httpErrors';
 export { createServiceApp, listen, closeServer } from './serviceApp';
 export { jsonBody, jsonNestsDeeperThan, MAX_JSON_DEPTH } from './jsonBody';
 export type { ReadinessCheck } from './serviceApp';
+export { answerWorkerCalls, createWorkerCalls } from './workerCalls';
+export type { WorkerCalls, WorkerCallsOptions, WorkerFailure } from './workerCalls';
 export { onShutdown } from './shutdown';
 export type { SignalSource } from './shutdown';
 export { startService, runMain } from './serviceHost';

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { checkRouteMatch } from './checkRouteMatch';
 import { errorHandler, notFoundHandler } from './httpErrors';
+import { requireInternalToken } from './internalToken';
 import type { ServiceMetrics } from './metrics';
 
 export interface ReadinessCheck {
@@ -25,6 +26,8 @@ export function createServiceApp(opts: {
   readiness: ReadinessCheck[];
   isShuttingDown?: () => boolean;
   routes?: (app: Express) => void;
+  /** When set, `routes` take only requests with `Authorization: Bearer <one of these>` (requireInternalToken). */
+  internalTokens?: readonly string[];
 }): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -54,6 +57,7 @@ export function createServiceApp(opts: {
     res.setHeader('Content-Type', opts.metrics.registry.contentType);
     res.send(await opts.metrics.registry.metrics());
   });
+  if (opts.internalTokens) app.use(requireInternalToken(opts.internalTokens));
   opts.routes?.(app);
   app.use(notFoundHandler);
   app.use(errorHandler(opts.logger));

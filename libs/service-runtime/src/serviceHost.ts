@@ -17,6 +17,11 @@ export interface ServiceContext<C extends BaseConfig> {
 /** What an app contributes: its routes, extra readiness checks, and start/stop of its consumers. */
 export interface ServiceInstance {
   routes?(app: Express): void;
+  /**
+   * The routes are for other services only (ingest): with INTERNAL_TOKEN_FILE set, they answer 401
+   * unless the caller presents the internal token. /healthz, /readyz and /metrics stay open.
+   */
+  internalOnly?: boolean;
   readiness?: ReadinessCheck[];
   /** Starts consumers/servers; called after the HTTP server listens. */
   start?(): Promise<void>;
@@ -56,6 +61,7 @@ export async function startService<C extends BaseConfig>(
     readiness: [{ name: bus.kind === 'kafka' ? 'kafka' : 'bus', check: () => bus.ping() }, ...(instance.readiness ?? [])],
     isShuttingDown: () => stopping || (opts.isShuttingDown?.() ?? false),
     routes: instance.routes?.bind(instance),
+    internalTokens: instance.internalOnly ? config.internalTokens : undefined,
   });
   const server = await listen(app, config.httpHost, config.httpPort);
   const port = (server.address() as { port: number }).port;

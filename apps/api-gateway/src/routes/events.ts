@@ -12,7 +12,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
  * A gzip or deflate body is inflated here and forwarded inflated, so the body limit counts inflated
  * bytes, as for a plain body: a small body that inflates past it is answered 413, not forwarded.
  */
-export function eventsRoutes(app: Express, opts: { ingestUrl: string; bodyLimitBytes: number }): void {
+export function eventsRoutes(app: Express, opts: { ingestUrl: string; bodyLimitBytes: number; internalToken?: string }): void {
   app.post('/pipeline/events', (req, res, next) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > opts.bodyLimitBytes) {
@@ -26,6 +26,8 @@ export function eventsRoutes(app: Express, opts: { ingestUrl: string; bodyLimitB
     // Inflated, the body goes on chunked, without the client's length and encoding.
     const forwarded = inflating ? ['content-type'] : ['content-type', 'content-length', 'transfer-encoding', 'content-encoding'];
     for (const h of forwarded) if (req.headers[h] !== undefined) headers[h] = req.headers[h];
+    // The client's own credentials stay here; ingest is told who calls by the internal token.
+    if (opts.internalToken !== undefined) headers['authorization'] = `Bearer ${opts.internalToken}`;
     const upstream = http.request(`${opts.ingestUrl}/v1/events`, { method: 'POST', headers, agent }, (up) => {
       res.status(up.statusCode ?? 502);
       for (const h of ['content-type', 'retry-after']) if (up.headers[h] !== undefined) res.setHeader(h, up.headers[h]!);

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { GRPCInferenceServiceService, HealthService, PredictorServiceService } from '@pipeline/proto';
+import { SecretSet, bearerToken } from '@pipeline/service-runtime';
 import { createHealthService } from './createHealthService';
 import { createInferenceService } from './createInferenceService';
 import { createPredictorService } from './createPredictorService';
@@ -27,6 +28,12 @@ export interface GrpcServerOptions {
    * 4 MiB requests grew the server's RSS by ~110 MB with or without this bound).
    */
   maxSessionMemoryMb?: number;
+  /**
+   * Internal service token(s) (INTERNAL_TOKEN_FILE): when set, every call except grpc.health.v1.Health
+   * must carry metadata `authorization: Bearer <one of them>`, else UNAUTHENTICATED. Health stays open
+   * for probes. Default: no check.
+   */
+  internalTokens?: readonly string[];
   /** Receives unexpected errors with their stack; clients only see INTERNAL "internal error". Default: console.error. */
   log?: ErrorLogger;
   /** Version reported by KServe ServerMetadata. Default "0.0.0". */
@@ -82,6 +89,7 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
     ...GRPC_SERVER_OPTIONS,
     'grpc.max_receive_message_length': maxReceiveMessageBytes,
     'grpc-node.max_session_memory': opts.maxSessionMemoryMb ?? DEFAULT_MAX_SESSION_MEMORY_MB,
+    interceptors: opts.internalTokens ? [requireTokenInterceptor(new SecretSet(opts.internalTokens))] : [],
   });
   const health = createHealthService({ services: SERVICE_NAMES, isServing, log, pollMs: opts.healthPollMs });
   const predictor = createPredictorService(opts.catalog, log, opts.onPredict);
@@ -120,4 +128,32 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
       });
     },
   };
+}
+
+/**
+ * A server interceptor that checks the call's `authorization` metadata before the request is read:
+ * a call without a valid internal token ends with UNAUTHENTICATED and never reaches a handler.
+ * grpc.health.v1.Health is exempt (kubelet and load balancers probe it without credentials).
+ */
+function requireTokenInterceptor(tokens: SecretSet): grpc.ServerInterceptor {
+  return (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        if (method.path.startsWith('/grpc.health.v1.Health/')) return next();
+        next(
+          new grpc.ServerListenerBuilder()
+            .withOnReceiveMetadata((metadata, mdNext) => {
+              const [header] = metadata.get('authorization');
+              const presented = bearerToken(typeof header === 'string' ? header : undefined);
+              if (presented !== undefined && tokens.indexOf(presented) >= 0) return mdNext(metadata);
+              call.sendStatus({
+                code: grpc.status.UNAUTHENTICATED,
+                details: presented === undefined ? 'missing service token: send metadata authorization: Bearer <token of INTERNAL_TOKEN_FILE>' : 'invalid service token',
+                metadata: new grpc.Metadata(),
+              });
+            })
+            .build(),
+        );
+      },
+    });
 }
