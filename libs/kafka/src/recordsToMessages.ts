@@ -4,6 +4,7 @@ import type { IncomingMessage } from './EventBus';
 /** Bit 5 of a record batch's attributes: a transaction marker, not data (Kafka's RecordBatch). */
 const IS_CONTROL = 1 << 5;
 const EMPTY = Buffer.alloc(0);
+const MAX_SAFE_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 export interface DecodedPartition {
@@ -47,11 +48,18 @@ export function recordsToMessages(topic: string, partition: fetchV17.FetchRespon
   for (const batch of partition.records ?? []) {
     const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
     if (nextOffset === undefined || end > nextOffset) nextOffset = end;
-    if (batch.attributes & IS_CONTROL) continue;
+    if (batch.attributes & IS_CONTROL || end <= fromOffset) continue;
+    // Offsets and times are added as numbers, exact below 2^53 (a partition gets there after 285
+    // years at a million records a second); a batch past it is added in BigInt.
+    const exact = end <= MAX_SAFE_OFFSET;
+    const first = Number(batch.firstOffset);
+    const from = Number(fromOffset);
+    const firstTimestamp = Number(batch.firstTimestamp);
+    let lastDelta = -1;
     for (const record of batch.records) {
-      const offset = batch.firstOffset + BigInt(record.offsetDelta);
-      if (offset < fromOffset) continue;
-      lastOffset = offset;
+      const offset = exact ? first + record.offsetDelta : batch.firstOffset + BigInt(record.offsetDelta);
+      if (exact ? (offset as number) < from : (offset as bigint) < fromOffset) continue;
+      lastDelta = record.offsetDelta;
       if (skip && record.headers.length > 0 && carries(record.headers, skip)) {
         skipped++;
         continue;
@@ -64,13 +72,14 @@ export function recordsToMessages(topic: string, partition: fetchV17.FetchRespon
       messages.push({
         topic,
         partition: partition.partitionIndex,
-        offset: offset.toString(),
+        offset: String(offset),
         key: record.key === null ? null : record.key.toString('utf8'),
         value: record.value ?? EMPTY,
-        timestampMs: Number(batch.firstTimestamp + record.timestampDelta),
+        timestampMs: firstTimestamp + Number(record.timestampDelta),
         headers,
       });
     }
+    if (lastDelta >= 0) lastOffset = batch.firstOffset + BigInt(lastDelta);
   }
   return { messages, nextOffset, lastOffset, skipped };
 }
