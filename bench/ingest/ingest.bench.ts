@@ -8,9 +8,13 @@
 // Without KAFKA_CLIENT both clients run (kafkajs, platformatic); without INGEST_VALIDATOR, both on
 // and off. Per round the order is client by client, validator on then off, so every "on" run
 // follows one "off" run's backlog; the validator catches up before the measurement starts.
+//   BENCH_OLD_REF=<commit> npm run bench:ingest   (also the old build, checked out with `git worktree
+//     add` into a temp dir and built there, on kafkajs (BENCH_OLD_CLIENT), first in every round: the
+//     ratio of the new build on each client to it, "today's figure", is printed too)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KAFKA_CLIENTS } from '@pipeline/kafka';
 
@@ -23,8 +27,17 @@ const validators = process.env['INGEST_VALIDATOR'] ? [process.env['INGEST_VALIDA
 const batch = 1000;
 const port = Number(process.env['BENCH_INGEST_PORT'] ?? 18181);
 const validatorGroup = 'bench-ingest-validator';
+const oldRef = process.env['BENCH_OLD_REF'];
+const oldClient = process.env['BENCH_OLD_CLIENT'] ?? 'kafkajs';
+
+/** A build of ingest: the checkout whose dist/apps/ingest/main.js runs. */
+interface Build {
+  label: string;
+  dir: string;
+}
 
 interface Run {
+  build: string;
   client: string;
   validator: string;
   eventsPerSec: number;
@@ -71,8 +84,18 @@ async function validatorConsumed(): Promise<number> {
   return sum;
 }
 
-async function oneRun(brokers: string, client: string, validator: string, bodies: string[]): Promise<Run> {
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/apps/ingest/main.js')], {
+/** Checks out `ref` into a temp worktree with this checkout's node_modules, and builds ingest there. */
+function buildRef(ref: string): Build {
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-old-'));
+  rmSync(dir, { recursive: true });
+  execFileSync('git', ['worktree', 'add', '--detach', dir, ref], { cwd: root, stdio: 'inherit' });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [join(dir, 'scripts/build.mjs'), 'ingest'], { cwd: dir, stdio: 'inherit' });
+  return { label: `old (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim()})`, dir };
+}
+
+async function oneRun(brokers: string, build: Build, client: string, validator: string, bodies: string[]): Promise<Run> {
+  const child: ChildProcess = spawn(process.execPath, [join(build.dir, 'dist/apps/ingest/main.js')], {
     env: { ...process.env, KAFKA_BROKERS: brokers, KAFKA_CLIENT: client, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', VALIDATOR_GROUP_ID: validatorGroup, INGEST_VALIDATOR: validator },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -116,9 +139,9 @@ async function oneRun(brokers: string, client: string, validator: string, bodies
     const cpu = cpuSeconds(child.pid!) - cpu0;
     latencies.sort((a, b) => a - b);
     const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-    const run: Run = { client, validator, eventsPerSec: events / elapsed, cpuSecPerM: (cpu / events) * 1e6, p50: q(0.5), p99: q(0.99) };
+    const run: Run = { build: build.label, client, validator, eventsPerSec: events / elapsed, cpuSecPerM: (cpu / events) * 1e6, p50: q(0.5), p99: q(0.99) };
     console.log(
-      `ingest ${client}, validator ${validator}: ${Math.round(run.eventsPerSec).toLocaleString('en-US')} events/s over ${elapsed.toFixed(1)} s (${requests} NDJSON requests of ${batch}, concurrency ${concurrency}); ingest CPU ${run.cpuSecPerM.toFixed(1)} s per M events; request latency p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+      `ingest ${build.label} ${client}, validator ${validator}: ${Math.round(run.eventsPerSec).toLocaleString('en-US')} events/s over ${elapsed.toFixed(1)} s (${requests} NDJSON requests of ${batch}, concurrency ${concurrency}); ingest CPU ${run.cpuSecPerM.toFixed(1)} s per M events; request latency p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
     );
     return run;
   } finally {
@@ -134,22 +157,32 @@ async function main() {
     brokers = '127.0.0.1:9092';
   }
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), 'ingest'], { stdio: 'inherit' });
+  const current: Build = { label: 'new', dir: root };
+  const old = oldRef ? buildRef(oldRef) : undefined;
   const bodies = Array.from({ length: 16 }, (_, b) =>
     Array.from({ length: batch }, (_, i) => JSON.stringify({ topic: 'events.metrics', payload: { metric_name: `bench_${i % 20}`, value: (b * batch + i) % 997, group_by: `g${i % 50}` } })).join('\n') + '\n',
   );
   const runs: Run[] = [];
-  for (let r = 0; r < rounds; r++) for (const client of clients) for (const validator of validators) runs.push(await oneRun(brokers, client, validator, bodies));
-  agent.destroy();
+  try {
+    for (let r = 0; r < rounds; r++) {
+      if (old) for (const validator of validators) runs.push(await oneRun(brokers, old, oldClient, validator, bodies));
+      for (const client of clients) for (const validator of validators) runs.push(await oneRun(brokers, current, client, validator, bodies));
+    }
+  } finally {
+    agent.destroy();
+    if (old) execFileSync('git', ['worktree', 'remove', '--force', old.dir], { cwd: root, stdio: 'inherit' });
+  }
   if (runs.length <= 1) return;
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`\nmedians of ${rounds} round(s):`);
+  const builds = [...(old ? [{ build: old.label, client: oldClient }] : []), ...clients.map((client) => ({ build: current.label, client }))];
   for (const validator of validators) {
-    const by = clients.map((client) => {
-      const mine = runs.filter((x) => x.client === client && x.validator === validator);
-      return { client, rate: median(mine.map((x) => x.eventsPerSec)), cpu: median(mine.map((x) => x.cpuSecPerM)), all: mine.map((x) => Math.round(x.eventsPerSec).toLocaleString('en-US')).join(' · ') };
+    const by = builds.map(({ build, client }) => {
+      const mine = runs.filter((x) => x.build === build && x.client === client && x.validator === validator);
+      return { label: `${build} ${client}`, client, rate: median(mine.map((x) => x.eventsPerSec)), cpu: median(mine.map((x) => x.cpuSecPerM)), all: mine.map((x) => Math.round(x.eventsPerSec).toLocaleString('en-US')).join(' · ') };
     });
-    for (const b of by) console.log(`  validator ${validator}, ${b.client}: ${Math.round(b.rate).toLocaleString('en-US')} events/s (${b.all}), ${b.cpu.toFixed(1)} CPU s per M`);
-    if (by.length === 2) console.log(`  validator ${validator}: ${by[1]!.client} / ${by[0]!.client} = ${(by[1]!.rate / by[0]!.rate).toFixed(2)}× the rate, ${(by[1]!.cpu / by[0]!.cpu).toFixed(2)}× the CPU per event`);
+    for (const b of by) console.log(`  validator ${validator}, ${b.label}: ${Math.round(b.rate).toLocaleString('en-US')} events/s (${b.all}), ${b.cpu.toFixed(1)} CPU s per M`);
+    for (const b of by.slice(1)) console.log(`  validator ${validator}: ${b.label} / ${by[0]!.label} = ${(b.rate / by[0]!.rate).toFixed(2)}× the rate, ${(b.cpu / by[0]!.cpu).toFixed(2)}× the CPU per event`);
   }
 }
 
