@@ -1,8 +1,5 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import { HttpError } from '@pipeline/service-runtime';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
+import { bearerToken, HttpError, SecretSet } from '@pipeline/service-runtime';
 
 /** Where apiKeyAuth leaves the resolved client in `res.locals`: `key:<index in API_KEYS>`; absent when auth is off. */
 const PRINCIPAL = 'principal';
@@ -20,15 +17,12 @@ export function clientOf(res: Response): string {
  * every spelling of one key's headers is one client to the rate limiter that runs after this.
  */
 export function apiKeyAuth(keys: readonly string[]): RequestHandler {
-  const digests = keys.map(digest);
+  const set = new SecretSet(keys);
   return (req, res, next) => {
-    if (digests.length === 0) return next();
-    const header = req.headers['authorization'];
-    const presented = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : (req.headers['x-api-key'] as string | undefined)?.trim();
+    if (set.size === 0) return next();
+    const presented = bearerToken(req.headers['authorization']) ?? (req.headers['x-api-key'] as string | undefined)?.trim();
     if (!presented) return next(new HttpError(401, 'unauthorized', 'missing API key: send Authorization: Bearer <key> or X-API-Key', undefined, { 'WWW-Authenticate': 'Bearer' }));
-    const d = digest(presented);
-    let index = -1;
-    for (let i = 0; i < digests.length; i++) if (timingSafeEqual(digests[i]!, d) && index < 0) index = i; // every key compared: no early exit
+    const index = set.indexOf(presented);
     if (index < 0) return next(new HttpError(401, 'unauthorized', 'invalid API key', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
     res.locals[PRINCIPAL] = `key:${index}`;
     next();
