@@ -7,8 +7,10 @@ export interface GatewayConfig extends BaseConfig {
   ingestUrl: string;
   /** host:port of the ml-predictor gRPC server. */
   predictorAddress: string;
-  /** JSON body limit for /pipeline routes (bytes). Default 10 MiB. */
+  /** JSON body limit for /pipeline routes (bytes), which also bounds the ad-hoc ML calls' rows. Default 10 MiB. */
   bodyLimitBytes: number;
+  /** Path of the bundled `adhoc.worker.js` the ad-hoc ML calls run in; empty = on the event loop (tests, embedded fallback). */
+  adhocWorkerPath: string;
   /** Requests per second allowed per client (API key or IP), with a burst of 2 s worth. 0 = unlimited. */
   rateLimitPerSec: number;
   /** Consumer group of the aggregator deployment whose snapshots the stats routes serve. */
@@ -22,13 +24,15 @@ export interface GatewayConfig extends BaseConfig {
   maxFutureSkewSeconds: number;
 }
 
-export function readGatewayConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): GatewayConfig {
+/** `defaultWorkerPath` is where main.ts knows the ad-hoc worker was bundled (next to itself). */
+export function readGatewayConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean; defaultWorkerPath?: string } = {}): GatewayConfig {
   return {
     ...readBaseConfig(env, 'api-gateway', 8080, opts),
     apiKeys: envList(env, 'API_KEYS'),
     ingestUrl: envString(env, 'INGEST_URL', 'http://127.0.0.1:8081').replace(/\/$/, ''),
     predictorAddress: hostPort(env, 'PREDICTOR_GRPC_ADDR', '127.0.0.1:50051'),
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, { min: 1024 }),
+    adhocWorkerPath: envString(env, 'ADHOC_WORKER_PATH', opts.defaultWorkerPath ?? ''),
     rateLimitPerSec: envInt(env, 'RATE_LIMIT_PER_SEC', 0, { min: 0 }),
     aggregatorGroup: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
     syncWaitMs: envInt(env, 'SYNC_WAIT_MS', 2_000, { min: 0, max: 60_000 }),

@@ -1,9 +1,9 @@
 // Worker-thread entry of batch-processor (bundled to dist/apps/batch-processor/compute.worker.js):
 // runs the computations of batch jobs (inline jobs, task runs fed a Kafka batch at a time, the
 // final merge) so the service's event loop keeps heartbeating Kafka and answering HTTP.
-import { parentPort } from 'node:worker_threads';
+import { answerWorkerCalls } from '@pipeline/service-runtime';
 import { computeFinish, computeInline, createTaskRun } from './batchCompute';
-import type { ComputeReply, ComputeRequest } from './ComputeRunner';
+import type { ComputeRequest } from './ComputeRunner';
 
 const runs = new Map<number, ReturnType<typeof createTaskRun>>();
 
@@ -27,13 +27,4 @@ function answer(m: ComputeRequest): unknown {
   }
 }
 
-parentPort!.on('message', (m: ComputeRequest) => {
-  let reply: ComputeReply;
-  try {
-    reply = { id: m.id, ok: true, value: answer(m) };
-  } catch (err) {
-    const e = err as Error & { field?: string };
-    reply = { id: m.id, ok: false, name: e?.name ?? 'Error', message: e?.message ?? String(err), ...(typeof e?.field === 'string' ? { field: e.field } : {}) };
-  }
-  parentPort!.postMessage(reply);
-});
+answerWorkerCalls(answer);

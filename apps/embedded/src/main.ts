@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     HTTP_PORT: String(envInt(env, 'HTTP_PORT', 8080)),
     HTTP_HOST: env['HTTP_HOST'] ?? '127.0.0.1',
   };
-  const gateway = await start(createGateway, readGatewayConfig(gatewayEnv, embedded));
+  const adhocWorker = join(__dirname, '..', 'api-gateway', 'adhoc.worker.js');
+  const gateway = await start(createGateway, readGatewayConfig(gatewayEnv, { ...embedded, defaultWorkerPath: existsSync(adhocWorker) ? adhocWorker : '' }));
   logger.info(
     { gateway: `http://127.0.0.1:${gateway.port}`, services: Object.fromEntries(running.map((s) => [s.name, s.port])) },
     `pipeline running in embedded mode (in-memory bus): open http://127.0.0.1:${gateway.port}/docs`,
