@@ -176,6 +176,7 @@ export class BatchWorker {
     try {
       await bus
         .readRange({
+          name: 'pipeline-batch-source',
           topic: task.topic,
           fromMs: task.from_ms,
           toMs: task.to_ms,

@@ -20,13 +20,15 @@ export const MAX_EVENT_BYTES = 900_000;
  * An event stamped more than `maxFutureSkewMs` ahead of `nowMs` is invalid (its error names the
  * timestamp and the allowed skew): it would otherwise be counted as a future event, never aggregated.
  */
-export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs: number, source: string, maxFutureSkewMs?: number): { valid: AcceptedEvent[]; rejected: Rejection[] } {
+export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs: number, source: string, maxFutureSkewMs?: number): { valid: AcceptedEvent[]; rejected: Rejection[]; invalidJson: number } {
   const valid: AcceptedEvent[] = [];
   const rejected: Rejection[] = [];
+  let invalidJson = 0;
   for (let i = 0; i < raw.length; i++) {
     const item = raw[i];
     if (item instanceof ParseFailure) {
       rejected.push({ index: firstIndex + i, error: item.parseError });
+      if (item.invalidJson) invalidJson++;
       continue;
     }
     try {
@@ -39,7 +41,7 @@ export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs:
       rejected.push({ index: firstIndex + i, error: e.message });
     }
   }
-  return { valid, rejected };
+  return { valid, rejected, invalidJson };
 }
 
 /** How many rejections an answer lists (the first ones by index); `rejected_count` has them all. */
@@ -54,10 +56,11 @@ export class Rejections {
   count = 0;
   invalidJson = 0;
 
-  add(list: readonly Rejection[]): void {
+  /** Adds a slice's rejections, `invalidJson` of which were lines that are not JSON. */
+  add(list: readonly Rejection[], invalidJson = 0): void {
+    this.invalidJson += invalidJson;
     for (const r of list) {
       this.count++;
-      if (r.error.startsWith('line is not valid JSON')) this.invalidJson++;
       if (this.first.length < MAX_REJECTIONS_REPORTED) this.first.push(r);
     }
   }
@@ -70,5 +73,9 @@ export class Rejections {
 
 /** Stands in for an NDJSON line that was not JSON, so it is rejected by its index like any bad event. */
 export class ParseFailure {
-  constructor(readonly parseError: string) {}
+  constructor(
+    readonly parseError: string,
+    /** The line is not JSON at all (counted as reason `invalid_json`, not `schema`). */
+    readonly invalidJson: boolean,
+  ) {}
 }

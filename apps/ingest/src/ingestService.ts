@@ -2,8 +2,8 @@ import type { Duplex, Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Request, Response } from 'express';
 import { Counter } from 'prom-client';
-import { EVENT_TOPICS, INTERNAL_TOPICS, ContractError, parseEnvelope } from '@pipeline/contracts';
-import { BusError, BusUnavailableError, type OutgoingMessage, type Subscription } from '@pipeline/kafka';
+import { EVENT_TOPICS, INTERNAL_TOPICS, ContractError, InvalidJsonError, parseEnvelope } from '@pipeline/contracts';
+import { BusError, BusUnavailableError, toOutgoing, type OutgoingMessage, type Subscription } from '@pipeline/kafka';
 import { HttpError, jsonBody, startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import { acceptEvents, Rejections, type AcceptedEvent } from './acceptEvents';
 import type { IngestConfig } from './config';
@@ -17,14 +17,6 @@ import { BodyTooLargeError, readNdjson, TooManyEventsError } from './ndjson';
  * signature (HMAC over the value) would cost the validator about what parsing the event does.
  */
 export const VALIDATED_HEADER = 'pipeline-validated';
-
-const toRecord = (a: AcceptedEvent): OutgoingMessage => ({
-  topic: a.event.topic,
-  key: a.event.key,
-  value: a.json,
-  timestampMs: Date.parse(a.event.timestamp),
-  headers: { [VALIDATED_HEADER]: '1' },
-});
 
 /**
  * The write path for HTTP producers (POST /v1/events) and the dead-letter validator for messages
@@ -46,16 +38,17 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
 
   async function publish(valid: AcceptedEvent[]): Promise<void> {
     if (valid.length === 0) return;
-    await bus.publishBatch(valid.map(toRecord));
+    await bus.publishBatch(valid.map((a) => toOutgoing(a.event, { json: a.json, headers: { [VALIDATED_HEADER]: '1' } })));
     for (const v of valid) accepted.inc({ topic: v.event.topic });
   }
 
-  function unavailable(e: unknown, acceptedSoFar: number, rejected: Rejections): HttpError {
+  /** A failed publish, with how many events of the request Kafka had acknowledged before it (errorHandler answers 503 for Kafka being down). */
+  function unavailable(e: unknown, acceptedSoFar: number, rejected: Rejections): Error {
     if (e instanceof BusUnavailableError) {
-      return new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; events not yet acknowledged were not accepted — retry later', { accepted: acceptedSoFar, ...rejected.report() }, { 'Retry-After': '5' });
+      return new BusUnavailableError('Kafka is unavailable; events not yet acknowledged were not accepted — retry later', { cause: e, details: { accepted: acceptedSoFar, ...rejected.report() } });
     }
     if (e instanceof BusError) return new HttpError(500, 'publish_failed', `publishing failed: ${e.message}`, { accepted: acceptedSoFar });
-    throw e;
+    return e as Error;
   }
 
   const tooManyEvents = (acceptedSoFar: number, ids: string[]) =>
@@ -100,7 +93,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
     const now = Date.now();
     for (let i = 0; i < items.length; i += config.publishChunkSize) {
       const r = acceptEvents(items.slice(i, i + config.publishChunkSize), i, now, 'http', config.maxFutureSkewSeconds * 1000);
-      rejected.add(r.rejected);
+      rejected.add(r.rejected, r.invalidJson);
       try {
         await publish(r.valid);
       } catch (e) {
@@ -130,7 +123,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
       for await (const chunk of readNdjson(body, { chunkSize: config.publishChunkSize, maxBytes: config.maxBodyBytes, maxEvents: config.maxEventsPerRequest })) {
         const r = acceptEvents(chunk, total, Date.now(), 'http', config.maxFutureSkewSeconds * 1000);
         total += chunk.length;
-        rejected.add(r.rejected);
+        rejected.add(r.rejected, r.invalidJson);
         try {
           await publish(r.valid);
         } catch (e) {
@@ -141,7 +134,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
         for (const v of r.valid) ids.push(v.event.id);
       }
     } catch (e) {
-      if (e instanceof HttpError) throw e;
+      if (e instanceof HttpError || e instanceof BusUnavailableError) throw e;
       stopReading();
       if (e instanceof BodyTooLargeError) {
         throw new HttpError(413, 'payload_too_large', `${e.message}${body !== req ? ' (counted after inflation)' : ''}; the first ${acceptedCount} valid events before the limit were published`, { accepted: acceptedCount, ids });
@@ -199,7 +192,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
               parseEnvelope(m.value, m.topic, { nowMs: now, defaultSource: 'kafka' });
             } catch (e) {
               if (!(e instanceof ContractError)) throw e;
-              const reason = e.message.startsWith('message is not valid JSON') ? 'invalid_json' : 'schema';
+              const reason = e instanceof InvalidJsonError ? 'invalid_json' : 'schema';
               deadLettered.inc({ topic: m.topic, reason });
               dead.push({
                 topic: INTERNAL_TOPICS.deadLetter,

@@ -1,17 +1,18 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { PipelineError } from '@pipeline/contracts';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from '@pipeline/service-runtime';
 import { ParseFailure } from './acceptEvents';
 
-export class BodyTooLargeError extends Error {
+export class BodyTooLargeError extends PipelineError {
   constructor(readonly limit: number) {
-    super(`request body exceeds the limit of ${limit} bytes`);
+    super('payload_too_large', `request body exceeds the limit of ${limit} bytes`);
   }
 }
 
-export class TooManyEventsError extends Error {
+export class TooManyEventsError extends PipelineError {
   constructor(readonly limit: number) {
-    super(`the request carries more than ${limit} events, the limit per request`);
+    super('too_many_events', `the request carries more than ${limit} events, the limit per request`);
   }
 }
 
@@ -37,13 +38,13 @@ export async function* readNdjson(stream: Readable, opts: { chunkSize: number; m
     if (trimmed === '') return;
     if (++events > maxEvents) throw new TooManyEventsError(maxEvents);
     if (jsonNestsDeeperThan(trimmed, MAX_JSON_DEPTH)) {
-      chunk.push(new ParseFailure(`line must nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep`));
+      chunk.push(new ParseFailure(`line must nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep`, false));
       return;
     }
     try {
       chunk.push(JSON.parse(trimmed));
     } catch (e) {
-      chunk.push(new ParseFailure(`line is not valid JSON: ${(e as Error).message}`));
+      chunk.push(new ParseFailure(`line is not valid JSON: ${(e as Error).message}`, true));
     }
   };
   // Not destroyed when the loop stops early (a limit): the caller drains the request, so the

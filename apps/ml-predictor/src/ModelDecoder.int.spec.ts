@@ -42,7 +42,8 @@ describe('createWorkerDecoder in its own process', () => {
       const decoder = createWorkerDecoder({ spawn: () => new Worker(${JSON.stringify(workerCode)}, { eval: true }) });
       decoder.decode(new Uint8Array(Buffer.from(${JSON.stringify(Buffer.from(bytes).toString('base64'))}, 'base64'))).then((d) => console.log(d.thread, d.model.name));
     `;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    // The bundle lives in a temp dir: its external packages resolve from the repo's node_modules.
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_PATH: join(root, 'node_modules') } });
     expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, 'worker f', '']);
   });
 });

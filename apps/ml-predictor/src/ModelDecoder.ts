@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { PipelineError } from '@pipeline/contracts';
 import { ModelFormatError, decodeModel, fromTransferable, type TrainedModel, type TransferableModel } from '@pipeline/ml';
 
 /** Where a model version was decoded: in the decode worker, or on the main thread (the inline decoder only). */
@@ -46,13 +47,12 @@ export interface DecodeResourceLimits {
 }
 
 /** A version the decode worker could not decode for a reason other than its file: it ran out of memory or time, or died. */
-export class ModelDecodeError extends Error {
+export class ModelDecodeError extends PipelineError {
   constructor(
     message: string,
     readonly reason: 'timeout' | 'worker_failed',
   ) {
-    super(message);
-    this.name = 'ModelDecodeError';
+    super('model_decode_failed', message);
   }
 }
 

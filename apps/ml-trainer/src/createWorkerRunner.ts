@@ -1,13 +1,12 @@
 import { Worker } from 'node:worker_threads';
+import { PipelineError } from '@pipeline/contracts';
 import { MlInputError } from '@pipeline/ml';
 import type { TrainWorkerData, TrainingRunner, WorkerMessage } from './TrainingRunner';
 
 /** A worker that died or failed for a reason other than bad input. Not retried: the job fails with the reason. */
-export class TrainingWorkerError extends Error {
-  readonly retriable = false;
+export class TrainingWorkerError extends PipelineError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TrainingWorkerError';
+    super('training_worker_failed', message);
   }
 }
 

@@ -72,6 +72,7 @@ export async function readTrainingRows(
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     await bus.readRange({
+      name: 'pipeline-ml-training-data',
       topic: window.topic,
       fromMs: window.fromMs,
       toMs: window.toMs,

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { ContractError, INTERNAL_TOPICS, parseTrainRequest, type MlJobCommand, type MlJobStatus, type MlTrainRequest } from '@pipeline/contracts';
+import { ContractError, INTERNAL_TOPICS, PipelineError, parseTrainRequest, type MlJobCommand, type MlJobStatus, type MlTrainRequest } from '@pipeline/contracts';
 import type { EventBus } from '@pipeline/kafka';
-import { MlError, type TrainRequest } from '@pipeline/ml';
+import type { TrainRequest } from '@pipeline/ml';
 import { publishModel, type ModelRegistryView } from '@pipeline/model-registry';
 import { readTrainingRows, resolveSourceWindow } from './readTrainingRows';
 import type { ModelSummary, TrainingRunner } from './TrainingRunner';
@@ -39,7 +39,7 @@ export interface JobOutcome {
  *     → succeeded {model_version, metrics, rows, duration_seconds} | failed {error}
  *
  * Bad input (ContractError, MlInputError) and any other non-retriable error end the job `failed`
- * with the message (naming the field for bad input). A retriable error (Kafka unavailable) and an abort reject:
+ * with the message (naming the field for bad input). A PipelineError that is `retriable` (Kafka unavailable) and an abort reject:
  * the caller leaves the command uncommitted, so the job runs again (see trainerService).
  */
 export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDeps): Promise<JobOutcome> {
@@ -147,7 +147,7 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
     await flush();
     return { status, summary: out.summary };
   } catch (err) {
-    if (deps.signal.aborted || isRetriable(err)) {
+    if (deps.signal.aborted || (err instanceof PipelineError && err.retriable)) {
       await chain.catch(() => undefined);
       throw err;
     }
@@ -159,15 +159,6 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
     await flush();
     return { status };
   }
-}
-
-/**
- * Only errors that say so (`retriable: true`, e.g. Kafka unavailable) are retried by redelivery;
- * everything else — bad input, a crashed worker, a bug — fails the job instead of looping on it.
- */
-function isRetriable(err: unknown): boolean {
-  if (err instanceof ContractError || err instanceof MlError) return false;
-  return (err as { retriable?: unknown })?.retriable === true;
 }
 
 const isRegressor = (type: string): boolean => type === 'random_forest' || type === 'linear_regression';

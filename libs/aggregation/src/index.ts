@@ -1,4 +1,4 @@
-export { AggregationError, DeserializationError, IncompatibleMergeError, InvalidArgumentError } from './errors';
+export { DeserializationError, IncompatibleMergeError, InvalidArgumentError } from './errors';
 export { SlidingWindow } from './SlidingWindow';
 export type { SlidingWindowOptions, WindowStats } from './SlidingWindow';
 export { DDSketch } from './DDSketch';

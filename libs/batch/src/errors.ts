@@ -1,25 +1,17 @@
-/**
- * Errors of `@pipeline/batch`. Retry and dead-letter code reads only `retriable`:
- * every failure here is caused by the input (events, options or a partial), so re-running the
- * same job gives the same error — none is retriable.
- */
-export abstract class BatchError extends Error {
-  abstract readonly retriable: boolean;
-}
+import { InvalidArgumentError } from '@pipeline/contracts';
 
 /**
+ * Errors of `@pipeline/batch`: every failure here is caused by the input (events, options or a
+ * partial), so re-running the same job gives the same error — none is retriable.
+ *
  * Bad input: an option, an event field or a serialized partial. `field` is the path of the offending
  * value as the caller wrote it, e.g. `window_minutes`, `events[12].value`, `partial.windows[3].count`.
  * The message always starts with the field:  `events[12].value must be a finite number, got "abc"`.
  */
-export class BatchInputError extends BatchError {
-  readonly retriable = false;
-  override readonly name = 'BatchInputError';
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field} ${problem}`);
+export class BatchInputError extends InvalidArgumentError {
+  declare readonly field: string;
+  constructor(field: string, problem: string) {
+    super(`${field} ${problem}`, field);
   }
 }
 

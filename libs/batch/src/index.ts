@@ -1,5 +1,5 @@
 // Public API of @pipeline/batch: pure batch analytics over event arrays, with mergeable partials.
-export { BatchError, BatchInputError } from './errors';
+export { BatchInputError } from './errors';
 export type { SerializedMoments } from './MomentsTable';
 export type { GroupKey } from './GroupKey';
 

@@ -1,7 +1,7 @@
 import { Type, type TObject, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { describeFirstError } from './describeFirstError';
-import { ContractError } from './errors';
+import { ContractError, InvalidJsonError } from './errors';
 import { MAX_EPOCH_MS, parseDateTime } from './parseDateTime';
 import { EVENT_TIME_ERROR, PAYLOAD_SCHEMAS } from './schemas';
 import type { EventTopic } from './topics';
@@ -64,7 +64,7 @@ export class EventRecordReader {
     try {
       parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
     } catch (e) {
-      return new ContractError(`message is not valid JSON: ${(e as Error).message}`, '');
+      return new InvalidJsonError(`message is not valid JSON: ${(e as Error).message}`);
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       return new ContractError(`event must be a JSON object, got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`, '');

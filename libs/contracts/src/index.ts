@@ -1,5 +1,5 @@
 export type { Accumulator } from './Accumulator';
-export { ContractError } from './errors';
+export { PipelineError, InvalidArgumentError, ContractError, InvalidJsonError } from './errors';
 export { EVENT_TOPICS, INTERNAL_TOPICS, COMPACTED_TOPICS, isEventTopic } from './topics';
 export type { EventTopic, InternalTopic } from './topics';
 export {

@@ -2,7 +2,7 @@ import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { randomUUID } from 'node:crypto';
 import { describeFirstError } from './describeFirstError';
-import { ContractError } from './errors';
+import { ContractError, InvalidJsonError } from './errors';
 import { parseDateTime } from './parseDateTime';
 import { EventInputSchema, PAYLOAD_SCHEMAS, SCHEMA_VERSION, type EventEnvelope, type EventInput } from './schemas';
 import { isEventTopic, type EventTopic } from './topics';
@@ -141,7 +141,7 @@ export function parseEnvelope(bytes: Buffer | string, topic: string, opts: Norma
   try {
     parsed = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
   } catch (e) {
-    throw new ContractError(`message is not valid JSON: ${(e as Error).message}`, '');
+    throw new InvalidJsonError(`message is not valid JSON: ${(e as Error).message}`);
   }
   if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
     const obj = parsed as Record<string, unknown>;

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { EventBus, IncomingMessage, Subscription } from './EventBus';
+import type { EventBus, Follower, IncomingMessage } from './EventBus';
 
 /** How long an idle view's fetch waits at the broker (see SubscribeOptions.fetchMaxWaitMs). */
 const VIEW_FETCH_MAX_WAIT_MS = 500;
@@ -8,7 +7,10 @@ export interface CompactedTopicViewOptions<T> {
   topic: string;
   /** Decodes a message; return undefined to ignore it. An empty value is a tombstone (the key is deleted). */
   decode(message: IncomingMessage): T | undefined;
-  /** Consumer-group prefix; each view instance reads with its own throw-away group, from the beginning. */
+  /**
+   * What the view is for (`pipeline-gateway-ml-jobs`): the name of its reader (EventBus.follow),
+   * which joins no consumer group, so the label of its metrics. Each instance reads the whole topic.
+   */
   groupPrefix: string;
   /**
    * Whether `next` replaces `current` for a key (default: always — the latest message wins, as
@@ -20,15 +22,16 @@ export interface CompactedTopicViewOptions<T> {
 }
 
 /**
- * A materialized view of a compacted topic: the latest value per key, kept current by a consumer
- * that reads the whole topic from the beginning (each instance in its own group, so every replica
- * of a service sees every key). Used for aggregator snapshots, job status and the model registry.
+ * A materialized view of a compacted topic: the latest value per key, kept current by a reader
+ * of the whole topic from the beginning outside any consumer group (EventBus.follow), so every
+ * replica of a service sees every key and no throw-away group is left on the broker or in the lag
+ * metrics. Used for aggregator snapshots, job status and the model registry.
  */
 export class CompactedTopicView<T> {
   private readonly values = new Map<string, T>();
   /** Next offset to read per partition. */
   private readonly positions = new Map<number, bigint>();
-  private sub: Subscription | undefined;
+  private reader: Follower | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(
@@ -53,11 +56,9 @@ export class CompactedTopicView<T> {
   }
 
   async start(): Promise<void> {
-    this.sub = await this.bus.subscribe({
-      groupId: `${this.opts.groupPrefix}-${randomUUID()}`,
-      topics: [this.opts.topic],
-      fromBeginning: true,
-      commit: 'manual', // a view never commits: it always rebuilds from the beginning
+    this.reader = await this.bus.follow({
+      topic: this.opts.topic,
+      name: this.opts.groupPrefix,
       // Compacted topics change rarely: an idle view polls twice a second instead of 20 times
       // (~1 MB/s less garbage in every service with a view); updates still arrive at once.
       fetchMaxWaitMs: VIEW_FETCH_MAX_WAIT_MS,
@@ -118,6 +119,6 @@ export class CompactedTopicView<T> {
   }
 
   async stop(): Promise<void> {
-    await this.sub?.stop();
+    await this.reader?.stop();
   }
 }

@@ -93,6 +93,28 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/**
+ * A reader of every partition of one topic, from its beginning and then as records arrive, that
+ * belongs to no consumer group: nothing is committed, other readers do not share its partitions,
+ * and it leaves no group behind (materialized views of compacted topics, see CompactedTopicView).
+ */
+export interface FollowOptions {
+  topic: string;
+  /**
+   * What the reader is for, e.g. `pipeline-gateway-ml-jobs`: the `group` label of its metrics
+   * (one series per purpose, not one per process) and the name it goes by in logs.
+   */
+  name: string;
+  /** As SubscribeOptions.fetchMaxWaitMs. */
+  fetchMaxWaitMs?: number;
+  /** Receives each partition's records in offset order; a handler that throws gets the batch again. */
+  handler(batch: MessageBatch): Promise<void>;
+}
+
+export interface Follower {
+  stop(): Promise<void>;
+}
+
 export interface TopicSpec {
   topic: string;
   partitions?: number;
@@ -113,6 +135,11 @@ export interface ReadRangeOptions {
   partitions?: readonly number[];
   signal?: AbortSignal;
   /**
+   * What the read is for (default `pipeline-range-reader`): with kafkajs, which cannot read without a
+   * consumer group, the prefix of the group of its own the read uses and deletes when it ends.
+   */
+  name?: string;
+  /**
    * Receives the messages in [fromMs, toMs) partition by partition, in offset order. `progress` is
    * the fraction of the offset range read so far (0..1).
    */
@@ -129,6 +156,8 @@ export interface EventBus {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Reads a bounded range of a topic without joining a consumer group (batch jobs, training data). */
   readRange(options: ReadRangeOptions): Promise<{ read: number }>;
+  /** Reads a whole topic and keeps reading it, outside any consumer group (see FollowOptions). */
+  follow(options: FollowOptions): Promise<Follower>;
   partitionsFor(topic: string): Promise<number[]>;
   /** Per partition, the offset the next written message will get (the high watermark). */
   highWatermarks(topic: string): Promise<Map<number, bigint>>;

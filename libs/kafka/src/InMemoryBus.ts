@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type {
   EventBus,
+  FollowOptions,
+  Follower,
   IncomingMessage,
   OutgoingMessage,
   ReadRangeOptions,
@@ -119,6 +122,18 @@ export class InMemoryBus implements EventBus {
         while (member.busy) await new Promise((r) => setTimeout(r, 1));
         g.members = g.members.filter((m) => m !== member);
         this.rebalance(g);
+      },
+    };
+  }
+
+  /** A member of a group of its own (the in-memory bus keeps no group list to litter). */
+  async follow(options: FollowOptions): Promise<Follower> {
+    const groupId = `${options.name}-${randomUUID()}`;
+    const sub = await this.subscribe({ groupId, topics: [options.topic], fromBeginning: true, commit: 'manual', fetchMaxWaitMs: options.fetchMaxWaitMs, handler: options.handler });
+    return {
+      stop: async () => {
+        await sub.stop();
+        this.groups.delete(groupId);
       },
     };
   }

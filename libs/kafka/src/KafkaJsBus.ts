@@ -14,6 +14,8 @@ import {
 import type {
   BusObserver,
   EventBus,
+  FollowOptions,
+  Follower,
   IncomingMessage,
   MessageBatch,
   OutgoingMessage,
@@ -24,7 +26,8 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './EventBus';
-import { BusError, toBusError } from './errors';
+import { BrokerHealth } from './BrokerHealth';
+import { BusError, hasKafkaError, toBusError } from './errors';
 import { explainRefusal } from './explainRefusal';
 import { fixKafkaJsIdleLoop } from './kafkajsIdleLoopFix';
 import { produceWithDeadline } from './produceWithDeadline';
@@ -178,6 +181,9 @@ export class KafkaJsBus implements EventBus {
   private producerConnected: Promise<void> | undefined;
   private adminConnected: Promise<void> | undefined;
   private readonly consumers = new Set<Consumer>();
+  private readonly health: BrokerHealth;
+  /** Groups of running followers (see follow), deleted when they stop. */
+  private readonly followerGroups = new Set<string>();
   private closed = false;
 
   constructor(options: KafkaJsBusOptions) {
@@ -212,11 +218,19 @@ export class KafkaJsBus implements EventBus {
       retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 },
     });
     this.admin = this.kafka.admin();
+    this.health = new BrokerHealth({
+      probe: async () => {
+        await this.connectAdmin();
+        await this.admin.describeCluster();
+      },
+      observer: this.opts.observer,
+    });
     this.queue = new PublishQueue({ lingerMs: this.opts.lingerMs, maxBatchMessages: this.opts.maxBatchMessages, maxBatchBytes: this.opts.maxBatchBytes, send: (m) => this.send(m) });
   }
 
   async connect(): Promise<void> {
     await Promise.all([this.connectProducer(), this.connectAdmin()]);
+    this.health.succeeded();
   }
 
   private connectProducer(): Promise<void> {
@@ -268,8 +282,7 @@ export class KafkaJsBus implements EventBus {
       });
     } catch (e) {
       // Another service may have created the same topic concurrently.
-      const err = e as { type?: string; message?: string };
-      if (err.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(err.message ?? '')) throw toBusError(e);
+      if (!hasKafkaError(e, 'TOPIC_ALREADY_EXISTS')) throw toBusError(e);
     }
   }
 
@@ -303,10 +316,46 @@ export class KafkaJsBus implements EventBus {
         topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
       });
     };
-    await produceWithDeadline(attempt, new Map([...byTopic].map(([topic, msgs]) => [topic, msgs.length])), this.opts);
+    await produceWithDeadline(attempt, new Map([...byTopic].map(([topic, msgs]) => [topic, msgs.length])), { ...this.opts, health: this.health });
   }
 
-  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+  subscribe(options: SubscribeOptions): Promise<Subscription> {
+    return this.consume(options, options.groupId);
+  }
+
+  /**
+   * kafkajs cannot read without a consumer group (it has no manual partition assignment), and the
+   * members of one group split its partitions, so one group per purpose shared by a service's
+   * replicas would give each replica part of the topic. So every follower gets a group of its own,
+   * `<name>-<uuid>`, that never commits an offset, is reported in metrics as `name`, and is deleted
+   * (admin.deleteGroups) when the follower stops or the bus closes. A process that dies leaves an
+   * empty group without offsets, which the broker drops at its next offsets-retention check
+   * (offsets.retention.check.interval.ms, 10 minutes by default). @platformatic/kafka reads
+   * without a group (PlatformaticBus.follow).
+   */
+  async follow(options: FollowOptions): Promise<Follower> {
+    const groupId = `${options.name}-${randomUUID()}`;
+    const sub = await this.consume({ groupId, topics: [options.topic], fromBeginning: true, commit: 'manual', fetchMaxWaitMs: options.fetchMaxWaitMs, handler: options.handler }, options.name);
+    this.followerGroups.add(groupId);
+    return {
+      stop: async () => {
+        await sub.stop();
+        if (this.followerGroups.delete(groupId)) await this.deleteGroup(groupId);
+      },
+    };
+  }
+
+  private async deleteGroup(groupId: string): Promise<void> {
+    try {
+      await this.connectAdmin();
+      await this.admin.deleteGroups([groupId]);
+    } catch (err) {
+      this.opts.logger?.warn({ err: toBusError(err).message, groupId }, 'deleting a follower\'s consumer group failed; the broker drops it once empty');
+    }
+  }
+
+  /** A consumer group member; `label` is the group its metrics are reported under. */
+  private async consume(options: SubscribeOptions, label: string): Promise<Subscription> {
     const { groupId, handler } = options;
     const manual = options.commit === 'manual';
     const consumer = this.kafka.consumer({
@@ -361,9 +410,9 @@ export class KafkaJsBus implements EventBus {
         }
         await heartbeat();
         await commitOffsetsIfNecessary().catch(() => undefined);
-        observer?.consumed?.(groupId, batch.topic, batch.messages.length);
-        observer?.handled?.(groupId, batch.topic, Number(process.hrtime.bigint() - started) / 1e9);
-        observer?.lag?.(groupId, batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)));
+        observer?.consumed?.(label, batch.topic, batch.messages.length);
+        observer?.handled?.(label, batch.topic, Number(process.hrtime.bigint() - started) / 1e9);
+        observer?.lag?.(label, batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)));
       },
     });
     return {
@@ -382,19 +431,28 @@ export class KafkaJsBus implements EventBus {
     };
   }
 
+  /** Fails at once while the brokers are known down (see BrokerHealth), rather than after kafkajs's retries. */
+  private throwIfDown(): void {
+    const down = this.health.unavailable();
+    if (down) throw down;
+  }
+
   async partitionsFor(topic: string): Promise<number[]> {
+    this.throwIfDown();
     await this.connectAdmin();
     const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
     return meta.topics[0]!.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
   }
 
   async highWatermarks(topic: string): Promise<Map<number, bigint>> {
+    this.throwIfDown();
     await this.connectAdmin();
     const offsets = await this.admin.fetchTopicOffsets(topic);
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   }
 
   async offsetsForTime(topic: string, timestampMs: number): Promise<Map<number, bigint>> {
+    this.throwIfDown();
     await this.connectAdmin();
     const [at, ends] = await Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), this.admin.fetchTopicOffsets(topic)]);
     return new Map(at.map((o) => [o.partition, o.offset === '-1' ? BigInt(ends.find((e) => e.partition === o.partition)!.high) : BigInt(o.offset)]));
@@ -402,6 +460,7 @@ export class KafkaJsBus implements EventBus {
 
   async readRange(options: ReadRangeOptions): Promise<{ read: number }> {
     const { topic, signal } = options;
+    this.throwIfDown();
     await this.connectAdmin();
     const fromMs = options.fromMs ?? 0;
     const toMs = options.toMs ?? Date.now();
@@ -418,7 +477,9 @@ export class KafkaJsBus implements EventBus {
     }
     const total = [...ranges.values()].reduce((a, r) => a + Number(r.end - r.start), 0);
     if (total === 0) return { read: 0 };
-    const groupId = `pipeline-range-reader-${randomUUID()}`;
+    // A group of its own, as follow's (kafkajs cannot read without one, and concurrent reads in a
+    // shared group would split the partitions): it never commits and is deleted when the read ends.
+    const groupId = `${options.name ?? 'pipeline-range-reader'}-${randomUUID()}`;
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 50, maxBytesPerPartition: this.opts.maxBytesPerPartition, allowAutoTopicCreation: false, retry: { retries: 5 } });
     let read = 0;
     let scanned = 0;
@@ -469,20 +530,13 @@ export class KafkaJsBus implements EventBus {
       return { read };
     } finally {
       await consumer.disconnect().catch(() => undefined);
-      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+      await this.deleteGroup(groupId);
     }
   }
 
+  /** Readiness from what is known of the brokers, without waiting (see BrokerHealth). */
   async ping(): Promise<boolean> {
-    try {
-      await this.connectAdmin();
-      await Promise.race([this.admin.describeCluster(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2_000))]);
-      this.opts.observer?.brokerUp?.(true);
-      return true;
-    } catch {
-      this.opts.observer?.brokerUp?.(false);
-      return false;
-    }
+    return this.health.isUp();
   }
 
   /** Flushes queued publishes, stops consumers (their offsets are committed by their handlers), closes clients. */
@@ -491,7 +545,10 @@ export class KafkaJsBus implements EventBus {
     // Publishes made while the queue drains are still taken and sent.
     await this.queue.drain();
     this.closed = true;
+    this.health.stop();
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    await Promise.allSettled([...this.followerGroups].map((g) => this.deleteGroup(g)));
+    this.followerGroups.clear();
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }
 }

@@ -9,7 +9,7 @@ import {
   type RealityPayload,
   type UserPayload,
 } from '@pipeline/contracts';
-import type { EventBus } from './EventBus';
+import type { EventBus, OutgoingMessage } from './EventBus';
 
 type Extra = { timestamp?: string | number; source?: string; key?: string; id?: string; type?: string };
 
@@ -54,7 +54,10 @@ export class PipelineClient {
   }
 }
 
-/** The Kafka record for an envelope: keyed by `event.key`, record timestamp = event time. */
-export function toOutgoing(event: EventEnvelope) {
-  return { topic: event.topic, key: event.key, value: JSON.stringify(event), timestampMs: Date.parse(event.timestamp) };
+/**
+ * The Kafka record for an envelope: keyed by `event.key`, record timestamp = event time. `json` is
+ * the envelope already serialized (ingest keeps the bytes it validated), else it is stringified here.
+ */
+export function toOutgoing(event: EventEnvelope, extra: { json?: string; headers?: Record<string, string> } = {}): OutgoingMessage {
+  return { topic: event.topic, key: event.key, value: extra.json ?? JSON.stringify(event), timestampMs: Date.parse(event.timestamp), ...(extra.headers && { headers: extra.headers }) };
 }

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Producer } from '@platformatic/kafka';
-import type { EventBus, IncomingMessage, OutgoingMessage, ReadRangeOptions, SubscribeOptions, Subscription, TopicSpec } from './EventBus';
+import type { EventBus, FollowOptions, Follower, IncomingMessage, OutgoingMessage, ReadRangeOptions, SubscribeOptions, Subscription, TopicSpec } from './EventBus';
 import { withBusDefaults, type KafkaJsBusOptions, type KafkaSaslMechanism, type ResolvedBusOptions } from './KafkaJsBus';
-import { BusError, toBusError, withRetries } from './errors';
+import { BrokerHealth } from './BrokerHealth';
+import { BusError, hasKafkaError, toBusError, withRetries } from './errors';
 import { explainRefusal } from './explainRefusal';
 import { loadPlatformaticKafka, type PlatformaticKafkaModule } from './loadPlatformaticKafka';
 import { murmur2 } from './partitionForKey';
@@ -15,6 +15,18 @@ import { recordsToMessages } from './recordsToMessages';
 export type PlatformaticBusOptions = KafkaJsBusOptions;
 
 const LATEST = -1n;
+
+/**
+ * Bounds of one fetch on @platformatic/kafka, bytes: per partition and per response, below the
+ * bus's `maxBytesPerPartition` when that is larger. The library decodes a response where it lies,
+ * in the list of socket reads it arrived in (up to 64 KiB each), and finds the read that holds each
+ * field by walking that list from its start (@platformatic/dynamic-buffer 0.3), so decoding a record
+ * costs in proportion to the size of its response: the same 500,000 records took 2.6 s of decoding
+ * in responses of up to 32 MiB and 0.7 s in responses of up to 1 MiB (CPU profiles,
+ * bench/kafka/RESULTS.md). Kafka still returns a first record batch larger than these bounds, so
+ * they limit no message size.
+ */
+export const PLATFORMATIC_FETCH_BYTES = { partition: 256 * 1024, response: 1024 * 1024 } as const;
 
 const PLATFORMATIC_SASL_MECHANISMS = { 'scram-sha-512': 'SCRAM-SHA-512', 'scram-sha-256': 'SCRAM-SHA-256', plain: 'PLAIN' } as const satisfies Record<KafkaSaslMechanism, string>;
 
@@ -36,6 +48,7 @@ export class PlatformaticBus implements EventBus {
   /** A consumer that never joins a group: offsets by time and high watermarks. */
   private readonly offsets: Consumer;
   private readonly queue: PublishQueue;
+  private readonly health: BrokerHealth;
   private readonly members = new Set<PlatformaticGroupMember>();
   private readonly readers = new Set<Consumer>();
   private keylessCounter = 0;
@@ -56,6 +69,7 @@ export class PlatformaticBus implements EventBus {
     });
     this.admin = new this.lib.Admin(this.clientOptions());
     this.offsets = this.newReader();
+    this.health = new BrokerHealth({ probe: () => this.admin.metadata({ topics: [], forceUpdate: true }), observer: this.opts.observer });
     this.queue = new PublishQueue({ lingerMs: this.opts.lingerMs, maxBatchMessages: this.opts.maxBatchMessages, maxBatchBytes: this.opts.maxBatchBytes, send: (m) => this.send(m) });
   }
 
@@ -66,6 +80,7 @@ export class PlatformaticBus implements EventBus {
     } catch (e) {
       throw await this.explain(e);
     }
+    this.health.succeeded();
   }
 
   /** A connection failure as a BusError; BusAuthenticationError when the broker wants a SASL login this bus does not have. */
@@ -97,7 +112,7 @@ export class PlatformaticBus implements EventBus {
           });
         } catch (e) {
           // Another service may have created the same topic concurrently.
-          if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(toBusError(e).message)) throw toBusError(e);
+          if (!hasKafkaError(e, 'TOPIC_ALREADY_EXISTS')) throw toBusError(e);
         }
       }),
     );
@@ -144,7 +159,7 @@ export class PlatformaticBus implements EventBus {
     const counts = new Map<string, number>();
     for (const m of messages) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
     // The library's value type says Buffer; null is what it writes as a null value (its schema allows it).
-    await produceWithDeadline(() => this.producer.send({ messages: records as { topic: string; value: Buffer }[] }), counts, this.opts);
+    await produceWithDeadline(() => this.producer.send({ messages: records as { topic: string; value: Buffer }[] }), counts, { ...this.opts, health: this.health });
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -166,7 +181,8 @@ export class PlatformaticBus implements EventBus {
       consumer,
       subscription: options,
       maxWaitTimeMs: this.opts.maxWaitTimeMs,
-      maxBytesPerPartition: this.opts.maxBytesPerPartition,
+      maxBytesPerPartition: Math.min(this.opts.maxBytesPerPartition, PLATFORMATIC_FETCH_BYTES.partition),
+      maxBytesPerFetch: Math.min(4 * this.opts.maxBytesPerPartition, PLATFORMATIC_FETCH_BYTES.response),
       partitionsConcurrently: 4,
       observer: this.opts.observer,
       logger: this.opts.logger,
@@ -188,7 +204,40 @@ export class PlatformaticBus implements EventBus {
     };
   }
 
+  /** A PlatformaticGroupMember on every partition of the topic that never joins a group (see FollowOptions). */
+  async follow(options: FollowOptions): Promise<Follower> {
+    if (this.closed) throw new BusError('bus is closed', false);
+    const partitions = await this.partitionsFor(options.topic);
+    const member = new PlatformaticGroupMember({
+      // The group id is required by the library and never used: the consumer only lists offsets and fetches.
+      consumer: new this.lib.Consumer({ ...this.clientOptions(), groupId: options.name, autocommit: false, maxBytesPerPartition: this.opts.maxBytesPerPartition }),
+      subscription: { groupId: options.name, topics: [options.topic], fromBeginning: true, commit: 'manual', fetchMaxWaitMs: options.fetchMaxWaitMs, handler: options.handler },
+      assignment: partitions.map((partition) => ({ topic: options.topic, partition })),
+      maxWaitTimeMs: this.opts.maxWaitTimeMs,
+      maxBytesPerPartition: Math.min(this.opts.maxBytesPerPartition, PLATFORMATIC_FETCH_BYTES.partition),
+      maxBytesPerFetch: Math.min(4 * this.opts.maxBytesPerPartition, PLATFORMATIC_FETCH_BYTES.response),
+      partitionsConcurrently: 4,
+      observer: this.opts.observer,
+      logger: this.opts.logger,
+    });
+    await member.start();
+    this.members.add(member);
+    return {
+      stop: async () => {
+        this.members.delete(member);
+        await member.stop();
+      },
+    };
+  }
+
+  /** Fails at once while the brokers are known down (see BrokerHealth), rather than after the library's retries. */
+  private throwIfDown(): void {
+    const down = this.health.unavailable();
+    if (down) throw down;
+  }
+
   async partitionsFor(topic: string): Promise<number[]> {
+    this.throwIfDown();
     try {
       const meta = await this.admin.metadata({ topics: [topic] });
       return Array.from({ length: meta.topics.get(topic)!.partitionsCount }, (_, i) => i);
@@ -207,6 +256,7 @@ export class PlatformaticBus implements EventBus {
   }
 
   private async listOffsets(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {
+    this.throwIfDown();
     try {
       const offsets = await this.offsets.listOffsets({ topics: [topic], timestamp });
       return new Map((offsets.get(topic) ?? []).map((o, p) => [p, o] as const));
@@ -243,13 +293,14 @@ export class PlatformaticBus implements EventBus {
       for (const r of ranges) {
         for (let position = r.start; position < r.end; ) {
           if (signal?.aborted) throw new BusError('read cancelled', false, signal.reason);
+          const maxBytes = Math.min(this.opts.maxBytesPerPartition, PLATFORMATIC_FETCH_BYTES.response);
           const fetchAt = async (offset: bigint) => {
             const meta = (await reader.metadata({ topics: [topic] })).topics.get(topic)!;
             return reader.fetch({
               node: meta.partitions[r.partition]!.leader,
-              topics: [{ topicId: meta.id, partitions: [{ partition: r.partition, fetchOffset: offset, partitionMaxBytes: this.opts.maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
+              topics: [{ topicId: meta.id, partitions: [{ partition: r.partition, fetchOffset: offset, partitionMaxBytes: maxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
               maxWaitTime: 50,
-              maxBytes: this.opts.maxBytesPerPartition,
+              maxBytes,
             });
           };
           // A leader moving or a fetch session the broker dropped fails one fetch: retried (a missing topic is not).
@@ -287,21 +338,9 @@ export class PlatformaticBus implements EventBus {
     }
   }
 
+  /** Readiness from what is known of the brokers, without waiting (see BrokerHealth). */
   async ping(): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.admin.metadata({ topics: [], forceUpdate: true }),
-        new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), 2_000))),
-      ]);
-      this.opts.observer?.brokerUp?.(true);
-      return true;
-    } catch {
-      this.opts.observer?.brokerUp?.(false);
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.health.isUp();
   }
 
   /** Flushes queued publishes, stops group members (their handlers commit), closes clients. */
@@ -309,6 +348,7 @@ export class PlatformaticBus implements EventBus {
     if (this.closed) return;
     await this.queue.close();
     this.closed = true;
+    this.health.stop();
     await Promise.allSettled([...this.members].map((m) => m.stop()));
     await Promise.allSettled([...[...this.readers, this.offsets].map((c) => c.close(true)), this.producer.close(true), this.admin.close()]);
   }
@@ -329,8 +369,11 @@ export class PlatformaticBus implements EventBus {
     };
   }
 
-  /** A consumer that never joins its (unique) group: it only lists offsets and fetches. */
+  /**
+   * A consumer that only lists offsets and fetches: it never joins or commits to its group, so the
+   * broker never hears of the group (the library requires an id).
+   */
   private newReader(): Consumer {
-    return new this.lib.Consumer({ ...this.clientOptions(), groupId: `pipeline-range-reader-${randomUUID()}`, autocommit: false });
+    return new this.lib.Consumer({ ...this.clientOptions(), groupId: 'pipeline-range-reader', autocommit: false });
   }
 }

@@ -1,26 +1,22 @@
-import { describePlatformaticError, platformaticAuthenticationFailed, platformaticRetriable } from './platformaticErrors';
+import { PipelineError } from '@pipeline/contracts';
+import { describePlatformaticError, platformaticAuthenticationFailed, platformaticHasApiError, platformaticRetriable } from './platformaticErrors';
 
 /**
- * Bus errors carry one flag retry code reads: `retriable`. A retriable error (broker unreachable,
+ * Bus errors carry the flag retry code reads: `retriable`. A retriable error (broker unreachable,
  * leader moving, timeout) may succeed if tried again later; a non-retriable one (message too large,
  * unknown topic, authorization) will not, and is surfaced at once.
  */
-export class BusError extends Error {
-  constructor(
-    message: string,
-    readonly retriable: boolean,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-    this.name = 'BusError';
+export class BusError extends PipelineError {
+  constructor(message: string, retriable: boolean, cause?: unknown, code = 'kafka_error') {
+    super(code, message, { retriable, cause });
   }
 }
 
-/** The bus did not take the messages in time (e.g. Kafka is down); the caller should answer 503. */
+/** The bus did not take the messages (Kafka is down, or was not reachable in time): HTTP 503 + Retry-After. The message is written for clients. */
 export class BusUnavailableError extends BusError {
-  constructor(message: string, cause?: unknown) {
-    super(message, true, cause);
-    this.name = 'BusUnavailableError';
+  constructor(message: string, options: { cause?: unknown; details?: unknown } = {}) {
+    super(message, true, options.cause, 'kafka_unavailable');
+    if (options.details !== undefined) Object.defineProperty(this, 'details', { value: options.details, enumerable: true });
   }
 }
 
@@ -31,15 +27,22 @@ export class BusUnavailableError extends BusError {
  */
 export class BusAuthenticationError extends BusError {
   constructor(message: string, cause?: unknown) {
-    super(message, false, cause);
-    this.name = 'BusAuthenticationError';
+    super(message, false, cause, 'kafka_authentication_failed');
   }
 }
 
+/** A message (or the batch holding it) is larger than the topic's `max.message.bytes`. Not retriable. */
+export class BusMessageTooLargeError extends BusError {
+  constructor(message: string, cause?: unknown) {
+    super(message, false, cause, 'kafka_message_too_large');
+  }
+}
+
+const TOO_LARGE_KAFKA = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
 const NON_RETRIABLE_KAFKA = new Set([
-  'MESSAGE_TOO_LARGE',
+  ...TOO_LARGE_KAFKA,
   'INVALID_TOPIC_EXCEPTION',
-  'RECORD_LIST_TOO_LARGE',
   'TOPIC_AUTHORIZATION_FAILED',
   'CLUSTER_AUTHORIZATION_FAILED',
   'INVALID_RECORD',
@@ -60,36 +63,59 @@ const TRANSIENT_NAMES = new Set([
   'KafkaJSStaleTopicMetadataAssignment',
 ]);
 
+/** Node's network error codes (`err.code`): the broker cannot be reached now, which is transient. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+
+interface KafkaJsLike {
+  message?: string;
+  retriable?: boolean;
+  type?: string;
+  name?: string;
+  code?: unknown;
+  cause?: unknown;
+  originalError?: unknown;
+  errors?: unknown[];
+}
+
 /**
- * Classifies a kafkajs, @platformatic/kafka (or any) error. kafkajs marks its errors with
- * `retriable`, `type` and `name`; @platformatic/kafka with `code`, `apiId` and `canRetry` (see
- * platformaticErrors.ts). Both adapters give the same kinds the same flag.
+ * The error and every error it wraps (kafkajs: KafkaJSNonRetriableError's `originalError`,
+ * KafkaJSNumberOfRetriesExceeded's `cause`, KafkaJSAggregateError's `errors`).
+ */
+function wrapped(error: unknown, depth = 0): KafkaJsLike[] {
+  const e = error as KafkaJsLike | null;
+  if (!e || typeof e !== 'object' || depth > 5) return [];
+  const inner = [e.cause, e.originalError, ...(Array.isArray(e.errors) ? e.errors : [])];
+  return [e, ...inner.filter((c) => c !== undefined && c !== error).flatMap((c) => wrapped(c, depth + 1))];
+}
+
+/** Whether a kafkajs or @platformatic/kafka error holds the Kafka error `name` (e.g. TOPIC_ALREADY_EXISTS) at any depth. */
+export function hasKafkaError(error: unknown, name: string): boolean {
+  return platformaticHasApiError(error, new Set([name])) || wrapped(error).some((e) => e.type === name);
+}
+
+/**
+ * Classifies a kafkajs, @platformatic/kafka (or any) error by its fields, never its message text.
+ * kafkajs marks its errors with `retriable`, `type` and `name` (and wraps them when its own retries
+ * ran out: the network being down is still transient for us); @platformatic/kafka with `code`,
+ * `apiId` and `canRetry` (see platformaticErrors.ts). Both adapters give the same kinds the same class.
  */
 export function toBusError(error: unknown): BusError {
   if (error instanceof BusError) return error;
   if (platformaticAuthenticationFailed(error)) return new BusAuthenticationError(`Kafka refused the SASL login: ${describePlatformaticError(error)}`, error);
-  if (kafkaJsAuthenticationFailed(error)) return new BusAuthenticationError(`Kafka refused the SASL login: ${(error as Error).message}`, error);
+  const chain = wrapped(error);
+  const message = chain[0]?.message ?? String(error);
+  if (chain.some((e) => e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'UNSUPPORTED_SASL_MECHANISM' || e.type === 'ILLEGAL_SASL_STATE')) {
+    return new BusAuthenticationError(`Kafka refused the SASL login: ${message}`, error);
+  }
   const platformatic = platformaticRetriable(error, NON_RETRIABLE_KAFKA);
-  if (platformatic !== undefined) return new BusError(describePlatformaticError(error)!, platformatic, error);
-  const e = error as { message?: string; retriable?: boolean; type?: string; name?: string; cause?: unknown };
-  const message = e?.message ?? String(error);
-  if (e?.type && NON_RETRIABLE_KAFKA.has(e.type)) return new BusError(message, false, error);
-  if (e?.name && TRANSIENT_NAMES.has(e.name)) return new BusError(message, true, error);
-  // kafkajs wraps connection failures in KafkaJSNonRetriableError once its own retries ran out;
-  // the network being down is still transient for us.
-  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection error|Connection timeout/.test(message)) return new BusError(message, true, error);
-  // KafkaJSNumberOfRetriesExceeded (raised when kafkajs's own retries ran out) is as transient as its cause.
-  if (e?.cause && e.cause !== error) return new BusError(message, toBusError(e.cause).retriable, error);
-  if (typeof e?.retriable === 'boolean') return new BusError(message, e.retriable, error);
-  return new BusError(message, false, error);
-}
-
-/** kafkajs's SASL failure, possibly wrapped by its retrier (KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded). */
-function kafkaJsAuthenticationFailed(error: unknown, depth = 0): boolean {
-  const e = error as { name?: string; type?: string; cause?: unknown; originalError?: unknown } | null;
-  if (!e || depth > 5) return false;
-  if (e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'UNSUPPORTED_SASL_MECHANISM' || e.type === 'ILLEGAL_SASL_STATE') return true;
-  return [e.cause, e.originalError].some((c) => c !== undefined && c !== error && kafkaJsAuthenticationFailed(c, depth + 1));
+  if (platformatic !== undefined) {
+    const description = describePlatformaticError(error)!;
+    return platformaticHasApiError(error, TOO_LARGE_KAFKA) ? new BusMessageTooLargeError(description, error) : new BusError(description, platformatic, error);
+  }
+  if (chain.some((e) => e.type !== undefined && TOO_LARGE_KAFKA.has(e.type))) return new BusMessageTooLargeError(message, error);
+  if (chain.some((e) => e.type !== undefined && NON_RETRIABLE_KAFKA.has(e.type))) return new BusError(message, false, error);
+  if (chain.some((e) => (e.name !== undefined && TRANSIENT_NAMES.has(e.name)) || (typeof e.code === 'string' && NETWORK_CODES.has(e.code)))) return new BusError(message, true, error);
+  return new BusError(message, chain.some((e) => e.retriable === true), error);
 }
 
 /**

@@ -15,9 +15,13 @@
  */
 export function platformaticRetriable(error: unknown, nonRetriable: ReadonlySet<string>): boolean | undefined {
   if (!isPlatformaticError(error)) return undefined;
-  const leaves = leafErrors(error);
-  if (leaves.some((e) => typeof e.apiId === 'string' && nonRetriable.has(e.apiId))) return false;
-  return leaves.some((e) => e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT' || e.canRetry === true);
+  if (platformaticHasApiError(error, nonRetriable)) return false;
+  return leafErrors(error).some((e) => e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT' || e.canRetry === true);
+}
+
+/** Whether the library's error holds a broker error (at any depth) whose Kafka name is in `names`, e.g. MESSAGE_TOO_LARGE. */
+export function platformaticHasApiError(error: unknown, names: ReadonlySet<string>): boolean {
+  return isPlatformaticError(error) && leafErrors(error).some((e) => typeof e.apiId === 'string' && names.has(e.apiId));
 }
 
 /**

@@ -1,18 +1,10 @@
-/**
- * Errors of `@pipeline/live-state`, with the one flag retry code reads (`retriable`).
- */
-export abstract class LiveStateError extends Error {
-  abstract readonly retriable: boolean;
-
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+import { PipelineError } from '@pipeline/contracts';
 
 /** A message of the state topic is not in the format (truncated, unknown version): reading it again fails again. */
-export class LiveStateFormatError extends LiveStateError {
-  readonly retriable = false;
+export class LiveStateFormatError extends PipelineError {
+  constructor(message: string) {
+    super('live_state_format', message);
+  }
 }
 
 /**
@@ -20,6 +12,8 @@ export class LiveStateFormatError extends LiveStateError {
  * deliver it in time). Retriable: the batch that needed it fails and is redelivered, and the
  * partition never starts empty over a state that exists.
  */
-export class StateUnavailableError extends LiveStateError {
-  readonly retriable = true;
+export class StateUnavailableError extends PipelineError {
+  constructor(message: string) {
+    super('state_unavailable', message, { retriable: true });
+  }
 }

@@ -8,4 +8,4 @@ export { markerKey, parseLiveStateKey, partitionBase, seriesId, seriesKey } from
 export type { LiveStateKey, Slot } from './liveStateKeys';
 export { decodeMarker, decodeSeriesEntry, encodeMarker, encodeSeriesEntry } from './liveStateRecords';
 export type { PartitionMarker, SeriesEntry } from './liveStateRecords';
-export { LiveStateError, LiveStateFormatError, StateUnavailableError } from './errors';
+export { LiveStateFormatError, StateUnavailableError } from './errors';

@@ -1,5 +1,5 @@
 // Public API of @pipeline/ml: pure ML on typed arrays (arrays in, models out; no I/O, no clock).
-export { MlError, MlInputError, ModelFormatError } from './errors';
+export { MlInputError, ModelFormatError } from './errors';
 export type { FeatureMatrix } from './FeatureMatrix';
 export { extractFeatures } from './extractFeatures';
 export type { ExtractOptions } from './extractFeatures';

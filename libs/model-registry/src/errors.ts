@@ -1,14 +1,7 @@
+import { InvalidArgumentError } from '@pipeline/contracts';
+
 /**
- * Errors of the model registry. `retriable` says whether the same call can succeed later:
- * a bad name or version never will; a publish that Kafka did not acknowledge may (the bus's own
- * `BusError` carries that flag and is rethrown unchanged).
+ * A bad model name, version, bytes or key: the same call never succeeds, so not retriable. A
+ * publish that Kafka did not acknowledge fails with the bus's own BusError, rethrown unchanged.
  */
-export class RegistryError extends Error {
-  constructor(
-    message: string,
-    readonly retriable = false,
-  ) {
-    super(message);
-    this.name = 'RegistryError';
-  }
-}
+export class RegistryError extends InvalidArgumentError {}

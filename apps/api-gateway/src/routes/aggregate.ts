@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { AggregateRequestSchema, AggregateMetricSchema, ContractError, compileValidator, describeFirstError, normalizeEvent, type AggregateMetric } from '@pipeline/contracts';
-import { BusUnavailableError, toOutgoing, type EventBus } from '@pipeline/kafka';
+import { toOutgoing, type EventBus } from '@pipeline/kafka';
 import { HttpError } from '@pipeline/service-runtime';
 
 const checkMetric = compileValidator(AggregateMetricSchema);
@@ -46,12 +46,7 @@ export function aggregateRoutes(app: Express, bus: EventBus, opts: { maxFutureSk
         throw e;
       }
     });
-    try {
-      await bus.publishBatch(events.map(toOutgoing));
-    } catch (e) {
-      if (e instanceof BusUnavailableError) throw new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; nothing was accepted — retry later', undefined, { 'Retry-After': '5' });
-      throw e;
-    }
+    await bus.publishBatch(events.map((e) => toOutgoing(e))); // Kafka down: BusUnavailableError, answered 503 by errorHandler
     res.status(202).json({ status: 'accepted', accepted: events.length, ids: events.map((e) => e.id) });
   });
 }

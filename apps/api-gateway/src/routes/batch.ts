@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import { BATCH_JOB_STATUSES, BatchJobSchema, BatchProcessRequestSchema, ContractError, isTerminalBatchStatus, type BatchJob } from '@pipeline/contracts';
 import { BatchInputError, readBatchRequest, type BatchRequest } from '@pipeline/batch';
 import type { BatchJobsView } from '@pipeline/jobs';
-import { BusError, BusUnavailableError, toBusError, type EventBus } from '@pipeline/kafka';
+import { BusMessageTooLargeError, BusUnavailableError, toBusError, type EventBus } from '@pipeline/kafka';
 import { HttpError } from '@pipeline/service-runtime';
 import { commonErrors, inlineSchema, json, type OpenApiPaths } from '../openapi';
 
@@ -16,8 +16,7 @@ async function publishOrFail<T>(publish: () => Promise<T>): Promise<T> {
   try {
     return await publish();
   } catch (e) {
-    if (e instanceof BusUnavailableError) throw new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; the job was not submitted — retry later', undefined, { 'Retry-After': '5' });
-    if (e instanceof BusError && /MESSAGE_TOO_LARGE|too large/i.test(e.message)) {
+    if (e instanceof BusMessageTooLargeError) {
       throw new HttpError(413, 'payload_too_large', 'the inline events are larger than one Kafka message allows; publish them to a topic and submit a job with "source"');
     }
     throw e;
@@ -31,7 +30,7 @@ async function requireTopic(bus: EventBus, topic: string, field: string): Promis
     partitions = await bus.partitionsFor(topic);
   } catch (e) {
     const err = toBusError(e);
-    if (err.retriable) throw new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; the job was not submitted — retry later', undefined, { 'Retry-After': '5' });
+    if (err.retriable) throw new BusUnavailableError('Kafka is unavailable; the job was not submitted — retry later', { cause: e });
     throw new HttpError(400, 'invalid_request', `${field} must name an existing topic, got ${JSON.stringify(topic)}`);
   }
   if (partitions.length === 0) throw new HttpError(400, 'invalid_request', `${field} must name an existing topic, got ${JSON.stringify(topic)}`);

@@ -5,11 +5,11 @@ import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index
 import { createIngest, readIngestConfig } from '../index';
 
 /** Ingest + gateway in this process on the real broker, each on a free loopback port. */
-export async function startIngestAndGateway(env: Record<string, string> = {}, brokers = kafkaBrokers()) {
+export async function startIngestAndGateway(env: Record<string, string> = {}, brokers = kafkaBrokers(), opts: { publishTimeoutMs?: number } = {}) {
   const base = { KAFKA_BROKERS: brokers.join(','), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...env };
   const buses: EventBus[] = [];
   const bus = (id: string, metrics?: ServiceMetrics) => {
-    const b = createTestBus({ brokers, clientId: id, publishTimeoutMs: 4_000, observer: metrics?.busObserver() });
+    const b = createTestBus({ brokers, clientId: id, publishTimeoutMs: opts.publishTimeoutMs ?? 4_000, observer: metrics?.busObserver() });
     buses.push(b);
     return b;
   };

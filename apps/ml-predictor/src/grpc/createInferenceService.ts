@@ -1,6 +1,6 @@
 import type { GRPCInferenceServiceServer, ModelInferResponse } from '@pipeline/proto';
 import { runPredict } from './createPredictorService';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '@pipeline/contracts';
 import type { ModelCatalog } from './ModelCatalog';
 import { observePredict, type PredictObserver } from './PredictObserver';
 import { readInferInput } from './readInferInput';

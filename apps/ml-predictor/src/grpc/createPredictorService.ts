@@ -1,5 +1,5 @@
 import type { ModelInfo, PredictorServiceServer } from '@pipeline/proto';
-import { InternalPredictError } from './InternalPredictError';
+import { InternalPredictError } from './errors';
 import type { ModelCatalog, ServableModel } from './ModelCatalog';
 import { observePredict, type PredictObserver } from './PredictObserver';
 import { readPredictRows } from './readPredictRows';

@@ -1,65 +1,51 @@
-import { status } from '@grpc/grpc-js';
+import { PipelineError } from '@pipeline/contracts';
 
 /**
- * Failures the gRPC layer knows how to report. Each carries its gRPC code and whether retrying the
- * same request can succeed; `toGrpcError` is the one place that turns any thrown value into a status.
+ * Failures the gRPC layer reports (bad input is the shared InvalidArgumentError). Each has a code
+ * that toGrpcError maps to a gRPC status, and says whether retrying the same request can succeed.
  */
-export abstract class PredictorError extends Error {
-  abstract readonly code: status;
-  abstract readonly retriable: boolean;
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
 
 /** The model or model version is not loaded. Not retriable (unless a new version gets deployed). */
-export class ModelNotFoundError extends PredictorError {
-  readonly code = status.NOT_FOUND;
-  readonly retriable = false;
+export class ModelNotFoundError extends PipelineError {
   constructor(modelName: string, version?: number) {
-    super(version === undefined ? `model "${modelName}" not found` : `model "${modelName}" version ${version} not found`);
+    super('not_found', version === undefined ? `model "${modelName}" not found` : `model "${modelName}" version ${version} not found`);
   }
-}
-
-/** The request is malformed; the message names the field and what was expected. Not retriable. */
-export class InvalidArgumentError extends PredictorError {
-  readonly code = status.INVALID_ARGUMENT;
-  readonly retriable = false;
 }
 
 /** Models are not loaded yet (start-up). Retriable. */
-export class NotReadyError extends PredictorError {
-  readonly code = status.UNAVAILABLE;
-  readonly retriable = true;
+export class NotReadyError extends PipelineError {
   constructor() {
-    super('models are not loaded yet');
+    super('not_ready', 'models are not loaded yet', { retriable: true });
   }
 }
 
 /** The caller's deadline passed before the work started. Retriable with a longer deadline. */
-export class DeadlineExceededError extends PredictorError {
-  readonly code = status.DEADLINE_EXCEEDED;
-  readonly retriable = true;
+export class DeadlineExceededError extends PipelineError {
   constructor() {
-    super('deadline exceeded before prediction started');
+    super('deadline_exceeded', 'deadline exceeded before prediction started', { retriable: true });
   }
 }
 
 /** The caller cancelled (or disconnected) before the work started. Nothing is sent back. */
-export class CancelledError extends PredictorError {
-  readonly code = status.CANCELLED;
-  readonly retriable = false;
+export class CancelledError extends PipelineError {
   constructor() {
-    super('request cancelled');
+    super('cancelled', 'request cancelled');
   }
 }
 
 /** A health check named a service this server does not run (grpc.health.v1 wants NOT_FOUND). */
-export class UnknownServiceError extends PredictorError {
-  readonly code = status.NOT_FOUND;
-  readonly retriable = false;
+export class UnknownServiceError extends PipelineError {
   constructor(service: string) {
-    super(`service "${service}" is not known to this server`);
+    super('not_found', `service "${service}" is not known to this server`);
+  }
+}
+
+/**
+ * A model broke its contract (wrong output length). Its code is not in toGrpcError's table: the
+ * client gets INTERNAL "internal error" and this message goes to the log.
+ */
+export class InternalPredictError extends PipelineError {
+  constructor(message: string) {
+    super('model_contract_broken', message);
   }
 }

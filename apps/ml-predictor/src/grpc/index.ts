@@ -5,4 +5,4 @@ export { INPUT_TENSOR, OUTPUT_TENSOR } from './createInferenceService';
 export type { ModelCatalog, ServableModel } from './ModelCatalog';
 export type { PredictObserver } from './PredictObserver';
 export type { ErrorLogger } from './toGrpcError';
-export { CancelledError, DeadlineExceededError, InvalidArgumentError, ModelNotFoundError, NotReadyError, PredictorError } from './errors';
+export { CancelledError, DeadlineExceededError, ModelNotFoundError, NotReadyError } from './errors';

@@ -1,5 +1,5 @@
 import type { PredictRequest } from '@pipeline/proto';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '@pipeline/contracts';
 import type { ServableModel } from './ModelCatalog';
 
 /**

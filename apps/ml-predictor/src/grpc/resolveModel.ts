@@ -1,4 +1,5 @@
-import { InvalidArgumentError, ModelNotFoundError, NotReadyError } from './errors';
+import { InvalidArgumentError } from '@pipeline/contracts';
+import { ModelNotFoundError, NotReadyError } from './errors';
 import type { ModelCatalog, ServableModel } from './ModelCatalog';
 
 /**

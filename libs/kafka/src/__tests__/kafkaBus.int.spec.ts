@@ -1,5 +1,5 @@
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
-import { BusUnavailableError, pipelineTopicSpecs, type IncomingMessage, type Subscription } from '../index';
+import { BusUnavailableError, CompactedTopicView, pipelineTopicSpecs, type IncomingMessage, type Subscription } from '../index';
 import { kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
 import { ADAPTERS, busFactory } from './busAdapters';
 
@@ -144,7 +144,7 @@ describe.each(ADAPTERS)('the %s bus on a real broker', (client) => {
     expect(err).toBeInstanceOf(BusUnavailableError);
     // Whichever comes first: the publish timeout, or the client giving up on the refused connection.
     expect((err as BusUnavailableError).retriable).toBe(true);
-    expect((err as BusUnavailableError).message).toMatch(/^Kafka (did not acknowledge 1 message\(s\) within 1500 ms|is unavailable; 1 message\(s\) were not acknowledged) — retry later$/);
+    expect((err as BusUnavailableError).message).toMatch(/^Kafka (did not acknowledge 1 message\(s\) within 1500 ms|is unavailable; 1 message\(s\) were not acknowledged|is unreachable \(since [0-9TZ:.-]+\); nothing was accepted) — retry later$/);
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(await bus.ping()).toBe(false);
   });
@@ -243,6 +243,35 @@ describe.each(ADAPTERS)('the %s bus on a real broker', (client) => {
         '-1 -1 delete', // pipeline.deadletter: no limit
         '604800000 -1 compact', // pipeline.ml.models: compacted, the broker's defaults (unused by compaction)
       ]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('leaves no throw-away consumer group on the broker once a view of a compacted topic stopped or a range read finished, and labels the view\'s lag with its name', async () => {
+    const name = uniqueName('view');
+    const lagLabels = new Set<string>();
+    const bus = newBus({ observer: { lag: (group) => void lagLabels.add(group) } });
+    const topic = uniqueName('t-view');
+    await bus.ensureTopics([{ topic, partitions: 2, compacted: true }]);
+    await bus.publishBatch([{ topic, key: 'a', value: '1', timestampMs: Date.now() - 1_000 }, { topic, key: 'b', value: '2', timestampMs: Date.now() - 1_000 }]);
+    const admin = new Kafka({ brokers: kafkaBrokers(), clientId: uniqueName('admin'), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const readers = async () => (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(name)).sort();
+      expect(await readers()).toEqual([]);
+      const view = new CompactedTopicView<string>(bus, { topic, groupPrefix: name, decode: (m) => m.value.toString() });
+      await view.start();
+      await view.catchUp();
+      expect([...view.entries()].sort()).toEqual([['a', '1'], ['b', '2']]);
+      // kafkajs cannot read without a group: while it runs, the view has one of its own (KafkaJsBus.follow).
+      expect((await readers()).map((g) => g.replace(/-[0-9a-f-]{36}$/, '-<uuid>'))).toEqual(client === 'kafkajs' ? [`${name}-<uuid>`] : []);
+      const ranged: string[] = [];
+      expect(await bus.readRange({ topic, name: `${name}-range`, onBatch: (ms) => void ranged.push(...ms.map((m) => m.key!)) })).toEqual({ read: 2 });
+      expect(ranged.sort()).toEqual(['a', 'b']);
+      await view.stop();
+      expect(await readers()).toEqual([]);
+      expect([...lagLabels]).toEqual([name]);
     } finally {
       await admin.disconnect();
     }
