@@ -1,6 +1,8 @@
+import { Worker } from 'node:worker_threads';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { BatchJobsView } from '@pipeline/jobs';
 import { HttpError, jsonBody, type ServiceFactory } from '@pipeline/service-runtime';
+import { createAdhocMlRunner } from './adhocMl';
 import { apiKeyAuth, rateLimit } from './auth';
 import type { GatewayConfig } from './config';
 import { docsRoutes } from './docs';
@@ -29,7 +31,11 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
   Object.assign(extraPaths, batchOpenApiPaths);
   startViews.push(() => batchJobs.start());
   stopViews.push(() => batchJobs.stop());
-  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress, registry: metrics.registry });
+  if (!config.adhocWorkerPath) logger.warn('ADHOC_WORKER_PATH is empty: ad-hoc clustering and anomaly detection run on the event loop');
+  const adhoc = createAdhocMlRunner(config.adhocWorkerPath ? () => new Worker(config.adhocWorkerPath) : undefined);
+  // The internal token (INTERNAL_TOKEN_FILE): the first is sent to ingest and to the predictor.
+  const internalToken = config.internalTokens?.[0];
+  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress, internalToken, registry: metrics.registry, adhoc });
   Object.assign(extraPaths, ml.openApiPaths);
   startViews.push(() => ml.start());
   stopViews.push(() => ml.stop());
@@ -39,7 +45,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
       docsRoutes(app, () => (doc ??= buildOpenApi(extraPaths)));
       app.use('/pipeline', apiKeyAuth(config.apiKeys), rateLimit(config.rateLimitPerSec));
       // Events are streamed to ingest untouched; every other /pipeline route takes JSON.
-      eventsRoutes(app, { ingestUrl: config.ingestUrl, bodyLimitBytes: config.bodyLimitBytes });
+      eventsRoutes(app, { ingestUrl: config.ingestUrl, bodyLimitBytes: config.bodyLimitBytes, internalToken });
       app.use('/pipeline', (req, _res, next) => {
         if (req.method === 'GET' || req.method === 'DELETE' || req.method === 'HEAD') return next();
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

@@ -125,6 +125,7 @@ export function createPredictorService(
       async start() {
         if (verifyKeys) logger.info({ keyIds: [...verifyKeys.keys()] }, 'model versions must be signed by one of these trainer keys');
         else logger.warn('ML_VERIFY_KEYS_FILE is not set: model versions are served WITHOUT signature verification — anyone who can write pipeline.ml.models can change predictions. Set it to the trainer\'s public key (README, Configuration).');
+        if (!config.internalTokens && bus.kind === 'kafka') logger.warn('INTERNAL_TOKEN_FILE is not set: the gRPC port answers any caller that reaches it');
         await registry.start();
         await registry.catchUp(120_000);
         const initial = newestPerModel(registry.list(), config.maxVersionsPerModel);

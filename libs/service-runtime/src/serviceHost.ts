@@ -55,6 +55,9 @@ export async function startService<C extends BaseConfig>(
   const metrics = opts.metrics ?? new ServiceMetrics(config.serviceName);
   const instance = await factory({ config, bus, metrics, logger });
   let stopping = false;
+  if (instance.internalOnly && !config.internalTokens && bus.kind === 'kafka') {
+    logger.warn(`INTERNAL_TOKEN_FILE is not set: ${config.serviceName}'s routes answer any caller that reaches its port`);
+  }
   const app = createServiceApp({
     metrics,
     logger,

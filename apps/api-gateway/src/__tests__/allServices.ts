@@ -12,12 +12,13 @@ import { createGateway, readGatewayConfig } from '../index';
 /**
  * All six services on one in-memory bus (as `npm start` runs them), each on a free loopback port;
  * training and model decoding inline (no worker bundles needed); model versions signed with a key
- * pair made here, whose public half the predictor trusts (as embedded mode does).
+ * pair made here, whose public half the predictor trusts (as embedded mode does). `extraEnv` is
+ * given to every service (e.g. INTERNAL_TOKEN_FILE).
  */
-export async function startAllServices() {
+export async function startAllServices(extraEnv: Record<string, string> = {}) {
   const bus = new InMemoryBus({ defaultPartitions: 3 });
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
-  const base = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent' };
+  const base = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...extraEnv };
   const embedded = { requireBrokers: false };
   const services: RunningService[] = [];
   let grpcPort = 0;
@@ -34,6 +35,7 @@ export async function startAllServices() {
   return {
     bus,
     services: services.map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.port}` })),
+    grpcAddress: `127.0.0.1:${grpcPort}`,
     async stop() {
       for (const s of [...services].reverse()) await s.stop();
       await bus.close();

@@ -15,17 +15,15 @@ import {
   type MlPredictRequest,
 } from '@pipeline/contracts';
 import { MlJobsView } from '@pipeline/jobs';
-import { BusUnavailableError, type EventBus } from '@pipeline/kafka';
-import { MlInputError, clusterOnce, detectAnomaliesOnce } from '@pipeline/ml';
+import type { EventBus } from '@pipeline/kafka';
+import { MlInputError } from '@pipeline/ml';
 import { createPredictorClient, type ModelInfo, type PredictorClient } from '@pipeline/proto';
 import { HttpError } from '@pipeline/service-runtime';
 import type { Registry } from 'prom-client';
+import { createAdhocMlRunner, type AdhocMlRunner } from '../adhocMl';
 import { commonErrors, inlineSchema, json, type OpenApiPaths } from '../openapi';
 import { FeatureOrderCache, type FeatureOrder } from './FeatureOrderCache';
 import { RestPredictMetrics } from './RestPredictMetrics';
-
-/** Ad-hoc cluster/anomaly calls run on the gateway's event loop: at most this many values per request. */
-export const MAX_ADHOC_VALUES = 100_000;
 
 const checkPredict = compileValidator(MlPredictRequestSchema);
 const checkCluster = compileValidator(MlClusterRequestSchema);
@@ -41,31 +39,27 @@ export interface MlRoutes {
 /**
  * /pipeline/ml/*: training jobs go to ml-trainer over Kafka (command + `queued` status), job status
  * comes from a view of `pipeline.ml.jobs`, predictions and model descriptions from ml-predictor over
- * gRPC, and the report's ad-hoc cluster/anomaly calls run the ML lib on bounded input.
+ * gRPC, and the report's ad-hoc cluster/anomaly calls run the ML lib in `adhoc` (a worker thread in
+ * the service; inline by default).
  */
 export function createMlRoutes(opts: {
   bus: EventBus;
   predictorAddress: string;
+  /** Sent to the predictor with every call (INTERNAL_TOKEN_FILE's first token). */
+  internalToken?: string;
   predictTimeoutMs?: number;
   predictor?: PredictorClient;
   featureOrderCache?: ConstructorParameters<typeof FeatureOrderCache>[1];
   /** Where the `api="rest"` prediction metrics go (none if absent). */
   registry?: Registry;
+  adhoc?: AdhocMlRunner;
 }): MlRoutes {
   const { bus } = opts;
+  const adhoc = opts.adhoc ?? createAdhocMlRunner();
   const restMetrics = opts.registry ? new RestPredictMetrics(opts.registry) : undefined;
   const jobs = new MlJobsView(bus, { groupPrefix: 'pipeline-gateway-ml-jobs' });
-  const predictor = opts.predictor ?? createPredictorClient(opts.predictorAddress, { defaultTimeoutMs: opts.predictTimeoutMs ?? 2_000 });
+  const predictor = opts.predictor ?? createPredictorClient(opts.predictorAddress, { defaultTimeoutMs: opts.predictTimeoutMs ?? 2_000, token: opts.internalToken });
   const featureOrders = new FeatureOrderCache(async (modelName, version) => (await predictor.getModel({ modelName, version })).model!, opts.featureOrderCache);
-
-  const publishOr503 = async <T>(f: () => Promise<T>): Promise<T> => {
-    try {
-      return await f();
-    } catch (e) {
-      if (e instanceof BusUnavailableError) throw new HttpError(503, 'kafka_unavailable', 'Kafka is unavailable; the job was not submitted — retry later', undefined, { 'Retry-After': '5' });
-      throw e;
-    }
-  };
 
   function register(app: Express): void {
     app.post('/pipeline/ml/train', async (req, res) => {
@@ -76,7 +70,7 @@ export function createMlRoutes(opts: {
         if (e instanceof ContractError) throw new HttpError(400, 'invalid_request', e.message);
         throw e;
       }
-      const jobId = await publishOr503(() => jobs.submit(request, new Date().toISOString()));
+      const jobId = await jobs.submit(request, new Date().toISOString()); // Kafka down: 503 (errorHandler)
       res.status(202).json({ job_id: jobId, status: 'queued' });
     });
 
@@ -88,9 +82,7 @@ export function createMlRoutes(opts: {
     });
 
     app.post('/pipeline/ml/predict', async (req, res) => {
-      const body = req.body as unknown;
-      if (!checkPredict.Check(body)) throw new HttpError(400, 'invalid_request', Array.isArray(body) ? 'body must be a JSON object, got an array' : describeFirstError(checkPredict, body).message);
-      const r = body as MlPredictRequest;
+      const r = validBody<MlPredictRequest>(checkPredict, req.body);
       if ((r.features === undefined) === (r.rows === undefined)) throw new HttpError(400, 'invalid_request', 'give exactly one of features (arrays of numbers) or rows (objects keyed by feature name)');
       if (r.features) {
         const nFeatures = r.features[0]!.length;
@@ -167,20 +159,14 @@ export function createMlRoutes(opts: {
       res.json(describe(model!, true));
     });
 
-    app.post('/pipeline/ml/cluster', (req, res) => {
-      const body = req.body as unknown;
-      if (!checkCluster.Check(body)) throw new HttpError(400, 'invalid_request', Array.isArray(body) ? 'body must be a JSON object, got an array' : describeFirstError(checkCluster, body).message);
-      const r = body as MlClusterRequest;
-      checkAdhocSize(r.features);
-      res.json(mlInput(() => clusterOnce(r.features, r.n_clusters, r.seed ?? 0)));
+    app.post('/pipeline/ml/cluster', async (req, res) => {
+      const r = validBody<MlClusterRequest>(checkCluster, req.body);
+      res.json(await mlInput(adhoc.run({ op: 'cluster', features: r.features, nClusters: r.n_clusters, seed: r.seed ?? 0 })));
     });
 
-    app.post('/pipeline/ml/anomalies', (req, res) => {
-      const body = req.body as unknown;
-      if (!checkAnomalies.Check(body)) throw new HttpError(400, 'invalid_request', Array.isArray(body) ? 'body must be a JSON object, got an array' : describeFirstError(checkAnomalies, body).message);
-      const r = body as MlAnomaliesRequest;
-      checkAdhocSize(r.features);
-      res.json(mlInput(() => detectAnomaliesOnce(r.features, r.contamination, r.seed ?? 0)));
+    app.post('/pipeline/ml/anomalies', async (req, res) => {
+      const r = validBody<MlAnomaliesRequest>(checkAnomalies, req.body);
+      res.json(await mlInput(adhoc.run({ op: 'anomalies', features: r.features, contamination: r.contamination, seed: r.seed ?? 0 })));
     });
   }
 
@@ -189,6 +175,7 @@ export function createMlRoutes(opts: {
     start: () => jobs.start(),
     async stop() {
       await jobs.stop();
+      await adhoc.close();
       predictor.close();
     },
     openApiPaths: ML_OPENAPI_PATHS,
@@ -221,14 +208,15 @@ function layOutRows(rows: Record<string, number>[], order: FeatureOrder): number
   return values;
 }
 
-function checkAdhocSize(features: number[][]): void {
-  const n = features.length * (features[0]?.length ?? 0);
-  if (n > MAX_ADHOC_VALUES) throw new HttpError(413, 'payload_too_large', `features holds ${n} values (${features.length} rows × ${features[0]!.length}); at most ${MAX_ADHOC_VALUES} are allowed`);
+/** `body` as a `T` when `check` passes, else 400 naming the first bad field. */
+function validBody<T>(check: ReturnType<typeof compileValidator>, body: unknown): T {
+  if (!check.Check(body)) throw new HttpError(400, 'invalid_request', Array.isArray(body) ? 'body must be a JSON object, got an array' : describeFirstError(check, body).message);
+  return body as T;
 }
 
-function mlInput<T>(f: () => T): T {
+async function mlInput<T>(result: Promise<T>): Promise<T> {
   try {
-    return f();
+    return await result;
   } catch (e) {
     if (e instanceof MlInputError) throw new HttpError(400, 'invalid_request', e.message);
     throw e;
@@ -334,7 +322,7 @@ export const ML_OPENAPI_PATHS: OpenApiPaths = {
   },
   '/pipeline/ml/cluster': {
     post: {
-      summary: `Ad-hoc k-means (k-means++, seeded) on the given rows; at most ${MAX_ADHOC_VALUES} values`,
+      summary: 'Ad-hoc k-means (k-means++, seeded) on the given rows (at most 10,000 rows of up to 1,000 values; computed in a worker thread, off the event loop)',
       requestBody: { required: true, content: json(inlineSchema(MlClusterRequestSchema)) },
       responses: {
         '200': { description: 'Clusters', content: json({ type: 'object', properties: { centers: { type: 'array', items: { type: 'array', items: { type: 'number' } } }, inertia: { type: 'number' }, labels: { type: 'array', items: { type: 'integer' } } } }) },
@@ -344,7 +332,7 @@ export const ML_OPENAPI_PATHS: OpenApiPaths = {
   },
   '/pipeline/ml/anomalies': {
     post: {
-      summary: `Ad-hoc Isolation Forest on the given rows; at most ${MAX_ADHOC_VALUES} values`,
+      summary: 'Ad-hoc Isolation Forest on the given rows (at most 10,000 rows of up to 1,000 values; computed in a worker thread, off the event loop)',
       requestBody: { required: true, content: json(inlineSchema(MlAnomaliesRequestSchema)) },
       responses: {
         '200': { description: 'Labels (1 normal, -1 anomaly) and scores (higher = more anomalous)', content: json({ type: 'object', properties: { labels: { type: 'array', items: { enum: [1, -1] } }, scores: { type: 'array', items: { type: 'number' } } } }) },
