@@ -3,7 +3,7 @@ import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { HttpError, startService } from '@pipeline/service-runtime';
 import { httpRequest } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from './index';
-import { ClientBuckets, apiKeyAuth, rateLimit } from './auth';
+import { ClientBuckets, apiKeyAuth, parseApiKeys, rateLimit, scopeOf } from './auth';
 
 /** Runs auth then the limiter, as the gateway wires them, on a bare request; the status it ends with (200 = passed). */
 function chain(handlers: RequestHandler[]) {
@@ -40,16 +40,16 @@ describe('rate limiting after auth, per resolved client', () => {
       { 'x-api-key': `${key} ` },
       { authorization: `bEaReR ${key}` },
     ];
-    const oneSpelling = chain([apiKeyAuth([key]), rateLimit(2, { now })]);
+    const oneSpelling = chain([apiKeyAuth(parseApiKeys([key])), rateLimit(2, { now })]);
     const one = Array.from({ length: 20 }, () => oneSpelling(spellings[0]!));
-    const tenSpellings = chain([apiKeyAuth([key]), rateLimit(2, { now })]);
+    const tenSpellings = chain([apiKeyAuth(parseApiKeys([key])), rateLimit(2, { now })]);
     const ten = Array.from({ length: 20 }, (_, i) => tenSpellings(spellings[i % 10]!));
     expect(one.filter((s) => s === 200)).toHaveLength(4);
     expect(ten).toEqual(one);
   });
 
   it('refuses 100,000 made-up keys with 401 before the limiter, and the limited client stays limited', () => {
-    const run = chain([apiKeyAuth([key, 'other-key']), rateLimit(2, { now, maxClients: 100 })]);
+    const run = chain([apiKeyAuth(parseApiKeys([key, 'other-key'])), rateLimit(2, { now, maxClients: 100 })]);
     const honest = { authorization: `Bearer ${key}` };
     expect(Array.from({ length: 5 }, () => run(honest))).toEqual([200, 200, 200, 200, 429]);
     const statuses = new Map<number, number>();
@@ -63,7 +63,7 @@ describe('rate limiting after auth, per resolved client', () => {
   });
 
   it('limits anonymous clients per IP when auth is off, whatever key header they send', () => {
-    const run = chain([apiKeyAuth([]), rateLimit(1, { now })]);
+    const run = chain([apiKeyAuth(parseApiKeys([])), rateLimit(1, { now })]);
     expect([run({ 'x-api-key': 'a' }, '10.0.0.1'), run({ 'x-api-key': 'b' }, '10.0.0.1'), run({ authorization: 'Bearer c' }, '10.0.0.1')]).toEqual([200, 200, 429]);
     expect(run({}, '10.0.0.2')).toBe(200);
   });
@@ -128,6 +128,102 @@ describe('the gateway limits after auth (HTTP)', () => {
       expect(statuses.filter((s) => s !== 429).length).toBeLessThanOrEqual(3);
       expect((await httpRequest(url, { headers: { 'x-api-key': 'made-up' } })).status).toBe(401);
       expect((await httpRequest(url, { headers: { 'x-api-key': 'k-two' } })).status).toBe(200);
+    } finally {
+      await gateway.stop();
+      await bus.close();
+    }
+  });
+});
+
+describe('scoped API keys', () => {
+  it('reads API_KEYS entries as <key> (every scope) or <key>:<scope>+<scope>, and names a bad entry by place, not by key', () => {
+    const [all, two] = parseApiKeys(['plain-key', 'k-2:ingest+read']);
+    expect([all!.key, [...all!.scopes].sort(), two!.key, [...two!.scopes].sort()]).toEqual(['plain-key', ['admin', 'batch', 'ingest', 'predict', 'read', 'train'], 'k-2', ['ingest', 'read']]);
+    expect(() => parseApiKeys(['ok', 'secret-value:ingest+root'])).toThrow('API_KEYS entry 2 must be <key> or <key>:<scope>+<scope>… with scopes among read, ingest, predict, train, batch, admin, got "root"');
+    expect(() => parseApiKeys([':read'])).toThrow('API_KEYS entry 1 must be <key> or <key>:<scope>+<scope>… with scopes among read, ingest, predict, train, batch, admin, got an empty key');
+  });
+
+  it('maps each route of the REST surface to the scope it needs; anything unlisted needs admin', () => {
+    const routes: Array<[string, string]> = [
+      ['POST', '/events'],
+      ['POST', '/aggregate'],
+      ['GET', '/stats/latency'],
+      ['GET', '/all-stats'],
+      ['GET', '/topk/error_type'],
+      ['GET', '/rates'],
+      ['GET', '/ml/models'],
+      ['HEAD', '/ml/models/m'],
+      ['POST', '/ml/predict'],
+      ['POST', '/ml/cluster'],
+      ['POST', '/ml/anomalies'],
+      ['POST', '/ml/train'],
+      ['GET', '/ml/jobs/j1'],
+      ['POST', '/spark/process'],
+      ['GET', '/spark/jobs'],
+      ['GET', '/spark/jobs/j2'],
+      ['DELETE', '/spark/jobs/j2'],
+      ['GET', '/spark/status'],
+      ['DELETE', '/ml/models/m'],
+      ['PUT', '/aggregate'],
+    ];
+    expect(routes.map(([m, p]) => `${m} ${p} ${scopeOf(m, p)}`)).toEqual([
+      'POST /events ingest',
+      'POST /aggregate ingest',
+      'GET /stats/latency read',
+      'GET /all-stats read',
+      'GET /topk/error_type read',
+      'GET /rates read',
+      'GET /ml/models read',
+      'HEAD /ml/models/m read',
+      'POST /ml/predict predict',
+      'POST /ml/cluster predict',
+      'POST /ml/anomalies predict',
+      'POST /ml/train train',
+      'GET /ml/jobs/j1 train',
+      'POST /spark/process batch',
+      'GET /spark/jobs batch',
+      'GET /spark/jobs/j2 batch',
+      'DELETE /spark/jobs/j2 batch',
+      'GET /spark/status read',
+      'DELETE /ml/models/m admin',
+      'PUT /aggregate admin',
+    ]);
+  });
+
+  it('answers 403 naming the missing scope to a key without it, and serves the routes its scopes cover (HTTP)', async () => {
+    const bus = new InMemoryBus({ defaultPartitions: 3 });
+    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+    const env = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', API_KEYS: 'producer-key:ingest,reader-key:read,admin-key', INGEST_URL: 'http://127.0.0.1:9' };
+    const gateway = await startService(createGateway, readGatewayConfig(env, { requireBrokers: false }), bus);
+    const base = `http://127.0.0.1:${gateway.port}/pipeline`;
+    const call = async (key: string, method: string, path: string, body?: unknown) => {
+      const r = await httpRequest(`${base}${path}`, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return r.status === 403 ? `403 ${r.json.error.message}` : r.status;
+    };
+    const metric = { metric_name: 'scoped', value: 1 };
+    const train = { model_name: 'm', model_type: 'kmeans', feature_keys: ['a'], data: [{ a: 1 }, { a: 2 }], params: { nClusters: 1 } };
+    try {
+      expect([
+        await call('producer-key', 'POST', '/aggregate', metric),
+        await call('producer-key', 'GET', '/rates'),
+        await call('producer-key', 'POST', '/ml/train', train),
+        await call('reader-key', 'GET', '/rates'),
+        await call('reader-key', 'POST', '/aggregate', metric),
+        await call('reader-key', 'GET', '/spark/jobs'),
+        await call('admin-key', 'POST', '/aggregate', metric),
+        await call('admin-key', 'GET', '/rates'),
+        await call('admin-key', 'POST', '/ml/train', train),
+      ]).toEqual([
+        202,
+        '403 this API key lacks the "read" scope that GET /pipeline/rates needs',
+        '403 this API key lacks the "train" scope that POST /pipeline/ml/train needs',
+        200,
+        '403 this API key lacks the "ingest" scope that POST /pipeline/aggregate needs',
+        '403 this API key lacks the "batch" scope that GET /pipeline/spark/jobs needs',
+        202,
+        200,
+        202,
+      ]);
     } finally {
       await gateway.stop();
       await bus.close();

@@ -1,10 +1,50 @@
+import { createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import { bearerToken, HttpError, SecretSet } from '@pipeline/service-runtime';
+import { bearerToken, ConfigError, HttpError, SecretSet } from '@pipeline/service-runtime';
 
-/** Where apiKeyAuth leaves the resolved client in `res.locals`: `key:<index in API_KEYS>`; absent when auth is off. */
+/**
+ * What an API key may do. Each route needs one (see `scopeOf`); `admin` holds them all.
+ * - read: stats, top-K, rates, groups, models, batch service status
+ * - ingest: POST /pipeline/events, /pipeline/aggregate
+ * - predict: POST /pipeline/ml/predict, /cluster, /anomalies
+ * - train: POST /pipeline/ml/train, GET /pipeline/ml/jobs/{id}
+ * - batch: POST /pipeline/spark/process, the batch job list, a job, its cancel
+ */
+export const SCOPES = ['read', 'ingest', 'predict', 'train', 'batch', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface ApiKey {
+  key: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+/**
+ * API_KEYS entries: `<key>` (every scope, as before scopes existed) or `<key>:<scope>+<scope>…`,
+ * e.g. `3f9c…:ingest+read`. A key may not contain `:`. A bad entry throws ConfigError naming its
+ * place in the list and the scopes allowed, never the key itself.
+ */
+export function parseApiKeys(entries: readonly string[]): ApiKey[] {
+  return entries.map((entry, i) => {
+    const colon = entry.lastIndexOf(':');
+    if (colon < 0) return { key: entry, scopes: new Set(SCOPES) };
+    const key = entry.slice(0, colon);
+    const names = entry.slice(colon + 1).split('+');
+    const unknown = names.filter((n) => !(SCOPES as readonly string[]).includes(n));
+    if (key === '' || unknown.length > 0) {
+      throw new ConfigError(`API_KEYS entry ${i + 1} must be <key> or <key>:<scope>+<scope>… with scopes among ${SCOPES.join(', ')}${unknown.length ? `, got ${unknown.map((u) => JSON.stringify(u)).join(', ')}` : ', got an empty key'}`);
+    }
+    return { key, scopes: new Set(names as Scope[]) };
+  });
+}
+
+/** Where apiKeyAuth leaves the resolved client and its scopes in `res.locals`; absent when auth is off. */
 const PRINCIPAL = 'principal';
+const GRANTED = 'scopes';
 
-/** The client a request was authenticated as (`key:<i>`), else `ip:<address>` (auth off: anonymous). */
+/**
+ * The client a request was authenticated as, `key:<first 12 hex of the key's SHA-256>` (stable while
+ * the key exists, whatever its place in API_KEYS), else `ip:<address>` (auth off: anonymous).
+ */
 export function clientOf(res: Response): string {
   const principal = res.locals[PRINCIPAL] as string | undefined;
   return principal ?? `ip:${res.req.ip ?? 'unknown'}`;
@@ -13,19 +53,47 @@ export function clientOf(res: Response): string {
 /**
  * API-key auth for /pipeline routes: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
  * Keys are compared as SHA-256 digests in constant time. With no keys configured, auth is off.
- * An accepted key is resolved to its place in the list (`res.locals.principal = "key:<i>"`), so
- * every spelling of one key's headers is one client to the rate limiter that runs after this.
+ * An accepted key is resolved to its principal (`res.locals.principal`, see clientOf), so every
+ * spelling of one key's headers is one client to the rate limiter that runs after this.
  */
-export function apiKeyAuth(keys: readonly string[]): RequestHandler {
-  const set = new SecretSet(keys);
+export function apiKeyAuth(keys: readonly ApiKey[]): RequestHandler {
+  const set = new SecretSet(keys.map((k) => k.key));
+  const principals = keys.map((k) => `key:${createHash('sha256').update(k.key).digest('hex').slice(0, 12)}`);
   return (req, res, next) => {
     if (set.size === 0) return next();
     const presented = bearerToken(req.headers['authorization']) ?? (req.headers['x-api-key'] as string | undefined)?.trim();
     if (!presented) return next(new HttpError(401, 'unauthorized', 'missing API key: send Authorization: Bearer <key> or X-API-Key', undefined, { 'WWW-Authenticate': 'Bearer' }));
     const index = set.indexOf(presented);
     if (index < 0) return next(new HttpError(401, 'unauthorized', 'invalid API key', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
-    res.locals[PRINCIPAL] = `key:${index}`;
+    res.locals[PRINCIPAL] = principals[index];
+    res.locals[GRANTED] = keys[index]!.scopes;
     next();
+  };
+}
+
+/** The scope a /pipeline request needs (`path` relative to /pipeline); anything not listed needs admin. */
+export function scopeOf(method: string, path: string): Scope {
+  const m = method === 'HEAD' ? 'GET' : method;
+  if (m === 'POST' && (path === '/events' || path === '/aggregate')) return 'ingest';
+  if (m === 'POST' && (path === '/ml/predict' || path === '/ml/cluster' || path === '/ml/anomalies')) return 'predict';
+  if ((m === 'POST' && path === '/ml/train') || (m === 'GET' && path.startsWith('/ml/jobs/'))) return 'train';
+  if ((m === 'POST' && path === '/spark/process') || path === '/spark/jobs' || path.startsWith('/spark/jobs/')) return 'batch';
+  if (m === 'GET') return 'read';
+  return 'admin';
+}
+
+/** Whether the request's key holds `scope` (always, when auth is off). */
+export function hasScope(res: Response, scope: Scope): boolean {
+  const granted = res.locals[GRANTED] as ReadonlySet<Scope> | undefined;
+  return granted === undefined || granted.has('admin') || granted.has(scope);
+}
+
+/** After apiKeyAuth: 403 unless the key holds the scope the route needs (scopeOf). */
+export function requireScope(): RequestHandler {
+  return (req, res, next) => {
+    const scope = scopeOf(req.method, req.path);
+    if (hasScope(res, scope)) return next();
+    next(new HttpError(403, 'forbidden', `this API key lacks the "${scope}" scope that ${req.method} ${req.baseUrl}${req.path} needs`));
   };
 }
 

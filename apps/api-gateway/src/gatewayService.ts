@@ -3,7 +3,7 @@ import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { BatchJobsView } from '@pipeline/jobs';
 import { HttpError, jsonBody, type ServiceFactory } from '@pipeline/service-runtime';
 import { createAdhocMlRunner } from './adhocMl';
-import { apiKeyAuth, rateLimit } from './auth';
+import { apiKeyAuth, rateLimit, requireScope } from './auth';
 import type { GatewayConfig } from './config';
 import { docsRoutes } from './docs';
 import { buildOpenApi, type OpenApiPaths } from './openapi';
@@ -43,7 +43,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
   return {
     routes(app) {
       docsRoutes(app, () => (doc ??= buildOpenApi(extraPaths)));
-      app.use('/pipeline', apiKeyAuth(config.apiKeys), rateLimit(config.rateLimitPerSec));
+      app.use('/pipeline', apiKeyAuth(config.apiKeys), requireScope(), rateLimit(config.rateLimitPerSec));
       // Events are streamed to ingest untouched; every other /pipeline route takes JSON.
       eventsRoutes(app, { ingestUrl: config.ingestUrl, bodyLimitBytes: config.bodyLimitBytes, internalToken });
       app.use('/pipeline', (req, _res, next) => {

@@ -18,6 +18,7 @@ const errorResponse = (description: string) => ({ description, content: json(ref
 export const commonErrors = {
   '400': errorResponse('Invalid request; the message names the field and what was expected'),
   '401': errorResponse('Missing or invalid API key (only when API_KEYS is set)'),
+  '403': errorResponse('The API key lacks the scope this route needs (read, ingest, predict, train, batch or admin; see API_KEYS)'),
   '413': errorResponse('Body larger than the limit'),
   '415': errorResponse('Unsupported Content-Type'),
   '429': errorResponse('Rate limit exceeded (Retry-After)'),
