@@ -3,6 +3,7 @@
 // Operator) have their required fields, and the pieces agree with each other (ports, probes,
 // partitions vs replicas, secrets, images).
 import { pipelineTopicSpecs } from '@pipeline/kafka';
+import { parseInternalTokens } from '@pipeline/service-runtime';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +45,7 @@ type Container = {
   livenessProbe?: { httpGet?: { path: string; port: string } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: { runAsNonRoot?: boolean; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 };
 type DeploymentObj = K8sObject & {
   spec: {
@@ -53,7 +54,11 @@ type DeploymentObj = K8sObject & {
     selector: { matchLabels: Record<string, string> };
     template: {
       metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
-      spec: { securityContext?: { runAsNonRoot?: boolean; runAsUser?: number }; containers: Container[]; volumes?: { name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }[] };
+      spec: {
+        securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; fsGroup?: number };
+        containers: Container[];
+        volumes?: { name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string; defaultMode?: number; items?: { key: string; path: string }[] } }[];
+      };
     };
   };
 };
@@ -71,6 +76,22 @@ const one = <T extends K8sObject = K8sObject & { spec: Spec }>(objs: K8sObject[]
   return found[0] as T;
 };
 const envOf = (c: Container) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+/**
+ * The files a Deployment's container sees from the Secret `secretName`: for each key mounted, its path
+ * (mount path + item path), whether the mount is read-only and the files' mode.
+ */
+const secretFiles = (d: DeploymentObj, secretName: string) => {
+  const pod = d.spec.template.spec;
+  return (pod.volumes ?? [])
+    .filter((v) => v.secret?.secretName === secretName)
+    .flatMap((v) =>
+      (pod.containers[0]!.volumeMounts ?? [])
+        .filter((m) => m.name === v.name)
+        .flatMap((m) => (v.secret!.items ?? []).map((i) => ({ key: i.key, path: `${m.mountPath}/${i.path}`, readOnly: m.readOnly === true, mode: v.secret!.defaultMode }))),
+    );
+};
+/** The variables naming the credentials mounted as files (docs/deploy.md, "Credentials"). */
+const FILE_VARIABLES = ['INTERNAL_TOKEN_FILE', 'ML_SIGNING_KEY_FILE', 'ML_VERIFY_KEYS_FILE'];
 const labelsMatch = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
@@ -176,6 +197,45 @@ describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
     }
   });
 
+  it('mounts the internal token read-only into every Deployment, readable by the pod group alone, and points INTERNAL_TOKEN_FILE at it', () => {
+    for (const d of deployments) {
+      const name = d.metadata.name;
+      const pod = d.spec.template.spec;
+      const files = secretFiles(d, 'pipeline-internal-token');
+      expect({ name, files, INTERNAL_TOKEN_FILE: envOf(pod.containers[0]!).INTERNAL_TOKEN_FILE, fsGroup: pod.securityContext?.fsGroup }).toEqual({
+        name,
+        files: [{ key: 'token', path: '/etc/pipeline/internal-token/token', readOnly: true, mode: 0o440 }],
+        INTERNAL_TOKEN_FILE: '/etc/pipeline/internal-token/token',
+        // 0440 files are root's and the fsGroup's: the service (uid 1000) reads them through the group.
+        fsGroup: 1000,
+      });
+    }
+  });
+
+  it('mounts the ML signing key into ml-trainer alone and the ML verify keys into ml-predictor alone, read-only, with their variables', () => {
+    const holders = (secret: string, variable: string) =>
+      deployments.filter((d) => secretFiles(d, secret).length > 0 || envOf(d.spec.template.spec.containers[0]!)[variable] !== undefined).map((d) => d.metadata.name);
+    expect(holders('pipeline-ml-signing-key', 'ML_SIGNING_KEY_FILE')).toEqual(['ml-trainer']);
+    expect(holders('pipeline-ml-verify-keys', 'ML_VERIFY_KEYS_FILE')).toEqual(['ml-predictor']);
+    for (const [name, secret, variable, key] of [
+      ['ml-trainer', 'pipeline-ml-signing-key', 'ML_SIGNING_KEY_FILE', 'signing-key.pem'],
+      ['ml-predictor', 'pipeline-ml-verify-keys', 'ML_VERIFY_KEYS_FILE', 'verify-keys.pem'],
+    ] as const) {
+      const d = deployments.find((x) => x.metadata.name === name)!;
+      const path = `/etc/pipeline/${secret.replace(/^pipeline-/, '')}/${key}`;
+      expect({ name, files: secretFiles(d, secret), env: envOf(d.spec.template.spec.containers[0]!)[variable] }).toEqual({
+        name,
+        files: [{ key, path, readOnly: true, mode: 0o440 }],
+        env: path,
+      });
+    }
+  });
+
+  it('keeps the credential file variables out of the shared ConfigMap, where they would reach every service', () => {
+    const data = one<K8sObject & { data: Record<string, string> }>(objs, 'ConfigMap', 'pipeline-config').data;
+    expect(FILE_VARIABLES.filter((v) => v in data)).toEqual([]);
+  });
+
   it('mounts the ml-trainer model volume at MODEL_CACHE_DIR, with one replica and Recreate for its ReadWriteOnce claim', () => {
     const d = deployments.find((x) => x.metadata.name === 'ml-trainer')!;
     const c = d.spec.template.spec.containers[0]!;
@@ -260,11 +320,17 @@ describe.each(['dev', 'prod'])('deploy/k8s overlay %s', (variant) => {
 });
 
 describe('deploy/k8s overlay differences', () => {
-  it('dev ships a placeholder API_KEYS Secret that api-gateway reads; prod ships none (real secret manager)', () => {
+  it('dev ships placeholder API_KEYS and internal token Secrets that the Deployments read, and no ML key; prod ships none (real secret manager)', () => {
     const gateway = one<DeploymentObj>(renders.dev!, 'Deployment', 'api-gateway').spec.template.spec.containers[0]!;
     const ref = gateway.env!.find((e) => e.name === 'API_KEYS')!.valueFrom!.secretKeyRef!;
     expect(ref).toEqual({ name: 'pipeline-secrets', key: 'API_KEYS' });
     expect(Object.keys(one(renders.dev!, 'Secret', ref.name).stringData as object)).toEqual(['API_KEYS']);
+    // A placeholder, named as one, that the services accept as a token file of one line.
+    const tokenData = one(renders.dev!, 'Secret', 'pipeline-internal-token').stringData as Record<string, string>;
+    expect(Object.keys(tokenData)).toEqual(['token']);
+    expect(tokenData.token).toMatch(/^dev-only-placeholder-/);
+    expect(parseInternalTokens(tokenData.token!, 'pipeline-internal-token')).toEqual([tokenData.token]);
+    expect(find(renders.dev!, 'Secret').map((s) => s.metadata.name).sort()).toEqual(['pipeline-internal-token', 'pipeline-secrets']);
     expect(find(renders.prod!, 'Secret')).toEqual([]);
     expect(find(renders.base!, 'Secret')).toEqual([]);
   });

@@ -157,10 +157,10 @@ describe('deploy/k8s services wired to their Kafka credentials', () => {
     expect(users.map((u) => u.metadata.name).sort()).toEqual(deployments.map((d) => d.metadata.name).sort());
   });
 
-  it('commits no Kafka credential: no Secret in the manifests besides the dev placeholder API key', () => {
+  it('commits no Kafka credential: no Secret in the manifests besides the dev placeholders (API key, internal token)', () => {
     expect(objs.filter((o) => o.kind === 'Secret')).toEqual([]);
     const dev = renderKustomization(join(REPO_ROOT, 'deploy/k8s/overlays/dev'));
-    expect(dev.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual(['pipeline-secrets']);
+    expect(dev.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual(['pipeline-secrets', 'pipeline-internal-token']);
     expect(dev.filter((o) => o.kind === 'KafkaUser').map((o) => o.metadata.name).sort()).toEqual([...SERVICES].sort());
   });
 });
