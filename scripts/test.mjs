@@ -1,7 +1,7 @@
 // `npm test`: every check and every test, through Nx targets, ending with one plain line
 // `N passed, N failed` (CI reads that line).
-//   1. the tools the integration tier drives (kcat, promtool, docker-compose; Java + Maven for the
-//      broker): installed with apt-get when missing and running as root, else one message naming the
+//   1. the tools the integration tier drives (kcat, promtool, docker-compose, openssl; Java + Maven
+//      for the broker): installed with apt-get when missing and running as root, else one message naming the
 //      command to run, within the first seconds;
 //   2. `nx run-many -t build,typecheck,lint` then `-t test` — apps built, every project type-checked,
 //      linted and unit-tested (cached: unchanged projects are not run again);
@@ -58,6 +58,7 @@ function missingTools() {
     ['docker-compose', 'docker-compose'], // `docker-compose config` validates docker-compose.yml without an engine
     ['java', 'openjdk-17-jre-headless'], // the Kafka broker
     ['mvn', 'maven'], // fetches the broker's jars from Maven Central
+    ['openssl', 'openssl'], // scripts/make-secrets.sh, run by its test
   ];
   return need.filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
 }

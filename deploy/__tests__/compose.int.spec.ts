@@ -22,15 +22,17 @@ type ComposeService = {
   security_opt?: string[];
   mem_limit?: string;
   cpus?: number;
+  secrets?: { source: string }[];
 };
-type Compose = { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+type Compose = { services: Record<string, ComposeService>; volumes: Record<string, unknown>; secrets: Record<string, { file: string }> };
 
 /** docker-compose v1 prints volumes as "source:target:mode"; returns [source, target]. */
 const mounts = (s: ComposeService) => (s.volumes ?? []).map((v) => v.split(':').slice(0, 2) as [string, string]);
 
 /**
  * docker-compose config in a temp copy of the compose file, optionally with .env from .env.example
- * (`edit` rewrites its text first); `extraEnv` is the shell environment on top.
+ * (`edit` rewrites its text first); `extraEnv` is the shell environment on top. Returns the run and
+ * the temp directory (relative paths in the file resolve against it).
  */
 function composeConfig(withEnv: boolean, opts: { edit?: (envText: string) => string; extraEnv?: Record<string, string> } = {}) {
   const compose = requireTool('docker-compose', 'docker-compose');
@@ -38,8 +40,9 @@ function composeConfig(withEnv: boolean, opts: { edit?: (envText: string) => str
   copyFileSync(join(REPO_ROOT, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
   if (withEnv) writeFileSync(join(dir, '.env'), (opts.edit ?? ((t) => t))(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8')));
   const env = { ...process.env };
-  for (const k of ['API_KEYS', 'KAFKA_TOPIC_PARTITIONS', 'LOG_LEVEL', 'GRAFANA_ADMIN_PASSWORD', 'GATEWAY_BIND', 'GRAFANA_BIND', 'GATEWAY_HOST_PORT', 'GRAFANA_HOST_PORT', 'KAFKA_HOST_PORT']) delete env[k];
-  return run(compose, ['-f', 'docker-compose.yml', 'config'], { cwd: dir, env: { ...env, ...opts.extraEnv } });
+  for (const k of ['API_KEYS', 'KAFKA_TOPIC_PARTITIONS', 'LOG_LEVEL', 'GRAFANA_ADMIN_PASSWORD', 'GATEWAY_BIND', 'GRAFANA_BIND', 'GATEWAY_HOST_PORT', 'GRAFANA_HOST_PORT', 'KAFKA_HOST_PORT', 'INTERNAL_TOKEN_PATH', 'ML_SIGNING_KEY_PATH', 'ML_VERIFY_KEYS_PATH']) delete env[k];
+  const r = run(compose, ['-f', 'docker-compose.yml', 'config'], { cwd: dir, env: { ...env, ...opts.extraEnv } });
+  return Object.assign(r, { dir });
 }
 const resolved = (r: ReturnType<typeof composeConfig>): Compose => {
   if (r.status !== 0) throw new Error(`docker-compose config failed: ${describeRun(r)}`);
@@ -48,10 +51,12 @@ const resolved = (r: ReturnType<typeof composeConfig>): Compose => {
 
 describe('docker-compose.yml', () => {
   let config: Compose;
+  let configDir: string;
   beforeAll(() => {
     const r = composeConfig(true);
     if (r.status !== 0) throw new Error(`docker-compose config failed: ${describeRun(r)}`);
     config = parse(r.stdout) as Compose;
+    configDir = r.dir;
   });
 
   it('refuses to start without API_KEYS, naming .env.example', () => {
@@ -138,6 +143,32 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(config.services).filter((s) => /zookeeper/i.test(s))).toEqual([]);
     expect(k.healthcheck?.test.join(' ')).toContain('kafka-broker-api-versions.sh --bootstrap-server localhost:9092');
     expect(mounts(k)).toContainEqual(['kafka-data', '/var/lib/kafka/data']);
+  });
+
+  it('mounts the credential files from ./secrets/ beside the compose file: the token into the six services, each ML key into its one service', () => {
+    expect(config.secrets).toEqual({
+      'internal-token': { file: join(configDir, 'secrets/internal-token') },
+      'ml-signing-key': { file: join(configDir, 'secrets/ml-signing-key.pem') },
+      'ml-verify-keys': { file: join(configDir, 'secrets/ml-verify-keys.pem') },
+    });
+    const mounted = Object.fromEntries(Object.entries(config.services).map(([name, s]) => [name, (s.secrets ?? []).map((x) => x.source)]));
+    expect(mounted).toEqual({
+      kafka: [],
+      prometheus: [],
+      grafana: [],
+      'api-gateway': ['internal-token'],
+      ingest: ['internal-token'],
+      aggregator: ['internal-token'],
+      'batch-processor': ['internal-token'],
+      'ml-trainer': ['internal-token', 'ml-signing-key'],
+      'ml-predictor': ['internal-token', 'ml-verify-keys'],
+    });
+    for (const name of Object.keys(SERVICES)) expect({ name, file: config.services[name]!.environment!.INTERNAL_TOKEN_FILE }).toEqual({ name, file: '/run/secrets/internal-token' });
+  });
+
+  it('takes other credential file paths from .env', () => {
+    const other = resolved(composeConfig(true, { edit: (t) => t.replace(/^INTERNAL_TOKEN_PATH=.*$/m, 'INTERNAL_TOKEN_PATH=/etc/pipeline/token') }));
+    expect(other.secrets['internal-token']).toEqual({ file: '/etc/pipeline/token' });
   });
 
   it('keeps trained models in a named volume at ml-trainer MODEL_CACHE_DIR', () => {

@@ -18,8 +18,13 @@ type ComposeService = {
   security_opt?: string[];
   mem_limit?: string;
   cpus?: number;
+  secrets?: string[];
+  volumes?: string[];
 };
-const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  secrets: Record<string, { file: string }>;
+};
 const services = compose.services;
 const APPS = ['api-gateway', 'ingest', 'aggregator', 'ml-trainer', 'ml-predictor', 'batch-processor'];
 type DeploymentObj = K8sObject & { spec: { template: { spec: { containers: { resources: { limits: { cpu: string; memory: string } } }[] } } } };
@@ -64,6 +69,47 @@ describe('docker-compose.yml as written', () => {
     }
     // Kafka's heap stays within its 1 GiB container (the image's default heap is 1 GiB on its own).
     expect([services.kafka!.mem_limit, services.kafka!.environment!.KAFKA_HEAP_OPTS]).toEqual(['1g', '-Xms512m -Xmx512m']);
+  });
+
+  it('mounts the internal token into every service and points INTERNAL_TOKEN_FILE at it; Kafka, Prometheus and Grafana get no credential file', () => {
+    for (const name of APPS) {
+      const s = services[name]!;
+      expect({ name, mounted: s.secrets?.includes('internal-token'), INTERNAL_TOKEN_FILE: s.environment?.INTERNAL_TOKEN_FILE }).toEqual({
+        name,
+        mounted: true,
+        INTERNAL_TOKEN_FILE: '/run/secrets/internal-token',
+      });
+    }
+    for (const name of ['kafka', 'prometheus', 'grafana']) expect({ name, secrets: services[name]!.secrets }).toEqual({ name, secrets: undefined });
+  });
+
+  it('gives the ML signing key to ml-trainer alone and the ML verify keys to ml-predictor alone, with their variables', () => {
+    const holders = (secret: string, variable: string) => Object.keys(services).filter((n) => services[n]!.secrets?.includes(secret) || services[n]!.environment?.[variable] !== undefined);
+    expect(holders('ml-signing-key', 'ML_SIGNING_KEY_FILE')).toEqual(['ml-trainer']);
+    expect(holders('ml-verify-keys', 'ML_VERIFY_KEYS_FILE')).toEqual(['ml-predictor']);
+    expect([services['ml-trainer']!.secrets, services['ml-trainer']!.environment!.ML_SIGNING_KEY_FILE]).toEqual([['internal-token', 'ml-signing-key'], '/run/secrets/ml-signing-key']);
+    expect([services['ml-predictor']!.secrets, services['ml-predictor']!.environment!.ML_VERIFY_KEYS_FILE]).toEqual([['internal-token', 'ml-verify-keys'], '/run/secrets/ml-verify-keys']);
+  });
+
+  it('reads the credential files from ./secrets/ (what scripts/make-secrets.sh writes, git-ignored, kept out of the image build) unless .env names other paths', () => {
+    expect(compose.secrets).toEqual({
+      'internal-token': { file: '${INTERNAL_TOKEN_PATH:-./secrets/internal-token}' },
+      'ml-signing-key': { file: '${ML_SIGNING_KEY_PATH:-./secrets/ml-signing-key.pem}' },
+      'ml-verify-keys': { file: '${ML_VERIFY_KEYS_PATH:-./secrets/ml-verify-keys.pem}' },
+    });
+    const example = Object.fromEntries(
+      readFileSync(join(REPO_ROOT, '.env.example'), 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    expect([example.INTERNAL_TOKEN_PATH, example.ML_SIGNING_KEY_PATH, example.ML_VERIFY_KEYS_PATH]).toEqual(['./secrets/internal-token', './secrets/ml-signing-key.pem', './secrets/ml-verify-keys.pem']);
+    const script = readFileSync(join(REPO_ROOT, 'scripts/make-secrets.sh'), 'utf8');
+    for (const file of ['internal-token', 'ml-signing-key.pem', 'ml-verify-keys.pem']) expect({ file, written: script.includes(`"$dir/${file}"`) }).toEqual({ file, written: true });
+    const lines = (f: string) => readFileSync(join(REPO_ROOT, f), 'utf8').split('\n');
+    expect([lines('.gitignore').includes('/secrets/'), lines('.dockerignore').includes('secrets')]).toEqual([true, true]);
+    // Never a writable mount of the directory beside the read-only secrets.
+    expect(Object.entries(services).filter(([, s]) => (s.volumes ?? []).some((v) => v.includes('secrets'))).map(([n]) => n)).toEqual([]);
   });
 
   it('runs Prometheus without the lifecycle API (an unauthenticated /-/quit and /-/reload)', () => {
