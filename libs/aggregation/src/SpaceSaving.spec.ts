@@ -67,11 +67,16 @@ describe('SpaceSaving', () => {
 
   it('replaces the minimum, which passes its count on as the newcomer error', () => {
     const s = new SpaceSaving({ capacity: 2 });
+    expect(s.maxError()).toBe(0);
     for (const x of ['a', 'a', 'a', 'b', 'c']) s.record(x);
     expect(s.result()).toEqual([
       { item: 'a', count: 3, error: 0 },
       { item: 'c', count: 2, error: 1 },
     ]);
+    expect(s.maxError()).toBe(1); // the largest error of any monitored item, listed by top(1) or not
+    s.record('d'); // replaces c (count 2): d counts 3 with error 2, listed after a (ties by name)
+    expect([s.result(), s.maxError()]).toEqual([[{ item: 'a', count: 3, error: 0 }, { item: 'd', count: 3, error: 2 }], 2]);
+    expect(s.top(1)).toEqual([{ item: 'a', count: 3, error: 0 }]); // maxError covers d too, not only the k listed
   });
 
   it('keeps count - error ≤ true ≤ count on a skewed stream of 2,000 distinct items', () => {

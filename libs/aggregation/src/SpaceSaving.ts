@@ -89,6 +89,17 @@ export class SpaceSaving implements Accumulator<TopKItem[], Uint8Array> {
     this.siftDown(0);
   }
 
+  /**
+   * The largest `error` of the monitored items (0 when empty): no monitored count exceeds its item's
+   * true count by more than this. Bounded by N / m; for a summary never merged it is at most the
+   * minimum counter.
+   */
+  maxError(): number {
+    let max = 0;
+    for (let slot = 0; slot < this.items.length; slot++) if (this.errors[slot] > max) max = this.errors[slot];
+    return max;
+  }
+
   /** The `k` (default: all) items with the highest counts, ties broken by item name ascending. */
   result(): TopKItem[] {
     return this.top(this.items.length);

@@ -44,12 +44,23 @@ describe('StreamingAggregator', () => {
       late_events: 0,
       future_events: 0,
       timestamp: '2026-11-27T00:00:01.000Z',
+      accuracy: { percentile_relative_error: 0.01 },
     }));
     expect(agg.metricStats('cpu_usage', T0 + 1000, 'host-b')!.stats).toEqual(stats.groups['host-b']);
     expect(agg.metricStats('cpu_usage', T0, 'host-z')).toBeUndefined();
     expect(agg.metricStats('nope', T0)).toBeUndefined();
     expect(round(agg.allStats(T0 + 1000))).toEqual({ cpu_usage: round(overall) });
     expect(agg.counters()).toEqual({ activeSeries: 3, lateEvents: 0, refusedEvents: 0, futureEvents: 0, windowExpirations: 0, expiredSeries: 0, totalEvents: 2 });
+  });
+
+  it('states its percentile error bound (the configured relative accuracy) and the metric counts without computing stats', () => {
+    const agg = new StreamingAggregator({ relativeAccuracy: 0.02, windowOverrides: { fast: 10 } });
+    agg.recordMetric('fast', 'g', 1, T0, T0);
+    agg.recordMetric('fast', undefined, 2, T0 - 20_000, T0); // a window old: late
+    agg.recordFutureEvent('fast', T0);
+    expect(agg.metricStats('fast', T0)!.accuracy).toEqual({ percentile_relative_error: 0.02 });
+    expect(agg.metricCounts('fast')).toEqual({ window_seconds: 10, total_events: 3, late_events: 1, future_events: 1 });
+    expect(agg.metricCounts('nope')).toBeUndefined();
   });
 
   it('reports an empty window as count 0 and nulls, while total_events keeps counting', () => {
@@ -143,6 +154,7 @@ describe('StreamingAggregator', () => {
         { item: 'tls', count: 2, error: 1 },
       ],
       window_seconds: 300,
+      accuracy: { max_overcount: 1 },
     });
     expect(agg.topK('nope', 1, T0)).toBeUndefined();
     expect(agg.dimensions()).toEqual(['action', 'error_type']);
@@ -156,11 +168,11 @@ describe('StreamingAggregator', () => {
     for (let i = 0; i < 3; i++) agg.recordDimension('error_type', 'Refused', now - i * 60_000, now);
     agg.recordDimension('error_type', 'Reset', now - 200_000, now);
     expect(agg.recordDimension('error_type', 'Ancient', now - 300_000, now)).toBe(false); // a window old: late
-    const expected = { dimension: 'error_type', items: [{ item: 'Refused', count: 3, error: 0 }, { item: 'Reset', count: 1, error: 0 }], window_seconds: 300 };
+    const expected = { dimension: 'error_type', items: [{ item: 'Refused', count: 3, error: 0 }, { item: 'Reset', count: 1, error: 0 }], window_seconds: 300, accuracy: { max_overcount: 0 } };
     expect(agg.topK('error_type', 10, now)).toEqual(expected);
     agg.expire(now);
     expect(StreamingAggregator.deserialize(agg.serialize()).topK('error_type', 10, now)).toEqual(expected);
-    expect(agg.topK('error_type', 10, now + 330_000)).toEqual({ dimension: 'error_type', items: [], window_seconds: 300 });
+    expect(agg.topK('error_type', 10, now + 330_000)).toEqual({ dimension: 'error_type', items: [], window_seconds: 300, accuracy: { max_overcount: 0 } });
   });
 
   it('treats names that are JavaScript object internals as names like any other: metrics, groups, topics, overrides and top-K items', () => {

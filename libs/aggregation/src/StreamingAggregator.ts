@@ -76,6 +76,34 @@ export interface MetricStatsResult {
   future_events: number;
   /** ISO-8601 of `nowMs`. */
   timestamp: string;
+  accuracy: StatsAccuracy;
+}
+
+/** The error bound of a stats answer's percentiles. */
+export interface StatsAccuracy {
+  /**
+   * The DDSketch relative accuracy α (the aggregator's `relativeAccuracy`, e.g. 0.01): each of
+   * p50–p99 is within α·|exact| of the exact lower rank-based quantile of the values it covers.
+   * count, sum, mean, min, max, variance and stddev are exact.
+   */
+  percentile_relative_error: number;
+}
+
+/** The error bound of a top-K answer. */
+export interface TopKAccuracy {
+  /**
+   * The largest Space-Saving `error` among the items the window's merged summary monitors: every
+   * listed `count` is at most this much above the item's true count in the window (0: all exact).
+   */
+  max_overcount: number;
+}
+
+/** A metric's window and counters, without its series' statistics. */
+export interface MetricCounts {
+  window_seconds: number;
+  total_events: number;
+  late_events: number;
+  future_events: number;
 }
 
 export type RecordOutcome = 'ok' | 'late' | 'refused' | 'future';
@@ -103,6 +131,7 @@ export interface TopKResult {
   dimension: string;
   items: TopKItem[];
   window_seconds: number;
+  accuracy: TopKAccuracy;
 }
 
 export interface RatesResult {
@@ -703,7 +732,15 @@ export class StreamingAggregator {
       late_events: state.lateEvents,
       future_events: state.futureEvents,
       timestamp: new Date(nowMs).toISOString(),
+      accuracy: { percentile_relative_error: this.relativeAccuracy },
     };
+  }
+
+  /** The metric's window length and event counts (no statistics computed); undefined when unknown. */
+  metricCounts(metricName: string): MetricCounts | undefined {
+    const state = this.metrics.get(metricName);
+    if (state === undefined) return undefined;
+    return { window_seconds: state.windowSeconds, total_events: state.totalEvents, late_events: state.lateEvents, future_events: state.futureEvents };
   }
 
   /** metric name → overall stats, for every live metric (an object without a prototype). */
@@ -715,12 +752,14 @@ export class StreamingAggregator {
 
   /**
    * The `k` heaviest items of `dimension` in the window at `nowMs`, with their Space-Saving error
-   * bounds (true count in `[count − error, count]`); undefined when the dimension is unknown.
+   * bounds (true count in `[count − error, count]`) and the largest of those bounds over every
+   * item the window's summary monitors (`accuracy.max_overcount`); undefined when the dimension is unknown.
    */
   topK(dimension: string, k: number, nowMs: number): TopKResult | undefined {
     const topK = this.dims.get(dimension);
     if (topK === undefined) return undefined;
-    return { dimension, items: topK.top(k, nowMs), window_seconds: this.windowSeconds };
+    const { items, maxOvercount } = topK.topWithOvercount(k, nowMs);
+    return { dimension, items, window_seconds: this.windowSeconds, accuracy: { max_overcount: maxOvercount } };
   }
 
   /** True when the aggregator holds state of `metricName` (whatever its window holds). */

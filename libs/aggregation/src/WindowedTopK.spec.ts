@@ -76,6 +76,11 @@ function expectBounds(topK: WindowedTopK, nowMs: number, truth: Map<string, numb
   }
   const listed = new Set(reported.map((e) => e.item));
   for (const [item, t] of truth) if (t > n / topK.capacity && !listed.has(item)) violations.push(`${item} (${t}) missing`);
+  // maxOvercount: the largest error of the whole window summary, whatever k, bounding every listed over-count.
+  const { items, maxOvercount } = topK.topWithOvercount(3, nowMs);
+  if (maxOvercount !== Math.max(0, ...reported.map((e) => e.error))) violations.push(`maxOvercount ${maxOvercount} is not the largest error`);
+  if (maxOvercount > n / topK.capacity) violations.push(`maxOvercount ${maxOvercount} > N/m = ${n / topK.capacity}`);
+  for (const { item, count } of items) if (count - (truth.get(item) ?? 0) > maxOvercount) violations.push(`${item}: over-count above ${maxOvercount}`);
   expect(violations).toEqual([]);
 }
 

@@ -94,6 +94,16 @@ export class WindowedTopK {
     return this.merged(nowMs).top(k);
   }
 
+  /**
+   * `top(k, nowMs)` with the over-count bound of the window's merged summary: `maxOvercount` is the
+   * largest error among all items it monitors (listed or not), so every listed count is at most
+   * that much above the item's true count in the window (0: every listed count is exact).
+   */
+  topWithOvercount(k: number, nowMs: number): { items: TopKItem[]; maxOvercount: number } {
+    const merged = this.merged(nowMs);
+    return { items: merged.top(k), maxOvercount: merged.maxError() };
+  }
+
   /** Every monitored item of the window at `nowMs` (at most `capacity`), heaviest first. */
   result(nowMs: number): TopKItem[] {
     return this.merged(nowMs).result();

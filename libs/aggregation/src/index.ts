@@ -14,13 +14,16 @@ export type { WindowedTopKOptions } from './WindowedTopK';
 export { StreamingAggregator } from './StreamingAggregator';
 export type {
   AggregatorCounters,
+  MetricCounts,
   MetricStatsResult,
   RatesResult,
   RecordOutcome,
   SeriesChanges,
   SeriesRef,
   SeriesStats,
+  StatsAccuracy,
   StreamingAggregatorOptions,
+  TopKAccuracy,
   TopKResult,
 } from './StreamingAggregator';
 export { EventTimeWatermark } from './EventTimeWatermark';
