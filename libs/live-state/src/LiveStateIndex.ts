@@ -1,5 +1,5 @@
 import { SnapshotAssembler, type PartitionSnapshot, type SeriesRef } from '@pipeline/aggregation';
-import { parseLiveStateKey, type Slot } from './liveStateKeys';
+import { parseLiveStateKey, parsePartitionBase, type Slot } from './liveStateKeys';
 import { decodeMarker, decodeSeriesEntry, type PartitionMarker } from './liveStateRecords';
 
 /** One slot of a series as read from the topic; `state` undefined when deleted or not retained. */
@@ -34,7 +34,12 @@ export class PartitionEntries {
   /** Metrics with an entry above the marker's round (they change when a marker reaches it). */
   readonly pending = new Map<string, bigint>();
 
-  constructor(readonly base: string) {}
+  /** The input topic of this partition (undefined for a base of no known shape). */
+  readonly topic: string | undefined;
+
+  constructor(readonly base: string) {
+    this.topic = parsePartitionBase(base)?.topic;
+  }
 
   /** The series of `metric` on this partition, overall first, then groups in arrival order. */
   *seriesOf(metric: string): IterableIterator<IndexedSeries> {

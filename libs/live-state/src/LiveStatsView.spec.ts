@@ -15,6 +15,25 @@ function round(agg: StreamingAggregator, p: number, r: number, refs: SeriesRef[]
   ];
 }
 
+/** A partition's round as `round` writes it, of any input topic, with its own watermark and production time. */
+function roundOf(agg: StreamingAggregator, topic: string, p: number, refs: SeriesRef[], marker: { watermarkMs: number; producedAtMs: number }): Array<[string, Buffer]> {
+  const base = partitionBase('agg', topic, p);
+  return [
+    ...refs.map((ref): [string, Buffer] => [seriesKey(base, 0, ref), encodeSeriesEntry({ round: 1n, state: agg.serializeSeries(ref) })]),
+    [markerKey(base), encodeMarker({ round: 1n, nextOffset: 10n, ...marker, shared: agg.serializeShared() })],
+  ];
+}
+
+/** A view answer without its completeness (which a lone aggregator has no markers to state). */
+function stripCompleteness<T extends { completeness: unknown }>(answer: T | undefined): Omit<T, 'completeness'> | undefined {
+  if (!answer) return undefined;
+  const copy: Partial<T> = { ...answer };
+  delete copy.completeness;
+  return copy as Omit<T, 'completeness'>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
 function partitions(n: number, metrics: number) {
   const parts = Array.from({ length: n }, () => new StreamingAggregator());
   const single = new StreamingAggregator();
@@ -35,13 +54,13 @@ describe('LiveStatsView', () => {
     parts.forEach((agg, p) => round(agg, p, 1, [...agg.series()]).forEach(([k, v]) => view.feed(k, v)));
     const loads = jest.spyOn(StreamingAggregator.prototype, 'loadSeries');
     try {
-      expect(view.metricStats('m3', NOW)).toEqual(single.metricStats('m3', NOW));
+      expect(stripCompleteness(view.metricStats('m3', NOW))).toEqual(single.metricStats('m3', NOW));
       expect(loads.mock.calls.every(([ref]) => ref.metric === 'm3')).toBe(true);
       expect(loads).toHaveBeenCalledTimes(3 * 5); // per partition: the overall series and 4 groups
       view.metricStats('m3', NOW, 'g1');
       expect(loads).toHaveBeenCalledTimes(15); // cached until one of m3's entries changes
       round(parts[0]!, 0, 2, [{ metric: 'm1' }], 1).forEach(([k, v]) => view.feed(k, v));
-      expect(view.metricStats('m3', NOW, 'g1')).toEqual(single.metricStats('m3', NOW, 'g1'));
+      expect(stripCompleteness(view.metricStats('m3', NOW, 'g1'))).toEqual(single.metricStats('m3', NOW, 'g1'));
       expect(loads).toHaveBeenCalledTimes(15); // another metric's round does not touch it
     } finally {
       loads.mockRestore();
@@ -85,7 +104,15 @@ describe('LiveStatsView', () => {
     const a = view.allStats(NOW, { prefix: 'a.', limit: 2 });
     expect([Object.keys(a.stats), a.next]).toEqual([['a.x', 'a.y'], 'a.y']);
     expect(Object.keys(view.allStats(NOW, { prefix: 'a.', after: 'a.y' }).stats)).toEqual(['a.z']);
-    expect(view.allStats(NOW).stats['__proto__']).toEqual(agg.allStats(NOW)['__proto__']);
+    expect(view.allStats(NOW).stats['__proto__']).toEqual({
+      ...agg.allStats(NOW)['__proto__'],
+      accuracy: { percentile_relative_error: 0.01 },
+      // NOW is 12:01:00.000: the 300 s window is the seconds 11:56:01 to 12:01:00; no partition count was given.
+      completeness: {
+        window_start: '2026-12-07T11:56:01.000Z', window_end: '2026-12-07T12:01:01.000Z', watermark: iso(NOW), snapshot_age_ms: 0,
+        partitions_reported: 1, partitions_total: null, late_events: 0, future_events: 0,
+      },
+    });
   });
 
   it('drops a metric once its deletion record is committed', () => {
@@ -99,5 +126,59 @@ describe('LiveStatsView', () => {
     expect(view.hasMetric('gone')).toBe(true);
     view.feed(markerKey(base), encodeMarker({ round: 2n, nextOffset: 20n, watermarkMs: NOW, producedAtMs: NOW, shared: agg.serializeShared() }));
     expect([view.hasMetric('gone'), Object.keys(view.allStats(NOW).stats)]).toEqual([false, []]);
+  });
+
+  it('states each answer\'s accuracy and completeness: the sketch bounds, the window, and the markers of the partitions behind it', () => {
+    const options = { relativeAccuracy: 0.02, topKCapacity: 2, windowOverrides: { mem: 60 } };
+    const [p0, p1, p2, errors] = [0, 1, 2, 3].map(() => new StreamingAggregator(options)) as [StreamingAggregator, StreamingAggregator, StreamingAggregator, StreamingAggregator];
+    p0.recordMetric('cpu', 'a', 1, T0, T0);
+    p0.recordMetric('cpu', undefined, 2, T0 - 400_000, T0); // a window old: late
+    p0.recordFutureEvent('cpu', T0); // stamped too far ahead (judged by the aggregator's watermark): future
+    p1.recordMetric('cpu', undefined, 3, T0, T0);
+    p1.recordMetric('mem', undefined, 4, T0, T0);
+    p2.recordMetric('disk', undefined, 5, T0, T0);
+    for (const x of ['timeout', 'timeout', 'timeout', 'dns', 'tls']) errors.recordDimension('error_type', x, T0, T0); // capacity 2: tls counts 2, over by 1
+    // events.metrics has 4 partitions (partition 3 never received anything, so never reported), events.errors 2 (only 0 reported).
+    const view = new LiveStatsView({ group: 'agg', inputPartitions: new Map([['events.metrics', 4], ['events.errors', 2]]) });
+    const feed = (msgs: Array<[string, Buffer]>) => msgs.forEach(([k, v]) => view.feed(k, v));
+    feed(roundOf(p0, 'events.metrics', 0, [...p0.series()], { watermarkMs: T0 + 5_000, producedAtMs: NOW - 2_000 }));
+    feed(roundOf(p1, 'events.metrics', 1, [...p1.series()], { watermarkMs: T0 + 3_000, producedAtMs: NOW - 500 }));
+    feed(roundOf(p2, 'events.metrics', 2, [...p2.series()], { watermarkMs: T0 + 1_000, producedAtMs: NOW - 9_000 }));
+    feed(roundOf(errors, 'events.errors', 0, [], { watermarkMs: T0 + 7_000, producedAtMs: NOW - 4_000 }));
+
+    const at = NOW + 250; // 12:01:00.250: the 300 s window is [11:56:01, 12:01:01)
+    const cpu = view.metricStats('cpu', at)!;
+    const cpuCompleteness = {
+      window_start: '2026-12-07T11:56:01.000Z', window_end: '2026-12-07T12:01:01.000Z',
+      watermark: iso(T0 + 3_000), // the lower of p0 and p1, the partitions holding cpu (p2's older one is not behind this answer)
+      snapshot_age_ms: 2_250, // p0's snapshot, the older of the two
+      partitions_reported: 3, partitions_total: 4, late_events: 1, future_events: 1,
+    };
+    expect([cpu.stats.count, cpu.accuracy, cpu.completeness]).toEqual([2, { percentile_relative_error: 0.02 }, cpuCompleteness]);
+    expect(view.metricStats('cpu', at, 'a')!.completeness).toEqual(cpuCompleteness);
+    expect(view.metricStats('mem', at)!.completeness).toEqual({
+      window_start: '2026-12-07T12:00:01.000Z', window_end: '2026-12-07T12:01:01.000Z', // mem's own 60 s window
+      watermark: iso(T0 + 3_000), snapshot_age_ms: 750, partitions_reported: 3, partitions_total: 4, late_events: 0, future_events: 0,
+    });
+    expect(view.allStats(at).stats['cpu']).toEqual({ ...cpu.stats, accuracy: cpu.accuracy, completeness: cpuCompleteness });
+
+    const shared = { watermark: iso(T0 + 1_000), snapshot_age_ms: 9_250, partitions_reported: 4, partitions_total: 6 }; // every reported partition of both topics
+    expect(view.topK('error_type', 1, at)).toEqual({
+      dimension: 'error_type',
+      items: [{ item: 'timeout', count: 3, error: 0 }],
+      window_seconds: 300,
+      accuracy: { max_overcount: 1 }, // tls (not listed with k = 1) may be over-counted by 1
+      completeness: { window_start: '2026-12-07T11:56:01.000Z', window_end: '2026-12-07T12:01:01.000Z', ...shared },
+    });
+    expect(view.rates(at)!.completeness).toEqual({ window_start: '2026-12-07T12:00:01.000Z', window_end: '2026-12-07T12:01:01.000Z', ...shared });
+
+    // A partition that has seen no event in time has no watermark yet (0): the answer has none either.
+    const fresh = new StreamingAggregator(options);
+    fresh.recordFutureEvent('ahead', T0);
+    feed(roundOf(fresh, 'events.metrics', 3, [...fresh.series()], { watermarkMs: 0, producedAtMs: NOW }));
+    expect(view.metricStats('ahead', at)!.completeness).toEqual({
+      window_start: '2026-12-07T11:56:01.000Z', window_end: '2026-12-07T12:01:01.000Z',
+      watermark: null, snapshot_age_ms: 250, partitions_reported: 4, partitions_total: 4, late_events: 0, future_events: 1,
+    });
   });
 });

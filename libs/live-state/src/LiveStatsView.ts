@@ -1,10 +1,11 @@
-import { StreamingAggregator, type MetricStatsResult, type RatesResult, type SeriesStats, type TopKResult } from '@pipeline/aggregation';
+import { StreamingAggregator, type MetricCounts } from '@pipeline/aggregation';
+import { windowBounds, type AnswerCompleteness, type LiveMetricStats, type LiveRates, type LiveSeriesStats, type LiveTopK, type MetricCompleteness } from './answerCompleteness';
 import { committedEntry, LiveStateIndex, type PartitionEntries } from './LiveStateIndex';
 import { SlicedQueue } from './SlicedQueue';
 
 export interface AllStatsPage {
-  /** metric name → overall stats, in name order (an object without a prototype). */
-  stats: Record<string, SeriesStats>;
+  /** metric name → overall stats with their accuracy and completeness, in name order (an object without a prototype). */
+  stats: Record<string, LiveSeriesStats>;
   /** The last name of this page when more metrics follow (pass it as `after` for the next page). */
   next: string | undefined;
 }
@@ -31,10 +32,16 @@ export interface AllStatsQuery {
  * `topK` and `rates` topics come from the partitions' shared state (bounded by the top-K capacity,
  * not by the series), merged once per marker change. `rates` lists every metric, and
  * `allStats` without a `limit` every metric too: those answers cost what they list.
+ *
+ * Every answer carries its `completeness` (see answerCompleteness.ts), read from the markers of the
+ * partitions behind it — for a metric, the partitions holding its committed series; for top-K and
+ * rates, every partition that has reported — so it costs the partitions, never the series.
  */
 export class LiveStatsView {
   private readonly index: LiveStateIndex;
-  private readonly merged = new Map<string, StreamingAggregator | null>();
+  /** Per metric: its series of every partition merged, and the partitions they came from (null: unknown). */
+  private readonly merged = new Map<string, MergedMetric | null>();
+  private readonly inputPartitions = new Map<string, number>();
   private readonly templates = new Map<string, StreamingAggregator>();
   private mergedShared: StreamingAggregator | null | undefined;
   private names: string[] | undefined;
@@ -46,11 +53,20 @@ export class LiveStatsView {
   /**
    * `group`: the aggregator deployment whose state to read (default: any). `cachedMetrics`: merged
    * metric states kept for the next read (least recently read dropped first; default 1,000): bounds
-   * the decoded copies a reader paging through every metric leaves behind.
+   * the decoded copies a reader paging through every metric leaves behind. `inputPartitions`: input
+   * topic → its partition count, for `partitions_total` (also `setInputPartitions`).
    */
-  constructor(options: { group?: string; onError?: (err: unknown, key: string) => void; cachedMetrics?: number } = {}) {
+  constructor(
+    options: { group?: string; onError?: (err: unknown, key: string) => void; cachedMetrics?: number; inputPartitions?: ReadonlyMap<string, number> } = {},
+  ) {
     this.index = new LiveStateIndex({ group: options.group, onError: options.onError });
     this.cacheSize = Math.max(1, options.cachedMetrics ?? 1000);
+    for (const [topic, count] of options.inputPartitions ?? []) this.setInputPartitions(topic, count);
+  }
+
+  /** The partition count of an input topic of the aggregator (what `partitions_total` adds up). */
+  setInputPartitions(topic: string, count: number): void {
+    this.inputPartitions.set(topic, count);
   }
 
   /** Feeds one raw message of the state topic (null or empty value: tombstone); indexed before the next read. */
@@ -72,14 +88,17 @@ export class LiveStatsView {
   }
 
   /** Stats of one metric (overall and per group, or only `group`), merged across partitions; undefined when unknown. */
-  metricStats(name: string, nowMs: number, group?: string): MetricStatsResult | undefined {
+  metricStats(name: string, nowMs: number, group?: string): LiveMetricStats | undefined {
     this.queue.flush();
-    return this.metric(name)?.metricStats(name, nowMs, group);
+    const m = this.metric(name);
+    const result = m?.agg.metricStats(name, nowMs, group);
+    if (!m || !result) return undefined;
+    return { ...result, completeness: this.metricCompleteness(m, result, nowMs) };
   }
 
   hasMetric(name: string): boolean {
     this.queue.flush();
-    return this.metric(name)?.hasMetric(name) ?? false;
+    return this.metric(name)?.agg.hasMetric(name) ?? false;
   }
 
   /** Overall stats of the metrics in name order, filtered by prefix and paged. */
@@ -93,23 +112,26 @@ export class LiveStatsView {
       if (names[i] === query.after) i++;
     }
     const limit = query.limit ?? Infinity;
-    const stats = Object.create(null) as Record<string, SeriesStats>;
+    const stats = Object.create(null) as Record<string, LiveSeriesStats>;
     let count = 0;
     for (; i < names.length && names[i]!.startsWith(prefix); i++) {
       if (count === limit) return { stats, next: names[i - 1] };
       const name = names[i]!;
-      const s = this.metric(name)?.allStats(nowMs)[name];
-      if (s) {
-        stats[name] = s;
+      const m = this.metric(name);
+      const s = m?.agg.allStats(nowMs)[name];
+      const counts = m?.agg.metricCounts(name);
+      if (m && s && counts) {
+        stats[name] = { ...s, accuracy: { percentile_relative_error: m.agg.relativeAccuracy }, completeness: this.metricCompleteness(m, counts, nowMs) };
         count++;
       }
     }
     return { stats, next: undefined };
   }
 
-  topK(dimension: string, k: number, nowMs: number): TopKResult | undefined {
+  topK(dimension: string, k: number, nowMs: number): LiveTopK | undefined {
     this.queue.flush();
-    return this.shared()?.topK(dimension, k, nowMs);
+    const result = this.shared()?.topK(dimension, k, nowMs);
+    return result && { ...result, completeness: this.sharedCompleteness(nowMs, result.window_seconds) };
   }
 
   dimensions(): string[] {
@@ -118,16 +140,16 @@ export class LiveStatsView {
   }
 
   /** Events/s per topic (shared state) and per metric (each metric's overall series: costs every metric). */
-  rates(nowMs: number): RatesResult | undefined {
+  rates(nowMs: number): LiveRates | undefined {
     this.queue.flush();
     const shared = this.shared();
     if (!shared) return undefined;
     const out = shared.rates(nowMs);
     for (const name of this.sortedNames()) {
-      const rate = this.metric(name)?.rates(nowMs).metrics[name];
+      const rate = this.metric(name)?.agg.rates(nowMs).metrics[name];
       if (rate !== undefined) out.metrics[name] = rate;
     }
-    return out;
+    return { ...out, completeness: this.sharedCompleteness(nowMs, out.window_seconds) };
   }
 
   /** Whether any partition has reported a committed round. */
@@ -137,21 +159,24 @@ export class LiveStatsView {
   }
 
   /** The metric's series of every partition merged (cached until one of them changes); null: unknown. */
-  private metric(name: string): StreamingAggregator | null {
+  private metric(name: string): MergedMetric | null {
     const cached = this.merged.get(name);
     if (cached !== undefined) {
       this.merged.delete(name); // most recently read last
       this.merged.set(name, cached);
       return cached;
     }
-    let merged: StreamingAggregator | null = null;
+    let merged: MergedMetric | null = null;
     for (const base of this.index.bases()) {
       const part = this.index.partition(base)!;
       if (!part.metrics.has(name)) continue;
       const one = this.partitionMetric(part, name);
       if (!one) continue;
-      if (merged === null) merged = one;
-      else merged.merge(one);
+      if (merged === null) merged = { agg: one, bases: [base] };
+      else {
+        merged.agg.merge(one);
+        merged.bases.push(base);
+      }
     }
     this.merged.set(name, merged);
     if (this.merged.size > this.cacheSize) this.merged.delete(this.merged.keys().next().value!);
@@ -176,6 +201,52 @@ export class LiveStatsView {
     let t = this.templates.get(part.base);
     if (!t) this.templates.set(part.base, (t = StreamingAggregator.emptyFrom(part.marker!.shared!)));
     return t;
+  }
+
+  /**
+   * A metric answer's completeness: its window, late and future counts, and the progress of the
+   * partitions its series came from (their markers as they are now: a marker moves on without the
+   * metric's entries changing). Partitions: those of the input topics of those partitions.
+   */
+  private metricCompleteness(m: MergedMetric, counts: Pick<MetricCounts, 'window_seconds' | 'late_events' | 'future_events'>, nowMs: number): MetricCompleteness {
+    const behind = m.bases.map((b) => this.index.partition(b)!);
+    return {
+      ...this.progress(behind, nowMs, counts.window_seconds, new Set(behind.map((p) => p.topic))),
+      late_events: counts.late_events,
+      future_events: counts.future_events,
+    };
+  }
+
+  /** Completeness of an answer from the shared states (top-K, rates): every partition that has reported, over every input topic. */
+  private sharedCompleteness(nowMs: number, windowSeconds: number): AnswerCompleteness {
+    const behind = this.index.bases().map((b) => this.index.partition(b)!).filter((p) => p.marker?.shared !== undefined);
+    return this.progress(behind, nowMs, windowSeconds, new Set([...this.inputPartitions.keys(), ...behind.map((p) => p.topic)]));
+  }
+
+  private progress(behind: PartitionEntries[], nowMs: number, windowSeconds: number, topics: Set<string | undefined>): AnswerCompleteness {
+    let watermark = Infinity;
+    let produced = Infinity;
+    for (const p of behind) {
+      watermark = Math.min(watermark, p.marker!.watermarkMs);
+      produced = Math.min(produced, p.marker!.producedAtMs);
+    }
+    let reported = 0;
+    for (const base of this.index.bases()) {
+      const p = this.index.partition(base)!;
+      if (p.marker !== undefined && topics.has(p.topic)) reported++;
+    }
+    let total: number | null = 0;
+    for (const topic of topics) {
+      const count = topic === undefined ? undefined : this.inputPartitions.get(topic);
+      total = count === undefined || total === null ? null : total + count;
+    }
+    return {
+      ...windowBounds(nowMs, windowSeconds),
+      watermark: watermark === Infinity || watermark <= 0 ? null : new Date(watermark).toISOString(),
+      snapshot_age_ms: produced === Infinity ? null : Math.max(0, nowMs - produced),
+      partitions_reported: reported,
+      partitions_total: total,
+    };
   }
 
   private existsNow(name: string): boolean {
@@ -210,6 +281,12 @@ export class LiveStatsView {
     this.mergedShared = merged;
     return merged ?? undefined;
   }
+}
+
+interface MergedMetric {
+  agg: StreamingAggregator;
+  /** The partitions holding committed series of the metric, in merge order. */
+  bases: string[];
 }
 
 /** First index whose name is ≥ `key` (names sorted by UTF-16 code units, as `sort()` does). */

@@ -26,6 +26,14 @@ export function partitionBase(group: string, topic: string, partition: number): 
   return `${group}/${topic}:${partition}`;
 }
 
+/** The input topic and partition of a partition base (topic names hold neither `/` nor `:`); undefined when it has no such shape. */
+export function parsePartitionBase(base: string): { topic: string; partition: number } | undefined {
+  const slash = base.lastIndexOf('/');
+  const colon = base.lastIndexOf(':');
+  if (slash < 0 || colon < slash + 2 || !/^\d+$/.test(base.slice(colon + 1))) return undefined;
+  return { topic: base.slice(slash + 1, colon), partition: Number(base.slice(colon + 1)) };
+}
+
 export function markerKey(base: string): string {
   return `${base}|p`;
 }
