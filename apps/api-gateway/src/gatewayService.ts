@@ -25,8 +25,8 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
   });
   const extraPaths: OpenApiPaths = { ...statsOpenApi };
   const stats = createStatsView(bus, logger, config.aggregatorGroup);
-  const startViews: Array<() => Promise<void>> = [() => stats.topicView.start()];
-  const stopViews: Array<() => Promise<void>> = [() => stats.topicView.stop()];
+  const startViews: Array<() => Promise<void>> = [() => stats.start()];
+  const stopViews: Array<() => Promise<void>> = [() => stats.stop()];
   const batchJobs = new BatchJobsView(bus, { groupPrefix: 'pipeline-gateway-batch-view', keepPartials: false });
   Object.assign(extraPaths, batchOpenApiPaths);
   startViews.push(() => batchJobs.start());

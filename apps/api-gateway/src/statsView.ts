@@ -1,4 +1,4 @@
-import { INTERNAL_TOPICS } from '@pipeline/contracts';
+import { EVENT_TOPICS, INTERNAL_TOPICS } from '@pipeline/contracts';
 import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
 import { LiveStatsView } from '@pipeline/live-state';
 import type { Logger } from '@pipeline/service-runtime';
@@ -7,14 +7,23 @@ import type { Logger } from '@pipeline/service-runtime';
  * The gateway's view of the aggregator: it tails the compacted state topic (its own throw-away
  * group, from the beginning) and indexes each partition's series entries by metric; a read decodes
  * and merges only the asked metric's series (see LiveStatsView). Reads never call the aggregator, so
- * any number of gateway replicas can serve stats.
+ * any number of gateway replicas can serve stats. `start` first reads the partition count of each
+ * event topic the aggregator consumes: the answers' `completeness.partitions_total` (read once; a
+ * topic given more partitions later shows in `partitions_reported` only after a gateway restart).
  */
-export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string): { view: LiveStatsView; topicView: CompactedTopicView<never> } {
+export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string): { view: LiveStatsView; start(): Promise<void>; stop(): Promise<void> } {
   const view = new LiveStatsView({ group: aggregatorGroup, onError: (err, key) => logger.warn({ err, key }, 'ignoring an undecodable aggregator state message') });
   const topicView = CompactedTopicView.forwarding(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'pipeline-gateway-stats',
     onMessage: (key, value) => view.feed(key, value),
   });
-  return { view, topicView };
+  return {
+    view,
+    async start() {
+      for (const topic of EVENT_TOPICS) view.setInputPartitions(topic, (await bus.partitionsFor(topic)).length);
+      await topicView.start();
+    },
+    stop: () => topicView.stop(),
+  };
 }

@@ -1,11 +1,13 @@
 // Live statistics end to end on the in-memory bus: ingest, aggregator and gateway in this process,
 // each on a loopback port, talking over the bus exactly as they do over Kafka (issue 17).
+import { compileValidator, EVENT_TOPICS } from '@pipeline/contracts';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { startService, type RunningService } from '@pipeline/service-runtime';
 import { httpRequest, metricValue, waitFor } from '@pipeline/testing';
 import { createAggregator, readAggregatorConfig } from '../../../aggregator/src/index';
 import { createIngest, readIngestConfig } from '../../../ingest/src/index';
 import { createGateway, readGatewayConfig } from '../index';
+import { AllStatsResponseSchema, MetricStatsResponseSchema, RatesResponseSchema, TopKResponseSchema } from '../routes/statsSchemas';
 
 const DAY = 86_400_000;
 
@@ -140,6 +142,66 @@ describe('live statistics end to end (gateway, ingest and aggregator on the in-m
         const t = await httpRequest(`${gw}/pipeline/topk/${name}`);
         expect([name, t.status, t.json.error.code]).toEqual([name, 404, 'unknown_dimension']);
       }
+    });
+  });
+
+  describe('the reliability every answer carries', () => {
+    /** Input partitions (of `topics`) that hold at least one message: those whose aggregator must have reported. */
+    const partitionsWithData = async (topics: readonly string[]) => {
+      let n = 0;
+      for (const topic of topics) for (const end of (await bus.highWatermarks(topic)).values()) if (end > 0n) n++;
+      return n;
+    };
+    const published = (schema: Parameters<typeof compileValidator>[0], answer: unknown) => compileValidator(schema).Check(answer);
+
+    it('states the percentile bound, the window, watermark, snapshot age, partitions reported of the topic\'s 3, and late and future events', async () => {
+      const before = Date.now();
+      // 12 metrics posted through the gateway, spread over the three partitions of events.metrics.
+      const names = Array.from({ length: 12 }, (_, i) => `rel_${i + 1}`);
+      expect((await post(`${gw}/pipeline/aggregate`, { metrics: names.flatMap((metric_name) => [1, 2].map((value) => ({ metric_name, value, group_by: 'api' }))) })).status).toBe(202);
+      expect(await partitionsWithData(['events.metrics'])).toBe(3);
+      // rel_0 straight to the topic, all on one partition (by key; no edge to refuse them): two values
+      // now, then one an hour old (late: that partition's watermark is now) and one a day ahead (future).
+      const now = Date.now();
+      const rel0 = (value: number, timestamp: number) =>
+        bus.publish({ topic: 'events.metrics', key: 'rel_0', value: JSON.stringify({ payload: { metric_name: 'rel_0', value, group_by: 'api' }, timestamp }), timestampMs: timestamp });
+      for (const [value, at] of [[1, now], [2, now], [9, now - 3_600_000], [9, now + DAY]] as const) await rel0(value, at);
+      const s = await statsWhen('rel_0', (x) => x.future_events === 1 && x.completeness.partitions_reported === 3);
+      expect(published(MetricStatsResponseSchema, s)).toBe(true);
+      const c = s.completeness;
+      expect([s.stats.count, s.accuracy, s.late_events, c.late_events, c.future_events, c.partitions_reported, c.partitions_total]).toEqual([2, { percentile_relative_error: 0.01 }, 1, 1, 1, 3, 3]);
+      // The 300 s window of whole seconds that ends with the request's second.
+      const second = Math.floor(Date.parse(s.timestamp) / 1000);
+      expect([c.window_start, c.window_end]).toEqual([new Date((second - 299) * 1000).toISOString(), new Date((second + 1) * 1000).toISOString()]);
+      // The watermark is an event time of this test (the gateway stamps events with its clock; the future one never moves it),
+      // and the snapshot behind the answer holds this test's events, so it was produced after they were posted.
+      expect(Date.parse(c.watermark) >= before && Date.parse(c.watermark) <= Date.parse(s.timestamp)).toBe(true);
+      expect(c.snapshot_age_ms >= 0 && c.snapshot_age_ms <= Date.parse(s.timestamp) - before).toBe(true);
+      // ?group= answers from the same partitions: the same completeness at the same second.
+      const g = (await get('/pipeline/stats/rel_0?group=api'));
+      expect([g.stats.count, g.accuracy, g.completeness.partitions_reported, g.completeness.future_events]).toEqual([2, { percentile_relative_error: 0.01 }, 3, 1]);
+
+      const all = (await httpRequest(`${gw}/pipeline/all-stats?prefix=rel_`)).json;
+      expect(published(AllStatsResponseSchema, all)).toBe(true);
+      expect(Object.keys(all)).toEqual(['rel_0', ...names].sort());
+      expect([all.rel_0.count, all.rel_0.accuracy, all.rel_0.completeness.late_events, all.rel_0.completeness.future_events, all.rel_0.completeness.partitions_total]).toEqual([2, { percentile_relative_error: 0.01 }, 1, 1, 3]);
+    });
+
+    it('states top-K\'s largest over-count and rates\' window, over every reported partition of the six event topics', async () => {
+      const reported = await partitionsWithData(EVENT_TOPICS);
+      const top = await waitFor(async () => {
+        const r = (await httpRequest(`${gw}/pipeline/topk/metric_name?k=3`)).json;
+        return r.completeness?.partitions_reported === reported ? r : undefined;
+      }, { timeoutMs: 10_000, what: 'top-K from every partition with data' });
+      expect(published(TopKResponseSchema, top)).toBe(true);
+      // Fewer distinct metric names in this file than the summaries' 100 items: every count is exact.
+      expect([top.accuracy, top.completeness.partitions_total]).toEqual([{ max_overcount: 0 }, EVENT_TOPICS.length * 3]);
+      const second = Math.floor(Date.now() / 1000);
+      const rates = (await httpRequest(`${gw}/pipeline/rates`)).json;
+      expect(published(RatesResponseSchema, rates)).toBe(true);
+      const span = Date.parse(rates.completeness.window_end) - Date.parse(rates.completeness.window_start);
+      expect([span, rates.completeness.partitions_reported, rates.completeness.partitions_total]).toEqual([60_000, reported, EVENT_TOPICS.length * 3]);
+      expect(Date.parse(rates.completeness.window_end) >= (second + 1) * 1000).toBe(true);
     });
   });
 });

@@ -390,7 +390,7 @@ describe('the OpenAPI document and the handlers agree (gateway and ingest on the
     expect(disagreements).toEqual([]);
   }, 60_000);
 
-  it('publishes the stats parameters and answers from the handlers\' schemas (late_events, future_events, window_seconds, paging)', () => {
+  it('publishes the stats parameters and answers from the handlers\' schemas (late_events, future_events, window_seconds, paging, accuracy, completeness)', () => {
     const paths = doc['paths'] as Record<string, Record<string, Json>>;
     const names = (key: string) => ((paths[key]!['get']!['parameters'] ?? []) as Json[]).map((p) => `${String(p['in'])}:${String(p['name'])}`);
     expect(names('/pipeline/stats/{metric_name}')).toEqual(['path:metric_name', 'query:group']);
@@ -398,9 +398,21 @@ describe('the OpenAPI document and the handlers agree (gateway and ingest on the
     expect(names('/pipeline/topk/{dimension}')).toEqual(['path:dimension', 'query:k']);
     const answer = (key: string) => ((((paths[key]!['get']!['responses'] as Json)['200'] as Json)['content'] as Json)['application/json'] as Json)['schema'] as Json;
     expect(answer('/pipeline/stats/{metric_name}')['required']).toEqual(
-      expect.arrayContaining(['metric_name', 'stats', 'groups', 'window_seconds', 'total_events', 'late_events', 'future_events', 'timestamp']),
+      expect.arrayContaining(['metric_name', 'stats', 'groups', 'window_seconds', 'total_events', 'late_events', 'future_events', 'timestamp', 'accuracy', 'completeness']),
     );
-    expect(answer('/pipeline/topk/{dimension}')['required']).toEqual(['dimension', 'items', 'window_seconds']);
-    expect(answer('/pipeline/rates')['required']).toEqual(['topics', 'metrics', 'window_seconds']);
+    expect(answer('/pipeline/topk/{dimension}')['required']).toEqual(['dimension', 'items', 'window_seconds', 'accuracy', 'completeness']);
+    expect(answer('/pipeline/rates')['required']).toEqual(['topics', 'metrics', 'window_seconds', 'completeness']);
+    // Every reliability field is published with a description.
+    const props = (schema: Json, ...path: string[]) => path.reduce((s, key) => (s['properties'] as Record<string, Json>)[key]!, schema);
+    const described = (schema: Json) => Object.entries(schema['properties'] as Record<string, Json>).map(([name, p]) => [name, typeof p['description']]);
+    const shared = ['window_start', 'window_end', 'watermark', 'snapshot_age_ms', 'partitions_reported', 'partitions_total'].map((name) => [name, 'string']);
+    const metricCompleteness = [...shared, ['late_events', 'string'], ['future_events', 'string']];
+    const stats = answer('/pipeline/stats/{metric_name}');
+    expect(described(props(stats, 'accuracy'))).toEqual([['percentile_relative_error', 'string']]);
+    expect(described(props(stats, 'completeness'))).toEqual(metricCompleteness);
+    const entry = Object.values(answer('/pipeline/all-stats')['patternProperties'] as Record<string, Json>)[0]!; // a Record: one pattern for every name
+    expect([described(props(entry, 'accuracy')), described(props(entry, 'completeness'))]).toEqual([[['percentile_relative_error', 'string']], metricCompleteness]);
+    const topk = answer('/pipeline/topk/{dimension}');
+    expect([described(props(topk, 'accuracy')), described(props(topk, 'completeness'))]).toEqual([[['max_overcount', 'string']], shared]);
   });
 });

@@ -30,7 +30,9 @@ const readTopK = requestReader(TopKPathSchema, TopKQuerySchema);
  *   GET /pipeline/all-stats[?prefix=&limit=&cursor=]  overall stats of the metrics, in name order, a page at a time
  *   GET /pipeline/topk/{dimension}?k=10           most frequent items in the window, with counts and error bounds
  *   GET /pipeline/rates                           events/s per topic and per metric
- * Windows are evaluated at the time of the request.
+ * Windows are evaluated at the time of the request. Every answer carries its reliability: `accuracy`
+ * (the percentile error bound; for top-K the largest over-count) and `completeness` (window bounds,
+ * watermark, snapshot age, partitions reported / total; for a metric its late and future events).
  */
 export function statsRoutes(app: Express, view: LiveStatsView): void {
   app.get('/pipeline/stats/:metric_name', (req, res) => {
@@ -63,7 +65,7 @@ export function statsRoutes(app: Express, view: LiveStatsView): void {
     res.json(result);
   });
   app.get('/pipeline/rates', (_req, res) => {
-    res.json(view.rates(Date.now()) ?? { topics: {}, metrics: {}, window_seconds: null });
+    res.json(view.rates(Date.now()) ?? { topics: {}, metrics: {}, window_seconds: null, completeness: null });
   });
 }
 
@@ -77,7 +79,7 @@ export const statsOpenApi = {
       summary: 'Window statistics of one metric (overall and per group)',
       parameters: openApiParameters(MetricStatsPathSchema, MetricStatsQuerySchema),
       responses: {
-        '200': { description: 'Stats over the window; percentiles within 1% relative error', content: json(MetricStatsResponseSchema) },
+        '200': { description: 'Stats over the window; percentiles within `accuracy.percentile_relative_error` (1 % by default); `completeness` says what the answer covers', content: json(MetricStatsResponseSchema) },
         '400': error('group empty or given twice, or metric_name not percent-encoded UTF-8'),
         '404': error('Unknown metric or group'),
       },
@@ -106,7 +108,7 @@ export const statsOpenApi = {
       parameters: openApiParameters(TopKPathSchema, TopKQuerySchema),
       responses: {
         '200': {
-          description: '{dimension, items, window_seconds}: the heaviest items over the stats window (window_seconds, widened to whole sub-windows of a tenth of it), with counts; the true count in the window is within [count - error, count]',
+          description: '{dimension, items, window_seconds, accuracy, completeness}: the heaviest items over the stats window (window_seconds, widened to whole sub-windows of a tenth of it), with counts; the true count in the window is within [count - error, count], and no count is over by more than accuracy.max_overcount',
           content: json(TopKResponseSchema),
         },
         '400': error('k not an integer from 1 to 1000, or given twice'),

@@ -51,6 +51,52 @@ export const SeriesStatsSchema = Type.Object(
   },
   { description: 'Window statistics of one series; percentiles within 1 % relative error' },
 );
+
+/** The error bound of a stats answer's percentiles. */
+export const StatsAccuracySchema = Type.Object(
+  {
+    percentile_relative_error: Type.Number({
+      exclusiveMinimum: 0,
+      exclusiveMaximum: 1,
+      description: 'The percentile sketch\'s relative accuracy α (the aggregator\'s DDSketch setting, 0.01): each of p50–p99 is within α × |exact value| of the exact lower rank-based quantile of the values in its window. count, sum, mean, min, max, variance and stddev are exact',
+      examples: [0.01],
+    }),
+  },
+  { description: 'How far the numbers may be from exact' },
+);
+/** The over-count bound of a top-K answer. */
+export const TopKAccuracySchema = Type.Object(
+  {
+    max_overcount: Type.Integer({
+      minimum: 0,
+      description: 'The largest Space-Saving error among all items the window\'s summary monitors (listed or not): every listed count is at most this much above the item\'s true count in the window; 0: every count is exact',
+    }),
+  },
+  { description: 'How far the counts may be from exact' },
+);
+const completenessProperties = {
+  window_start: Type.String({ format: 'date-time', description: 'First instant of the window: events stamped in [window_start, window_end) are in it (whole seconds; window statistics may reach one AGG_COARSE_BUCKET_SECONDS block earlier, percentiles and top-K one tenth of the window earlier)' }),
+  window_end: Type.String({ format: 'date-time', description: 'End of the window (exclusive): the second after the request\'s' }),
+  watermark: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'The lowest event-time watermark of the input partitions behind the answer (for a metric: those holding its series; for top-K and rates: every partition that has reported): each has folded in every event it received stamped up to it. null while one of them has seen no event in time',
+  }),
+  snapshot_age_ms: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
+    description: 'Now minus the production time of the oldest aggregator snapshot behind the answer, ms. A partition writes a snapshot only after receiving events, so an idle partition\'s snapshot ages without being stale; null when no snapshot is behind it',
+  }),
+  partitions_reported: Type.Integer({ minimum: 0, description: 'Partitions of the answer\'s input topics (events.metrics for a metric; every event topic for top-K and rates) whose aggregator has committed a snapshot; a partition that never received an event has not' }),
+  partitions_total: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Partitions of those topics (read when the gateway starts); null when not known' }),
+};
+/** What an answer covers and how current it is (top-K, rates). */
+export const CompletenessSchema = Type.Object(completenessProperties, { description: 'What the answer covers and how current it is, from the aggregator snapshots behind it' });
+/** A metric answer's completeness: also its late and future events. */
+export const MetricCompletenessSchema = Type.Object(
+  {
+    ...completenessProperties,
+    late_events: Type.Integer({ minimum: 0, description: 'Events of the metric that arrived a window old, not in the stats: counted since the metric\'s state was created (dropped after twice the longest configured window with no accepted event), not per window; the same number as the answer\'s late_events' }),
+    future_events: Type.Integer({ minimum: 0, description: 'Events of the metric stamped more than AGG_MAX_FUTURE_SKEW_SECONDS ahead of the aggregator\'s clock, not in the stats: counted like late_events' }),
+  },
+  { description: 'What the answer covers and how current it is, from the aggregator snapshots behind it' },
+);
 export const MetricStatsResponseSchema = Type.Object({
   metric_name: Type.String(),
   stats: SeriesStatsSchema,
@@ -60,17 +106,27 @@ export const MetricStatsResponseSchema = Type.Object({
   late_events: Type.Integer({ description: 'Of those, events older than the window when they arrived (not in the stats)' }),
   future_events: Type.Integer({ description: 'Of those, events stamped more than AGG_MAX_FUTURE_SKEW_SECONDS ahead of the clock (not in the stats)' }),
   timestamp: Type.String({ format: 'date-time' }),
+  accuracy: StatsAccuracySchema,
+  completeness: MetricCompletenessSchema,
 });
-export const AllStatsResponseSchema = Type.Record(Type.String(), SeriesStatsSchema, { description: 'metric name → overall stats, in name order' });
+/** One metric in an all-stats page: its overall stats with the accuracy and completeness of that answer. */
+export const AllStatsEntrySchema = Type.Object(
+  { ...SeriesStatsSchema.properties, accuracy: StatsAccuracySchema, completeness: MetricCompletenessSchema },
+  { description: 'Window statistics of the metric (overall), with their accuracy and completeness' },
+);
+export const AllStatsResponseSchema = Type.Record(Type.String(), AllStatsEntrySchema, { description: 'metric name → overall stats, in name order' });
 export const TopKResponseSchema = Type.Object({
   dimension: Type.String(),
   items: Type.Array(Type.Object({ item: Type.String(), count: Type.Integer(), error: Type.Integer({ description: 'The true count is within [count - error, count]' }) })),
   window_seconds: Type.Integer(),
+  accuracy: TopKAccuracySchema,
+  completeness: CompletenessSchema,
 });
 export const RatesResponseSchema = Type.Object({
   topics: Type.Record(Type.String(), Type.Number(), { description: 'topic → events/s' }),
   metrics: Type.Record(Type.String(), Type.Number(), { description: 'metric → events/s' }),
   window_seconds: Type.Union([Type.Integer(), Type.Null()], { description: 'null before the first snapshot' }),
+  completeness: Type.Union([CompletenessSchema, Type.Null()], { description: 'Of the rate window (window_seconds); null before the first snapshot' }),
 });
 
 const isIntegerSchema = (s: TSchema | undefined): boolean => s?.['type'] === 'integer';
