@@ -12,8 +12,10 @@ async function gatewayFor(group: string) {
   await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
   const gw: RunningService = await startService(createGateway, readGatewayConfig({ KAFKA_BROKERS: kafkaBrokers().join(','), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', AGG_GROUP_ID: group }), bus);
   const url = `http://127.0.0.1:${gw.port}`;
+  const metricPartitions = (await bus.partitionsFor('events.metrics')).length;
   return {
     url,
+    metricPartitions,
     stats: async (metric: string) => (await httpRequest(`${url}/pipeline/stats/${metric}`)).json,
     async waitForCount(metric: string, count: number, timeoutMs = 60_000) {
       return waitFor(async () => {
@@ -69,6 +71,9 @@ describe('aggregator on a real broker', () => {
     expect([s.stats.count, s.stats.sum, s.stats.min, s.stats.max, s.stats.mean]).toEqual([e.count, e.sum, e.min, e.max, e.sum / e.count]);
     expect(s.total_events).toBe(1200);
     expect(s.window_seconds).toBe(300);
+    // Each answer states its reliability: the sketch's bound, and what the snapshots behind it cover.
+    expect([s.accuracy, s.completeness.partitions_total, s.completeness.late_events, s.completeness.future_events]).toEqual([{ percentile_relative_error: 0.01 }, gw.metricPartitions, 0, 0]);
+    expect(Date.parse(s.completeness.window_end) - Date.parse(s.completeness.window_start)).toBe(300_000);
     const g1 = xs.filter((_, i) => i % 4 === 1);
     expect([s.groups.g1.count, s.groups.g1.sum, s.groups.g1.min, s.groups.g1.max]).toEqual(Object.values(exact(g1)));
     // p50 within the sketch's 1% relative error of the exact lower median
