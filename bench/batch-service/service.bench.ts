@@ -11,31 +11,35 @@ import { join } from 'node:path';
 import { timeWindowMetrics } from '@pipeline/batch';
 import { KafkaJsBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { startService } from '@pipeline/service-runtime';
+import { emptyEventTimeRange } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../../apps/api-gateway/src/index';
 
 const root = process.cwd(); // npm scripts run from the repo root
 const N = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const replicaCounts = (process.env['BENCH_REPLICAS'] ?? '1,2').split(',').map(Number);
-const partitions = Number(process.env['BENCH_PARTITIONS'] ?? 3);
-// Within the broker retention (7 days): Kafka deletes segments whose records are all older.
-const T0 = Math.floor((Date.now() - 3 * 86_400_000) / 3_600_000) * 3_600_000;
+const requestedPartitions = Number(process.env['BENCH_PARTITIONS'] ?? 3);
+// Batch sources are event topics only: the events go to events.metrics, in an event-time range that
+// held no record before (emptyEventTimeRange: a whole hour within the broker's 7-day retention), under a
+// metric name of their own, and the job reads only that range.
+const TOPIC = 'events.metrics';
 const STEP_MS = 100; // 1,000,000 events span ~27.8 hours of event time
+let T0 = 0;
 const request = { operation: 'time_window_metrics', window_minutes: 5, group_key: 'group_by' };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function envelope(i: number, topic: string) {
+function envelope(i: number, topic: string, metric: string) {
   return {
     id: `b${i}`,
     topic,
     type: 'metrics',
-    key: `latency|svc${i % 50}`,
+    key: `${metric}|svc${i % 50}`,
     source: 'bench',
     schema_version: 1,
     timestamp: new Date(T0 + i * STEP_MS).toISOString(),
-    payload: { metric_name: 'latency', value: (i * 7919) % 1000, group_by: `svc${i % 50}` },
+    payload: { metric_name: metric, value: (i * 7919) % 1000, group_by: `svc${i % 50}` },
   };
 }
 
@@ -73,12 +77,16 @@ async function main() {
   }
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), 'batch-processor'], { stdio: 'inherit' });
   const brokerList = brokers.split(',');
-  const topic = `bench.batch-${randomUUID().slice(0, 8)}`;
+  const topic = TOPIC;
+  const metric = `bench-latency-${randomUUID().slice(0, 8)}`;
   const bus = new KafkaJsBus({ brokers: brokerList, clientId: 'bench-batch-service' });
-  await bus.ensureTopics([...pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }), { topic, partitions }]);
+  // BENCH_PARTITIONS applies when events.metrics is created here; an existing topic keeps its partitions
+  await bus.ensureTopics(pipelineTopicSpecs({ partitions: requestedPartitions, replicationFactor: 1 }));
+  const partitions = (await bus.partitionsFor(topic)).length;
+  T0 = await emptyEventTimeRange(bus, topic, N * STEP_MS);
 
   // 1. Publish the events (record timestamp = event time), in publishBatch calls of 3,000 (record batches stay under the broker's 1 MiB limit).
-  const events = Array.from({ length: N }, (_, i) => envelope(i, topic));
+  const events = Array.from({ length: N }, (_, i) => envelope(i, topic, metric));
   let t = process.hrtime.bigint();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < N; i += 3_000) {

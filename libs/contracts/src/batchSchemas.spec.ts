@@ -46,21 +46,27 @@ describe('readBatchInput', () => {
       kind: 'source',
       sources: [{ topic: 'events.user', fromMs: 1714514400000, toMs: 1714514400000 }],
     });
-    expect(readBatchInput({ source: { topic: 'a', from: 1, to: 2 }, right_source: { topic: 'b', from: 3, to: 4 } }, true)).toEqual({
+    expect(readBatchInput({ source: { topic: 'events.user', from: 1, to: 2 }, right_source: { topic: 'events.metrics', from: 3, to: 4 } }, true)).toEqual({
       kind: 'source',
-      sources: [{ side: 'left', topic: 'a', fromMs: 1, toMs: 2 }, { side: 'right', topic: 'b', fromMs: 3, toMs: 4 }],
+      sources: [{ side: 'left', topic: 'events.user', fromMs: 1, toMs: 2 }, { side: 'right', topic: 'events.metrics', fromMs: 3, toMs: 4 }],
     });
   });
   it('names the field of every mistake', () => {
-    expect(err({ events: [1], source: { topic: 'a', from: 1, to: 2 } })).toEqual(['events', 'events and source are exclusive: give inline events or a source range']);
+    expect(err({ events: [1], source: { topic: 'events.user', from: 1, to: 2 } })).toEqual(['events', 'events and source are exclusive: give inline events or a source range']);
     expect(err({ events: 'x' })).toEqual(['events', 'events must be an array of events, got "x"']);
-    expect(err({ source: { topic: 'a', from: 3, to: 2 } })).toEqual(['source.from', 'source.from must not be after source.to, got from 3 and to 2']);
-    expect(err({ source: { topic: 'a', from: '2024-05-01T00:00:00', to: 2 } })).toEqual(['source.from', 'source.from must be an ISO-8601 date-time with a zone or epoch milliseconds, got "2024-05-01T00:00:00"']);
-    expect(err({ source: { topic: 'pipeline.batch.jobs', from: 1, to: 2 } })).toEqual(['source.topic', 'source.topic must not be an internal pipeline topic, got "pipeline.batch.jobs"']);
-    expect(err({ source: { topic: 'a', from: 1, to: 2, extra: 1 } })).toEqual(['source.extra', 'source.extra is not an allowed field']);
+    expect(err({ source: { topic: 'events.user', from: 3, to: 2 } })).toEqual(['source.from', 'source.from must not be after source.to, got from 3 and to 2']);
+    expect(err({ source: { topic: 'events.user', from: '2024-05-01T00:00:00', to: 2 } })).toEqual(['source.from', 'source.from must be an ISO-8601 date-time with a zone or epoch milliseconds, got "2024-05-01T00:00:00"']);
+    const allowed = 'events.analytics, events.devices, events.reality, events.errors, events.metrics, events.user';
+    expect(err({ source: { topic: 'pipeline.batch.jobs', from: 1, to: 2 } })).toEqual(['source.topic', `source.topic must be one of ${allowed}, got "pipeline.batch.jobs"`]);
+    expect(err({ source: { topic: 'orders', from: 1, to: 2 } })).toEqual(['source.topic', `source.topic must be one of ${allowed}, got "orders"`]);
+    expect(err({ source: { topic: 'events.user', from: 1, to: 2 }, right_source: { topic: '__consumer_offsets', from: 1, to: 2 } }, true)).toEqual([
+      'right_source.topic',
+      `right_source.topic must be one of ${allowed}, got "__consumer_offsets"`,
+    ]);
+    expect(err({ source: { topic: 'events.user', from: 1, to: 2, extra: 1 } })).toEqual(['source.extra', 'source.extra is not an allowed field']);
     expect(err({ left: [] })).toEqual(['left', 'left is only used by join']);
     expect(err({ left: [] }, true)).toEqual(['right', 'right is required for join (or source and right_source)']);
-    expect(err({ source: { topic: 'a', from: 1, to: 2 } }, true)).toEqual(['right_source', 'right_source is required with source (the right side of the join)']);
+    expect(err({ source: { topic: 'events.user', from: 1, to: 2 } }, true)).toEqual(['right_source', 'right_source is required with source (the right side of the join)']);
     expect(err({ events: [1] }, true)).toEqual(['events', 'events is not used by join: give left and right, or source and right_source']);
   });
 });
@@ -96,6 +102,12 @@ describe('parseBatchRequest', () => {
     );
     expect(errorOf({ operation: 'process_batch', events: [{ payload: {} }] })).toBe('events[0].timestamp is required (at the top level or in payload)');
     expect(errorOf({ operation: 'time_window_metrics', window_minutes: 1e6, events: [{ timestamp: 0 }] })).toBe('window_minutes must be at most 527040, got 1000000');
+    // source topics: an allow-list of the event topics (as for training), in the published schema too
+    const allowed = 'events.analytics, events.devices, events.reality, events.errors, events.metrics, events.user';
+    expect(errorOf({ operation: 'process_batch', source: { topic: 'pipeline.ml.models', from: 0, to: 1 } })).toBe(`source.topic must be one of ${allowed}, got "pipeline.ml.models"`);
+    expect(errorOf({ operation: 'join', join_key: 'k', source: { topic: 'events.user', from: 0, to: 1 }, right_source: { topic: 'payments', from: 0, to: 1 } })).toBe(
+      `right_source.topic must be one of ${allowed}, got "payments"`,
+    );
     expect(errorOf({ operation: 'reduce' })).toBe('operation must be one of process_batch, time_window_metrics, join, detect_anomalies, got "reduce"');
   });
 });

@@ -5,6 +5,7 @@ import { ContractError } from './errors';
 import { MAX_EPOCH_MS, parseDateTime } from './parseDateTime';
 import { EVENT_TIME_ERROR, EventTime } from './schemas';
 import { SkippedRecordsSchema, type SkippedRecords } from './skippedRecords';
+import { EVENT_TOPICS, isEventTopic } from './topics';
 import { compileValidator } from './validateEvent';
 
 /**
@@ -50,11 +51,10 @@ const FieldName = (description: string) => Type.String({ minLength: 1, maxLength
 
 export const BatchSourceSchema = Type.Object(
   {
-    topic: Type.String({
-      pattern: '^(?!pipeline\\.)[A-Za-z0-9._-]{1,249}$',
-      errorMessage: 'must be a Kafka topic name (letters, digits, ".", "_", "-") that is not an internal pipeline.* topic',
-      description: 'Topic to read, e.g. "events.metrics"; it must exist (not a pipeline.* topic)',
-    }),
+    topic: Type.Union(
+      EVENT_TOPICS.map((t) => Type.Literal(t)),
+      { description: 'Event topic to read (one of the six event topics, as for training), e.g. "events.metrics"; it must exist' },
+    ),
     from: Time,
     to: Time,
   },
@@ -360,8 +360,8 @@ function readSource(value: unknown, field: string, side?: 'left' | 'right'): Bat
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) if (k !== 'topic' && k !== 'from' && k !== 'to') throw new ContractError(`${field}.${k} is not an allowed field`, `${field}.${k}`);
   for (const k of ['topic', 'from', 'to']) if (o[k] === undefined || o[k] === null) throw new ContractError(`${field}.${k} is required`, `${field}.${k}`);
-  if (typeof o.topic !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(o.topic)) throw new ContractError(`${field}.topic must be a Kafka topic name (letters, digits, ".", "_", "-"), got ${quote(o.topic)}`, `${field}.topic`);
-  if (o.topic.startsWith('pipeline.')) throw new ContractError(`${field}.topic must not be an internal pipeline topic, got ${quote(o.topic)}`, `${field}.topic`);
+  // An allow-list, as for training: only the event topics, never internal (pipeline.*) or other topics of the cluster.
+  if (!isEventTopic(o.topic)) throw new ContractError(`${field}.topic must be one of ${EVENT_TOPICS.join(', ')}, got ${quote(o.topic)}`, `${field}.topic`);
   const fromMs = readTime(o.from, `${field}.from`);
   const toMs = readTime(o.to, `${field}.to`);
   if (fromMs > toMs) throw new ContractError(`${field}.from must not be after ${field}.to, got from ${quote(o.from)} and to ${quote(o.to)}`, `${field}.from`);

@@ -54,3 +54,26 @@ export async function createTestTopics(specs: TopicSpec[]): Promise<void> {
     await bus.close();
   }
 }
+
+/**
+ * The start of an event-time range [start, start + spanMs) that holds no record yet on `topic` (an
+ * event topic other runs share), so a test that writes its records there and reads that range back
+ * sees only its own: a random whole hour between `oldestMs` (default 6 days; within the broker's
+ * 7-day retention, which deletes older segments) and 6 hours before now, checked empty by reading
+ * the range, and another hour tried when it is not. Two runs that pick the same hour at the same
+ * moment are the one case this cannot rule out (1 in ~130 hours, and both checks before either write).
+ */
+export async function emptyEventTimeRange(bus: EventBus, topic: string, spanMs: number, opts: { oldestMs?: number; nowMs?: number } = {}): Promise<number> {
+  const hour = 3_600_000;
+  const now = opts.nowMs ?? Date.now();
+  const first = Math.ceil((now - (opts.oldestMs ?? 6 * 24 * hour)) / hour);
+  const last = Math.floor((now - 6 * hour - spanMs) / hour);
+  if (last < first) throw new Error(`no whole hour leaves a ${spanMs} ms range between ${opts.oldestMs ?? 6 * 24 * hour} ms and 6 h before now`);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const start = (first + Math.floor(Math.random() * (last - first + 1))) * hour;
+    let found = 0;
+    await bus.readRange({ topic, fromMs: start, toMs: start + spanMs, name: 'test-empty-range', onBatch: (messages) => void (found += messages.length) });
+    if (found === 0) return start;
+  }
+  throw new Error(`no empty ${spanMs} ms range of ${topic} found in 20 tries`);
+}

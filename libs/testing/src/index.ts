@@ -1,4 +1,4 @@
-export { kafkaBrokers, uniqueName, createTestTopics, createTestBus, testKafkaClient } from './broker';
+export { kafkaBrokers, uniqueName, createTestTopics, createTestBus, testKafkaClient, emptyEventTimeRange } from './broker';
 export { freePort, waitFor, httpRequest } from './net';
 export type { HttpResult } from './net';
 export { spawnApp, metricValue, threadsOf } from './processes';

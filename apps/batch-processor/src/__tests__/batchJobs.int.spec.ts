@@ -1,15 +1,22 @@
 import { INTERNAL_TOPICS, type BatchProgressRecord } from '@pipeline/contracts';
 import { timeWindowMetrics } from '@pipeline/batch';
 import { type Subscription, type EventBus } from '@pipeline/kafka';
-import { createTestBus, createTestTopics, httpRequest, kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
+import { createTestBus, emptyEventTimeRange, httpRequest, kafkaBrokers, uniqueName, waitFor } from '@pipeline/testing';
 import { metricEnvelopes, publishEnvelopes, spawnProcessor, startGateway, type Processor } from './processHarness';
 
 jest.setTimeout(240_000);
 
-// Event times within the broker's retention (7 days): Kafka deletes segments whose records are all
-// older than that, so fixed dates in the past vanish a few minutes after the broker starts.
-// Aligned to a whole hour so window boundaries stay the same kind of case in every run.
-const T0 = Math.floor((Date.now() - 6 * 3_600_000) / 3_600_000) * 3_600_000;
+// Sources are event topics only (issue 21), which every run and spec on the broker shares: this run's
+// records go to events.metrics in an event-time range no record was in before (emptyEventTimeRange: a
+// whole hour within the broker's 7-day retention, so window boundaries stay the same kind of case in
+// every run), under a metric name of its own, and every job reads only that range:
+//   [T0, T0 + 1 h)      small   3,000 events, one a second
+//   [T0 + 1 h, T0 + 2 h) mixed   malformed records among good ones
+//   [T0 + 2 h, …)       big     150,000 events, one per 10 ms
+const TOPIC = 'events.metrics';
+const HOUR = 3_600_000;
+const BIG_EVENTS = Number(process.env['BATCH_IT_BIG_EVENTS'] ?? 150_000);
+let T0 = 0;
 const post = (url: string, body: unknown) => httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const request = { operation: 'time_window_metrics', window_minutes: 5, group_key: 'group_by' };
 const plain = (v: unknown) => JSON.parse(JSON.stringify(v));
@@ -23,14 +30,14 @@ let twoReplicaResult: unknown;
 let left: Processor;
 
 describe('batch jobs on a real broker with batch-processor processes', () => {
-  const small = uniqueName('itest.batch');
-  const big = uniqueName('itest.batch-big');
+  const metric = uniqueName('batch-it');
   const groupId = uniqueName('batch-it');
-  const smallEvents = metricEnvelopes(3_000, T0, small);
-  const bigEvents = metricEnvelopes(Number(process.env['BATCH_IT_BIG_EVENTS'] ?? 150_000), T0, big, 10);
-  const smallRange = { topic: small, from: new Date(T0 + 100_000).toISOString(), to: T0 + 2_800_000 };
-  const inSmallRange = smallEvents.filter((e) => Date.parse(e.timestamp) >= T0 + 100_000 && Date.parse(e.timestamp) < T0 + 2_800_000);
-  const bigRange = { topic: big, from: T0, to: T0 + 10 * bigEvents.length };
+  // filled in beforeAll, once T0 is known
+  let smallEvents: ReturnType<typeof metricEnvelopes> = [];
+  let bigEvents: ReturnType<typeof metricEnvelopes> = [];
+  let smallRange: { topic: string; from: string; to: number };
+  let inSmallRange: ReturnType<typeof metricEnvelopes> = [];
+  let bigRange: { topic: string; from: number; to: number };
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   let a: Processor;
   let b: Processor;
@@ -62,12 +69,19 @@ describe('batch jobs on a real broker with batch-processor processes', () => {
   };
 
   beforeAll(async () => {
-    await createTestTopics([
-      { topic: small, partitions: 3 },
-      { topic: big, partitions: 3 },
-    ]);
+    gateway = await startGateway({ SYNC_WAIT_MS: '10000' }); // creates the pipeline topics, events.metrics among them
+    const probe = createTestBus({ brokers: kafkaBrokers(), clientId: 'batch-it-range' });
+    try {
+      T0 = await emptyEventTimeRange(probe, TOPIC, 2 * HOUR + 10 * BIG_EVENTS);
+    } finally {
+      await probe.close();
+    }
+    smallEvents = metricEnvelopes(3_000, T0, TOPIC, 1000, metric);
+    bigEvents = metricEnvelopes(BIG_EVENTS, T0 + 2 * HOUR, TOPIC, 10, metric);
+    smallRange = { topic: TOPIC, from: new Date(T0 + 100_000).toISOString(), to: T0 + 2_800_000 };
+    inSmallRange = smallEvents.filter((e) => Date.parse(e.timestamp) >= T0 + 100_000 && Date.parse(e.timestamp) < T0 + 2_800_000);
+    bigRange = { topic: TOPIC, from: T0 + 2 * HOUR, to: T0 + 2 * HOUR + 10 * bigEvents.length };
     await Promise.all([publishEnvelopes(smallEvents), publishEnvelopes(bigEvents)]);
-    gateway = await startGateway({ SYNC_WAIT_MS: '10000' });
     a = await spawnProcessor({ groupId, workerId: 'replica-a', extra });
     b = await spawnProcessor({ groupId, workerId: 'replica-b', extra });
     await Promise.all([a.ready(), b.ready()]);
@@ -179,34 +193,37 @@ describe('batch jobs on a real broker with batch-processor processes', () => {
     expect(new Set(progress.filter((p) => p.job_id === res.json.job_id).map((p) => p.worker))).toEqual(new Set([left.workerId]));
   });
 
-  it('rejects bad requests with clear 400s, a source topic that does not exist included', async () => {
+  it('rejects bad requests with clear 400s, a source topic that is not an event topic included', async () => {
     const bad = await post(`${gateway.url}/pipeline/spark/process`, { operation: 'time_window_metrics', window_minutes: -1, source: smallRange });
     expect([bad.status, bad.json]).toEqual([400, { error: { code: 'invalid_request', message: 'window_minutes must be greater than 0, got -1' } }]);
-    const range = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: { topic: small, from: 10, to: 5 } });
+    const range = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: { topic: TOPIC, from: 10, to: 5 } });
     expect([range.status, range.json]).toEqual([400, { error: { code: 'invalid_request', message: 'source.from must not be after source.to, got from 10 and to 5' } }]);
+    const allowed = 'events.analytics, events.devices, events.reality, events.errors, events.metrics, events.user';
+    // refused at the door, whether the topic exists or not (a topic that did not exist was 202, then a job failed with 'source topic "…" is not readable')
     const missing = uniqueName('itest.none');
-    // refused at the door (it was 202, then a job failed with 'source topic "…" is not readable')
     const res = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: { topic: missing, from: 0, to: 1 } });
-    expect([res.status, res.json]).toEqual([400, { error: { code: 'invalid_request', message: `source.topic must name an existing topic, got "${missing}"` } }]);
+    expect([res.status, res.json]).toEqual([400, { error: { code: 'invalid_request', message: `source.topic must be one of ${allowed}, got "${missing}"` } }]);
+    const internal = await post(`${gateway.url}/pipeline/spark/process`, { ...request, source: { topic: INTERNAL_TOPICS.batchJobs, from: 0, to: 1 } });
+    expect([internal.status, internal.json]).toEqual([400, { error: { code: 'invalid_request', message: `source.topic must be one of ${allowed}, got "pipeline.batch.jobs"` } }]);
   });
 
   it('skips malformed records of a range and reports them instead of failing the job, and reads envelopes without timestamp at their record time', async () => {
-    const mixed = uniqueName('itest.batch-mixed');
-    await createTestTopics([{ topic: mixed, partitions: 3 }]);
-    const good = metricEnvelopes(30, T0, mixed);
-    const { timestamp: _t, ...untimed } = metricEnvelopes(1, T0, mixed)[0]!;
+    const mixed = TOPIC;
+    const M0 = T0 + HOUR; // this test's own hour of the range
+    const good = metricEnvelopes(30, M0, mixed, 1000, metric);
+    const { timestamp: _t, ...untimed } = metricEnvelopes(1, M0, mixed, 1000, metric)[0]!;
     const producer = createTestBus({ brokers: kafkaBrokers(), clientId: 'batch-it-mixed' });
     try {
       await producer.publishBatch([
         ...good.map((e) => ({ topic: mixed, key: e.key, value: JSON.stringify(e), timestampMs: Date.parse(e.timestamp) })),
-        { topic: mixed, key: 'm', value: 'not json', timestampMs: T0 + 5 },
-        { topic: mixed, key: 'm', value: JSON.stringify({ ...good[0], payload: { metric_name: 'm', value: 'abc' } }), timestampMs: T0 + 6 },
-        { topic: mixed, key: 'm', value: JSON.stringify({ ...untimed, payload: { metric_name: 'm', value: 1000 } }), timestampMs: T0 + 7 },
+        { topic: mixed, key: metric, value: 'not json', timestampMs: M0 + 5 },
+        { topic: mixed, key: metric, value: JSON.stringify({ ...good[0], payload: { metric_name: metric, value: 'abc' } }), timestampMs: M0 + 6 },
+        { topic: mixed, key: metric, value: JSON.stringify({ ...untimed, payload: { metric_name: metric, value: 1000 } }), timestampMs: M0 + 7 },
       ]);
     } finally {
       await producer.close();
     }
-    const res = await post(`${gateway.url}/pipeline/spark/process`, { operation: 'process_batch', source: { topic: mixed, from: T0, to: T0 + 3_600_000 } });
+    const res = await post(`${gateway.url}/pipeline/spark/process`, { operation: 'process_batch', source: { topic: mixed, from: M0, to: M0 + HOUR } });
     expect(res.status).toBe(202);
     const job = await finished(res.json.job_id);
     const sum = good.reduce((a, e) => a + e.payload.value, 0) + 1000;

@@ -23,11 +23,28 @@ describe('POST /pipeline/spark/process validates at the door with the published 
   });
   afterAll(() => env.stop());
 
-  it('refuses a source topic that does not exist with 400 (was 202, then a failed job)', async () => {
+  it('refuses a source topic that is not one of the six event topics with 400 naming the field and the allowed list (an allow-list, as for training)', async () => {
+    const allowed = 'events.analytics, events.devices, events.reality, events.errors, events.metrics, events.user';
     const r = await post(env.url, { operation: 'process_batch', source: { topic: 'events.nope', from: 0, to: 1 } });
-    expect([r.status, r.json]).toEqual([400, invalid('source.topic must name an existing topic, got "events.nope"')]);
+    expect([r.status, r.json]).toEqual([400, invalid(`source.topic must be one of ${allowed}, got "events.nope"`)]);
+    const internal = await post(env.url, { operation: 'process_batch', source: { topic: INTERNAL_TOPICS.batchJobs, from: 0, to: 1 } });
+    expect([internal.status, internal.json]).toEqual([400, invalid(`source.topic must be one of ${allowed}, got "pipeline.batch.jobs"`)]);
     const join = await post(env.url, { operation: 'join', join_key: 'k', source: { topic: 'events.user', from: 0, to: 1 }, right_source: { topic: 'nope', from: 0, to: 1 } });
-    expect([join.status, join.json]).toEqual([400, invalid('right_source.topic must name an existing topic, got "nope"')]);
+    expect([join.status, join.json]).toEqual([400, invalid(`right_source.topic must be one of ${allowed}, got "nope"`)]);
+    expect(env.bus.messages(INTERNAL_TOPICS.batchCommands)).toEqual([]); // no job was created
+  });
+
+  it('refuses an event topic that does not exist (e.g. deleted by an operator) with 400 (was 202, then a failed job)', async () => {
+    const missing = await startBatchServices({ omitTopics: ['events.reality'] });
+    try {
+      const r = await post(missing.url, { operation: 'process_batch', source: { topic: 'events.reality', from: 0, to: 1 } });
+      expect([r.status, r.json]).toEqual([400, invalid('source.topic must name an existing topic, got "events.reality"')]);
+      const join = await post(missing.url, { operation: 'join', join_key: 'k', source: { topic: 'events.user', from: 0, to: 1 }, right_source: { topic: 'events.reality', from: 0, to: 1 } });
+      expect([join.status, join.json]).toEqual([400, invalid('right_source.topic must name an existing topic, got "events.reality"')]);
+      expect(missing.bus.messages(INTERNAL_TOPICS.batchCommands)).toEqual([]);
+    } finally {
+      await missing.stop();
+    }
   });
 
   it('refuses unknown fields, naming the allowed ones: slide_minute is a typo, not a silent tumbling window', async () => {

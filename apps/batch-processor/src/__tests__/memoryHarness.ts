@@ -6,11 +6,12 @@ import { createBatchProcessor, readBatchProcessorConfig } from '../index';
 
 /**
  * Gateway + N batch-processor replicas on one InMemoryBus (the embedded mode), each on a free
- * loopback port. Replica i is named `replica-i`.
+ * loopback port. Replica i is named `replica-i`. `omitTopics`: pipeline topics not to create (e.g. an
+ * event topic an operator deleted).
  */
-export async function startBatchServices(opts: { replicas?: number; env?: Record<string, string>; bus?: InMemoryBus } = {}) {
+export async function startBatchServices(opts: { replicas?: number; env?: Record<string, string>; bus?: InMemoryBus; omitTopics?: readonly string[] } = {}) {
   const bus = opts.bus ?? new InMemoryBus({ defaultPartitions: 3, retryDelayMs: 10 });
-  await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+  await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }).filter((s) => !opts.omitTopics?.includes(s.topic)));
   const base: Record<string, string> = { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', BATCH_WATCHDOG_INTERVAL_MS: '20', ...opts.env };
   const services: RunningService[] = [];
   for (let i = 0; i < (opts.replicas ?? 1); i++) {

@@ -34,8 +34,11 @@ export async function startGateway(env: Record<string, string> = {}) {
   };
 }
 
-/** Metric envelopes, one per `stepMs` from `startMs`, integer values (so every merge order sums exactly), 3 groups. */
-export function metricEnvelopes(n: number, startMs: number, topic: string, stepMs = 1000) {
+/**
+ * Metric envelopes of `metricName`, one per `stepMs` from `startMs`, integer values (so every merge
+ * order sums exactly), 3 groups.
+ */
+export function metricEnvelopes(n: number, startMs: number, topic: string, stepMs = 1000, metricName = 'm') {
   return Array.from({ length: n }, (_, i) => ({
     id: `e${i}`,
     topic,
@@ -44,7 +47,7 @@ export function metricEnvelopes(n: number, startMs: number, topic: string, stepM
     source: 'batch-test',
     schema_version: 1,
     timestamp: new Date(startMs + i * stepMs).toISOString(),
-    payload: { metric_name: 'm', value: (i % 13) - 6, group_by: `g${i % 3}` },
+    payload: { metric_name: metricName, value: (i % 13) - 6, group_by: `g${i % 3}` },
   }));
 }
 
