@@ -2,6 +2,7 @@ import { INTERNAL_TOPICS, type BatchJobRecord } from '@pipeline/contracts';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { BatchJobsView } from './BatchJobsView';
 import { MlJobsView } from './MlJobsView';
+import { readJobPageQuery } from './pageJobs';
 
 const T0 = '2026-12-01T10:00:00.000Z';
 const running: BatchJobRecord = { job_id: 'j1', operation: 'process_batch', status: 'running', submitted_at: T0, started_at: T0, tasks: 2 };
@@ -59,6 +60,43 @@ describe('BatchJobsView (pipeline.batch.jobs, in-memory bus)', () => {
     expect(gateway.counts()).toEqual({ jobs: { queued: 0, running: 0, succeeded: 1, failed: 1, cancelled: 0 }, eventsProcessed: 40 });
     expect(await gateway.waitForEnd('j3', 20)).toBeUndefined();
   });
+
+  it('pages the jobs of a status newest first, with the count of all of them and a cursor to the next page', async () => {
+    for (const [id, at, status] of [['j1', '10:00', 'succeeded'], ['j2', '10:01', 'failed'], ['j3', '10:02', 'succeeded'], ['j4', '10:03', 'succeeded']] as const) {
+      await processor.writeStatus({ job_id: id, operation: 'process_batch', status, submitted_at: `2026-12-01T${at}:00.000Z` });
+    }
+    await gateway.catchUp(1_000);
+    const first = gateway.page({ status: 'succeeded', limit: 2 });
+    expect([first.jobs.map((j) => j.job_id), first.count]).toEqual([['j4', 'j3'], 3]);
+    expect(first.jobs[0]).toEqual(gateway.job('j4'));
+    const second = gateway.page({ status: 'succeeded', limit: 2, after: readJobPageQuery({ cursor: first.next_cursor }).after });
+    expect([second.jobs.map((j) => j.job_id), second.count, second.next_cursor]).toEqual([['j1'], 3, null]);
+    const all = gateway.page({ limit: 100 });
+    expect([all.jobs.map((j) => j.job_id), all.count, all.next_cursor]).toEqual([['j4', 'j3', 'j2', 'j1'], 4, null]);
+  });
+
+  it('deletes finished jobs past the retention with tombstones on every key of theirs; running and young jobs stay; a second sweep writes nothing', async () => {
+    const HOUR = 3_600_000;
+    const now = Date.parse('2026-12-08T12:00:00.000Z');
+    const old = '2026-12-01T11:00:00.000Z'; // 169 h before now
+    await processor.writeStatus({ job_id: 'done', operation: 'process_batch', status: 'succeeded', submitted_at: old, started_at: old, finished_at: old, tasks: 2, result: { n: 1 } });
+    await processor.writeStatus({ job_id: 'gone', operation: 'join', status: 'cancelled', submitted_at: old }); // no finished_at: its submission counts
+    await gateway.requestCancel('gone', old);
+    await processor.writeStatus({ ...running, job_id: 'slow', submitted_at: old, started_at: old }); // old but still running
+    await processor.writeStatus({ job_id: 'young', operation: 'process_batch', status: 'failed', submitted_at: old, finished_at: '2026-12-08T11:00:00.000Z', reason: 'bad' });
+    await processor.catchUp(1_000);
+    expect(topicLog(bus, INTERNAL_TOPICS.batchJobs).filter(([, v]) => v === null)).toEqual([]);
+    expect(await processor.deleteExpired(now, 168 * HOUR)).toEqual(['done', 'gone']);
+    const tombstones = topicLog(bus, INTERNAL_TOPICS.batchJobs).filter(([, v]) => v === null); // in partition order
+    expect(tombstones.map(([key]) => key).sort()).toEqual(['job/done', 'job/done/cancel', 'job/done/partial/0', 'job/done/partial/1', 'job/done/progress/0', 'job/done/progress/1', 'job/gone', 'job/gone/cancel']);
+    await Promise.all([gateway.catchUp(1_000), processor.catchUp(1_000)]);
+    expect(gateway.page({ limit: 100 }).jobs.map((j) => j.job_id).sort()).toEqual(['slow', 'young']);
+    expect([gateway.job('done'), gateway.cancelRequested('gone'), processor.job('gone')]).toEqual([undefined, false, undefined]);
+    // another replica sweeping the same view state again: nothing left to delete, nothing written
+    const after = bus.messages(INTERNAL_TOPICS.batchJobs).length;
+    expect(await gateway.deleteExpired(now, 168 * HOUR)).toEqual([]);
+    expect(bus.messages(INTERNAL_TOPICS.batchJobs).length).toBe(after);
+  });
 });
 
 describe('MlJobsView (pipeline.ml.jobs, in-memory bus)', () => {
@@ -76,6 +114,27 @@ describe('MlJobsView (pipeline.ml.jobs, in-memory bus)', () => {
     await view.write({ ...queued, status: 'running', progress: 0.5 });
     await view.catchUp(1_000);
     expect(view.get('j1')).toEqual({ ...queued, status: 'running', progress: 0.5 });
+    await view.stop();
+    await bus.close();
+  });
+
+  it('deletes succeeded and failed jobs past the retention (finished_at, else updated_at) with a tombstone each; queued and running jobs stay', async () => {
+    const bus = new InMemoryBus();
+    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+    const view = new MlJobsView(bus, { groupPrefix: 'ml' });
+    await view.start();
+    const old = '2026-12-01T11:00:00.000Z';
+    const base = { progress: 1, model_name: 'm', model_type: 'kmeans', submitted_at: old, updated_at: old };
+    await view.write({ ...base, job_id: 'ok', status: 'succeeded', finished_at: old });
+    await view.write({ ...base, job_id: 'bad', status: 'failed' });
+    await view.write({ ...base, job_id: 'young', status: 'succeeded', finished_at: '2026-12-08T11:00:00.000Z', updated_at: '2026-12-08T11:00:00.000Z' });
+    await view.write({ ...base, job_id: 'waiting', status: 'queued', progress: 0 });
+    await view.catchUp(1_000);
+    expect(await view.deleteExpired(Date.parse('2026-12-08T12:00:00.000Z'), 168 * 3_600_000)).toEqual(['bad', 'ok']);
+    expect(topicLog(bus, INTERNAL_TOPICS.mlJobs).filter(([, v]) => v === null).sort()).toEqual([['bad', null], ['ok', null]]);
+    await view.catchUp(1_000);
+    expect([view.get('ok'), view.get('bad'), view.get('young')?.status, view.get('waiting')?.status]).toEqual([undefined, undefined, 'succeeded', 'queued']);
+    expect(await view.deleteExpired(Date.parse('2026-12-08T12:00:00.000Z'), 168 * 3_600_000)).toEqual([]);
     await view.stop();
     await bus.close();
   });

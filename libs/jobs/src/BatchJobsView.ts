@@ -15,6 +15,8 @@ import {
   type BatchProgressRecord,
 } from '@pipeline/contracts';
 import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
+import { expiredJobs } from './expiredJobs';
+import { pageJobs, type JobCursor, type JobPage } from './pageJobs';
 
 type Entry = BatchJobRecord | BatchProgressRecord | BatchPartialRecord | BatchCancelRecord;
 
@@ -113,6 +115,39 @@ export class BatchJobsView {
   /** Every job, newest submission first. */
   list(): BatchJob[] {
     return [...this.statuses()].map((r) => this.job(r.job_id)!).sort((a, b) => (a.submitted_at < b.submitted_at ? 1 : a.submitted_at > b.submitted_at ? -1 : 0));
+  }
+
+  /**
+   * A page of the jobs with `status` (all when undefined), newest submission first (see pageJobs),
+   * and how many jobs have that status in all. Only the page's jobs are summarized.
+   */
+  page(opts: { status?: BatchJobStatus; limit: number; after?: JobCursor }): JobPage<BatchJob> & { count: number } {
+    const records = [...this.statuses()].filter((r) => opts.status === undefined || r.status === opts.status);
+    const page = pageJobs(records, opts);
+    return { jobs: page.jobs.map((r) => this.job(r.job_id)!), next_cursor: page.next_cursor, count: records.length };
+  }
+
+  /**
+   * Deletes the jobs that finished (succeeded, failed, cancelled) more than `retentionMs` before
+   * `nowMs` (epoch ms): a tombstone on each of their keys (status, cancel marker, task progress and
+   * partials), which every view applies and compaction then removes. Idempotent: replicas sweeping
+   * at once write the same tombstones, and a deleted job is not in the view to be deleted again.
+   * Resolves with the ids of the jobs deleted, sorted.
+   */
+  async deleteExpired(nowMs: number, retentionMs: number): Promise<string[]> {
+    const ids = expiredJobs(
+      [...this.statuses()].map((r) => ({ job_id: r.job_id, finished: isTerminalBatchStatus(r.status), finished_at: r.finished_at, fallbackAt: r.submitted_at })),
+      nowMs,
+      retentionMs,
+    ).sort();
+    if (ids.length === 0) return ids;
+    // Every key a job can have; those already emptied (the tasks' keys, at the job's end) are emptied again, harmlessly.
+    const keys = ids.flatMap((id) => {
+      const tasks = Array.from({ length: this.status(id)?.tasks ?? 0 }, (_, i) => [batchJobKeys.progress(id, i), batchJobKeys.partial(id, i)]).flat();
+      return [...tasks, batchJobKeys.cancel(id), batchJobKeys.status(id)];
+    });
+    await this.bus.publishBatch(keys.map((key) => ({ topic: this.topic, key, value: '' })));
+    return ids;
   }
 
   /** Jobs by state, and the events read by the succeeded ones. */

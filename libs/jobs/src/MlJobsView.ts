@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { INTERNAL_TOPICS, type MlJobCommand, type MlJobStatus, type MlTrainRequest } from '@pipeline/contracts';
 import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
+import { expiredJobs } from './expiredJobs';
 
 /**
  * The one view of `pipeline.ml.jobs` (key = job id, value = the job's latest MlJobStatus) and its
@@ -60,6 +61,19 @@ export class MlJobsView {
     await this.write({ job_id: jobId, status: 'queued', progress: 0, model_name: request.model_name, model_type: request.model_type, submitted_at: submittedAt, updated_at: submittedAt });
     await this.bus.publish({ topic: INTERNAL_TOPICS.mlCommands, key: request.model_name, value: JSON.stringify(command) });
     return jobId;
+  }
+
+  /**
+   * Deletes the jobs that finished (succeeded or failed) more than `retentionMs` before `nowMs`
+   * (epoch ms; `finished_at`, else `updated_at`): a tombstone on each job's key, which every view
+   * applies and compaction then removes. Idempotent across replicas (the same tombstones; a deleted
+   * job is not in the view to be deleted again). Resolves with the ids of the jobs deleted, sorted.
+   */
+  async deleteExpired(nowMs: number, retentionMs: number): Promise<string[]> {
+    const jobs = [...this.view.entries()].map(([id, s]) => ({ job_id: id, finished: s.status === 'succeeded' || s.status === 'failed', finished_at: s.finished_at, fallbackAt: s.updated_at }));
+    const ids = expiredJobs(jobs, nowMs, retentionMs).sort();
+    if (ids.length > 0) await this.bus.publishBatch(ids.map((id) => ({ topic: INTERNAL_TOPICS.mlJobs, key: id, value: '' })));
+    return ids;
   }
 
   write(status: MlJobStatus): Promise<void> {
