@@ -1,7 +1,7 @@
 import type { Express } from 'express';
-import { BATCH_JOB_STATUSES, BatchJobSchema, BatchProcessRequestSchema, ContractError, isTerminalBatchStatus, type BatchJob } from '@pipeline/contracts';
+import { BATCH_JOB_STATUSES, BatchJobSchema, BatchProcessRequestSchema, ContractError, InvalidArgumentError, isTerminalBatchStatus, type BatchJob, type BatchJobStatus } from '@pipeline/contracts';
 import { BatchInputError, readBatchRequest, type BatchRequest } from '@pipeline/batch';
-import type { BatchJobsView } from '@pipeline/jobs';
+import { JOB_PAGE_LIMITS, readJobPageQuery, type BatchJobsView } from '@pipeline/jobs';
 import { BusMessageTooLargeError, BusUnavailableError, toBusError, type EventBus } from '@pipeline/kafka';
 import { HttpError } from '@pipeline/service-runtime';
 import { commonErrors, inlineSchema, json, type OpenApiPaths } from '../openapi';
@@ -82,8 +82,15 @@ export function batchRoutes(app: Express, deps: { bus: EventBus; view: BatchJobs
     if (status !== undefined && !(BATCH_JOB_STATUSES as readonly unknown[]).includes(status)) {
       throw new HttpError(400, 'invalid_request', `status must be one of ${BATCH_JOB_STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
     }
-    const jobs = view.list().filter((j) => status === undefined || j.status === status);
-    res.json({ jobs: jobs.map(listed), count: jobs.length });
+    let paging: ReturnType<typeof readJobPageQuery>;
+    try {
+      paging = readJobPageQuery({ limit: req.query['limit'], cursor: req.query['cursor'] });
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new HttpError(400, 'invalid_request', e.message);
+      throw e;
+    }
+    const page = view.page({ status: status as BatchJobStatus | undefined, ...paging });
+    res.json({ jobs: page.jobs.map(listed), count: page.count, next_cursor: page.next_cursor });
   });
 
   app.get('/pipeline/spark/jobs/:id', async (req, res) => {
@@ -141,9 +148,30 @@ export const batchOpenApiPaths: OpenApiPaths = {
   },
   '/pipeline/spark/jobs': {
     get: {
-      summary: 'List batch jobs, newest first (without results)',
-      parameters: [{ name: 'status', in: 'query', required: false, schema: { enum: [...BATCH_JOB_STATUSES] } }],
-      responses: { '200': { description: 'Jobs', content: json({ type: 'object', properties: { jobs: { type: 'array', items: ref('BatchJob') }, count: { type: 'integer' } } }) }, '400': commonErrors['400'] },
+      summary: 'List batch jobs, newest first (without results), a page at a time',
+      description:
+        `Jobs newest submission first (ties by job id), at most \`limit\` per answer; \`next_cursor\` is passed back as \`cursor\` for the next page and is null on the last. ` +
+        'Finished jobs are deleted JOB_RETENTION_HOURS after they end (default 168).',
+      parameters: [
+        { name: 'status', in: 'query', required: false, schema: { enum: [...BATCH_JOB_STATUSES] } },
+        { name: 'limit', in: 'query', required: false, description: 'Jobs per page', schema: { type: 'integer', minimum: 1, maximum: JOB_PAGE_LIMITS.maxLimit, default: JOB_PAGE_LIMITS.defaultLimit } },
+        { name: 'cursor', in: 'query', required: false, description: 'The next_cursor of the previous page (opaque)', schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,2048}$' } },
+      ],
+      responses: {
+        '200': {
+          description: 'A page of jobs',
+          content: json({
+            type: 'object',
+            properties: {
+              jobs: { type: 'array', items: ref('BatchJob') },
+              count: { type: 'integer', description: 'Jobs matching `status` in all pages' },
+              next_cursor: { type: ['string', 'null'], description: 'Cursor of the next page; null on the last page' },
+            },
+            required: ['jobs', 'count', 'next_cursor'],
+          }),
+        },
+        '400': commonErrors['400'],
+      },
     },
   },
   '/pipeline/spark/jobs/{id}': {

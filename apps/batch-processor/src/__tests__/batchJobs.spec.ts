@@ -198,4 +198,39 @@ describe('batch jobs on the in-memory bus (gateway + batch-processor replicas)',
       await env.stop();
     }
   });
+
+  it('lists jobs a page at a time, newest first: limit, next_cursor until null, count of all; a bad limit or cursor is a 400 naming it', async () => {
+    const env = await startBatchServices();
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await post(`${env.url}/pipeline/spark/process`, { operation: 'process_batch', events: [{ timestamp: T0 + i, value: i }] });
+        expect([r.status, r.json.status]).toEqual([200, 'succeeded']);
+        ids.unshift(r.json.job_id); // newest first
+      }
+      const seen: string[] = [];
+      let url = `${env.url}/pipeline/spark/jobs?limit=2`;
+      for (let page = 0; page < 3; page++) {
+        const r = await httpRequest(url);
+        expect([r.status, r.json.count, r.json.jobs.length]).toEqual([200, 5, page < 2 ? 2 : 1]);
+        expect(r.json.jobs.every((j: Record<string, unknown>) => j['status'] === 'succeeded' && !('result' in j))).toBe(true);
+        seen.push(...r.json.jobs.map((j: { job_id: string }) => j.job_id));
+        if (page < 2) url = `${env.url}/pipeline/spark/jobs?limit=2&cursor=${encodeURIComponent(r.json.next_cursor)}`;
+        else expect(r.json.next_cursor).toBeNull();
+      }
+      // every job once over the pages (jobs submitted in the same millisecond are listed by job id, not by submission order)
+      expect(seen.length).toBe(5);
+      expect(new Set(seen)).toEqual(new Set(ids));
+      const all = await httpRequest(`${env.url}/pipeline/spark/jobs`);
+      expect([all.json.jobs.map((j: { job_id: string }) => j.job_id), all.json.count, all.json.next_cursor]).toEqual([seen, 5, null]);
+      const none = await httpRequest(`${env.url}/pipeline/spark/jobs?status=failed`);
+      expect(none.json).toEqual({ jobs: [], count: 0, next_cursor: null });
+      const badLimit = await httpRequest(`${env.url}/pipeline/spark/jobs?limit=1001`);
+      expect([badLimit.status, badLimit.json]).toEqual([400, { error: { code: 'invalid_request', message: 'limit must be an integer from 1 to 1000, got "1001"' } }]);
+      const badCursor = await httpRequest(`${env.url}/pipeline/spark/jobs?cursor=abc`);
+      expect([badCursor.status, badCursor.json]).toEqual([400, { error: { code: 'invalid_request', message: 'cursor must be the next_cursor of an earlier page, got "abc"' } }]);
+    } finally {
+      await env.stop();
+    }
+  });
 });
