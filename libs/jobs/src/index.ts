@@ -7,3 +7,4 @@ export { pageJobs, readJobPageQuery, JOB_PAGE_LIMITS } from './pageJobs';
 export type { JobCursor, JobPage } from './pageJobs';
 export { expiredJobs } from './expiredJobs';
 export type { RetainedJob } from './expiredJobs';
+export { startRetentionSweep, JOB_RETENTION_SWEEP_INTERVAL_MS } from './startRetentionSweep';
