@@ -25,6 +25,12 @@ export interface BatchWorkerOptions {
   jobTimeoutMs: number;
   /** Least time between two progress records of one task (ms). */
   progressIntervalMs: number;
+  /**
+   * Finished jobs are deleted this long after they end (ms; see BatchJobsView.deleteExpired). A
+   * command without a status record submitted longer ago than this is of a deleted job, and is not
+   * run again. Absent: every command without a status record runs.
+   */
+  jobRetentionMs?: number;
   /** Wall clock in epoch ms (tests pass their own). */
   now?: () => number;
   /** Where the computations run (default: inline, on the event loop). */
@@ -67,6 +73,8 @@ export class BatchWorker {
     const request = command.request ?? {};
     const existing = store.status(jobId);
     if (existing && isTerminalBatchStatus(existing.status)) return;
+    // The gateway writes `queued` before the command, so an old command without a status is of a job deleted after its retention.
+    if (!existing && this.o.jobRetentionMs !== undefined && this.now() - Date.parse(command.submitted_at) > this.o.jobRetentionMs) return;
     const base: BatchJobRecord = { job_id: jobId, operation: String(request['operation'] ?? 'unknown'), status: 'running', submitted_at: command.submitted_at };
     if (existing?.status === 'running' && existing.tasks !== undefined && existing.deadline_ms !== undefined) {
       // Redelivered after this command's replica died between its running record and committing:

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { BATCH_TASKS_TOPIC, INTERNAL_TOPICS, type BatchCommand, type BatchTask } from '@pipeline/contracts';
 import type { IncomingMessage, Subscription, TopicPartition } from '@pipeline/kafka';
 import { BATCH_OPERATIONS } from '@pipeline/batch';
-import { BatchJobsView } from '@pipeline/jobs';
+import { BatchJobsView, startRetentionSweep } from '@pipeline/jobs';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import { BatchWorker } from './BatchWorker';
 import { createInlineCompute, createWorkerCompute } from './ComputeRunner';
@@ -46,6 +46,7 @@ export function batchProcessorFactory(opts: { spawnComputeWorker?: () => Worker 
     workerId: config.workerId,
     jobTimeoutMs: config.jobTimeoutMs,
     progressIntervalMs: config.progressIntervalMs,
+    jobRetentionMs: config.jobRetentionMs,
     logger,
     onFinished: (operation, status, seconds) => {
       jobsTotal.inc({ operation, status });
@@ -57,6 +58,7 @@ export function batchProcessorFactory(opts: { spawnComputeWorker?: () => Worker 
   let timer: NodeJS.Timeout | undefined;
   let assigned: TopicPartition[] = [];
   let sweeping = false;
+  let retention: ReturnType<typeof startRetentionSweep> | undefined;
 
   const decode = <T>(m: IncomingMessage): T | undefined => {
     try {
@@ -76,6 +78,12 @@ export function batchProcessorFactory(opts: { spawnComputeWorker?: () => Worker 
     async start() {
       await store.start();
       await store.catchUp(60_000);
+      // finished jobs past JOB_RETENTION_HOURS: tombstoned by every replica (idempotent), now and every 10 minutes
+      retention = startRetentionSweep(store, {
+        retentionMs: config.jobRetentionMs,
+        onDeleted: (ids) => logger.info({ jobs: ids.length }, 'deleted batch jobs past their retention'),
+        onError: (err) => logger.warn({ err }, 'batch job retention sweep failed'),
+      });
       sub = await bus.subscribe({
         groupId: config.groupId,
         topics: [INTERNAL_TOPICS.batchCommands, BATCH_TASKS_TOPIC],
@@ -107,6 +115,8 @@ export function batchProcessorFactory(opts: { spawnComputeWorker?: () => Worker 
     },
     async stop() {
       if (timer) clearInterval(timer);
+      retention?.stop();
+      await retention?.current;
       await sub?.stop();
       await store.stop();
       await compute.close();

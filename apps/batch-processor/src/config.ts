@@ -14,6 +14,11 @@ export interface BatchProcessorConfig extends BaseConfig {
   workerId: string;
   /** Path of the bundled `compute.worker.js` the jobs compute in; empty = on the event loop (tests, embedded mode). */
   computeWorkerPath: string;
+  /**
+   * Finished jobs (and their results) are deleted this long after they end (ms; JOB_RETENTION_HOURS,
+   * whole hours, default 168 = 7 days): each replica sweeps every 10 minutes, writing tombstones.
+   */
+  jobRetentionMs: number;
 }
 
 /** `defaultWorkerPath` is where main.ts knows the compute worker was bundled (next to itself). */
@@ -26,5 +31,6 @@ export function readBatchProcessorConfig(env: Record<string, string | undefined>
     watchdogIntervalMs: envInt(env, 'BATCH_WATCHDOG_INTERVAL_MS', 1_000, { min: 10 }),
     workerId: envString(env, 'BATCH_WORKER_ID', `${hostname()}/${process.pid}`),
     computeWorkerPath: envString(env, 'BATCH_COMPUTE_WORKER_PATH', opts.defaultWorkerPath ?? ''),
+    jobRetentionMs: envInt(env, 'JOB_RETENTION_HOURS', 168, { min: 1, max: 87_600 }) * 3_600_000,
   };
 }

@@ -24,6 +24,11 @@ export interface TrainerConfig extends BaseConfig {
    * versions are published unsigned (embedded mode passes a key of its own to createTrainer).
    */
   signingKey: KeyObject | undefined;
+  /**
+   * Finished jobs (and their results) are deleted this long after they end (ms; JOB_RETENTION_HOURS,
+   * whole hours, default 168 = 7 days): each replica sweeps every 10 minutes, writing tombstones.
+   */
+  jobRetentionMs: number;
 }
 
 /** `defaultWorkerPath` is where main.ts knows the worker was bundled (next to itself). */
@@ -40,5 +45,6 @@ export function readTrainerConfig(
     registryKeepVersions: envInt(env, 'ML_REGISTRY_KEEP_VERSIONS', 5, { min: 1, max: 1_000_000 }),
     heartbeatIntervalMs: envInt(env, 'ML_HEARTBEAT_INTERVAL_MS', 3_000, { min: 100, max: 10_000 }),
     signingKey: envPemFile(env, 'ML_SIGNING_KEY_FILE', parseSigningKey),
+    jobRetentionMs: envInt(env, 'JOB_RETENTION_HOURS', 168, { min: 1, max: 87_600 }) * 3_600_000,
   };
 }

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { INTERNAL_TOPICS, ML_MODEL_TYPES, type MlJobCommand } from '@pipeline/contracts';
-import { MlJobsView } from '@pipeline/jobs';
+import { MlJobsView, startRetentionSweep } from '@pipeline/jobs';
 import type { IncomingMessage, MessageBatch, Subscription } from '@pipeline/kafka';
 import { ModelRegistryView, keyIdOf, withdrawModelVersions } from '@pipeline/model-registry';
 import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
@@ -67,6 +67,7 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
     });
     const shutdown = new AbortController();
     const inFlight = new Map<string, Promise<JobOutcome>>();
+    let retention: ReturnType<typeof startRetentionSweep> | undefined;
     let free = config.maxConcurrentJobs;
     const waiting: Array<() => void> = [];
     let sub: Subscription | undefined;
@@ -119,6 +120,11 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
         logger.info({ job_id: command.job_id, status: known.status }, 'skipping a redelivered command of a finished job');
         return;
       }
+      // The gateway writes `queued` before the command, so an old command without a status is of a job deleted after its retention.
+      if (!known && Date.now() - Date.parse(command.submitted_at) > config.jobRetentionMs) {
+        logger.info({ job_id: command.job_id, submitted_at: command.submitted_at }, 'skipping the command of a job deleted after its retention');
+        return;
+      }
       const existing = inFlight.get(command.job_id);
       if (existing) {
         await withHeartbeat(batch, () => existing);
@@ -167,6 +173,12 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
         else logger.warn('ML_SIGNING_KEY_FILE is not set: model versions are published unsigned, and predictors that verify (ML_VERIFY_KEYS_FILE) refuse them');
         await Promise.all([jobs.start(), registry.start()]);
         await Promise.all([jobs.catchUp(60_000), registry.catchUp(60_000)]);
+        // finished jobs past JOB_RETENTION_HOURS: tombstoned by every replica (idempotent), now and every 10 minutes
+        retention = startRetentionSweep(jobs, {
+          retentionMs: config.jobRetentionMs,
+          onDeleted: (ids) => logger.info({ jobs: ids.length }, 'deleted training jobs past their retention'),
+          onError: (err) => logger.warn({ err }, 'training job retention sweep failed'),
+        });
         ready = true;
         sub = await bus.subscribe({
           groupId: config.commandsGroupId,
@@ -180,6 +192,8 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
       async stop() {
         ready = false;
         shutdown.abort(new Error('ml-trainer is shutting down'));
+        retention?.stop();
+        await retention?.current;
         await sub?.stop();
         await Promise.all([jobs.stop(), registry.stop()]);
       },

@@ -1,6 +1,6 @@
 import { BATCH_TASKS_TOPIC, INTERNAL_TOPICS, batchJobKeys, type BatchTask } from '@pipeline/contracts';
 import { createBatchRun, finishBatch, mergeBatchPartials, parseBatchOptions, processBatch, timeWindowMetrics } from '@pipeline/batch';
-import { BusError, InMemoryBus, toOutgoing, type ReadRangeOptions } from '@pipeline/kafka';
+import { BusError, InMemoryBus, partitionForKey, toOutgoing, type ReadRangeOptions } from '@pipeline/kafka';
 import { httpRequest, waitFor } from '@pipeline/testing';
 import { metricEvents, startBatchServices } from './memoryHarness';
 
@@ -231,6 +231,37 @@ describe('batch jobs on the in-memory bus (gateway + batch-processor replicas)',
       expect([badCursor.status, badCursor.json]).toEqual([400, { error: { code: 'invalid_request', message: 'cursor must be the next_cursor of an earlier page, got "abc"' } }]);
     } finally {
       await env.stop();
+    }
+  });
+
+  it('deletes finished jobs past JOB_RETENTION_HOURS at start, keeps young and running ones, and does not rerun the command of a deleted job', async () => {
+    const bus = new InMemoryBus({ defaultPartitions: 3, retryDelayMs: 10 });
+    const env = await startBatchServices({ bus, replicas: 0, env: { JOB_RETENTION_HOURS: '1' } });
+    const old = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    const young = new Date(Date.now() - 60_000).toISOString();
+    const status = (job_id: string, s: string, at: string) => ({ topic: INTERNAL_TOPICS.batchJobs, key: batchJobKeys.status(job_id), value: JSON.stringify({ job_id, operation: 'process_batch', status: s, submitted_at: at, finished_at: at }) });
+    await bus.publishBatch([status('old-done', 'succeeded', old), status('old-failed', 'failed', old), status('young-done', 'succeeded', young), status('old-running', 'running', old)]);
+    // the command of a job deleted after its retention, delivered again (a new consumer group reads the commands from the beginning)
+    const command = (job_id: string, at: string) => ({ topic: INTERNAL_TOPICS.batchCommands, key: job_id, value: JSON.stringify({ job_id, request: { operation: 'process_batch', events: [{ timestamp: T0 }] }, submitted_at: at }) });
+    // …followed on its partition by a young command, whose end shows the old one was read
+    let marker = 'marker-0';
+    for (let i = 1; partitionForKey(marker, 3) !== partitionForKey('deleted', 3); i++) marker = `marker-${i}`;
+    await bus.publishBatch([command('deleted', old), command(marker, young)]);
+    const processor = await startBatchServices({ bus, env: { JOB_RETENTION_HOURS: '1' } }); // sweeps at start
+    try {
+      const listed = await waitFor(async () => {
+        const r = await httpRequest(`${env.url}/pipeline/spark/jobs`);
+        return r.json.count === 2 ? r.json.jobs.map((j: { job_id: string }) => j.job_id).sort() : undefined;
+      }, { timeoutMs: 10_000, what: 'the old finished jobs to be deleted' });
+      expect(listed).toEqual(['old-running', 'young-done']);
+      const tombstoned = bus.messages(INTERNAL_TOPICS.batchJobs).filter((m) => m.value.length === 0).map((m) => m.key).sort();
+      expect(tombstoned).toEqual(['job/old-done', 'job/old-done/cancel', 'job/old-failed', 'job/old-failed/cancel']);
+      // the young command after the old one is run; the old command's job never is
+      await waitFor(() => processor.statusHistory(marker).some((r) => r.status === 'succeeded'), { timeoutMs: 10_000, what: 'the young command to run' });
+      expect(processor.statusHistory('deleted')).toEqual([]);
+    } finally {
+      await processor.stop();
+      await env.stop().catch(() => undefined); // the shared bus is already closed by the first stop
     }
   });
 });
