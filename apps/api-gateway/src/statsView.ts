@@ -1,5 +1,5 @@
 import { EVENT_TOPICS, INTERNAL_TOPICS } from '@pipeline/contracts';
-import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
+import { BusError, CompactedTopicView, type EventBus } from '@pipeline/kafka';
 import { LiveStatsView } from '@pipeline/live-state';
 import type { Logger } from '@pipeline/service-runtime';
 
@@ -21,7 +21,15 @@ export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: 
   return {
     view,
     async start() {
-      for (const topic of EVENT_TOPICS) view.setInputPartitions(topic, (await bus.partitionsFor(topic)).length);
+      for (const topic of EVENT_TOPICS) {
+        try {
+          view.setInputPartitions(topic, (await bus.partitionsFor(topic)).length);
+        } catch (err) {
+          // A missing topic (deleted by an operator) or Kafka down must not stop the gateway: partitions_total stays null.
+          if (!(err instanceof BusError) || err.retriable) throw err;
+          logger.warn({ err: err.message, topic }, 'cannot read the partition count of an event topic: stats answers say partitions_total null for it');
+        }
+      }
       await topicView.start();
     },
     stop: () => topicView.stop(),
