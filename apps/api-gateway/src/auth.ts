@@ -88,6 +88,20 @@ export function hasScope(res: Response, scope: Scope): boolean {
   return granted === undefined || granted.has('admin') || granted.has(scope);
 }
 
+/** The principal that owns what this request creates (jobs): its key's (see clientOf); undefined when auth is off. */
+export function ownerOf(res: Response): string | undefined {
+  return res.locals[PRINCIPAL] as string | undefined;
+}
+
+/**
+ * Whether this request may see a job of `owner`: its own, an unowned one (submitted with auth off),
+ * or any when auth is off or the key holds `admin`.
+ */
+export function maySee(res: Response, owner: string | undefined): boolean {
+  const me = ownerOf(res);
+  return me === undefined || owner === undefined || owner === me || hasScope(res, 'admin');
+}
+
 /** After apiKeyAuth: 403 unless the key holds the scope the route needs (scopeOf). */
 export function requireScope(): RequestHandler {
   return (req, res, next) => {

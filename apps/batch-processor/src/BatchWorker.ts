@@ -75,7 +75,7 @@ export class BatchWorker {
     if (existing && isTerminalBatchStatus(existing.status)) return;
     // The gateway writes `queued` before the command, so an old command without a status is of a job deleted after its retention.
     if (!existing && this.o.jobRetentionMs !== undefined && this.now() - Date.parse(command.submitted_at) > this.o.jobRetentionMs) return;
-    const base: BatchJobRecord = { job_id: jobId, operation: String(request['operation'] ?? 'unknown'), status: 'running', submitted_at: command.submitted_at };
+    const base: BatchJobRecord = { job_id: jobId, operation: String(request['operation'] ?? 'unknown'), status: 'running', submitted_at: command.submitted_at, ...(command.owner === undefined ? {} : { owner: command.owner }) };
     if (existing?.status === 'running' && existing.tasks !== undefined && existing.deadline_ms !== undefined) {
       // Redelivered after this command's replica died between its running record and committing:
       // publish again the tasks whose partials are missing (a duplicate task is harmless: same partial).

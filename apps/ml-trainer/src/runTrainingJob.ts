@@ -57,6 +57,7 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
     submitted_at: command.submitted_at,
     started_at: started.toISOString(),
     updated_at: started.toISOString(),
+    ...(command.owner === undefined ? {} : { owner: command.owner }),
   };
   let chain = Promise.resolve();
   let lastSent = 0;

@@ -193,6 +193,7 @@ export const BatchJobSchema = Type.Object(
     result: Type.Optional(Type.Unknown({ description: 'succeeded: the operation result' })),
     reason: Type.Optional(Type.String({ description: 'failed/cancelled: why' })),
     skipped: Type.Optional(SkippedRecordsSchema),
+    owner: Type.Optional(Type.String({ description: 'The API key that submitted the job (`key:` + the first 12 hex digits of its SHA-256); absent when auth is off. Only that key and admin keys see the job' })),
   },
   { $id: 'BatchJob' },
 );
@@ -217,6 +218,8 @@ export interface BatchCommand {
   /** The REST body as received. */
   request: Record<string, unknown>;
   submitted_at: string;
+  /** The submitting API key's principal (see BatchJob.owner); copied to every status record. */
+  owner?: string;
 }
 
 /** Kafka message on pipeline.batch.tasks: read one partition of one source and publish the partial. */
@@ -252,6 +255,8 @@ export interface BatchJobRecord {
   workers?: string[];
   /** Terminal records of source jobs: records skipped because the operation could not read them. */
   skipped?: SkippedRecords;
+  /** See BatchJob.owner. */
+  owner?: string;
 }
 
 export interface BatchProgressRecord {
@@ -323,6 +328,7 @@ export function summarizeBatchJob(record: BatchJobRecord, progress: readonly Bat
   if (record.result !== undefined) view.result = record.result;
   if (record.reason !== undefined) view.reason = record.reason;
   if (record.skipped !== undefined) view.skipped = record.skipped;
+  if (record.owner !== undefined) view.owner = record.owner;
   return view;
 }
 

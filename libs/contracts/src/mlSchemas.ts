@@ -220,6 +220,8 @@ export interface MlJobCommand {
   request: MlTrainRequest;
   /** ISO-8601. */
   submitted_at: string;
+  /** The submitting API key's principal (see MlJobStatus.owner); copied to every status record. */
+  owner?: string;
 }
 
 export const ML_JOB_STATES = ['queued', 'running', 'succeeded', 'failed'] as const;
@@ -245,6 +247,7 @@ export const MlJobStatusSchema = Type.Object(
     finished_at: Type.Optional(Type.String({ format: 'date-time' })),
     duration_seconds: Type.Optional(Type.Number()),
     updated_at: Type.String({ format: 'date-time' }),
+    owner: Type.Optional(Type.String({ description: 'The API key that submitted the job (and only that key may train its model_name again) (`key:` + the first 12 hex digits of its SHA-256); absent when auth is off. Only that key and admin keys see the job (and only that key may train its model_name again)' })),
   },
   { $id: 'MlJobStatus' },
 );

@@ -26,7 +26,7 @@ describe('BatchJobsView (pipeline.batch.jobs, in-memory bus)', () => {
 
   it('submits the queued status before the command, and find() catches up to read it back', async () => {
     const request = { operation: 'process_batch', events: [{ timestamp: 1 }] };
-    const jobId = await gateway.submit(request, T0, 'j1');
+    const jobId = await gateway.submit(request, T0, { jobId: 'j1' });
     expect(jobId).toBe('j1');
     expect(topicLog(bus, INTERNAL_TOPICS.batchJobs)).toEqual([['job/j1', { job_id: 'j1', operation: 'process_batch', status: 'queued', submitted_at: T0 }]]);
     expect(topicLog(bus, INTERNAL_TOPICS.batchCommands)).toEqual([['j1', { job_id: 'j1', request, submitted_at: T0 }]]);
@@ -106,7 +106,7 @@ describe('MlJobsView (pipeline.ml.jobs, in-memory bus)', () => {
     const view = new MlJobsView(bus, { groupPrefix: 'ml' });
     await view.start();
     const request = { model_name: 'm', model_type: 'kmeans', features: ['a'] } as never;
-    await view.submit(request, T0, 'j1');
+    await view.submit(request, T0, { jobId: 'j1' });
     const queued = { job_id: 'j1', status: 'queued', progress: 0, model_name: 'm', model_type: 'kmeans', submitted_at: T0, updated_at: T0 };
     expect(topicLog(bus, INTERNAL_TOPICS.mlJobs)).toEqual([['j1', queued]]);
     expect(topicLog(bus, INTERNAL_TOPICS.mlCommands)).toEqual([['m', { job_id: 'j1', request, submitted_at: T0 }]]);

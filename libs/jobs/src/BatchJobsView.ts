@@ -118,11 +118,12 @@ export class BatchJobsView {
   }
 
   /**
-   * A page of the jobs with `status` (all when undefined), newest submission first (see pageJobs),
-   * and how many jobs have that status in all. Only the page's jobs are summarized.
+   * A page of the jobs with `status` (all when undefined) submitted by `owner` (anyone's when
+   * undefined), newest submission first (see pageJobs), and how many such jobs there are in all.
+   * Only the page's jobs are summarized.
    */
-  page(opts: { status?: BatchJobStatus; limit: number; after?: JobCursor }): JobPage<BatchJob> & { count: number } {
-    const records = [...this.statuses()].filter((r) => opts.status === undefined || r.status === opts.status);
+  page(opts: { status?: BatchJobStatus; limit: number; after?: JobCursor; owner?: string }): JobPage<BatchJob> & { count: number } {
+    const records = [...this.statuses()].filter((r) => (opts.status === undefined || r.status === opts.status) && (opts.owner === undefined || r.owner === opts.owner));
     const page = pageJobs(records, opts);
     return { jobs: page.jobs.map((r) => this.job(r.job_id)!), next_cursor: page.next_cursor, count: records.length };
   }
@@ -187,11 +188,13 @@ export class BatchJobsView {
 
   /**
    * Submits a job: its `queued` status first, so that a processor's `running` always follows it,
-   * then the command. Resolves with the job id.
+   * then the command. `owner` (the submitting key's principal) goes in both. Resolves with the job id.
    */
-  async submit(request: Record<string, unknown>, submittedAt: string, jobId: string = randomUUID()): Promise<string> {
-    const queued: BatchJobRecord = { job_id: jobId, operation: String(request['operation']), status: 'queued', submitted_at: submittedAt };
-    const command: BatchCommand = { job_id: jobId, request, submitted_at: submittedAt };
+  async submit(request: Record<string, unknown>, submittedAt: string, opts: { jobId?: string; owner?: string } = {}): Promise<string> {
+    const jobId = opts.jobId ?? randomUUID();
+    const owned = opts.owner === undefined ? {} : { owner: opts.owner };
+    const queued: BatchJobRecord = { job_id: jobId, operation: String(request['operation']), status: 'queued', submitted_at: submittedAt, ...owned };
+    const command: BatchCommand = { job_id: jobId, request, submitted_at: submittedAt, ...owned };
     await this.writeStatus(queued);
     await this.bus.publish({ topic: INTERNAL_TOPICS.batchCommands, key: jobId, value: JSON.stringify(command) });
     return jobId;

@@ -45,6 +45,16 @@ export class MlJobsView {
     return this.view.get(jobId);
   }
 
+  /**
+   * The owners of the jobs kept for `modelName` other than `owner`: a model name belongs to the key
+   * that trained it, as long as its jobs are kept (JOB_RETENTION_HOURS). Unowned jobs (auth off) claim nothing.
+   */
+  otherOwners(modelName: string, owner: string): string[] {
+    const others = new Set<string>();
+    for (const [, s] of this.view.entries()) if (s.model_name === modelName && s.owner !== undefined && s.owner !== owner) others.add(s.owner);
+    return [...others].sort();
+  }
+
   /** The job, after catching up once (at most `catchUpMs`) if this view has not seen it yet: read-your-writes after a submit. */
   async find(jobId: string, catchUpMs: number): Promise<MlJobStatus | undefined> {
     if (!this.view.get(jobId)) await this.catchUp(catchUpMs).catch(() => undefined);
@@ -54,11 +64,14 @@ export class MlJobsView {
   /**
    * Submits a training job: its `queued` status first, so that a trainer's `running` never comes
    * before it, then the command, keyed by model name (one model's jobs run one after another, which
-   * keeps version numbers safe). Resolves with the job id.
+   * keeps version numbers safe). `owner` (the submitting key's principal) goes in both. Resolves
+   * with the job id.
    */
-  async submit(request: MlTrainRequest, submittedAt: string, jobId: string = randomUUID()): Promise<string> {
-    const command: MlJobCommand = { job_id: jobId, request, submitted_at: submittedAt };
-    await this.write({ job_id: jobId, status: 'queued', progress: 0, model_name: request.model_name, model_type: request.model_type, submitted_at: submittedAt, updated_at: submittedAt });
+  async submit(request: MlTrainRequest, submittedAt: string, opts: { jobId?: string; owner?: string } = {}): Promise<string> {
+    const jobId = opts.jobId ?? randomUUID();
+    const owned = opts.owner === undefined ? {} : { owner: opts.owner };
+    const command: MlJobCommand = { job_id: jobId, request, submitted_at: submittedAt, ...owned };
+    await this.write({ job_id: jobId, status: 'queued', progress: 0, model_name: request.model_name, model_type: request.model_type, submitted_at: submittedAt, updated_at: submittedAt, ...owned });
     await this.bus.publish({ topic: INTERNAL_TOPICS.mlCommands, key: request.model_name, value: JSON.stringify(command) });
     return jobId;
   }

@@ -1,9 +1,10 @@
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import { BATCH_JOB_STATUSES, BatchJobSchema, BatchProcessRequestSchema, ContractError, InvalidArgumentError, isTerminalBatchStatus, type BatchJob, type BatchJobStatus } from '@pipeline/contracts';
 import { BatchInputError, readBatchRequest, type BatchRequest } from '@pipeline/batch';
 import { JOB_PAGE_LIMITS, readJobPageQuery, type BatchJobsView } from '@pipeline/jobs';
 import { BusMessageTooLargeError, BusUnavailableError, toBusError, type EventBus } from '@pipeline/kafka';
 import { HttpError } from '@pipeline/service-runtime';
+import { hasScope, maySee, ownerOf } from '../auth';
 import { commonErrors, inlineSchema, json, type OpenApiPaths } from '../openapi';
 
 /** How a job is listed (GET /pipeline/spark/jobs): everything but the result. */
@@ -43,10 +44,13 @@ async function requireTopic(bus: EventBus, topic: string, field: string): Promis
 export function batchRoutes(app: Express, deps: { bus: EventBus; view: BatchJobsView; syncWaitMs: number }): void {
   const { bus, view, syncWaitMs } = deps;
 
-  /** The job, after catching up once if this gateway has not seen it yet (read-your-writes after a 202). */
-  const find = async (id: string): Promise<BatchJob> => {
+  /**
+   * The job, after catching up once if this gateway has not seen it yet (read-your-writes after a
+   * 202). Another key's job is answered as missing (404), so its id tells a stranger nothing.
+   */
+  const find = async (id: string, res: Response): Promise<BatchJob> => {
     const job = await view.find(id, 5_000);
-    if (!job) throw new HttpError(404, 'job_not_found', `no batch job with id ${JSON.stringify(id)}`);
+    if (!job || !maySee(res, job.owner)) throw new HttpError(404, 'job_not_found', `no batch job with id ${JSON.stringify(id)}`);
     return job;
   };
 
@@ -63,7 +67,7 @@ export function batchRoutes(app: Express, deps: { bus: EventBus; view: BatchJobs
     if (parsed.input.kind === 'source') {
       for (const range of parsed.input.sources) await requireTopic(bus, range.topic, range.side === 'right' ? 'right_source.topic' : 'source.topic');
     }
-    const jobId = await publishOrFail(() => view.submit(body as Record<string, unknown>, new Date().toISOString()));
+    const jobId = await publishOrFail(() => view.submit(body as Record<string, unknown>, new Date().toISOString(), { owner: ownerOf(res) }));
     if (inline) {
       const job = await view.waitForEnd(jobId, syncWaitMs);
       if (job?.status === 'succeeded') return void res.status(200).json(job);
@@ -89,17 +93,19 @@ export function batchRoutes(app: Express, deps: { bus: EventBus; view: BatchJobs
       if (e instanceof InvalidArgumentError) throw new HttpError(400, 'invalid_request', e.message);
       throw e;
     }
-    const page = view.page({ status: status as BatchJobStatus | undefined, ...paging });
+    // A key sees its own jobs (and those submitted with auth off); admin keys see every job.
+    const owner = hasScope(res, 'admin') ? undefined : ownerOf(res);
+    const page = view.page({ status: status as BatchJobStatus | undefined, owner, ...paging });
     res.json({ jobs: page.jobs.map(listed), count: page.count, next_cursor: page.next_cursor });
   });
 
   app.get('/pipeline/spark/jobs/:id', async (req, res) => {
-    res.json(await find(req.params['id'] as string));
+    res.json(await find(req.params['id'] as string, res));
   });
 
   app.delete('/pipeline/spark/jobs/:id', async (req, res) => {
     const id = req.params['id'] as string;
-    const job = await find(id);
+    const job = await find(id, res);
     if (isTerminalBatchStatus(job.status)) throw new HttpError(409, 'job_finished', `batch job ${id} already ${job.status}; only queued or running jobs can be cancelled`);
     await publishOrFail(() => view.requestCancel(id, new Date().toISOString()));
     const after = (await view.waitForEnd(id, syncWaitMs)) ?? job;

@@ -21,6 +21,7 @@ import { createPredictorClient, type ModelInfo, type PredictorClient } from '@pi
 import { HttpError } from '@pipeline/service-runtime';
 import type { Registry } from 'prom-client';
 import { createAdhocMlRunner, type AdhocMlRunner } from '../adhocMl';
+import { hasScope, maySee, ownerOf } from '../auth';
 import { commonErrors, inlineSchema, json, type OpenApiPaths } from '../openapi';
 import { FeatureOrderCache, type FeatureOrder } from './FeatureOrderCache';
 import { RestPredictMetrics } from './RestPredictMetrics';
@@ -70,14 +71,21 @@ export function createMlRoutes(opts: {
         if (e instanceof ContractError) throw new HttpError(400, 'invalid_request', e.message);
         throw e;
       }
-      const jobId = await jobs.submit(request, new Date().toISOString()); // Kafka down: 503 (errorHandler)
+      // A model name belongs to the key that trained it (while its jobs are kept): another key's new
+      // version would be served to everyone, so only that key or an admin key may train it again.
+      const owner = ownerOf(res);
+      if (owner !== undefined && !hasScope(res, 'admin') && jobs.otherOwners(request.model_name, owner).length > 0) {
+        throw new HttpError(403, 'forbidden', `model_name ${JSON.stringify(request.model_name)} is trained by another API key; choose another name or use an admin key`);
+      }
+      const jobId = await jobs.submit(request, new Date().toISOString(), { owner }); // Kafka down: 503 (errorHandler)
       res.status(202).json({ job_id: jobId, status: 'queued' });
     });
 
     app.get('/pipeline/ml/jobs/:job_id', async (req, res) => {
       const id = req.params['job_id']!;
       const job = await jobs.find(id, 3_000);
-      if (!job) throw new HttpError(404, 'job_not_found', `no training job with id ${JSON.stringify(id)}`);
+      // Another key's job is answered as missing, so its id tells a stranger nothing.
+      if (!job || !maySee(res, job.owner)) throw new HttpError(404, 'job_not_found', `no training job with id ${JSON.stringify(id)}`);
       res.json(job);
     });
 
