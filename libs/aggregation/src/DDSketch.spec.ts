@@ -1,17 +1,7 @@
+import { seededRandom } from '@pipeline/testing';
 import { DDSketch } from './DDSketch';
 import { DeserializationError, IncompatibleMergeError, InvalidArgumentError } from './errors';
 
-/** Deterministic PRNG (mulberry32) so every run checks the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function normal(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
@@ -40,7 +30,7 @@ function sketchOf(values: number[], options = {}): DDSketch {
   return s;
 }
 
-const rand = random(42);
+const rand = seededRandom(42);
 const N = 20_000;
 const DATASETS: Record<string, number[]> = {
   uniform: Array.from({ length: N }, () => rand() * 1000),
@@ -83,7 +73,7 @@ describe('DDSketch', () => {
     it.each(Object.keys(DATASETS))('of %s split over 5 sketches (one empty) equals one pass, bin for bin', (name) => {
       const values = DATASETS[name];
       const parts = [new DDSketch(), new DDSketch(), new DDSketch(), new DDSketch(), new DDSketch()];
-      const r = random(7);
+      const r = seededRandom(7);
       values.forEach((v) => parts[Math.floor(r() * 4)].add(v)); // parts[4] stays empty
       const merged = new DDSketch();
       for (const p of parts) merged.merge(p);

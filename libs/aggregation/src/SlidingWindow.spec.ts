@@ -1,3 +1,4 @@
+import { seededRandom } from '@pipeline/testing';
 import { ByteReader } from './ByteReader';
 import { ByteWriter } from './ByteWriter';
 import { IncompatibleMergeError, InvalidArgumentError } from './errors';
@@ -19,17 +20,6 @@ function expectStats(actual: WindowStats, expected: WindowStats): void {
   const rounded = (s: WindowStats) =>
     Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(10)) : v]));
   expect(rounded(actual)).toEqual(rounded(expected));
-}
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('SlidingWindow', () => {
@@ -94,7 +84,7 @@ describe('SlidingWindow', () => {
   });
 
   describe('merge', () => {
-    const rand = random(3);
+    const rand = seededRandom(3);
     const events = Array.from({ length: 5000 }, () => ({ v: (rand() - 0.5) * 200 * (rand() < 0.1 ? 0 : 1), t: T0 + Math.floor(rand() * 120_000) }));
 
     it('of data split over 4 windows (one empty) equals one exact pass', () => {
@@ -169,7 +159,7 @@ describe('SlidingWindow', () => {
 
   describe('tiers: the newest fineSeconds in 1 s buckets, older data in coarseSeconds blocks', () => {
     const TIERS = { windowSeconds: 300, fineSeconds: 60, coarseSeconds: 5 };
-    const rand = random(11);
+    const rand = seededRandom(11);
     // 20 values a second over 400 s (so buckets expire too), some seconds empty, plus out-of-order ones.
     const events: Array<{ v: number; t: number }> = [];
     for (let s = 0; s < 400; s++) {

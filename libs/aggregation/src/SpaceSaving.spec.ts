@@ -1,20 +1,10 @@
+import { seededRandom } from '@pipeline/testing';
 import { InvalidArgumentError } from './errors';
 import { SpaceSaving, type TopKItem } from './SpaceSaving';
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A Zipf-like stream over 2,000 items: item i with probability ∝ 1/(i+1). */
 function zipfStream(n: number, seed: number): string[] {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const weights = Array.from({ length: 2000 }, (_, i) => 1 / (i + 1));
   const total = weights.reduce((a, b) => a + b, 0);
   const cdf: number[] = [];

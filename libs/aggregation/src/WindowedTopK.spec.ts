@@ -1,21 +1,10 @@
+import { seededRandom } from '@pipeline/testing';
 import { DeserializationError, IncompatibleMergeError, InvalidArgumentError } from './errors';
 import type { TopKItem } from './SpaceSaving';
 import { WindowedTopK } from './WindowedTopK';
 
 const T0 = Date.UTC(2026, 10, 27, 0, 0, 0); // a multiple of 30 s: sub-windows start here
 const MIN = 60_000;
-
-/** Deterministic PRNG (mulberry32) so every run checks the same data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Event {
   item: string;
@@ -24,7 +13,7 @@ interface Event {
 
 /** `n` events over `spanMs` from T0 in time order; item i with probability ∝ 1/(i+1) among `distinct`. */
 function zipfEvents(n: number, distinct: number, spanMs: number, seed: number): Event[] {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const cdf: number[] = [];
   let acc = 0;
   const total = Array.from({ length: distinct }, (_, i) => 1 / (i + 1)).reduce((a, b) => a + b, 0);

@@ -39,18 +39,14 @@ export interface BatchJobsViewOptions {
  * `running` with its task count, task progress and partials, then one terminal state
  * (succeeded, failed, cancelled) and empties the task keys.
  */
-export class BatchJobsView {
-  private readonly view: CompactedTopicView<Entry>;
+export class BatchJobsView extends CompactedTopicView<Entry> {
   private readonly topic = INTERNAL_TOPICS.batchJobs;
   /** Callbacks of `waitForEnd`, by job id, run on every status update of the job. */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly endWaiters = new Map<string, Set<() => void>>();
 
-  constructor(
-    private readonly bus: EventBus,
-    opts: BatchJobsViewOptions,
-  ) {
-    this.view = new CompactedTopicView<Entry>(bus, {
-      topic: this.topic,
+  constructor(bus: EventBus, opts: BatchJobsViewOptions) {
+    super(bus, {
+      topic: INTERNAL_TOPICS.batchJobs,
       groupPrefix: opts.groupPrefix,
       decode: (m) => {
         const k = m.key === null ? undefined : parseBatchJobKey(m.key);
@@ -63,35 +59,25 @@ export class BatchJobsView {
       },
       onUpdate: (key) => {
         const k = parseBatchJobKey(key);
-        if (k?.kind === 'status') for (const f of this.waiters.get(k.jobId) ?? []) f();
+        if (k?.kind === 'status') for (const f of this.endWaiters.get(k.jobId) ?? []) f();
       },
     });
   }
 
-  start(): Promise<void> {
-    return this.view.start();
-  }
-  stop(): Promise<void> {
-    return this.view.stop();
-  }
-  catchUp(timeoutMs?: number): Promise<void> {
-    return this.view.catchUp(timeoutMs);
-  }
-
   /** The job's status record, as written. */
   status(jobId: string): BatchJobRecord | undefined {
-    return this.view.get(batchJobKeys.status(jobId)) as BatchJobRecord | undefined;
+    return this.get(batchJobKeys.status(jobId)) as BatchJobRecord | undefined;
   }
   cancelRequested(jobId: string): boolean {
-    return this.view.get(batchJobKeys.cancel(jobId)) !== undefined;
+    return this.get(batchJobKeys.cancel(jobId)) !== undefined;
   }
   /** A task's partial result (always undefined without `keepPartials`). */
   partial(jobId: string, task: number): BatchPartialRecord | undefined {
-    return this.view.get(batchJobKeys.partial(jobId, task)) as BatchPartialRecord | undefined;
+    return this.get(batchJobKeys.partial(jobId, task)) as BatchPartialRecord | undefined;
   }
   /** Every job's status record. */
   *statuses(): Iterable<BatchJobRecord> {
-    for (const [key, value] of this.view.entries()) if (parseBatchJobKey(key)?.kind === 'status') yield value as BatchJobRecord;
+    for (const [key, value] of this.entries()) if (parseBatchJobKey(key)?.kind === 'status') yield value as BatchJobRecord;
   }
 
   /** The job as the REST API shows it: status with the progress of its tasks and a pending cancel. */
@@ -100,7 +86,7 @@ export class BatchJobsView {
     if (!r) return undefined;
     const progress: BatchProgressRecord[] = [];
     for (let task = 0; task < (r.tasks ?? 0); task++) {
-      const p = this.view.get(batchJobKeys.progress(jobId, task)) as BatchProgressRecord | undefined;
+      const p = this.get(batchJobKeys.progress(jobId, task)) as BatchProgressRecord | undefined;
       if (p) progress.push(p);
     }
     return summarizeBatchJob(r, progress, this.cancelRequested(jobId));
@@ -170,12 +156,12 @@ export class BatchJobsView {
     };
     if (done() || timeoutMs <= 0) return Promise.resolve(this.job(jobId));
     return new Promise((resolve) => {
-      let set = this.waiters.get(jobId);
-      if (!set) this.waiters.set(jobId, (set = new Set()));
+      let set = this.endWaiters.get(jobId);
+      if (!set) this.endWaiters.set(jobId, (set = new Set()));
       const finish = () => {
         clearTimeout(timer);
         set!.delete(check);
-        if (set!.size === 0) this.waiters.delete(jobId);
+        if (set!.size === 0) this.endWaiters.delete(jobId);
         resolve(this.job(jobId));
       };
       const check = () => {

@@ -7,17 +7,12 @@ import { expiredJobs } from './expiredJobs';
  * The one view of `pipeline.ml.jobs` (key = job id, value = the job's latest MlJobStatus) and its
  * writes, for the gateway (submit, status) and ml-trainer (skip finished jobs, put aborted ones back).
  * States: `queued` (the gateway, or a trainer shutting down mid-job), `running` with progress,
- * then `succeeded` or `failed`.
+ * then `succeeded` or `failed`. `get(jobId)` is the job's latest status.
  */
-export class MlJobsView {
-  private readonly view: CompactedTopicView<MlJobStatus>;
-
+export class MlJobsView extends CompactedTopicView<MlJobStatus> {
   /** `groupPrefix`: consumer-group prefix of this view (each instance reads the whole topic in its own group). */
-  constructor(
-    private readonly bus: EventBus,
-    opts: { groupPrefix: string },
-  ) {
-    this.view = new CompactedTopicView<MlJobStatus>(bus, {
+  constructor(bus: EventBus, opts: { groupPrefix: string }) {
+    super(bus, {
       topic: INTERNAL_TOPICS.mlJobs,
       groupPrefix: opts.groupPrefix,
       decode: (m) => {
@@ -31,34 +26,20 @@ export class MlJobsView {
     });
   }
 
-  start(): Promise<void> {
-    return this.view.start();
-  }
-  stop(): Promise<void> {
-    return this.view.stop();
-  }
-  catchUp(timeoutMs?: number): Promise<void> {
-    return this.view.catchUp(timeoutMs);
-  }
-
-  get(jobId: string): MlJobStatus | undefined {
-    return this.view.get(jobId);
-  }
-
   /**
    * The owners of the jobs kept for `modelName` other than `owner`: a model name belongs to the key
    * that trained it, as long as its jobs are kept (JOB_RETENTION_HOURS). Unowned jobs (auth off) claim nothing.
    */
   otherOwners(modelName: string, owner: string): string[] {
     const others = new Set<string>();
-    for (const [, s] of this.view.entries()) if (s.model_name === modelName && s.owner !== undefined && s.owner !== owner) others.add(s.owner);
+    for (const [, s] of this.entries()) if (s.model_name === modelName && s.owner !== undefined && s.owner !== owner) others.add(s.owner);
     return [...others].sort();
   }
 
   /** The job, after catching up once (at most `catchUpMs`) if this view has not seen it yet: read-your-writes after a submit. */
   async find(jobId: string, catchUpMs: number): Promise<MlJobStatus | undefined> {
-    if (!this.view.get(jobId)) await this.catchUp(catchUpMs).catch(() => undefined);
-    return this.view.get(jobId);
+    if (!this.get(jobId)) await this.catchUp(catchUpMs).catch(() => undefined);
+    return this.get(jobId);
   }
 
   /**
@@ -83,7 +64,7 @@ export class MlJobsView {
    * job is not in the view to be deleted again). Resolves with the ids of the jobs deleted, sorted.
    */
   async deleteExpired(nowMs: number, retentionMs: number): Promise<string[]> {
-    const jobs = [...this.view.entries()].map(([id, s]) => ({ job_id: id, finished: s.status === 'succeeded' || s.status === 'failed', finished_at: s.finished_at, fallbackAt: s.updated_at }));
+    const jobs = [...this.entries()].map(([id, s]) => ({ job_id: id, finished: s.status === 'succeeded' || s.status === 'failed', finished_at: s.finished_at, fallbackAt: s.updated_at }));
     const ids = expiredJobs(jobs, nowMs, retentionMs).sort();
     if (ids.length > 0) await this.bus.publishBatch(ids.map((id) => ({ topic: INTERNAL_TOPICS.mlJobs, key: id, value: '' })));
     return ids;

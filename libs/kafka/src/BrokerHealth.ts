@@ -51,6 +51,12 @@ export class BrokerHealth {
     return this.downSince && new BusUnavailableError(`Kafka is unreachable (since ${this.downSince.toISOString()}); nothing was accepted — retry later`);
   }
 
+  /** Fails at once with `unavailable()` while the brokers are known down, rather than after the client's retries. */
+  throwIfDown(): void {
+    const down = this.unavailable();
+    if (down) throw down;
+  }
+
   /** Calls `listener` once if the brokers are found down; returns the function that cancels it. */
   whenDown(listener: (e: BusUnavailableError) => void): () => void {
     this.onDown.add(listener);

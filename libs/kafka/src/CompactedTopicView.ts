@@ -35,7 +35,8 @@ export class CompactedTopicView<T> {
   private waiters: Array<() => void> = [];
 
   constructor(
-    private readonly bus: EventBus,
+    /** Also what a subclass writes its own keys through. */
+    protected readonly bus: EventBus,
     private readonly opts: CompactedTopicViewOptions<T>,
   ) {}
 

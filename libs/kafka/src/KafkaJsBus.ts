@@ -431,28 +431,22 @@ export class KafkaJsBus implements EventBus {
     };
   }
 
-  /** Fails at once while the brokers are known down (see BrokerHealth), rather than after kafkajs's retries. */
-  private throwIfDown(): void {
-    const down = this.health.unavailable();
-    if (down) throw down;
-  }
-
   async partitionsFor(topic: string): Promise<number[]> {
-    this.throwIfDown();
+    this.health.throwIfDown();
     await this.connectAdmin();
     const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
     return meta.topics[0]!.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
   }
 
   async highWatermarks(topic: string): Promise<Map<number, bigint>> {
-    this.throwIfDown();
+    this.health.throwIfDown();
     await this.connectAdmin();
     const offsets = await this.admin.fetchTopicOffsets(topic);
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   }
 
   async offsetsForTime(topic: string, timestampMs: number): Promise<Map<number, bigint>> {
-    this.throwIfDown();
+    this.health.throwIfDown();
     await this.connectAdmin();
     const [at, ends] = await Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), this.admin.fetchTopicOffsets(topic)]);
     return new Map(at.map((o) => [o.partition, o.offset === '-1' ? BigInt(ends.find((e) => e.partition === o.partition)!.high) : BigInt(o.offset)]));
@@ -460,7 +454,7 @@ export class KafkaJsBus implements EventBus {
 
   async readRange(options: ReadRangeOptions): Promise<{ read: number }> {
     const { topic, signal } = options;
-    this.throwIfDown();
+    this.health.throwIfDown();
     await this.connectAdmin();
     const fromMs = options.fromMs ?? 0;
     const toMs = options.toMs ?? Date.now();

@@ -230,14 +230,8 @@ export class PlatformaticBus implements EventBus {
     };
   }
 
-  /** Fails at once while the brokers are known down (see BrokerHealth), rather than after the library's retries. */
-  private throwIfDown(): void {
-    const down = this.health.unavailable();
-    if (down) throw down;
-  }
-
   async partitionsFor(topic: string): Promise<number[]> {
-    this.throwIfDown();
+    this.health.throwIfDown();
     try {
       const meta = await this.admin.metadata({ topics: [topic] });
       return Array.from({ length: meta.topics.get(topic)!.partitionsCount }, (_, i) => i);
@@ -256,7 +250,7 @@ export class PlatformaticBus implements EventBus {
   }
 
   private async listOffsets(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {
-    this.throwIfDown();
+    this.health.throwIfDown();
     try {
       const offsets = await this.offsets.listOffsets({ topics: [topic], timestamp });
       return new Map((offsets.get(topic) ?? []).map((o, p) => [p, o] as const));

@@ -37,8 +37,7 @@ export async function produceWithDeadline(attempt: () => Promise<unknown>, count
   };
   try {
     // Known down: fail at once (nothing was taken), rather than at publishTimeoutMs.
-    const down = health.unavailable();
-    if (down) throw down;
+    health.throwIfDown();
     await Promise.race([
       withRetries(attemptAndProbe, { retries: 20, baseMs: 100, maxMs: 2_000, deadlineMs: deadline })
         // A retriable failure whose next retry would not fit before the deadline waits for it:

@@ -93,15 +93,21 @@ export class IsolationForest {
     return this.treeOffsets.length - 1;
   }
 
+  /**
+   * The options with their defaults filled in, each checked (MlInputError naming `params.<option>`):
+   * what `fit` trains with, and what trainModel checks a request's params with before reading rows.
+   */
+  static checkOptions(options: IsolationForestOptions): Required<IsolationForestOptions> {
+    const o = { nEstimators: options.nEstimators ?? 100, maxSamples: options.maxSamples ?? 256, contamination: options.contamination ?? 0.1, seed: options.seed ?? 0 };
+    checkInteger(o.nEstimators, 'params.nEstimators', 1, 10_000);
+    checkInteger(o.maxSamples, 'params.maxSamples', 2, 1 << 24);
+    checkNumber(o.contamination, 'params.contamination', 0, 0.5, false);
+    checkInteger(o.seed, 'params.seed', 0, 0xffffffff);
+    return o;
+  }
+
   static fit(x: FeatureMatrix, options: IsolationForestOptions = {}, onProgress?: (fraction: number) => void): IsolationForest {
-    const nTrees = options.nEstimators ?? 100;
-    const maxSamples = options.maxSamples ?? 256;
-    const contamination = options.contamination ?? 0.1;
-    const seed = options.seed ?? 0;
-    checkInteger(nTrees, 'params.nEstimators', 1, 10_000);
-    checkInteger(maxSamples, 'params.maxSamples', 2, 1 << 24);
-    checkNumber(contamination, 'params.contamination', 0, 0.5, false);
-    checkInteger(seed, 'params.seed', 0, 0xffffffff);
+    const { nEstimators: nTrees, maxSamples, contamination, seed } = IsolationForest.checkOptions(options);
     const { data, nRows: n, nCols: p } = x;
     if (n < 1) throw new MlInputError('isolation forest needs at least one row', 'rows');
     const psi = Math.min(maxSamples, n);

@@ -123,7 +123,11 @@ export class RandomForestRegressor {
     return this.treeOffsets.length - 1;
   }
 
-  static fit(x: FeatureMatrix, y: Float64Array, options: RandomForestOptions = {}, onProgress?: (fraction: number) => void): RandomForestRegressor {
+  /**
+   * The options with their defaults filled in, each checked (MlInputError naming `params.<option>`):
+   * what `fit` trains with, and what trainModel checks a request's params with before reading rows.
+   */
+  static checkOptions(options: RandomForestOptions): Required<RandomForestOptions> {
     const o = { ...DEFAULTS, ...options };
     checkInteger(o.nEstimators, 'params.nEstimators', 1, 10_000);
     checkInteger(o.maxDepth, 'params.maxDepth', 1, 64);
@@ -132,6 +136,12 @@ export class RandomForestRegressor {
     checkNumber(o.maxFeatures, 'params.maxFeatures', 0, 1, false);
     checkInteger(o.maxBins, 'params.maxBins', 2, 256);
     checkInteger(o.seed, 'params.seed', 0, 0xffffffff);
+    if (typeof o.bootstrap !== 'boolean') throw new MlInputError(`params.bootstrap must be a boolean, got ${JSON.stringify(o.bootstrap)}`, 'params.bootstrap');
+    return o;
+  }
+
+  static fit(x: FeatureMatrix, y: Float64Array, options: RandomForestOptions = {}, onProgress?: (fraction: number) => void): RandomForestRegressor {
+    const o = RandomForestRegressor.checkOptions(options);
     const { nRows: n, nCols: p } = x;
     if (n < 1) throw new MlInputError('random forest needs at least one row', 'rows');
     if (y.length !== n) throw new MlInputError(`target has ${y.length} values for ${n} rows`, 'targetKey');

@@ -181,13 +181,7 @@ function resolveParams(type: ModelType, given: Record<string, unknown> | undefin
   if (typeof p.scale !== 'boolean') throw new MlInputError(`params.scale must be a boolean, got ${JSON.stringify(p.scale)}`, 'params.scale');
   switch (type) {
     case 'random_forest':
-      checkInteger(p.nEstimators, 'params.nEstimators', 1, 10_000);
-      checkInteger(p.maxDepth, 'params.maxDepth', 1, 64);
-      checkInteger(p.minSamplesLeaf, 'params.minSamplesLeaf', 1, Number.MAX_SAFE_INTEGER);
-      checkInteger(p.minSamplesSplit, 'params.minSamplesSplit', 2, Number.MAX_SAFE_INTEGER);
-      checkNumber(p.maxFeatures, 'params.maxFeatures', 0, 1, false);
-      checkInteger(p.maxBins, 'params.maxBins', 2, 256);
-      if (typeof p.bootstrap !== 'boolean') throw new MlInputError(`params.bootstrap must be a boolean, got ${JSON.stringify(p.bootstrap)}`, 'params.bootstrap');
+      RandomForestRegressor.checkOptions(p);
       break;
     case 'kmeans':
       if (p.nClusters === undefined) throw new MlInputError('params.nClusters is required for kmeans', 'params.nClusters');
@@ -196,9 +190,7 @@ function resolveParams(type: ModelType, given: Record<string, unknown> | undefin
       checkNumber(p.tol, 'params.tol', 0, Number.MAX_VALUE, true);
       break;
     case 'isolation_forest':
-      checkInteger(p.nEstimators, 'params.nEstimators', 1, 10_000);
-      checkInteger(p.maxSamples, 'params.maxSamples', 2, 1 << 24);
-      checkNumber(p.contamination, 'params.contamination', 0, 0.5, false);
+      IsolationForest.checkOptions(p);
       break;
     case 'linear_regression':
       break;

@@ -4,3 +4,4 @@ export type { HttpResult } from './net';
 export { spawnApp, metricValue, threadsOf } from './processes';
 export type { AppProcess, ThreadInfo } from './processes';
 export { tsWorkerSource } from './tsWorker';
+export { seededRandom } from './seededRandom';

@@ -1,4 +1,4 @@
-import type { GRPCInferenceServiceServer, ModelInferResponse } from '@pipeline/proto';
+import { InferTensorContents, type GRPCInferenceServiceServer, type ModelInferResponse } from '@pipeline/proto';
 import { runPredict } from './createPredictorService';
 import { InvalidArgumentError } from '@pipeline/contracts';
 import type { ModelCatalog } from './ModelCatalog';
@@ -79,24 +79,11 @@ export function createInferenceService(opts: {
           modelVersion: String(model.version),
           id: request.id,
           parameters: {},
-          outputs: [{ ...tensor, contents: raw ? undefined : fp64TensorContents(Array.from(predictions)) }],
+          outputs: [{ ...tensor, contents: raw ? undefined : InferTensorContents.fromPartial({ fp64Contents: Array.from(predictions) }) }],
           rawOutputContents: raw ? [toLittleEndian(predictions)] : [],
         };
       }),
     ),
-  };
-}
-
-function fp64TensorContents(fp64Contents: number[]) {
-  return {
-    boolContents: [],
-    intContents: [],
-    int64Contents: [],
-    uintContents: [],
-    uint64Contents: [],
-    fp32Contents: [],
-    fp64Contents,
-    bytesContents: [],
   };
 }
 
