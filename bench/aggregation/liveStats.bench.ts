@@ -61,7 +61,7 @@ async function startPipeline(): Promise<Pipeline> {
     },
   });
   const logger = createLogger('bench', 'silent');
-  const env = { HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', AGG_SNAPSHOT_INTERVAL_MS: '250', AGG_HEAP_TRIM_INTERVAL_MS: '0' };
+  const env = { HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', AGG_SNAPSHOT_INTERVAL_MS: '250' };
   const running: RunningService[] = [];
   running.push(await startService(createAggregator, readAggregatorConfig(env, { requireBrokers: false }), bus, { logger }));
   const gw = await startService(createGateway, readGatewayConfig({ ...env, INGEST_URL: 'http://127.0.0.1:9', PREDICTOR_GRPC_ADDR: '127.0.0.1:9' }, { requireBrokers: false }), bus, { logger });

@@ -21,12 +21,12 @@ export interface AggregatorConfig extends BaseConfig {
   /**
    * Snapshot bandwidth budget per replica (bytes/s, default 8 MiB/s). A round of B bytes delays the
    * next one to at least B / budget seconds, so a round where every one of 10,000 busy series
-   * changed (≈ 40 MB) is followed by a pause instead of flooding Kafka; small rounds keep the interval.
+   * changed (≈ 31 MB, 3.1 KB a series: BENCHMARKS.md) is followed by a pause instead of flooding Kafka; small rounds keep the interval.
    */
   snapshotBytesPerSec: number;
   /**
    * Most bytes of series entries per produce request of a snapshot round (AGG_SNAPSHOT_CHUNK_BYTES,
-   * default 1 MiB): a round of many changed series (10,000 busy series ≈ 40 MB) goes as several requests.
+   * default 1 MiB): a round of many changed series (10,000 busy series ≈ 31 MB) goes as several requests.
    */
   snapshotChunkBytes: number;
   /**

@@ -3,7 +3,7 @@ import { decodePartitionSnapshot, type PartitionSnapshot } from './PartitionSnap
 
 /**
  * Partition snapshots travel as chunks, so a partition state of any size fits Kafka's message
- * limits (10,000 busy series are ~40 MB; a topic takes 16 MiB messages here, 1 MiB by default).
+ * limits (10,000 busy series are ~31 MB, 3.1 KB each; a topic takes 16 MiB messages here, 1 MiB by default).
  *
  * A snapshot round of one input partition writes the encoded snapshot (`encodePartitionSnapshot`)
  * as chunks `<base key>#<set>.<index>`, each with a header naming the round (the snapshot's

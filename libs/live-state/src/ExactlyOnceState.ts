@@ -66,7 +66,7 @@ export interface ExactlyOnceStateOptions {
   historyHorizonMs?(): number | undefined;
   /** Runs on each changed partition as its round starts, before its changes are taken (e.g. idle expiry). */
   beforeRound?(partition: LivePartition): void;
-  /** Most bytes of series entries per produce request (default 1 MiB; a round of 10,000 changed series is ~40 MB). */
+  /** Most bytes of series entries per produce request (default 1 MiB; a round of 10,000 changed series is ~31 MB). */
   publishBytes?: number;
   /**
    * Most messages per produce request (default 1,000): the client encodes (and partitions, hashing
