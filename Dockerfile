@@ -41,7 +41,5 @@ USER node
 # node:24-slim has no curl: probe /healthz with node itself. HTTP_PORT falls back to the app's default port.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["node", "healthcheck.cjs"]
 # `exec` replaces the shell, so node is PID 1 and receives SIGTERM directly (graceful shutdown).
-# A shell is needed to expand $APP and $NODE_V8_FLAGS (V8 flags that NODE_OPTIONS does not accept, such as
-# --single-threaded-gc; unquoted so that several flags split into words); with `docker run --init` /
-# compose `init: true`, tini sits above it.
-CMD ["/bin/sh", "-c", "exec node $NODE_V8_FLAGS \"dist/apps/$APP/main.js\""]
+# A shell is needed to expand $APP; with `docker run --init` / compose `init: true`, tini sits above it.
+CMD ["/bin/sh", "-c", "exec node \"dist/apps/$APP/main.js\""]

@@ -19,16 +19,14 @@ const services = [
   // Memory settings as deploy/ gives the aggregator (see BENCHMARKS.md).
   ['aggregator', { HTTP_PORT: basePort + 2, NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_MMAP_THRESHOLD_: '131072' }],
   ['ml-trainer', { HTTP_PORT: basePort + 3, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' }],
-  // Serving latency: a small young generation keeps scavenges under ~1 ms (docs/deploy.md). NODE_V8_FLAGS,
-  // if you set any, go on node's command line, as the Dockerfile does, because NODE_OPTIONS refuses them.
+  // Serving latency: a small young generation keeps scavenges under ~1 ms (docs/deploy.md).
   ['ml-predictor', { HTTP_PORT: basePort + 4, GRPC_PORT: grpcPort, NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' }],
   ['batch-processor', { HTTP_PORT: basePort + 5 }],
   ['api-gateway', { HTTP_PORT: basePort, INGEST_URL: `http://127.0.0.1:${basePort + 1}`, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`, NODE_OPTIONS: '--max-semi-space-size=1' }],
 ];
 const children = services.map(([app, extra]) => {
   const childEnv = { ...env, ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) };
-  const v8Flags = (childEnv.NODE_V8_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...v8Flags, join(root, 'dist/apps', app, 'main.js')], {
+  const child = spawn(process.execPath, [join(root, 'dist/apps', app, 'main.js')], {
     env: childEnv,
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -48,7 +48,7 @@ describe('Dockerfile', () => {
     expect(argsOf(runtime, 'USER')).toEqual(['node']);
     expect(argsOf(runtime, 'HEALTHCHECK')).toEqual([expect.stringMatching(/ CMD \["node", "healthcheck\.cjs"\]$/)]);
     const cmd = JSON.parse(argsOf(runtime, 'CMD')[0]!) as string[];
-    expect(cmd).toEqual(['/bin/sh', '-c', 'exec node $NODE_V8_FLAGS "dist/apps/$APP/main.js"']);
+    expect(cmd).toEqual(['/bin/sh', '-c', 'exec node "dist/apps/$APP/main.js"']);
   });
 
   it('copies only files that exist and that .dockerignore lets into the build context', () => {

@@ -161,7 +161,6 @@ describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
     for (const name of ['ml-predictor', 'api-gateway']) {
       const c = deployments.find((d) => d.metadata.name === name)!.spec.template.spec.containers[0]!;
       expect({ name, env: envOf(c) }).toMatchObject({ name, env: { NODE_OPTIONS: expect.stringContaining('--max-semi-space-size=1') } });
-      expect(envOf(c).NODE_V8_FLAGS).toBeUndefined();
     }
   });
 
