@@ -8,8 +8,8 @@
 #   KAFKA_DATA      log dir / pid / stdout of the broker      (default /tmp/event-pipeline-kafka-$KAFKA_PORT)
 #   KAFKA_PARTITIONS default partitions for new topics        (default 3)
 #   KAFKA_CONTROLLER_PORT  KRaft controller listener port     (default KAFKA_PORT + 1)
-# An optional authenticated listener beside the plaintext one (for tests of the Kafka client's
-# SASL path; production runs TLS + SCRAM-SHA-512, see docs/deploy.md "Credentials"):
+# Optional authenticated listeners beside the plaintext one (for tests of the Kafka client's
+# SASL and TLS paths; production runs TLS + SCRAM-SHA-512, see docs/deploy.md "Credentials"):
 #   KAFKA_SASL_PORT  a SASL_PLAINTEXT listener on 127.0.0.1 with SCRAM-SHA-512 and SCRAM-SHA-256
 #                    logins; setting it also turns on authorization (StandardAuthorizer): on this
 #                    listener a user may do only what its ACLs grant.            (default: none)
@@ -18,9 +18,17 @@
 #                    the users it was formatted with: `wipe` first to change them.
 #                                                               (default admin:admin-secret)
 #   KAFKA_SUPER_USERS  users ACLs do not apply to, "name,..."   (default admin)
-# With KAFKA_SASL_PORT set, the plaintext listener (and the controller's) stays unauthenticated:
-# its principal User:ANONYMOUS is a super user, which is what the broker's own inter-broker and
-# controller traffic runs as, and what the rest of the test suite connects as. ACLs for SASL users:
+#   KAFKA_SSL_PORT   a SASL_SSL listener on 127.0.0.1: TLS, then the same SCRAM logins, users and
+#                    authorization as KAFKA_SASL_PORT (either or both may be set). Its certificate
+#                    (SAN IP:127.0.0.1, DNS:localhost) is signed by a throwaway CA, both made with
+#                    openssl in $KAFKA_DATA/tls when the data dir first needs them (never committed;
+#                    `wipe` removes them). Clients verify the broker against the CA certificate,
+#                    $KAFKA_DATA/tls/ca.crt (printed at start), e.g. KAFKA_SSL=true
+#                    KAFKA_SSL_CA_FILE=$KAFKA_DATA/tls/ca.crt.            (default: none)
+# With KAFKA_SASL_PORT or KAFKA_SSL_PORT set, the plaintext listener (and the controller's) stays
+# unauthenticated: its principal User:ANONYMOUS is a super user, which is what the broker's own
+# inter-broker and controller traffic runs as, and what the rest of the test suite connects as.
+# ACLs for SASL users (on either SASL listener):
 #   scripts/kafka.sh acls --add --allow-principal User:alice --operation Write --topic t
 # (Kafka's AclCommand against the plaintext listener; any AclCommand arguments).
 set -euo pipefail
@@ -30,10 +38,12 @@ CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_CACHE="${KAFKA_CACHE:-$HOME/.cache/event-pipeline}"
 KAFKA_DATA="${KAFKA_DATA:-/tmp/event-pipeline-kafka-$KAFKA_PORT}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-}"
+KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-}"
 KAFKA_SASL_USERS="${KAFKA_SASL_USERS:-admin:admin-secret}"
 KAFKA_SUPER_USERS="${KAFKA_SUPER_USERS:-admin}"
 LIBDIR="$KAFKA_CACHE/kafka-$KAFKA_VERSION/libs"
 PIDFILE="$KAFKA_DATA/broker.pid"
+TLS_DIR="$KAFKA_DATA/tls"
 
 log() { echo "[kafka.sh] $*" >&2; }
 
@@ -68,17 +78,36 @@ write_config() {
   local listeners="PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
   local advertised="PLAINTEXT://127.0.0.1:$KAFKA_PORT"
   local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
-  local security=""
+  local security="" sasl_listeners=() l
   if [ -n "$KAFKA_SASL_PORT" ]; then
     listeners="$listeners,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT"
     advertised="$advertised,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT"
     protocols="$protocols,SASL_PLAINTEXT:SASL_PLAINTEXT"
+    sasl_listeners+=(sasl_plaintext)
+  fi
+  if [ -n "$KAFKA_SSL_PORT" ]; then
+    listeners="$listeners,SASL_SSL://127.0.0.1:$KAFKA_SSL_PORT"
+    advertised="$advertised,SASL_SSL://127.0.0.1:$KAFKA_SSL_PORT"
+    protocols="$protocols,SASL_SSL:SASL_SSL"
+    sasl_listeners+=(sasl_ssl)
+    # A PEM key store (KIP-651): the encrypted PKCS#8 key and the certificate chain in one file.
+    # No client certificates are asked for (ssl.client.auth defaults to none): clients log in with SCRAM.
+    security="ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/broker.pem
+ssl.key.password=$(cat "$TLS_DIR/broker.key.password")
+"
+  fi
+  if [ ${#sasl_listeners[@]} -gt 0 ]; then
     local supers="User:ANONYMOUS" u
     for u in ${KAFKA_SUPER_USERS//,/ }; do supers="$supers;User:$u"; done
     # SCRAM needs no JAAS users on the broker: the credentials live in the cluster metadata.
-    security="sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+    security="${security}sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256"
+    for l in "${sasl_listeners[@]}"; do
+      security="$security
+listener.name.$l.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$l.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    done
+    security="$security
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=$supers
 allow.everyone.if.no.acl.found=false"
@@ -121,6 +150,38 @@ logger.kafka.level = INFO
 L4J
 }
 
+# A throwaway CA and a broker certificate signed by it, in $TLS_DIR, once per data dir:
+#   ca.crt           the CA certificate clients verify the broker with (KAFKA_SSL_CA_FILE)
+#   broker.pem       the broker's key store: its PKCS#8 key (encrypted; Kafka requires a key password
+#                    for a PEM key store file) followed by its certificate, SAN IP:127.0.0.1, DNS:localhost
+#   broker.key.password  that password (random)
+# The CA key is deleted once it has signed: nothing else is ever signed by it. Valid 825 days.
+make_tls() {
+  if [ -f "$TLS_DIR/broker.pem" ]; then return 0; fi
+  command -v openssl >/dev/null || { log "openssl not found: KAFKA_SSL_PORT needs it to make the broker certificate (apt-get install openssl)"; exit 1; }
+  local tmp; tmp="$(mktemp -d)"
+  (
+    umask 077
+    cd "$tmp"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 825 -subj "/CN=event-pipeline local Kafka test CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > broker.ext
+    openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -sha256 -extfile broker.ext -out broker.crt 2>/dev/null
+    openssl rand -hex 24 > broker.key.password
+    # PBES1 (PKCS#12 3DES): Java 17's SecretKeyFactory has no PBES2, so Kafka cannot read an AES-encrypted
+    # PKCS#8 key. The cipher protects nothing here (the password is beside the key); Kafka wants one.
+    openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in broker.key -passout "file:broker.key.password" -out broker.key.enc
+    cat broker.key.enc broker.crt > broker.pem
+  ) || { rm -rf "$tmp"; log "making the TLS certificates with openssl failed"; exit 1; }
+  mkdir -p "$TLS_DIR"
+  chmod 700 "$TLS_DIR"
+  cp "$tmp/ca.crt" "$tmp/broker.crt" "$tmp/broker.key.password" "$tmp/broker.pem" "$TLS_DIR/"
+  chmod 644 "$TLS_DIR/ca.crt" "$TLS_DIR/broker.crt"
+  rm -rf "$tmp"
+  log "made a throwaway CA and broker certificate in $TLS_DIR (CA certificate: $TLS_DIR/ca.crt)"
+}
+
 java_run() {
   java -Xms256m -Xmx${KAFKA_HEAP:-768m} -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" \
@@ -130,11 +191,12 @@ java_run() {
 start() {
   if port_open "$KAFKA_PORT"; then log "a broker already answers on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   fetch
+  if [ -n "$KAFKA_SSL_PORT" ]; then make_tls; fi
   write_config
   if [ ! -f "$KAFKA_DATA/logs/meta.properties" ]; then
     local id; id="$(java_run kafka.tools.StorageTool random-uuid | tail -1)"
     local scram=() entry
-    if [ -n "$KAFKA_SASL_PORT" ]; then
+    if [ -n "$KAFKA_SASL_PORT$KAFKA_SSL_PORT" ]; then
       for entry in ${KAFKA_SASL_USERS//,/ }; do
         case "$entry" in *:?*) ;; *) log "KAFKA_SASL_USERS entries must be name:password, got \"$entry\""; exit 2 ;; esac
         scram+=(--add-scram "SCRAM-SHA-512=[name=${entry%%:*},password=${entry#*:}]" --add-scram "SCRAM-SHA-256=[name=${entry%%:*},password=${entry#*:}]")
@@ -142,7 +204,7 @@ start() {
     fi
     java_run kafka.tools.StorageTool format --cluster-id "$id" --config "$KAFKA_DATA/server.properties" --ignore-formatted "${scram[@]}" >&2
   fi
-  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT${KAFKA_SASL_PORT:+ (SASL/SCRAM on 127.0.0.1:$KAFKA_SASL_PORT)} (data $KAFKA_DATA)"
+  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT${KAFKA_SASL_PORT:+ (SASL/SCRAM on 127.0.0.1:$KAFKA_SASL_PORT)}${KAFKA_SSL_PORT:+ (TLS + SASL/SCRAM on 127.0.0.1:$KAFKA_SSL_PORT, CA certificate $TLS_DIR/ca.crt)} (data $KAFKA_DATA)"
   nohup java -Xms256m -Xmx${KAFKA_HEAP:-768m} -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" \
     -cp "$LIBDIR/*" kafka.Kafka "$KAFKA_DATA/server.properties" > "$KAFKA_DATA/stdout.log" 2>&1 &
