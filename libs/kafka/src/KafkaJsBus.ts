@@ -58,7 +58,11 @@ export interface KafkaSslOptions {
 export interface KafkaJsBusOptions {
   brokers: readonly string[];
   clientId: string;
-  /** Connect with TLS (default: plaintext). */
+  /**
+   * Connect with TLS (default: plaintext). A broker certificate the client does not accept fails
+   * with BusTlsError, which is not retriable; so does TLS on one side only (a bus without `ssl` on
+   * a TLS listener, or with `ssl` on a plaintext one; found by probing, see explainRefusal).
+   */
   ssl?: KafkaSslOptions;
   /**
    * Authenticate with SASL (default: none). A login the broker refuses fails with
@@ -249,7 +253,7 @@ export class KafkaJsBus implements EventBus {
     return this.adminConnected;
   }
 
-  /** A connection failure as a BusError; BusAuthenticationError when the broker wants a SASL login this bus does not have. */
+  /** A connection failure as a BusError; BusAuthenticationError when the broker wants a SASL login this bus does not have, BusTlsError when TLS failed. */
   private explain(e: unknown): Promise<BusError> {
     return explainRefusal(e, { brokers: this.opts.brokers, ssl: this.opts.ssl, sasl: this.opts.sasl });
   }

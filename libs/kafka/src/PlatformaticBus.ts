@@ -83,7 +83,7 @@ export class PlatformaticBus implements EventBus {
     this.health.succeeded();
   }
 
-  /** A connection failure as a BusError; BusAuthenticationError when the broker wants a SASL login this bus does not have. */
+  /** A connection failure as a BusError; BusAuthenticationError when the broker wants a SASL login this bus does not have, BusTlsError when TLS failed. */
   private explain(e: unknown): Promise<BusError> {
     return explainRefusal(e, { brokers: this.opts.brokers, ssl: this.opts.ssl, sasl: this.opts.sasl });
   }

@@ -31,6 +31,56 @@ export class BusAuthenticationError extends BusError {
   }
 }
 
+/**
+ * TLS to the brokers failed in a way retrying cannot mend: the broker's certificate was not
+ * accepted (not signed by a CA this client trusts, expired, or not naming the broker's address),
+ * the listener does not speak TLS while this client does, or it speaks TLS while this client does
+ * not (see explainRefusal). A service should stop and say so rather than retry: the CA bundle is
+ * read once at start.
+ */
+export class BusTlsError extends BusError {
+  constructor(message: string, cause?: unknown) {
+    super(message, false, cause, 'kafka_tls_failed');
+  }
+}
+
+/**
+ * Node's codes (`err.code`) for a broker certificate it would not accept, and what each means
+ * (node:tls, after OpenSSL's X509_V_ERR_* names; ERR_TLS_CERT_ALTNAME_INVALID is Node's own
+ * check of the host name or IP address against the certificate's subjectAltName).
+ */
+const TLS_CERTIFICATE_PROBLEMS: Record<string, string> = {
+  // The usual one: no `ca` given (Node's trusted CAs), or the wrong one.
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'it is not signed by a CA this client trusts',
+  UNABLE_TO_GET_ISSUER_CERT: 'it is not signed by a CA this client trusts',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'it is not signed by a CA this client trusts',
+  SELF_SIGNED_CERT_IN_CHAIN: 'it is not signed by a CA this client trusts (its chain ends in a self-signed CA the client was not given)',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'it is self-signed and this client was not given it as a CA',
+  CERT_UNTRUSTED: 'it is not trusted for this purpose',
+  CERT_REJECTED: 'it is rejected for this purpose',
+  INVALID_CA: 'a CA certificate in its chain is not valid as a CA',
+  INVALID_PURPOSE: 'it is not valid for a TLS server',
+  CERT_SIGNATURE_FAILURE: 'its signature does not verify',
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: 'its signature does not verify',
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: "its issuer's public key cannot be read",
+  CERT_HAS_EXPIRED: 'it has expired',
+  CERT_NOT_YET_VALID: 'it is not valid yet',
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: 'its validity period cannot be read',
+  ERROR_IN_CERT_NOT_AFTER_FIELD: 'its validity period cannot be read',
+  CERT_REVOKED: 'it has been revoked',
+  CERT_CHAIN_TOO_LONG: 'its chain is too long',
+  PATH_LENGTH_EXCEEDED: 'its chain is longer than a CA in it allows',
+  HOSTNAME_MISMATCH: "it does not name the broker's address",
+  ERR_TLS_CERT_ALTNAME_INVALID: "it does not name the broker's address (subjectAltName)",
+};
+
+/** A refused broker certificate (at any depth) as BusTlsError, or undefined when the error is not one. */
+function certificateRefused(chain: readonly KafkaJsLike[], error: unknown): BusTlsError | undefined {
+  const code = chain.map((e) => e.code).find((c): c is string => typeof c === 'string' && Object.hasOwn(TLS_CERTIFICATE_PROBLEMS, c));
+  if (code === undefined) return undefined;
+  return new BusTlsError(`Kafka's TLS certificate was not accepted: ${TLS_CERTIFICATE_PROBLEMS[code]} (${code}); retrying will not help`, error);
+}
+
 /** A message (or the batch holding it) is larger than the topic's `max.message.bytes`. Not retriable. */
 export class BusMessageTooLargeError extends BusError {
   constructor(message: string, cause?: unknown) {
@@ -97,10 +147,13 @@ export function hasKafkaError(error: unknown, name: string): boolean {
  * Classifies a kafkajs, @platformatic/kafka (or any) error by its fields, never its message text.
  * kafkajs marks its errors with `retriable`, `type` and `name` (and wraps them when its own retries
  * ran out: the network being down is still transient for us); @platformatic/kafka with `code`,
- * `apiId` and `canRetry` (see platformaticErrors.ts). Both adapters give the same kinds the same class.
+ * `apiId` and `canRetry` (see platformaticErrors.ts); both keep Node's TLS error `code`, which
+ * makes a certificate failure a BusTlsError. Both adapters give the same kinds the same class.
  */
 export function toBusError(error: unknown): BusError {
   if (error instanceof BusError) return error;
+  const tls = certificateRefused(wrapped(error), error);
+  if (tls) return tls;
   if (platformaticAuthenticationFailed(error)) return new BusAuthenticationError(`Kafka refused the SASL login: ${describePlatformaticError(error)}`, error);
   const chain = wrapped(error);
   const message = chain[0]?.message ?? String(error);

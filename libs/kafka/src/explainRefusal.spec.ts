@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
-import { BusAuthenticationError, BusError, toBusError } from './errors';
-import { explainRefusal, probeSaslMechanisms } from './explainRefusal';
+import { BusAuthenticationError, BusError, BusTlsError, toBusError } from './errors';
+import { explainRefusal, probeSaslMechanisms, probeTls } from './explainRefusal';
 
 /** A fake broker that answers the first request with a SaslHandshake v1 response: this error code and these mechanisms. */
 async function fakeBroker(errorCode: number, mechanisms: string[]): Promise<{ broker: string; requests: Buffer[]; server: Server }> {
@@ -63,7 +63,56 @@ describe('explainRefusal', () => {
     expect(await kinds({ brokers: [plaintext.broker] })).toEqual(['BusError', true]);
     expect(await kinds({ brokers: ['127.0.0.1:1'] })).toEqual(['BusError', true]);
     expect(await kinds({ brokers: [sasl.broker], sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } })).toEqual(['BusError', true]);
-    expect(sasl.requests).toEqual([]); // with a login, nothing was probed
+    // With a login, no SaslHandshake was sent (only the TLS probe's ClientHello, a TLS handshake record: 0x16 0x03).
+    expect(sasl.requests.map((r) => [r[0], r[1]])).toEqual([[0x16, 0x03]]);
+  });
+
+  it('leaves the failure as it was when no broker completes a TLS handshake (a plaintext listener, or none at all)', async () => {
+    const plaintext = await fakeBroker(34, []);
+    servers.push(plaintext.server);
+    expect(await probeTls(plaintext.broker, { timeoutMs: 2_000 })).toBe(false);
+    expect(await probeTls('127.0.0.1:1', { timeoutMs: 2_000 })).toBe(false);
+  });
+
+  it('turns any failure of a TLS bus into a non-retriable BusTlsError when the broker answers a Kafka request without TLS', async () => {
+    const plaintext = await fakeBroker(34, []);
+    servers.push(plaintext.server);
+    const err = await explainRefusal(closedConnection(), { brokers: [plaintext.broker], ssl: {} });
+    expect([err.constructor.name, err.code, err.retriable, err.message]).toEqual([
+      'BusTlsError',
+      'kafka_tls_failed',
+      false,
+      `Kafka at ${plaintext.broker} does not speak TLS (it answered a Kafka request sent without TLS) and this client connects with TLS; the TLS handshake failed`,
+    ]);
+  });
+});
+
+describe('toBusError on TLS failures', () => {
+  it("maps a broker certificate Node would not accept to a non-retriable BusTlsError naming the problem, from either library's wrapping", () => {
+    // kafkajs copies Node's code onto its KafkaJSConnectionError, wrapped when its retries ran out.
+    const kafkajs = toBusError({
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      retriable: false,
+      message: 'Connection error: unable to verify the first certificate',
+      cause: { name: 'KafkaJSConnectionError', retriable: true, code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', message: 'Connection error: unable to verify the first certificate' },
+    });
+    // @platformatic/kafka keeps Node's error as the cause of its retriable network error.
+    const platformatic = toBusError({
+      code: 'PLT_KFK_MULTIPLE',
+      message: 'metadata failed 4 times.',
+      errors: [{ code: 'PLT_KFK_NETWORK', canRetry: true, message: 'Connection to kafka-0:9093 failed.', cause: Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }) }],
+    });
+    const expired = toBusError(Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' }));
+    expect([kafkajs, platformatic, expired].map((e) => [e instanceof BusTlsError, e.code, e.retriable, e.message])).toEqual([
+      [true, 'kafka_tls_failed', false, "Kafka's TLS certificate was not accepted: it is not signed by a CA this client trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE); retrying will not help"],
+      [true, 'kafka_tls_failed', false, "Kafka's TLS certificate was not accepted: it does not name the broker's address (subjectAltName) (ERR_TLS_CERT_ALTNAME_INVALID); retrying will not help"],
+      [true, 'kafka_tls_failed', false, "Kafka's TLS certificate was not accepted: it has expired (CERT_HAS_EXPIRED); retrying will not help"],
+    ]);
+  });
+
+  it('leaves network errors whose code is not a certificate problem retriable', () => {
+    const reset = toBusError(Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' }));
+    expect([reset instanceof BusTlsError, reset.retriable]).toEqual([false, true]);
   });
 });
 

@@ -12,7 +12,7 @@ export type {
   TopicSpec,
   ReadRangeOptions,
 } from './EventBus';
-export { BusError, BusUnavailableError, BusAuthenticationError, BusMessageTooLargeError, toBusError, withRetries } from './errors';
+export { BusError, BusUnavailableError, BusAuthenticationError, BusTlsError, BusMessageTooLargeError, toBusError, withRetries } from './errors';
 export { KafkaJsBus } from './KafkaJsBus';
 export type { KafkaJsBusOptions, BusLogger, KafkaSaslMechanism, KafkaSaslOptions, KafkaSslOptions } from './KafkaJsBus';
 export { PlatformaticBus } from './PlatformaticBus';

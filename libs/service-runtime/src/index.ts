@@ -12,5 +12,5 @@ export { answerWorkerCalls, createWorkerCalls } from './workerCalls';
 export type { WorkerCalls, WorkerCallsOptions, WorkerFailure } from './workerCalls';
 export { onShutdown } from './shutdown';
 export type { SignalSource } from './shutdown';
-export { startService, runMain } from './serviceHost';
+export { startService, runMain, kafkaBusOptions } from './serviceHost';
 export type { ServiceContext, ServiceInstance, ServiceFactory, RunningService } from './serviceHost';

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Server } from 'node:http';
-import { BusAuthenticationError, createKafkaBus, pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
+import { BusAuthenticationError, BusTlsError, createKafkaBus, pipelineTopicSpecs, type EventBus, type KafkaBusOptions } from '@pipeline/kafka';
 import type { BaseConfig } from './config';
 import { createLogger, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
@@ -83,6 +83,22 @@ export async function startService<C extends BaseConfig>(
   };
 }
 
+/** The options of a service's Kafka bus, from its configuration (brokers, client, TLS, SASL login, topic defaults); runMain adds metrics and the logger. */
+export function kafkaBusOptions(config: BaseConfig): KafkaBusOptions {
+  return {
+    client: config.kafkaClient,
+    brokers: config.kafkaBrokers,
+    clientId: config.kafkaClientId,
+    ssl: config.kafkaSsl,
+    sasl: config.kafkaSasl,
+    defaultPartitions: config.topicPartitions,
+    replicationFactor: config.replicationFactor,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    maxBytesPerPartition: config.fetchBytesPerPartition,
+    heartbeatIntervalMs: Math.max(1_000, Math.floor(config.sessionTimeoutMs / 10)),
+  };
+}
+
 /**
  * The whole of an app's main.ts: read config (fail fast with the variable's name), connect to Kafka,
  * provision topics, start the service, and shut down gracefully on SIGTERM.
@@ -97,20 +113,7 @@ export async function runMain<C extends BaseConfig>(factory: ServiceFactory<C>, 
   }
   const logger = createLogger(config.serviceName, config.logLevel);
   const metrics = new ServiceMetrics(config.serviceName);
-  const bus = createKafkaBus({
-    client: config.kafkaClient,
-    brokers: config.kafkaBrokers,
-    clientId: config.kafkaClientId,
-    ssl: config.kafkaSsl,
-    sasl: config.kafkaSasl,
-    defaultPartitions: config.topicPartitions,
-    replicationFactor: config.replicationFactor,
-    sessionTimeoutMs: config.sessionTimeoutMs,
-    maxBytesPerPartition: config.fetchBytesPerPartition,
-    heartbeatIntervalMs: Math.max(1_000, Math.floor(config.sessionTimeoutMs / 10)),
-    observer: metrics.busObserver(),
-    logger,
-  });
+  const bus = createKafkaBus({ ...kafkaBusOptions(config), observer: metrics.busObserver(), logger });
   let running: RunningService | undefined;
   const lifecycle = onShutdown(logger, config.shutdownTimeoutMs, [
     ['service', async () => running?.stop()],
@@ -125,8 +128,9 @@ export async function runMain<C extends BaseConfig>(factory: ServiceFactory<C>, 
         break;
       } catch (err) {
         if (lifecycle.isShuttingDown()) return;
-        // A refused login does not get better by retrying: fail start-up and say why (the password is never in the message).
-        if (err instanceof BusAuthenticationError) throw err;
+        // A refused login or a failed TLS handshake (certificate not accepted, TLS on one side only) does not get
+        // better by retrying: fail start-up and say why (the password is never in the message).
+        if (err instanceof BusAuthenticationError || err instanceof BusTlsError) throw err;
         logger.warn({ err: (err as Error).message, attempt }, 'Kafka not reachable yet; retrying topic provisioning');
         await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
       }
