@@ -56,7 +56,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
         next();
       });
       app.use('/pipeline', jsonBody({ limitBytes: config.bodyLimitBytes, expected: 'a JSON object' }));
-      aggregateRoutes(app, bus, { maxFutureSkewMs: config.maxFutureSkewSeconds * 1000 });
+      aggregateRoutes(app, bus, { maxFutureSkewMs: config.maxFutureSkewSeconds * 1000, liveSeries: stats.view });
       batchRoutes(app, { bus, view: batchJobs, syncWaitMs: config.syncWaitMs });
       statsRoutes(app, stats.view);
       ml.register(app);

@@ -93,6 +93,9 @@ export function buildOpenApi(extraPaths: OpenApiPaths = {}, extraSchemas: Record
               content: json({ type: 'object', properties: { status: { const: 'accepted' }, accepted: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } } } }),
             },
             ...commonErrors,
+            '429': errorResponse(
+              'rate_limited: rate limit exceeded (Retry-After). series_limit: a metric would be a new series on an events.metrics partition already at the aggregator\'s series cap (AGG_MAX_SERIES shared by the partitions); the message and `details` name it (`index`, `metric_name`, `group_by`, `partition`, `cap`, `live_series`) and nothing of the request is published. Series already live are always accepted. Judged from the aggregator\'s last snapshot round, so a burst of new series can still pass the cap (the aggregator then refuses and counts them).',
+            ),
           },
         },
       },

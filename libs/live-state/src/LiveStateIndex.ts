@@ -33,6 +33,12 @@ export class PartitionEntries {
   readonly metrics = new Map<string, MetricEntries>();
   /** Metrics with an entry above the marker's round (they change when a marker reaches it). */
   readonly pending = new Map<string, bigint>();
+  /**
+   * Series whose newest entry (committed or not) holds a state: the writer's live series as of the
+   * last round it wrote, kept up to date entry by entry (see `isLive`). For the aggregator this is
+   * its `activeSeries` after that round's expiry, which its series cap (`maxSeries`) bounds.
+   */
+  liveSeries = 0;
 
   /** The input topic of this partition (undefined for a base of no known shape). */
   readonly topic: string | undefined;
@@ -49,9 +55,23 @@ export class PartitionEntries {
     yield* m.groups.values();
   }
 
+  /** Whether the series' newest entry holds a state (it is neither absent nor deleted); O(1). */
+  hasLive(ref: SeriesRef): boolean {
+    const m = this.metrics.get(ref.metric);
+    const series = ref.group === undefined ? m?.overall : m?.groups.get(ref.group);
+    return series !== undefined && isLive(series);
+  }
+
   *allSeries(): IterableIterator<IndexedSeries> {
     for (const metric of this.metrics.keys()) yield* this.seriesOf(metric);
   }
+}
+
+/** Whether the newest of a series' slots holds a state (the writer's last word on it: alive). */
+function isLive(series: IndexedSeries): boolean {
+  const [a, b] = series.slots;
+  const newest = !a ? b : !b ? a : a.round >= b.round ? a : b;
+  return newest !== undefined && !newest.deleted;
 }
 
 /**
@@ -148,7 +168,9 @@ export class LiveStateIndex {
       let series = ref.group === undefined ? metric.overall : metric.groups.get(ref.group);
       if (tombstone) {
         if (!series) return none;
+        const wasLive = isLive(series);
         series.slots[slot] = undefined;
+        part.liveSeries += Number(isLive(series)) - Number(wasLive); // the other slot may be live (a cut-short round's entry deleted)
         if (!series.slots[0] && !series.slots[1]) {
           if (ref.group === undefined) metric.overall = undefined;
           else metric.groups.delete(ref.group);
@@ -162,7 +184,9 @@ export class LiveStateIndex {
         if (ref.group === undefined) metric.overall = series;
         else metric.groups.set(ref.group, series);
       }
+      const wasLive = isLive(series);
       series.slots[slot] = { round: e.round, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined };
+      part.liveSeries += Number(isLive(series)) - Number(wasLive);
       if (e.round > part.maxRound) part.maxRound = e.round;
       if (!part.marker || e.round > part.marker.round) {
         const pending = part.pending.get(ref.metric);

@@ -1,4 +1,5 @@
 import { StreamingAggregator, type SeriesRef } from '@pipeline/aggregation';
+import { partitionForKey } from '@pipeline/kafka';
 import { markerKey, partitionBase, seriesKey, type Slot } from './liveStateKeys';
 import { encodeMarker, encodeSeriesEntry } from './liveStateRecords';
 import { LiveStatsView } from './LiveStatsView';
@@ -179,6 +180,85 @@ describe('LiveStatsView', () => {
     expect(view.metricStats('ahead', at)!.completeness).toEqual({
       window_start: '2026-12-07T11:56:01.000Z', window_end: '2026-12-07T12:01:01.000Z',
       watermark: null, snapshot_age_ms: 250, partitions_reported: 4, partitions_total: 4, late_events: 0, future_events: 1,
+    });
+  });
+
+  describe('seriesCapRefusal (the gateway\'s check before publishing metric events)', () => {
+    const metrics = (n: number) => new LiveStatsView({ group: 'agg', inputPartitions: new Map([['events.metrics', n]]) });
+    const plan = (...refs: SeriesRef[]) => refs.map((ref) => ({ ref, key: ref.group === undefined ? ref.metric : `${ref.metric}|${ref.group}` }));
+
+    it('refuses a new series on a partition at its cap, naming it and the cap, and always lets a live series through', () => {
+      const agg = new StreamingAggregator({ maxSeries: 4 });
+      for (const m of ['junk1', 'junk2', 'junk3']) agg.recordMetric(m, undefined, 1, T0, T0);
+      agg.recordMetric('real', undefined, 1, T0, T0);
+      expect(agg.recordMetric('brand_new', undefined, 1, T0, T0)).toBe('refused'); // what the aggregator itself does
+      const view = metrics(1);
+      round(agg, 0, 1, [...agg.series()]).forEach(([k, v]) => view.feed(k, v));
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'real' }, { metric: 'brand_new' }))).toEqual({
+        index: 1, ref: { metric: 'brand_new' }, topic: 'events.metrics', partition: 0, cap: 4, live: 4,
+      });
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'real' }, { metric: 'junk2' }))).toBe(undefined);
+    });
+
+    it('counts the series the list itself adds, two for a group of a metric new to the partition, each once', () => {
+      const agg = new StreamingAggregator({ maxSeries: 5 });
+      agg.recordMetric('cpu', 'a', 1, T0, T0); // cpu overall + cpu/a: 2 live
+      const view = metrics(1);
+      round(agg, 0, 1, [...agg.series()]).forEach(([k, v]) => view.feed(k, v));
+      // cpu/b (1) + mem/x (2: mem and mem/x) = 5; mem/x again and mem take no more; disk would be the 6th.
+      const list = plan({ metric: 'cpu', group: 'b' }, { metric: 'mem', group: 'x' }, { metric: 'mem', group: 'x' }, { metric: 'mem' }, { metric: 'disk' });
+      expect(view.seriesCapRefusal('events.metrics', list)).toEqual({ index: 4, ref: { metric: 'disk' }, topic: 'events.metrics', partition: 0, cap: 5, live: 2 });
+      expect(view.seriesCapRefusal('events.metrics', list.slice(0, 4))).toBe(undefined);
+      // A group of a new metric needs both places: with 4 live, one is left, and it is refused.
+      agg.recordMetric('mem', undefined, 1, T0, T0);
+      agg.recordMetric('cpu', 'b', 1, T0, T0);
+      round(agg, 0, 2, [...agg.series()], 1).forEach(([k, v]) => view.feed(k, v));
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'disk', group: 'x' }))).toEqual({ index: 0, ref: { metric: 'disk', group: 'x' }, topic: 'events.metrics', partition: 0, cap: 5, live: 4 });
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'mem', group: 'x' }))).toBe(undefined);
+    });
+
+    it('judges each series by the partition its key maps to, and makes room again when the aggregator deletes series', () => {
+      const names = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      const on = (p: number) => names.filter((n) => partitionForKey(n, 2) === p);
+      const [full, other] = [new StreamingAggregator({ maxSeries: 2 }), new StreamingAggregator({ maxSeries: 2 })];
+      const [a, b, c] = on(0) as [string, string, string];
+      full.recordMetric(a, undefined, 1, T0, T0);
+      full.recordMetric(b, undefined, 1, T0, T0);
+      const view = metrics(2);
+      round(full, 0, 1, [...full.series()]).forEach(([k, v]) => view.feed(k, v));
+      round(other, 1, 1, []).forEach(([k, v]) => view.feed(k, v));
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: on(1)[0]! }, { metric: c }))).toEqual({ index: 1, ref: { metric: c }, topic: 'events.metrics', partition: 0, cap: 2, live: 2 });
+      // The aggregator expires a: its deletion record frees a place (seen as soon as the entry arrives).
+      const base = partitionBase('agg', 'events.metrics', 0);
+      view.feed(seriesKey(base, 1, { metric: a }), encodeSeriesEntry({ round: 2n, state: undefined }));
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: c }))).toBe(undefined);
+      // Its keys deleted later (tombstones) leave the count as it is.
+      view.feed(seriesKey(base, 0, { metric: a }), null);
+      view.feed(seriesKey(base, 1, { metric: a }), null);
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: c }, { metric: a }))).toEqual({ index: 1, ref: { metric: a }, topic: 'events.metrics', partition: 0, cap: 2, live: 1 });
+    });
+
+    it('lets a new owner\'s deletion of a cut-short round\'s entry leave the committed entry live', () => {
+      const agg = new StreamingAggregator({ maxSeries: 1 });
+      agg.recordMetric('cpu', undefined, 1, T0, T0);
+      const view = metrics(1);
+      round(agg, 0, 1, [{ metric: 'cpu' }], 0).forEach(([k, v]) => view.feed(k, v));
+      const base = partitionBase('agg', 'events.metrics', 0);
+      view.feed(seriesKey(base, 1, { metric: 'cpu' }), encodeSeriesEntry({ round: 2n, state: undefined })); // round 2 never committed
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'disk' }))).toBe(undefined);
+      view.feed(seriesKey(base, 1, { metric: 'cpu' }), null); // the new owner deletes it: cpu is live again
+      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'disk' }))).toEqual({ index: 0, ref: { metric: 'disk' }, topic: 'events.metrics', partition: 0, cap: 1, live: 1 });
+    });
+
+    it('lets everything through that it cannot judge: no partition count, a view of any group, a partition that has not reported', () => {
+      const agg = new StreamingAggregator({ maxSeries: 1 });
+      agg.recordMetric('cpu', undefined, 1, T0, T0);
+      const msgs = round(agg, 0, 1, [{ metric: 'cpu' }]);
+      const views = [new LiveStatsView({ group: 'agg' }), new LiveStatsView({ inputPartitions: new Map([['events.metrics', 1]]) }), metrics(2)];
+      for (const view of views) msgs.forEach(([k, v]) => view.feed(k, v));
+      const onPartition1 = Array.from({ length: 40 }, (_, i) => `n${i}`).find((n) => partitionForKey(n, 2) === 1)!;
+      expect(views.map((view, i) => view.seriesCapRefusal('events.metrics', plan({ metric: i === 2 ? onPartition1 : 'disk' })))).toEqual([undefined, undefined, undefined]);
+      expect(metrics(1).seriesCapRefusal('events.metrics', plan({ metric: 'disk' }))).toBe(undefined); // nothing reported at all
     });
   });
 });

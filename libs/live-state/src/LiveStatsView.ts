@@ -1,6 +1,8 @@
-import { StreamingAggregator, type MetricCounts } from '@pipeline/aggregation';
+import { StreamingAggregator, type MetricCounts, type SeriesRef } from '@pipeline/aggregation';
+import { partitionForKey } from '@pipeline/kafka';
 import { windowBounds, type AnswerCompleteness, type LiveMetricStats, type LiveRates, type LiveSeriesStats, type LiveTopK, type MetricCompleteness } from './answerCompleteness';
 import { committedEntry, LiveStateIndex, type PartitionEntries } from './LiveStateIndex';
+import { partitionBase, seriesId } from './liveStateKeys';
 import { SlicedQueue } from './SlicedQueue';
 
 export interface AllStatsPage {
@@ -8,6 +10,25 @@ export interface AllStatsPage {
   stats: Record<string, LiveSeriesStats>;
   /** The last name of this page when more metrics follow (pass it as `after` for the next page). */
   next: string | undefined;
+}
+
+/** A series a producer is about to write, with the Kafka key its event goes out with (the key picks the input partition). */
+export interface PlannedSeries {
+  ref: SeriesRef;
+  key: string;
+}
+
+/** The first planned series the aggregator would refuse for its partition's series cap (see `seriesCapRefusal`). */
+export interface SeriesCapRefusal {
+  /** Its place in the list given. */
+  index: number;
+  ref: SeriesRef;
+  topic: string;
+  partition: number;
+  /** The partition's cap: the aggregator's `maxSeries` per partition (AGG_MAX_SERIES shared by the partitions). */
+  cap: number;
+  /** The partition's live series as of the last round it wrote. */
+  live: number;
 }
 
 export interface AllStatsQuery {
@@ -47,6 +68,7 @@ export class LiveStatsView {
   private names: string[] | undefined;
   private readonly nameSet = new Set<string>();
 
+  private readonly group: string | undefined;
   private readonly cacheSize: number;
   private readonly queue = new SlicedQueue<[string | null, Buffer | null | undefined]>(([key, value]) => this.apply(key, value));
 
@@ -59,6 +81,7 @@ export class LiveStatsView {
   constructor(
     options: { group?: string; onError?: (err: unknown, key: string) => void; cachedMetrics?: number; inputPartitions?: ReadonlyMap<string, number> } = {},
   ) {
+    this.group = options.group;
     this.index = new LiveStateIndex({ group: options.group, onError: options.onError });
     this.cacheSize = Math.max(1, options.cachedMetrics ?? 1000);
     for (const [topic, count] of options.inputPartitions ?? []) this.setInputPartitions(topic, count);
@@ -150,6 +173,47 @@ export class LiveStatsView {
       if (rate !== undefined) out.metrics[name] = rate;
     }
     return { ...out, completeness: this.sharedCompleteness(nowMs, out.window_seconds) };
+  }
+
+  /**
+   * The first of `planned` (events about to be published on input `topic`) that would be a new series
+   * on a partition already at its series cap, counting the new series the list itself adds per
+   * partition; undefined when the aggregator would take them all. As the aggregator counts: a series
+   * of a group of a metric new to the partition takes two places (the metric's overall series and the
+   * group's), a series already live takes none and is always let through, however full its partition.
+   *
+   * It answers from the last round each partition wrote (entries and marker of the state topic), so
+   * it lags the aggregator by up to a snapshot round: series created since, by this or any other
+   * producer, are not counted yet, and a burst of new series can still pass the cap (the aggregator
+   * then refuses them itself and counts them). It lets everything through for what it cannot judge:
+   * an unknown partition count of `topic`, a view of any group (no `group` option), a partition that
+   * has not reported a round yet. Costs O(planned), never the series held.
+   */
+  seriesCapRefusal(topic: string, planned: readonly PlannedSeries[]): SeriesCapRefusal | undefined {
+    this.queue.flush();
+    const partitions = this.inputPartitions.get(topic);
+    if (partitions === undefined || partitions < 1 || this.group === undefined) return undefined;
+    /** Per partition base: the new series of `planned` so far (by seriesId). */
+    const added = new Map<string, Set<string>>();
+    for (let index = 0; index < planned.length; index++) {
+      const { ref, key } = planned[index]!;
+      const partition = partitionForKey(key, partitions);
+      const base = partitionBase(this.group, topic, partition);
+      const part = this.index.partition(base);
+      if (!part?.marker?.shared) continue;
+      let mine = added.get(base);
+      if (!mine) added.set(base, (mine = new Set()));
+      const fresh: string[] = [];
+      for (const series of ref.group === undefined ? [ref] : [{ metric: ref.metric }, ref]) {
+        const id = seriesId(series);
+        if (!mine.has(id) && !part.hasLive(series)) fresh.push(id);
+      }
+      if (fresh.length === 0) continue;
+      const cap = this.template(part).maxSeries;
+      if (part.liveSeries + mine.size + fresh.length > cap) return { index, ref, topic, partition, cap, live: part.liveSeries };
+      for (const id of fresh) mine.add(id);
+    }
+    return undefined;
   }
 
   /** Whether any partition has reported a committed round. */

@@ -1,7 +1,7 @@
 export { ExactlyOnceState } from './ExactlyOnceState';
 export type { ExactlyOnceStateOptions, LivePartition, RoundReport } from './ExactlyOnceState';
 export { LiveStatsView } from './LiveStatsView';
-export type { AllStatsPage, AllStatsQuery } from './LiveStatsView';
+export type { AllStatsPage, AllStatsQuery, PlannedSeries, SeriesCapRefusal } from './LiveStatsView';
 export { windowBounds } from './answerCompleteness';
 export type { AnswerCompleteness, LiveMetricStats, LiveRates, LiveSeriesStats, LiveTopK, MetricCompleteness } from './answerCompleteness';
 export { LiveStateIndex, committedEntry } from './LiveStateIndex';

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { AggregateRequestSchema, AggregateMetricSchema, ContractError, compileValidator, describeFirstError, normalizeEvent, type AggregateMetric } from '@pipeline/contracts';
 import { toOutgoing, type EventBus } from '@pipeline/kafka';
+import type { LiveStatsView } from '@pipeline/live-state';
 import { HttpError } from '@pipeline/service-runtime';
 
 const checkMetric = compileValidator(AggregateMetricSchema);
@@ -11,8 +12,15 @@ const checkRequest = compileValidator(AggregateRequestSchema);
  * `{"metrics":[...]}` → metric events on events.metrics, 202 once Kafka acknowledged them. A metric
  * stamped more than `maxFutureSkewMs` ahead of the gateway's clock fails the request with 400
  * (`metrics[3].timestamp must be at most 60 s ahead ...`), like any other invalid metric.
+ *
+ * A metric that would be a new series on an events.metrics partition already at the aggregator's
+ * series cap (AGG_MAX_SERIES shared by the partitions) fails the request with 429 `series_limit`
+ * naming it and the cap, instead of being published and silently refused by the aggregator; series
+ * already live are always taken. Judged by `liveSeries` (the gateway's view of the state topic, see
+ * `LiveStatsView.seriesCapRefusal`), which lags the aggregator by up to a snapshot round. Either
+ * way nothing of a refused request is published.
  */
-export function aggregateRoutes(app: Express, bus: EventBus, opts: { maxFutureSkewMs: number }): void {
+export function aggregateRoutes(app: Express, bus: EventBus, opts: { maxFutureSkewMs: number; liveSeries?: Pick<LiveStatsView, 'seriesCapRefusal'> }): void {
   app.post('/pipeline/aggregate', async (req, res) => {
     const body = req.body as unknown;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'invalid_request', 'body must be a JSON object: a metric or {"metrics":[...]}');
@@ -46,6 +54,20 @@ export function aggregateRoutes(app: Express, bus: EventBus, opts: { maxFutureSk
         throw e;
       }
     });
+    const refusal = opts.liveSeries?.seriesCapRefusal(
+      'events.metrics',
+      metrics.map((m, i) => ({ ref: { metric: m.metric_name, group: m.group_by }, key: events[i]!.key })),
+    );
+    if (refusal) {
+      const { metric, group } = refusal.ref;
+      const series = `metric_name ${JSON.stringify(metric)}${group === undefined ? '' : ` with group_by ${JSON.stringify(group)}`}`;
+      throw new HttpError(
+        429,
+        'series_limit',
+        `${batch ? `metrics[${refusal.index}]: ` : ''}${series} would be a new series, and partition ${refusal.partition} of events.metrics it maps to holds ${refusal.live} live series of its cap of ${refusal.cap} (AGG_MAX_SERIES shared by the partitions); series already live are still accepted, new ones once idle series expire. Nothing of this request was published`,
+        { index: refusal.index, metric_name: metric, ...(group !== undefined && { group_by: group }), partition: refusal.partition, cap: refusal.cap, live_series: refusal.live },
+      );
+    }
     await bus.publishBatch(events.map((e) => toOutgoing(e))); // Kafka down: BusUnavailableError, answered 503 by errorHandler
     res.status(202).json({ status: 'accepted', accepted: events.length, ids: events.map((e) => e.id) });
   });
