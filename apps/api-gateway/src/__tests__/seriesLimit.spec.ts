@@ -75,8 +75,9 @@ describe('POST /pipeline/aggregate past the aggregator\'s series cap (gateway an
 
   it('accepts every live series, however full its partition, and the aggregator folds them in', async () => {
     const refused = await refusedByAggregator();
+    const before = published.length;
     const r = await post({ metrics: live.map((metric_name) => ({ metric_name, value: 100 })) });
-    expect([r.status, r.json.accepted]).toEqual([202, 6]);
+    expect([r.status, r.json.accepted, published.slice(before)]).toEqual([202, 6, live]);
     await waitFor(async () => {
       const all = (await httpRequest(`${gw}/pipeline/all-stats`)).json as Record<string, { count: number }>;
       return live.every((name) => all[name]?.count === 2) ? true : undefined;
