@@ -43,6 +43,13 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   const snapshotSeries = new Counter({ name: 'pipeline_aggregator_snapshot_series_total', help: 'Series entries written (changed series and deletion records)', registers: r });
   const snapshotChunkMessages = new Counter({ name: 'pipeline_aggregator_snapshot_chunks_total', help: 'Produce requests of the snapshot rounds (entries go in requests of at most AGG_SNAPSHOT_CHUNK_BYTES, the marker alone)', registers: r });
   const snapshotChunks = new Gauge({ name: 'pipeline_aggregator_snapshot_max_chunks', help: 'Most produce requests one partition round took in the last round', registers: r });
+  const fenced = new Counter({
+    name: 'pipeline_aggregator_fenced_rounds_total',
+    help: 'Fencing after rebalances: stale_write = a write of a replica that no longer owned the partition, seen by its owner (ignored by readers, the key rewritten by the next round); superseded = a partition this replica dropped because a later owner claimed it',
+    labelNames: ['kind'],
+    registers: r,
+  });
+  startCountersAtZero(fenced, { kind: ['stale_write', 'superseded'] });
   const snapshotSeconds = new Histogram({ name: 'pipeline_aggregator_snapshot_duration_seconds', help: 'Serialize + publish + commit of one snapshot round', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
 
   let seriesPerPartition = config.maxSeries;
@@ -53,6 +60,7 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
     group: config.groupId,
     publishBytes: config.snapshotChunkBytes,
     logger,
+    onFenced: (e) => fenced.inc({ kind: e.kind }),
     createAggregator: () =>
       new StreamingAggregator({
         windowSeconds: config.windowSeconds,

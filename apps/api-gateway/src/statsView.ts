@@ -12,7 +12,12 @@ import type { Logger } from '@pipeline/service-runtime';
  * topic given more partitions later shows in `partitions_reported` only after a gateway restart).
  */
 export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string): { view: LiveStatsView; start(): Promise<void>; stop(): Promise<void> } {
-  const view = new LiveStatsView({ group: aggregatorGroup, onError: (err, key) => logger.warn({ err, key }, 'ignoring an undecodable aggregator state message') });
+  const view = new LiveStatsView({
+    group: aggregatorGroup,
+    onError: (err, key) => logger.warn({ err, key }, 'ignoring an undecodable aggregator state message'),
+    // A write of an aggregator replica that kept going after a rebalance gave its partition to another.
+    onFenced: (f) => logger.warn({ key: f.key, epoch: f.epoch.toString(), heldEpoch: f.heldEpoch.toString(), fencedWrites: view.fencedWrites }, 'ignoring a stale aggregator write (fenced by a later owner of its partition)'),
+  });
   const topicView = CompactedTopicView.forwarding(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: 'pipeline-gateway-stats',

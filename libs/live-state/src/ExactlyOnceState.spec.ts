@@ -1,6 +1,8 @@
 import { EventTimeWatermark, StreamingAggregator, encodeSnapshotChunks, partitionSnapshotHeader, snapshotKey } from '@pipeline/aggregation';
 import { InMemoryBus, type EventBus, type IncomingMessage, type MessageBatch, type OutgoingMessage, type Subscription, type TopicPartitionOffset } from '@pipeline/kafka';
-import { ExactlyOnceState, type LivePartition } from './ExactlyOnceState';
+import { ExactlyOnceState, type FencingEvent, type LivePartition } from './ExactlyOnceState';
+import { StateUnavailableError } from './errors';
+import { decodeMarker, decodeSeriesEntry } from './liveStateRecords';
 import { LiveStatsView } from './LiveStatsView';
 
 const TOPIC = 'state';
@@ -126,7 +128,8 @@ describe('ExactlyOnceState', () => {
     const a = await startState(bus.bus);
     await a.state.handle(batch(0, 30, 3), fold); // m0, m1, m2
     await a.state.round();
-    expect(bus.published.flat().map((m) => m.key)).toEqual(['agg/events.metrics:0|s0|["m0"]', 'agg/events.metrics:0|s0|["m1"]', 'agg/events.metrics:0|s0|["m2"]', 'agg/events.metrics:0|p']);
+    // The claim of a new owner first (its epoch, before anything is folded), then the round.
+    expect(bus.published.flat().map((m) => m.key)).toEqual(['agg/events.metrics:0|p', 'agg/events.metrics:0|s0|["m0"]', 'agg/events.metrics:0|s0|["m1"]', 'agg/events.metrics:0|s0|["m2"]', 'agg/events.metrics:0|p']);
     bus.published.length = 0;
     await a.state.handle({ ...batch(30, 31, 3) }, fold); // m0 only
     const report = await a.state.round();
@@ -159,6 +162,7 @@ describe('ExactlyOnceState', () => {
     const bus = faultyBus(await newBus());
     const a = await startState(bus.bus, { publishMessages: 2 });
     await a.state.handle(batch(0, 5, 5), fold); // m0 … m4
+    bus.published.length = 0; // the claim
     const report = await a.state.round();
     expect(bus.published.map((b) => b.length)).toEqual([2, 2, 1, 1]);
     expect(bus.published.at(-1)![0]!.key).toBe('agg/events.metrics:0|p');
@@ -305,5 +309,199 @@ describe('ExactlyOnceState', () => {
     expect(stateOf(a.state).nextOffset).toBe(10n);
     expect(stateOf(a.state).agg.metricStats('m0', NOW)!.stats.sum).toBe(sum(6, 10));
     await a.state.stop();
+  });
+});
+
+/**
+ * A bus whose writes can be held "in the network": while held, publishBatch resolves at once (the
+ * writer believes them acknowledged) and the messages reach the topic only at `release` — a
+ * replica paused (GC, SIGSTOP) between its write and the broker, or one writing after it woke up.
+ */
+function delayedBus(bus: EventBus) {
+  let held: OutgoingMessage[][] | undefined;
+  const proxy: EventBus = Object.assign(Object.create(bus) as EventBus, {
+    publishBatch: async (messages: readonly OutgoingMessage[]) => {
+      if (held) held.push([...messages]);
+      else await bus.publishBatch(messages);
+    },
+  });
+  return {
+    bus: proxy,
+    hold: () => void (held = []),
+    release: async () => {
+      const writes = held ?? [];
+      held = undefined;
+      for (const w of writes) await bus.publishBatch(w);
+      return writes.flat();
+    },
+  };
+}
+
+/** The whole topic as a reader gets it: every message in order, or (`compacted`) only the last value of each key, as after log compaction. */
+async function topicMessages(bus: EventBus, compacted = false): Promise<Array<[string, Buffer]>> {
+  const all: Array<[string, Buffer]> = [];
+  await bus.readRange({ topic: TOPIC, toMs: Number.MAX_SAFE_INTEGER, onBatch: (ms) => ms.forEach((m) => all.push([m.key!, m.value])) });
+  if (!compacted) return all;
+  const last = new Map<string, Buffer>();
+  for (const [k, v] of all) {
+    last.delete(k);
+    last.set(k, v);
+  }
+  return [...last].filter(([, v]) => v.length > 0);
+}
+
+async function viewOf(bus: EventBus, compacted = false): Promise<LiveStatsView> {
+  const view = new LiveStatsView({ group: GROUP });
+  for (const [k, v] of await topicMessages(bus, compacted)) view.feed(k, v);
+  return view;
+}
+
+const countAndSum = (view: LiveStatsView) => {
+  const s = view.metricStats('m0', NOW);
+  return s && [s.stats.count, s.stats.sum];
+};
+
+describe('ExactlyOnceState fencing', () => {
+  it('a new owner claims the epoch above the previous owner, readers keep the restored round until its first round, which rewrites every series in its epoch', async () => {
+    const bus = faultyBus(await newBus());
+    const a = await startState(bus.bus);
+    await a.state.handle(batch(0, 20, 2), fold); // m0, m1
+    await a.state.round();
+    await a.state.stop();
+    expect(bus.published.flat().filter((m) => m.key!.endsWith('|p')).map((m) => decodeMarker(m.value as Buffer)).map((m) => [m.epoch, m.entryEpoch, m.round])).toEqual([
+      [1n, 1n, 0n], // A's claim of a new partition
+      [1n, 1n, 1n],
+    ]);
+    bus.published.length = 0;
+
+    const b = await startState(bus.bus);
+    await b.state.handle(batch(20, 21, 2), fold); // restore, claim, fold m0's offset 20
+    const claim = decodeMarker(bus.published.flat()[0]!.value as Buffer);
+    expect([claim.epoch, claim.entryEpoch, claim.round, claim.nextOffset]).toEqual([2n, 1n, 1n, 20n]); // A's round 1, under epoch 2
+    expect(countAndSum(await viewOf(bus.bus))).toEqual([10, sum(0, 10) * 2]); // still A's round: m0 = 0, 2, …, 18
+    bus.published.length = 0;
+    await b.state.round();
+    const written = bus.published.flat();
+    // Both series in B's epoch (m1 unchanged since A's round, too), then the marker committing epoch 2's entries.
+    expect(written.map((m) => m.key)).toEqual(['agg/events.metrics:0|s1|["m0"]', 'agg/events.metrics:0|s1|["m1"]', 'agg/events.metrics:0|p']);
+    expect(written.slice(0, 2).map((m) => decodeSeriesEntry(m.value as Buffer).epoch)).toEqual([2n, 2n]);
+    expect([decodeMarker(written[2]!.value as Buffer).epoch, decodeMarker(written[2]!.value as Buffer).entryEpoch]).toEqual([2n, 2n]);
+    const view = await viewOf(bus.bus);
+    expect([countAndSum(view), view.metricStats('m1', NOW)!.stats.count, view.fencedWrites]).toEqual([[11, sum(0, 10) * 2 + 20], 10, 0]);
+    await b.state.stop();
+  });
+
+  it('ignores a round the old owner writes after the new owner took over, in the view and in the next restore, and the new owner rewrites the keys it hit', async () => {
+    const bus = await newBus();
+    const slow = delayedBus(bus);
+    const a = await startState(slow.bus);
+    await a.state.handle(batch(0, 10), fold);
+    await a.state.round(); // committed: epoch 1, round 1, offset 10
+    await a.state.handle(batch(10, 15), fold);
+    slow.hold(); // A pauses with its round 2 on the way
+    await a.state.round();
+
+    const events: FencingEvent[] = [];
+    const b = await startState(bus, { onFenced: (e) => void events.push(e) });
+    await b.state.handle(batch(10, 20), fold); // B restores A's round 1 and claims epoch 2
+    await b.state.round(); // B's round 2: m0 (10 … 19 on top of A's 0 … 9) in slot 1, epoch 2
+
+    const stale = await slow.release(); // A wakes: its round 2 lands after B's
+    expect(stale.map((m) => [m.key, m.key!.endsWith('|p') ? decodeMarker(m.value as Buffer).epoch : decodeSeriesEntry(m.value as Buffer).epoch])).toEqual([
+      ['agg/events.metrics:0|s1|["m0"]', 1n],
+      ['agg/events.metrics:0|p', 1n],
+    ]);
+    const view = await viewOf(bus);
+    expect([countAndSum(view), view.fencedWrites]).toEqual([[20, sum(0, 20)], 2]); // not A's 15, nor 15 + 10
+
+    // B reads A's writes on its partition: both reported, and its next round rewrites m0 (into slot 0) and its marker.
+    await b.state.catchUp();
+    // (keys of one partition spread over the topic's partitions: their relative order is not defined)
+    expect(events.map((e) => [e.kind, e.key, e.epoch, e.ownEpoch]).sort()).toEqual([
+      ['stale_write', 'agg/events.metrics:0|p', 1n, 2n],
+      ['stale_write', 'agg/events.metrics:0|s1|["m0"]', 1n, 2n],
+    ]);
+    // Compacted before B's repair, the topic would keep only A's values of those two keys: a reader
+    // would see A's stale round 2 (offset 15), not B's — the case the repair is for.
+    expect(countAndSum(await viewOf(bus, true))).toEqual([15, sum(0, 15)]);
+    const repair = await b.state.round();
+    expect([repair.partitions, repair.series]).toEqual([1, 1]);
+    expect(countAndSum(await viewOf(bus, true))).toEqual([20, sum(0, 20)]);
+
+    // A later owner restores B's state, not A's: B crashes, C resumes at B's offset 20.
+    await b.state.stop();
+    const c = await startState(bus);
+    await c.state.handle(batch(15, 25), fold);
+    expect([stateOf(c.state).agg.metricStats('m0', NOW)!.stats.count, stateOf(c.state).agg.metricStats('m0', NOW)!.stats.sum]).toEqual([25, sum(0, 25)]);
+    await c.state.round();
+    expect(countAndSum(await viewOf(bus))).toEqual([25, sum(0, 25)]);
+    expect(countAndSum(await viewOf(bus, true))).toEqual([25, sum(0, 25)]);
+    await a.state.stop();
+    await c.state.stop();
+  });
+
+  it('a replica that reads a later owner\'s claim drops the partition and writes nothing more for it', async () => {
+    const bus = faultyBus(await newBus());
+    const events: FencingEvent[] = [];
+    const a = await startState(bus.bus, { onFenced: (e) => void events.push(e) });
+    await a.state.handle(batch(0, 10), fold);
+    await a.state.round();
+    const b = await startState(bus.bus);
+    await b.state.handle(batch(10, 12), fold); // B's claim, epoch 2
+    await a.state.handle(batch(10, 15), fold); // A still gets a batch it had fetched
+    await a.state.catchUp();
+    bus.published.length = 0;
+    const report = await a.state.round();
+    expect([report.partitions, bus.published.length, a.state.partitions().length]).toEqual([0, 0, 0]);
+    expect(events.map((e) => [e.kind, e.epoch, e.ownEpoch])).toEqual([['superseded', 2n, 1n]]);
+    await a.state.stop();
+    await b.state.stop();
+  });
+
+  it('of two replicas that pick the same epoch, only the one whose claim is first on the topic writes under it; the other restores again above it', async () => {
+    const bus = await newBus();
+    const slow = delayedBus(bus);
+    const a = await startState(slow.bus);
+    const b = await startState(bus);
+    slow.hold(); // A reads the topic and picks epoch 1, but its claim is delayed
+    await expect(a.state.handle(batch(0, 5), fold)).rejects.toThrow(new StateUnavailableError('another replica claimed agg/events.metrics:0 at epoch 1 first; restoring again above it'));
+    await b.state.handle(batch(0, 5), fold); // B picks epoch 1 too, and its claim is on the topic first
+    await slow.release(); // A's claim of epoch 1 lands second: ignored by B and by readers
+    await b.state.catchUp();
+    expect(b.state.partitions().length).toBe(1);
+    await expect(a.state.handle(batch(0, 5), fold)).resolves.toBeUndefined(); // A restores again: epoch above both claims
+    await a.state.catchUp();
+    await b.state.catchUp();
+    expect([a.state.partitions().length, b.state.partitions().length]).toEqual([1, 0]); // A's new claim supersedes B
+    await a.state.stop();
+    await b.state.stop();
+  });
+
+  it('restores markers and entries written before fencing (no epoch) as epoch 0, and claims epoch 1 over them', async () => {
+    const bus = faultyBus(await newBus());
+    const agg = new StreamingAggregator({ windowSeconds: 3600, rateWindowSeconds: 60 });
+    for (let i = 0; i < 10; i++) agg.recordMetric('m0', undefined, i, T0 + i * 1000, T0 + i * 1000);
+    const base = 'agg/events.metrics:0';
+    // Version 1: magic, version, decimal round [and nextOffset], then the rest — as the aggregator wrote it before epochs.
+    const dec = (n: number) => Buffer.concat([Buffer.from([0, String(n).length]), Buffer.from(String(n))]);
+    const times = Buffer.alloc(16);
+    times.writeDoubleBE(T0 + 9000, 0);
+    times.writeDoubleBE(T0, 8);
+    const v1Entry = Buffer.concat([Buffer.from([0x4c, 0x53, 1]), dec(3), Buffer.from([1]), agg.serializeSeries({ metric: 'm0' })!]);
+    const v1Marker = Buffer.concat([Buffer.from([0x4c, 0x4d, 1]), dec(3), dec(10), times, agg.serializeShared()]);
+    await bus.bus.publishBatch([{ topic: TOPIC, key: `${base}|s1|["m0"]`, value: v1Entry }, { topic: TOPIC, key: `${base}|p`, value: v1Marker }]);
+    expect([decodeSeriesEntry(v1Entry).epoch, decodeMarker(v1Marker).epoch, decodeMarker(v1Marker).entryEpoch]).toEqual([0n, 0n, 0n]);
+    expect(countAndSum(await viewOf(bus.bus))).toEqual([10, sum(0, 10)]);
+    bus.published.length = 0;
+
+    const b = await startState(bus.bus);
+    await b.state.handle(batch(10, 12), fold);
+    const claim = decodeMarker(bus.published.flat()[0]!.value as Buffer);
+    expect([claim.epoch, claim.entryEpoch, claim.round]).toEqual([1n, 0n, 3n]);
+    expect(countAndSum(await viewOf(bus.bus))).toEqual([10, sum(0, 10)]); // the claim still commits the epoch-0 entry
+    await b.state.round();
+    expect(countAndSum(await viewOf(bus.bus))).toEqual([12, sum(0, 12)]);
+    expect(countAndSum(await viewOf(bus.bus, true))).toEqual([12, sum(0, 12)]);
+    await b.state.stop();
   });
 });

@@ -2,8 +2,8 @@ import { StreamingAggregator, type EventTimeWatermark, type SeriesRef } from '@p
 import { CompactedTopicView, type EventBus, type IncomingMessage, type MessageBatch, type OutgoingMessage, type Subscription, type TopicPartition, type TopicPartitionOffset } from '@pipeline/kafka';
 import { StateUnavailableError } from './errors';
 import { committedEntry, LiveStateIndex, type PartitionEntries } from './LiveStateIndex';
-import { markerKey, partitionBase, seriesId, seriesKey, type Slot } from './liveStateKeys';
-import { encodeMarker, encodeSeriesEntry } from './liveStateRecords';
+import { markerKey, parseLiveStateKey, partitionBase, seriesId, seriesKey, type Slot } from './liveStateKeys';
+import { decodeMarker, decodeSeriesEntry, encodeMarker, encodeSeriesEntry } from './liveStateRecords';
 import { nextTurn, SlicedQueue, SLICE_MS } from './SlicedQueue';
 import { performance } from 'node:perf_hooks';
 
@@ -47,6 +47,24 @@ interface OwnedPartition extends LivePartition {
   legacyKeys: string[];
   /** Set while a round serializes the partition (in slices): folding waits for it, so the bytes match `nextOffset`. */
   sealing: Promise<void> | undefined;
+  /** This owner's epoch: one above every epoch the restore saw on the partition's keys. */
+  readonly epoch: bigint;
+  /** The claim marker published before the first round (undefined: none, see `restore`). */
+  claim: Buffer | undefined;
+  /** The claim came back first among the markers of its epoch: this owner may write rounds. */
+  claimSeen: boolean;
+}
+
+/** What `onFenced` reports. */
+export interface FencingEvent {
+  /** `stale_write`: another replica wrote a key of a partition this one owns, with a lower epoch (repaired by the next round). `superseded`: a later owner claimed a partition this one held (dropped, nothing more is written for it). */
+  kind: 'stale_write' | 'superseded';
+  base: string;
+  key: string;
+  /** The epoch of the write seen. */
+  epoch: bigint;
+  /** This replica's epoch for the partition. */
+  ownEpoch: bigint;
 }
 
 export interface ExactlyOnceStateOptions {
@@ -83,6 +101,8 @@ export interface ExactlyOnceStateOptions {
   /** How long a view may take to read the topic to its end (ms, default 60,000). */
   catchUpTimeoutMs?: number;
   logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Each write of a stale owner seen on a partition this process owns, and each partition it lost to a later owner. */
+  onFenced?(event: FencingEvent): void;
 }
 
 export interface RoundReport {
@@ -117,7 +137,7 @@ export interface RoundReport {
  * in the input group. So a round costs what changed, not the whole state.
  *
  * Slots: a series has two keys; a round writes the one not holding the series' committed entry,
- * and an entry counts only when its round is ≤ the marker's (`committedEntry`). A crash halfway
+ * and an entry counts only when its round is ≤ the marker's and it was written in the marker's `entryEpoch` (`committedEntry`). A crash halfway
  * through a round leaves the previous committed entry of every series intact, and the marker still
  * names the previous round: a restore reads exactly the last committed state. The next owner
  * deletes the cut-short round's entries (`garbage`) in its first round, before its first marker.
@@ -131,6 +151,42 @@ export interface RoundReport {
  *
  * A partition this process owns keeps no copy of its entries (its state is live); if it returns
  * after another owner, the state is read from the topic again.
+ *
+ * Fencing. After a rebalance the previous owner may still be writing a round (or write one later:
+ * paused by a long GC or SIGSTOP, it wakes up still believing it owns the partition; Kafka refuses
+ * its offset commit, but nothing refuses its writes to this topic). Every owner therefore writes
+ * under an epoch, and every record carries it:
+ *
+ * - Source: at restore the new owner takes `epoch = 1 + the highest epoch on any key of the
+ *   partition` and publishes a claim — the marker it restored, re-stamped with its epoch (same
+ *   round, offset and state, `entryEpoch` still the previous owner's) — before it folds or writes
+ *   anything. It writes rounds only once its own view has read its claim back as the first marker
+ *   of that epoch on the marker key. Two owners that picked the same epoch (one paused between
+ *   reading the topic and publishing its claim) see the same order of that one key: the one whose
+ *   claim came second gives up (`StateUnavailableError`, retried: it restores again one epoch up).
+ *   So each epoch has one writer, and a later owner's epoch is above the earlier's (it read the
+ *   earlier's claim, acknowledged before the earlier wrote anything). The consumer group generation
+ *   is not used: kafkajs does not expose it.
+ * - Readers (LiveStateIndex, under LiveStatsView and the restore here) order one key's values by
+ *   epoch: a marker replaces the held one only if its (epoch, round) is higher, and an entry whose
+ *   epoch is below the one its slot holds is ignored; both are counted (`fencedWrites`). Only the
+ *   order of one key is relied on: Kafka keeps it (one key, one partition), whereas keys of one
+ *   input partition spread over the topic's partitions and arrive interleaved.
+ * - A marker commits only entries of its `entryEpoch`. The new owner's first round rewrites every
+ *   committed series in its own epoch, so from its first marker on no entry of an older epoch
+ *   counts, whatever round number a stale owner gave it; the claim keeps committing the previous
+ *   owner's entries up to the restored round, so until then readers see exactly the restored state.
+ *   The price: one round of the whole partition state per handover.
+ * - The paused old owner that wakes up: its claim was read by the new owner (so the new epoch is
+ *   higher); its marker lands after the claim on the same key and is ignored; its entries carry the
+ *   old epoch and are never committed by the new owner's markers; and its own view reads the new
+ *   claim, so it drops the partition before its next round (`superseded`; a round already sealed
+ *   checks again before its marker). What readers cannot fence is an older value surviving
+ *   compaction: a stale write (or tombstone) that lands after the new owner's on a key leaves only
+ *   itself once the log is compacted. The new owner reads the topic too: a stale write on a key of a
+ *   partition it owns (`stale_write`) makes its next round rewrite that series (into the other
+ *   slot) or its marker, so the key it depends on is its own again within a round, long before a
+ *   segment is compacted (segment.ms 60 s plus the cleaner's delay).
  */
 export class ExactlyOnceState {
   private readonly owned = new Map<string, OwnedPartition>();
@@ -158,7 +214,9 @@ export class ExactlyOnceState {
     // the partition comes back after an owner elsewhere, it is read from the topic again (`fetch`).
     this.pending = new SlicedQueue(([key, value]) => {
       const bar = key.indexOf('|');
-      if (!this.owned.has(bar < 0 ? key : key.slice(0, bar))) this.index.add(key, value);
+      const owned = this.owned.get(bar < 0 ? key : key.slice(0, bar));
+      if (owned) this.watchOwned(owned, key, value);
+      else this.index.add(key, value);
     }, this.sliceMs);
     this.view = CompactedTopicView.forwarding(this.opts.bus, { topic: this.opts.topic, groupPrefix: `${opts.group}-state-restore`, onMessage: (key, value) => this.pending.push([key, value]) });
   }
@@ -167,6 +225,16 @@ export class ExactlyOnceState {
   async start(): Promise<void> {
     await this.view.start();
     await this.view.catchUp(this.catchUpTimeoutMs);
+  }
+
+  /**
+   * Reads the state topic to its end and applies what was read, a later owner's claim or a stale
+   * owner's write on a partition this process owns included (rounds do this with whatever has
+   * been read already; this waits for the end).
+   */
+  async catchUp(): Promise<void> {
+    await this.view.catchUp(this.catchUpTimeoutMs);
+    this.pending.flush();
   }
 
   /** The input subscription (manual commits): used to seek and to commit after each round. */
@@ -209,7 +277,8 @@ export class ExactlyOnceState {
       this.owned.set(base, p);
       this.ownedBefore.add(base);
       this.indexed().release(base); // live from here on: no copy of it is kept
-      this.opts.logger?.info({ topic: batch.topic, partition: batch.partition, nextOffset: p.nextOffset.toString(), firstOffset: first.toString(), round: p.round.toString() }, 'partition state restored');
+      if (p.claim) await this.claim(p);
+      this.opts.logger?.info({ topic: batch.topic, partition: batch.partition, nextOffset: p.nextOffset.toString(), firstOffset: first.toString(), round: p.round.toString(), epoch: p.epoch.toString() }, 'partition state restored');
     }
     if (first > p.nextOffset) {
       this.opts.logger?.info({ base, from: first.toString(), to: p.nextOffset.toString() }, 'consumer is ahead of the restored state; seeking back');
@@ -275,7 +344,75 @@ export class ExactlyOnceState {
     await this.view.stop();
   }
 
+  /** Publishes `p`'s claim and waits until the view has read it back first among its epoch's markers (see "Fencing"). */
+  private async claim(p: OwnedPartition): Promise<void> {
+    try {
+      await this.opts.bus.publishBatch([{ topic: this.opts.topic, key: markerKey(p.base), value: p.claim! }]);
+      await this.view.catchUp(this.catchUpTimeoutMs);
+      this.pending.flush();
+    } catch (err) {
+      if (this.owned.get(p.base) === p) this.owned.delete(p.base);
+      throw err;
+    }
+    if (this.owned.get(p.base) !== p || !p.claimSeen) {
+      if (this.owned.get(p.base) === p) this.owned.delete(p.base);
+      throw new StateUnavailableError(`another replica claimed ${p.base} at epoch ${p.epoch} first; restoring again above it`);
+    }
+  }
+
+  /**
+   * A message of a partition this process owns, read back from the topic: its own writes pass; a
+   * later owner's claim drops the partition; a stale owner's write is repaired by the next round.
+   */
+  private watchOwned(p: OwnedPartition, key: string, value: Buffer | null): void {
+    const parsed = parseLiveStateKey(key);
+    if (!parsed || parsed.kind === 'legacy') return;
+    const tombstone = !value || value.length === 0;
+    try {
+      if (parsed.kind === 'marker') {
+        if (tombstone) return;
+        const epoch = decodeMarker(value).epoch;
+        if (epoch > p.epoch || (epoch === p.epoch && !p.claimSeen && !(p.claim && value.equals(p.claim)))) this.supersede(p, key, epoch);
+        else if (epoch === p.epoch) p.claimSeen = true;
+        else {
+          this.staleWrite(p, key, epoch);
+          p.dirty = true; // the next round's marker is the key's last value again
+        }
+        return;
+      }
+      const id = seriesId(parsed.ref);
+      if (tombstone) {
+        // This owner never deletes the slot a live committed entry is in: someone else did.
+        const c = p.committed.get(id);
+        if (c && c.slot === parsed.slot && !c.deleted && !p.carry.has(id)) p.carry.set(id, { ref: parsed.ref, removed: false });
+        return;
+      }
+      const epoch = decodeSeriesEntry(value).epoch;
+      if (epoch > p.epoch) this.supersede(p, key, epoch);
+      else if (epoch < p.epoch) {
+        this.staleWrite(p, key, epoch);
+        if (!p.carry.has(id)) p.carry.set(id, { ref: parsed.ref, removed: false }); // rewritten next round, into the slot not hit
+      }
+    } catch {
+      // Undecodable: the index reports it once the partition is read by a reader.
+    }
+  }
+
+  private staleWrite(p: OwnedPartition, key: string, epoch: bigint): void {
+    this.opts.logger?.warn({ base: p.base, key, epoch: epoch.toString(), ownEpoch: p.epoch.toString() }, 'a stale owner wrote to a partition this replica owns; its write is fenced and the next round rewrites the key');
+    this.opts.onFenced?.({ kind: 'stale_write', base: p.base, key, epoch, ownEpoch: p.epoch });
+  }
+
+  private supersede(p: OwnedPartition, key: string, epoch: bigint): void {
+    if (this.owned.get(p.base) !== p) return;
+    this.owned.delete(p.base); // nothing more is written for it; a batch that still comes restores it again above the new epoch
+    this.opts.logger?.warn({ base: p.base, key, epoch: epoch.toString(), ownEpoch: p.epoch.toString() }, 'a later owner claimed this partition; dropping it');
+    this.opts.onFenced?.({ kind: 'superseded', base: p.base, key, epoch, ownEpoch: p.epoch });
+  }
+
   private async partitionRound(p: OwnedPartition, report: RoundReport): Promise<void> {
+    this.pending.flush(); // a later owner's claim read meanwhile drops `p` before it writes anything
+    if (this.owned.get(p.base) !== p) return;
     // The partition is sealed while it is serialized (in slices of a few ms, so a round of
     // thousands of changed series never holds the event loop in one go): `handle` folds nothing
     // into it meanwhile, so the bytes match `nextOffset` exactly. During the writes that follow it
@@ -299,6 +436,8 @@ export class ExactlyOnceState {
         await this.opts.bus.publishBatch(batch);
         publishes++;
       }
+      this.pending.flush();
+      if (this.owned.get(p.base) !== p) return; // superseded while its entries were written: no marker commits them
       await this.opts.bus.publishBatch([{ topic: this.opts.topic, key: markerKey(p.base), value: marker }]);
       publishes++;
     } catch (err) {
@@ -377,18 +516,18 @@ export class ExactlyOnceState {
       const slot: Slot = c ? other(c.slot) : 0;
       const state = w.removed ? undefined : p.agg.serializeSeries(w.ref);
       if (state) {
-        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, state }));
+        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, epoch: p.epoch, state }));
         written.set(id, { slot, deleted: false });
         series++;
       } else if (c && !c.deleted) {
-        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, state: undefined }));
+        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, epoch: p.epoch, state: undefined }));
         written.set(id, { slot, deleted: true });
         series++;
       } else if (!c) {
         put(seriesKey(p.base, slot, w.ref), Buffer.alloc(0)); // whatever a failed round left there
       }
     }
-    const marker = encodeMarker({ round, nextOffset, watermarkMs: p.watermark.ms, producedAtMs: this.now(), shared: p.agg.serializeShared() });
+    const marker = encodeMarker({ round, nextOffset, epoch: p.epoch, entryEpoch: p.epoch, watermarkMs: p.watermark.ms, producedAtMs: this.now(), shared: p.agg.serializeShared() });
     return { round, nextOffset, work, entries, written, series, marker };
   }
 
@@ -414,8 +553,10 @@ export class ExactlyOnceState {
     // A partition owned here before: what this process wrote for it was not indexed, so read it back.
     const index = this.ownedBefore.has(base) ? await this.readBack(base) : this.indexed();
     let part = index.partition(base);
-    const owned = (o: Omit<OwnedPartition, 'topic' | 'partition' | 'base' | 'carry' | 'cleanup' | 'committed' | 'sealing'> & Partial<Pick<OwnedPartition, 'committed' | 'cleanup'>>): OwnedPartition => ({
-      topic, partition, base, carry: new Map(), committed: new Map(), cleanup: new Map(), sealing: undefined, ...o,
+    // See "Fencing": one above every epoch written for the partition, fenced writes included.
+    const epoch = (part?.maxEpoch ?? 0n) + 1n;
+    const owned = (o: Omit<OwnedPartition, 'topic' | 'partition' | 'base' | 'carry' | 'cleanup' | 'committed' | 'sealing' | 'epoch' | 'claim' | 'claimSeen'> & Partial<Pick<OwnedPartition, 'committed' | 'cleanup' | 'carry'>>): OwnedPartition => ({
+      topic, partition, base, carry: new Map(), committed: new Map(), cleanup: new Map(), sealing: undefined, epoch, claim: undefined, claimSeen: false, ...o,
     });
     if (part?.marker) {
       if (!hasBytes(part)) part = (await this.fetch(base)).partition(base)!;
@@ -423,18 +564,29 @@ export class ExactlyOnceState {
       const agg = StreamingAggregator.fromShared(marker.shared!);
       const committed = new Map<string, CommittedSlot>();
       const cleanup = new Map<string, 1 | 2>();
+      const carry = new Map<string, Work>();
       const garbage: OwnedPartition['garbage'] = [];
       for (const series of part.allSeries()) {
-        const c = committedEntry(series, marker.round);
+        const c = committedEntry(series, marker);
         const id = seriesId(series.ref);
         if (c) {
           committed.set(id, { ref: series.ref, slot: c.slot, deleted: c.entry.deleted });
           if (c.entry.deleted) cleanup.set(id, 1);
-          else agg.loadSeries(series.ref, c.entry.state!);
+          else {
+            agg.loadSeries(series.ref, c.entry.state!);
+            carry.set(id, { ref: series.ref, removed: false }); // the first round rewrites it in this owner's epoch
+          }
         }
-        for (const slot of [0, 1] as const) if ((series.slots[slot]?.round ?? 0n) > marker.round) garbage.push({ ref: series.ref, slot });
+        for (const slot of [0, 1] as const) {
+          const e = series.slots[slot];
+          // Above the committed round (cut short), or of another epoch (a stale owner's): never committed again.
+          if (e && slot !== c?.slot && (e.round > marker.round || e.epoch !== marker.entryEpoch)) garbage.push({ ref: series.ref, slot });
+        }
       }
-      return owned({ agg, watermark: this.opts.createWatermark(marker.watermarkMs), nextOffset: marker.nextOffset, dirty: false, round: part.maxRound, committed, cleanup, garbage, legacyKeys: [...part.legacyKeys] });
+      const p = owned({ agg, watermark: this.opts.createWatermark(marker.watermarkMs), nextOffset: marker.nextOffset, dirty: false, round: part.maxRound, committed, cleanup, carry, garbage, legacyKeys: [...part.legacyKeys] });
+      // The claim: the restored marker as it is (it still commits the previous owner's entries), under this epoch.
+      p.claim = encodeMarker({ ...marker, epoch, shared: marker.shared! });
+      return p;
     }
     // No committed round in this format: whatever series entries exist are from a cut-short first round.
     const garbage: OwnedPartition['garbage'] = [];
@@ -446,7 +598,11 @@ export class ExactlyOnceState {
       const agg = StreamingAggregator.deserialize(legacy.state);
       agg.markAllChanged(); // written out in this format by the first round
       this.opts.logger?.info({ base, nextOffset: legacy.nextOffset.toString() }, 'restored a previous-format snapshot; the next round rewrites it as series entries');
-      return owned({ agg, watermark: this.opts.createWatermark(legacy.watermarkMs), nextOffset: legacy.nextOffset, dirty: true, round, garbage, legacyKeys });
+      // No claim: a marker would hide the whole-partition snapshot from a restore before the first
+      // round. Its writers predate fencing, and this epoch is above any a stale one could hold.
+      const p = owned({ agg, watermark: this.opts.createWatermark(legacy.watermarkMs), nextOffset: legacy.nextOffset, dirty: true, round, garbage, legacyKeys });
+      p.claimSeen = true;
+      return p;
     }
     const p = owned({ agg: this.opts.createAggregator(), watermark: this.opts.createWatermark(0), nextOffset: firstOffset, dirty: false, round, garbage, legacyKeys });
     const horizon = this.opts.historyHorizonMs?.();
@@ -459,6 +615,8 @@ export class ExactlyOnceState {
         this.opts.logger?.info({ base, from: firstOffset.toString(), to: start.toString() }, 'new partition: skipping history older than the window');
       }
     }
+    // The claim of a partition with no state: empty at its start offset, committing no entry (of this epoch, none exists yet).
+    p.claim = encodeMarker({ round, nextOffset: p.nextOffset, epoch, entryEpoch: epoch, watermarkMs: 0, producedAtMs: this.now(), shared: p.agg.serializeShared() });
     return p;
   }
 
@@ -519,7 +677,7 @@ function hasBytes(part: PartitionEntries): boolean {
   const marker = part.marker;
   if (!marker?.shared) return false;
   for (const series of part.allSeries()) {
-    const c = committedEntry(series, marker.round);
+    const c = committedEntry(series, marker);
     if (c && !c.entry.deleted && !c.entry.state) return false;
   }
   return true;

@@ -5,6 +5,8 @@ import { decodeMarker, decodeSeriesEntry, type PartitionMarker } from './liveSta
 /** One slot of a series as read from the topic; `state` undefined when deleted or not retained. */
 export interface IndexedEntry {
   round: bigint;
+  /** The owner that wrote it (0: before fencing). */
+  epoch: bigint;
   deleted: boolean;
   state: Uint8Array | undefined;
 }
@@ -27,6 +29,8 @@ export class PartitionEntries {
   marker: IndexedMarker | undefined;
   /** Highest round on any of its keys (a new owner numbers its rounds above it). */
   maxRound = 0n;
+  /** Highest owner epoch on any of its keys, fenced writes included (a new owner claims the one above it). */
+  maxEpoch = 0n;
   /** Keys of the whole-partition snapshot format (written before per-series entries): to delete once a marker is committed. */
   readonly legacyKeys = new Set<string>();
   /** Metric name → its series' slots. A Map: any name, `constructor` too. */
@@ -75,17 +79,25 @@ function isLive(series: IndexedSeries): boolean {
 }
 
 /**
- * The committed entry of a series: of its two slots, the one with the highest round that is ≤ the
- * marker's round (undefined without a marker, or when both slots are above it).
+ * The committed entry of a series: of its two slots, the one written in the marker's `entryEpoch`
+ * with the highest round that is ≤ the marker's round (undefined without a marker, or when no slot
+ * qualifies). An entry of another epoch is never committed: either the owner that took over has
+ * rewritten every series in its own epoch (its first round) and the entry is older than that, or it
+ * was written by a fenced owner after the handover.
  */
-export function committedEntry(series: IndexedSeries, markerRound: bigint | undefined): { slot: Slot; entry: IndexedEntry } | undefined {
-  if (markerRound === undefined) return undefined;
+export function committedEntry(series: IndexedSeries, marker: Pick<IndexedMarker, 'round' | 'entryEpoch'> | undefined): { slot: Slot; entry: IndexedEntry } | undefined {
+  if (marker === undefined) return undefined;
   let best: { slot: Slot; entry: IndexedEntry } | undefined;
   for (const slot of [0, 1] as const) {
     const e = series.slots[slot];
-    if (e && e.round <= markerRound && (!best || e.round > best.entry.round)) best = { slot, entry: e };
+    if (e && e.epoch === marker.entryEpoch && e.round <= marker.round && (!best || e.round > best.entry.round)) best = { slot, entry: e };
   }
   return best;
+}
+
+/** (epoch, round) order of markers: a later owner's marker is above every marker of an earlier one. */
+function markerAbove(m: Pick<IndexedMarker, 'epoch' | 'round'>, held: Pick<IndexedMarker, 'epoch' | 'round'>): boolean {
+  return m.epoch > held.epoch || (m.epoch === held.epoch && m.round > held.round);
 }
 
 /**
@@ -103,6 +115,18 @@ export interface LiveStateIndexOptions {
   /** Whether to keep the state bytes of a partition (default: all); otherwise only rounds and slots are kept. */
   retain?: (base: string) => boolean;
   onError?: (err: unknown, key: string) => void;
+  /** Called for each fenced write: a marker or entry of an owner older than the one the key already holds (see `fencedWrites`). */
+  onFenced?: (fenced: FencedWrite) => void;
+}
+
+/** A write of a stale owner that the index ignored. */
+export interface FencedWrite {
+  key: string;
+  base: string;
+  /** The stale writer's epoch. */
+  epoch: bigint;
+  /** The epoch the key held (a later owner's). */
+  heldEpoch: bigint;
 }
 
 /**
@@ -116,6 +140,9 @@ export class LiveStateIndex {
   private readonly prefix: string;
   private readonly retain: (base: string) => boolean;
   private readonly onError: (err: unknown, key: string) => void;
+  private readonly onFenced: (fenced: FencedWrite) => void;
+  /** Writes ignored because a later owner had written the same key (markers and series entries of stale owners). */
+  fencedWrites = 0;
   private readonly parts = new Map<string, PartitionEntries>();
   private readonly legacySnapshots: SnapshotAssembler;
 
@@ -123,6 +150,7 @@ export class LiveStateIndex {
     this.prefix = options.group === undefined ? '' : `${options.group}/`;
     this.retain = options.retain ?? (() => true);
     this.onError = options.onError ?? (() => undefined);
+    this.onFenced = options.onFenced ?? (() => undefined);
     this.legacySnapshots = new SnapshotAssembler(options.group, this.onError, { retain: this.retain });
   }
 
@@ -150,9 +178,21 @@ export class LiveStateIndex {
       if (parsed.kind === 'marker') {
         if (tombstone) return none; // markers are never deleted by the writer
         const m = decodeMarker(value);
-        if (part.marker && part.marker.round >= m.round) return none;
-        part.marker = { ...m, shared: this.retain(parsed.base) ? own(m.shared) : undefined };
+        if (m.epoch > part.maxEpoch) part.maxEpoch = m.epoch;
         if (m.round > part.maxRound) part.maxRound = m.round;
+        const held = part.marker;
+        if (held && !markerAbove(m, held)) {
+          // One key's messages arrive in the order they were written: a lower epoch after a higher
+          // one is an owner that kept writing after the partition was handed over.
+          if (m.epoch < held.epoch) this.fenced({ key, base: parsed.base, epoch: m.epoch, heldEpoch: held.epoch });
+          return none;
+        }
+        part.marker = { ...m, shared: this.retain(parsed.base) ? own(m.shared) : undefined };
+        if (held && held.entryEpoch !== m.entryEpoch) {
+          // A new owner's first round: every metric of the partition now reads entries of its epoch.
+          part.pending.clear();
+          return { metrics: [...part.metrics.keys()], marker: parsed.base };
+        }
         const reached: string[] = [];
         for (const [metric, round] of part.pending) {
           if (round <= m.round) {
@@ -179,16 +219,23 @@ export class LiveStateIndex {
         return { metrics: [ref.metric], marker: undefined };
       }
       const e = decodeSeriesEntry(value);
+      if (e.epoch > part.maxEpoch) part.maxEpoch = e.epoch;
+      if (e.round > part.maxRound) part.maxRound = e.round;
+      const heldEpoch = series?.slots[slot]?.epoch;
+      if (heldEpoch !== undefined && e.epoch < heldEpoch) {
+        // The slot holds a later owner's entry: this one comes from a stale owner (same-key order).
+        this.fenced({ key, base: parsed.base, epoch: e.epoch, heldEpoch });
+        return none;
+      }
       if (!series) {
         series = { ref, slots: [undefined, undefined] };
         if (ref.group === undefined) metric.overall = series;
         else metric.groups.set(ref.group, series);
       }
       const wasLive = isLive(series);
-      series.slots[slot] = { round: e.round, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined };
+      series.slots[slot] = { round: e.round, epoch: e.epoch, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined };
       part.liveSeries += Number(isLive(series)) - Number(wasLive);
-      if (e.round > part.maxRound) part.maxRound = e.round;
-      if (!part.marker || e.round > part.marker.round) {
+      if (!part.marker || e.round > part.marker.round || e.epoch !== part.marker.entryEpoch) {
         const pending = part.pending.get(ref.metric);
         if (pending === undefined || e.round > pending) part.pending.set(ref.metric, e.round);
       }
@@ -197,6 +244,11 @@ export class LiveStateIndex {
       this.onError(err, key);
       return none;
     }
+  }
+
+  private fenced(f: FencedWrite): void {
+    this.fencedWrites++;
+    this.onFenced(f);
   }
 
   partition(base: string): PartitionEntries | undefined {

@@ -1,7 +1,7 @@
 import { StreamingAggregator, type MetricCounts, type SeriesRef } from '@pipeline/aggregation';
 import { partitionForKey } from '@pipeline/kafka';
 import { windowBounds, type AnswerCompleteness, type LiveMetricStats, type LiveRates, type LiveSeriesStats, type LiveTopK, type MetricCompleteness } from './answerCompleteness';
-import { committedEntry, LiveStateIndex, type PartitionEntries } from './LiveStateIndex';
+import { committedEntry, LiveStateIndex, type FencedWrite, type PartitionEntries } from './LiveStateIndex';
 import { partitionBase, seriesId } from './liveStateKeys';
 import { SlicedQueue } from './SlicedQueue';
 
@@ -76,13 +76,20 @@ export class LiveStatsView {
    * `group`: the aggregator deployment whose state to read (default: any). `cachedMetrics`: merged
    * metric states kept for the next read (least recently read dropped first; default 1,000): bounds
    * the decoded copies a reader paging through every metric leaves behind. `inputPartitions`: input
-   * topic → its partition count, for `partitions_total` (also `setInputPartitions`).
+   * topic → its partition count, for `partitions_total` (also `setInputPartitions`). `onFenced`:
+   * each write of a stale aggregator the view ignored (see `fencedWrites`).
    */
   constructor(
-    options: { group?: string; onError?: (err: unknown, key: string) => void; cachedMetrics?: number; inputPartitions?: ReadonlyMap<string, number> } = {},
+    options: {
+      group?: string;
+      onError?: (err: unknown, key: string) => void;
+      onFenced?: (fenced: FencedWrite) => void;
+      cachedMetrics?: number;
+      inputPartitions?: ReadonlyMap<string, number>;
+    } = {},
   ) {
     this.group = options.group;
-    this.index = new LiveStateIndex({ group: options.group, onError: options.onError });
+    this.index = new LiveStateIndex({ group: options.group, onError: options.onError, onFenced: options.onFenced });
     this.cacheSize = Math.max(1, options.cachedMetrics ?? 1000);
     for (const [topic, count] of options.inputPartitions ?? []) this.setInputPartitions(topic, count);
   }
@@ -216,6 +223,16 @@ export class LiveStatsView {
     return undefined;
   }
 
+  /**
+   * Markers and series entries ignored because a later owner of their partition had already written
+   * the same key: writes of an aggregator replica that kept going after a rebalance gave its
+   * partition to another (see ExactlyOnceState, "Fencing").
+   */
+  get fencedWrites(): number {
+    this.queue.flush();
+    return this.index.fencedWrites;
+  }
+
   /** Whether any partition has reported a committed round. */
   get ready(): boolean {
     this.queue.flush();
@@ -253,7 +270,7 @@ export class LiveStatsView {
     if (!marker?.shared) return undefined;
     let agg: StreamingAggregator | undefined;
     for (const series of part.seriesOf(name)) {
-      const c = committedEntry(series, marker.round);
+      const c = committedEntry(series, marker);
       if (!c?.entry.state) continue;
       agg ??= this.template(part).emptyLike();
       agg.loadSeries(series.ref, c.entry.state);
@@ -317,7 +334,7 @@ export class LiveStatsView {
     for (const base of this.index.bases()) {
       const part = this.index.partition(base)!;
       const overall = part.metrics.get(name)?.overall;
-      if (overall && committedEntry(overall, part.marker?.round)?.entry.deleted === false) return true;
+      if (overall && committedEntry(overall, part.marker)?.entry.deleted === false) return true;
     }
     return false;
   }

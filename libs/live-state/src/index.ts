@@ -5,7 +5,7 @@ export type { AllStatsPage, AllStatsQuery, PlannedSeries, SeriesCapRefusal } fro
 export { windowBounds } from './answerCompleteness';
 export type { AnswerCompleteness, LiveMetricStats, LiveRates, LiveSeriesStats, LiveTopK, MetricCompleteness } from './answerCompleteness';
 export { LiveStateIndex, committedEntry } from './LiveStateIndex';
-export type { IndexedEntry, IndexedMarker, IndexedSeries, LiveStateIndexOptions, PartitionEntries } from './LiveStateIndex';
+export type { FencedWrite, IndexedEntry, IndexedMarker, IndexedSeries, LiveStateIndexOptions, PartitionEntries } from './LiveStateIndex';
 export { markerKey, parseLiveStateKey, parsePartitionBase, partitionBase, seriesId, seriesKey } from './liveStateKeys';
 export type { LiveStateKey, Slot } from './liveStateKeys';
 export { decodeMarker, decodeSeriesEntry, encodeMarker, encodeSeriesEntry } from './liveStateRecords';

@@ -3,19 +3,30 @@ import { LiveStateFormatError } from './errors';
 /**
  * Values of the state topic's keys (see liveStateKeys.ts).
  *
- * Marker, written last in a round, once every series entry of the round was acknowledged:
- *   magic "LM" (u16) · version u8 · round · nextOffset (each a decimal string: u16 length + ASCII) ·
- *   watermarkMs f64 · producedAtMs f64 · shared state (the rest: `StreamingAggregator.serializeShared`).
+ * Marker, written last in a round, once every series entry of the round was acknowledged (and by a
+ * new owner as its claim, see ExactlyOnceState):
+ *   magic "LM" (u16) · version u8 · round · nextOffset · epoch · entryEpoch (each a decimal string:
+ *   u16 length + ASCII) · watermarkMs f64 · producedAtMs f64 · shared state (the rest:
+ *   `StreamingAggregator.serializeShared`).
  * Series entry:
- *   magic "LS" (u16) · version u8 · round (decimal string) · kind u8 (1 state, 0 deleted) ·
+ *   magic "LS" (u16) · version u8 · round · epoch (decimal strings) · kind u8 (1 state, 0 deleted) ·
  *   series state (the rest: `StreamingAggregator.serializeSeries`; empty when deleted).
  *
+ * Version 1 (before fencing) had no epochs: it reads as epoch 0 and entry epoch 0, so a state
+ * written by an older aggregator restores as it was; only version 2 is written.
+ *
  * Rounds number a partition's snapshot rounds (1, 2, …, never reused: a new owner continues above
- * every round it saw). A series entry belongs to the committed state if its round is the highest of
- * its two slots that is ≤ the marker's round; entries above it are from a round not (yet) committed.
+ * every round it saw). Epochs number its owners (each new owner claims one above every epoch it saw).
+ * A series entry belongs to the committed state if it was written in the marker's `entryEpoch` and
+ * its round is the highest of its two slots that is ≤ the marker's round; other entries are from a
+ * round not (yet) committed, or from a fenced (stale) owner.
  */
 export interface PartitionMarker {
   round: bigint;
+  /** The owner that wrote it (0: written before fencing). A marker replaces the one held only if (epoch, round) is higher. */
+  epoch: bigint;
+  /** The epoch whose series entries it commits: its own, except in a claim, which commits what the previous owner did. */
+  entryEpoch: bigint;
   /** Every input message below this offset is in the state. */
   nextOffset: bigint;
   watermarkMs: number;
@@ -25,13 +36,17 @@ export interface PartitionMarker {
 
 export interface SeriesEntry {
   round: bigint;
+  /** The owner that wrote it (0: written before fencing). */
+  epoch: bigint;
   /** Undefined: the series was deleted in this round. */
   state: Uint8Array | undefined;
 }
 
 const MARKER_MAGIC = 0x4c4d;
 const ENTRY_MAGIC = 0x4c53;
-const VERSION = 1;
+const VERSION = 2;
+/** Records without epochs (read as epoch 0). */
+const VERSION_NO_EPOCH = 1;
 
 function decimal(n: bigint): Buffer {
   const text = Buffer.from(n.toString(), 'ascii');
@@ -50,51 +65,72 @@ function readDecimal(bytes: Buffer, at: number, what: string): [bigint, number] 
   return [BigInt(text), at + 2 + len];
 }
 
-function checkHead(bytes: Buffer, magic: number, what: string): void {
+/** The record's version (1 or 2). */
+function checkHead(bytes: Buffer, magic: number, what: string): number {
   if (bytes.length < 3 || bytes.readUInt16BE(0) !== magic) throw new LiveStateFormatError(`not a ${what} (bad magic)`);
   const version = bytes.readUInt8(2);
-  if (version !== VERSION) throw new LiveStateFormatError(`unsupported ${what} version ${version} (expected ${VERSION})`);
+  if (version !== VERSION && version !== VERSION_NO_EPOCH) throw new LiveStateFormatError(`unsupported ${what} version ${version} (expected ${VERSION_NO_EPOCH} or ${VERSION})`);
+  return version;
 }
 
-export function encodeMarker(m: PartitionMarker): Buffer {
+/** Epochs default to 0 (as a record written before fencing reads). */
+type WithOptionalEpochs<T> = Omit<T, 'epoch' | 'entryEpoch'> & Partial<Pick<PartitionMarker, 'epoch' | 'entryEpoch'>>;
+
+export function encodeMarker(m: WithOptionalEpochs<PartitionMarker>): Buffer {
   const head = Buffer.alloc(3);
   head.writeUInt16BE(MARKER_MAGIC, 0);
   head.writeUInt8(VERSION, 2);
   const times = Buffer.alloc(16);
   times.writeDoubleBE(m.watermarkMs, 0);
   times.writeDoubleBE(m.producedAtMs, 8);
-  return Buffer.concat([head, decimal(m.round), decimal(m.nextOffset), times, m.shared]);
+  const epoch = m.epoch ?? 0n;
+  return Buffer.concat([head, decimal(m.round), decimal(m.nextOffset), decimal(epoch), decimal(m.entryEpoch ?? epoch), times, m.shared]);
 }
 
 export function decodeMarker(bytes: Buffer): PartitionMarker {
-  checkHead(bytes, MARKER_MAGIC, 'partition marker');
+  const version = checkHead(bytes, MARKER_MAGIC, 'partition marker');
   const [round, p1] = readDecimal(bytes, 3, 'partition marker');
-  const [nextOffset, p2] = readDecimal(bytes, p1, 'partition marker');
+  const [nextOffset, afterOffset] = readDecimal(bytes, p1, 'partition marker');
+  let p2 = afterOffset;
+  let epoch = 0n;
+  let entryEpoch = 0n;
+  if (version === VERSION) {
+    [epoch, p2] = readDecimal(bytes, p2, 'partition marker');
+    [entryEpoch, p2] = readDecimal(bytes, p2, 'partition marker');
+  }
   if (bytes.length < p2 + 16) throw new LiveStateFormatError('partition marker is truncated');
-  return { round, nextOffset, watermarkMs: bytes.readDoubleBE(p2), producedAtMs: bytes.readDoubleBE(p2 + 8), shared: bytes.subarray(p2 + 16) };
+  return { round, nextOffset, epoch, entryEpoch, watermarkMs: bytes.readDoubleBE(p2), producedAtMs: bytes.readDoubleBE(p2 + 8), shared: bytes.subarray(p2 + 16) };
 }
 
-export function encodeSeriesEntry(e: SeriesEntry): Buffer {
+export function encodeSeriesEntry(e: Omit<SeriesEntry, 'epoch'> & Partial<Pick<SeriesEntry, 'epoch'>>): Buffer {
   // One allocation per entry: a round of 10,000 changed series writes 10,000 of them.
   const round = e.round.toString();
+  const epoch = (e.epoch ?? 0n).toString();
   const state = e.state ?? EMPTY;
-  const out = Buffer.allocUnsafe(3 + 2 + round.length + 1 + state.length);
+  const out = Buffer.allocUnsafe(3 + 2 + round.length + 2 + epoch.length + 1 + state.length);
   out.writeUInt16BE(ENTRY_MAGIC, 0);
   out.writeUInt8(VERSION, 2);
-  out.writeUInt16BE(round.length, 3);
-  out.write(round, 5, 'ascii');
-  out.writeUInt8(e.state ? 1 : 0, 5 + round.length);
-  out.set(state, 6 + round.length);
+  let at = 3;
+  for (const text of [round, epoch]) {
+    out.writeUInt16BE(text.length, at);
+    out.write(text, at + 2, 'ascii');
+    at += 2 + text.length;
+  }
+  out.writeUInt8(e.state ? 1 : 0, at);
+  out.set(state, at + 1);
   return out;
 }
 
 const EMPTY = new Uint8Array(0);
 
 export function decodeSeriesEntry(bytes: Buffer): SeriesEntry {
-  checkHead(bytes, ENTRY_MAGIC, 'series entry');
-  const [round, p] = readDecimal(bytes, 3, 'series entry');
+  const version = checkHead(bytes, ENTRY_MAGIC, 'series entry');
+  const [round, afterRound] = readDecimal(bytes, 3, 'series entry');
+  let p = afterRound;
+  let epoch = 0n;
+  if (version === VERSION) [epoch, p] = readDecimal(bytes, p, 'series entry');
   if (bytes.length < p + 1) throw new LiveStateFormatError('series entry is truncated');
   const kind = bytes.readUInt8(p);
   if (kind > 1) throw new LiveStateFormatError(`series entry kind must be 0 (deleted) or 1 (state), got ${kind}`);
-  return { round, state: kind === 1 ? bytes.subarray(p + 1) : undefined };
+  return { round, epoch, state: kind === 1 ? bytes.subarray(p + 1) : undefined };
 }
