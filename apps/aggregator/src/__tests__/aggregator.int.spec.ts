@@ -141,6 +141,48 @@ describe('aggregator on a real broker', () => {
     expect(metricValue(text, 'pipeline_aggregator_snapshot_chunks_total')).toBeGreaterThan(metricValue(text, 'pipeline_aggregator_partition_snapshots_total')!);
   });
 
+  it('ends with exact counts when a replica is paused (SIGSTOP) across a rebalance and resumed (SIGCONT) after the other took its partitions', async () => {
+    const group = `aggp-${randomUUID().slice(0, 8)}`;
+    const tag = randomUUID().slice(0, 8);
+    const names = Array.from({ length: 9 }, (_, i) => `pause_${tag}_${i}`); // spread over every partition of events.metrics
+    const fast = { KAFKA_SESSION_TIMEOUT_MS: '6000' }; // the paused replica leaves the group 6 s into its pause
+    const paused = await aggregator(group, fast);
+    const other = await aggregator(group, fast);
+    procs.push(paused, other);
+    const gw = await gatewayFor(group);
+    gateways.push(gw);
+    const sent = new Map(names.map((n) => [n, [] as number[]]));
+    const postAll = async (batch: number) => {
+      for (const name of names) {
+        const xs = values(50, batch * 31 + name.length);
+        sent.get(name)!.push(...xs);
+        await post(gw.url, name, xs);
+      }
+    };
+    await postAll(0);
+    for (const name of names) await gw.waitForCount(name, 50);
+    await postAll(1); // folded by the replica about to be paused, maybe not yet written
+    process.kill(paused.pid, 'SIGSTOP');
+    try {
+      await postAll(2);
+      // The other replica takes every partition once the paused one's session expires, and counts it all.
+      for (const name of names) await gw.waitForCount(name, 150, 60_000);
+      await postAll(3);
+    } finally {
+      process.kill(paused.pid, 'SIGCONT'); // it wakes up believing it still owns its partitions
+    }
+    await postAll(4);
+    await new Promise((r) => setTimeout(r, 8000)); // the woken replica rejoins, a rebalance hands partitions back
+    await postAll(5);
+    for (const name of names) {
+      const e = exact(sent.get(name)!);
+      const s = await gw.waitForCount(name, e.count, 60_000);
+      expect([name, s.stats.count, s.stats.sum, s.stats.min, s.stats.max, s.total_events]).toEqual([name, e.count, e.sum, e.min, e.max, e.count]);
+    }
+    await new Promise((r) => setTimeout(r, 1500)); // and it stays exact
+    for (const name of names) expect([name, (await gw.stats(name)).stats.count]).toEqual([name, 300]);
+  });
+
   it('counts events older than the window as late instead of folding them into a window', async () => {
     const group = `aggl-${randomUUID().slice(0, 8)}`;
     const metric = `late_${randomUUID().slice(0, 8)}`;
