@@ -27,7 +27,7 @@ import type {
   TopicSpec,
 } from './EventBus';
 import { BrokerHealth } from './BrokerHealth';
-import { BusError, hasKafkaError, toBusError } from './errors';
+import { BusError, hasKafkaError, toBusError, withRetries } from './errors';
 import { explainRefusal } from './explainRefusal';
 import { fixKafkaJsIdleLoop } from './kafkajsIdleLoopFix';
 import { produceWithDeadline } from './produceWithDeadline';
@@ -435,6 +435,24 @@ export class KafkaJsBus implements EventBus {
     };
   }
 
+  /**
+   * An admin read about `topic`, retried (with backoff, up to 5 times) on a retriable refusal such as
+   * NOT_LEADER_OR_FOLLOWER, which a topic answers for a moment after it was created or its leader
+   * moved; each retry refreshes the topic's metadata first. kafkajs's admin does not retry these.
+   */
+  private async adminRead<T>(topic: string, read: () => Promise<T>): Promise<T> {
+    this.health.throwIfDown();
+    await this.connectAdmin();
+    let attempt = 0;
+    return withRetries(
+      async () => {
+        if (attempt++ > 0) await this.admin.fetchTopicMetadata({ topics: [topic] });
+        return read();
+      },
+      { retries: 5, baseMs: 100, maxMs: 1_000 },
+    );
+  }
+
   async partitionsFor(topic: string): Promise<number[]> {
     this.health.throwIfDown();
     await this.connectAdmin();
@@ -443,27 +461,21 @@ export class KafkaJsBus implements EventBus {
   }
 
   async highWatermarks(topic: string): Promise<Map<number, bigint>> {
-    this.health.throwIfDown();
-    await this.connectAdmin();
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await this.adminRead(topic, () => this.admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   }
 
   async offsetsForTime(topic: string, timestampMs: number): Promise<Map<number, bigint>> {
-    this.health.throwIfDown();
-    await this.connectAdmin();
-    const [at, ends] = await Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), this.admin.fetchTopicOffsets(topic)]);
+    const [at, ends] = await this.adminRead(topic, () => Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), this.admin.fetchTopicOffsets(topic)]));
     return new Map(at.map((o) => [o.partition, o.offset === '-1' ? BigInt(ends.find((e) => e.partition === o.partition)!.high) : BigInt(o.offset)]));
   }
 
   async readRange(options: ReadRangeOptions): Promise<{ read: number }> {
     const { topic, signal } = options;
-    this.health.throwIfDown();
-    await this.connectAdmin();
     const fromMs = options.fromMs ?? 0;
     const toMs = options.toMs ?? Date.now();
     const wanted = options.partitions ? new Set(options.partitions) : undefined;
-    const [starts, ends] = await Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, fromMs), this.admin.fetchTopicOffsets(topic)]);
+    const [starts, ends] = await this.adminRead(topic, () => Promise.all([this.admin.fetchTopicOffsetsByTimestamp(topic, fromMs), this.admin.fetchTopicOffsets(topic)]));
     // Record timestamps are not strictly ordered, so read from the first offset at/after fromMs up to
     // the high watermark at job start, and filter every record by its timestamp.
     const ranges = new Map<number, { start: bigint; end: bigint }>();
