@@ -8,9 +8,13 @@
  *      groups + 10 overall series) with one lognormal latency per series per second for 300 s,
  *      i.e. every 1 s bucket of every window non-empty; plus the serialized snapshot size.
  *   3. serialize / deserialize / merge time of that 10,000-series state.
+ *   4. expire rounds: the same 10,000 filled series, then 60 s more of event time with five
+ *      `expire` calls per second (200 ms snapshot rounds), once with every series getting its event
+ *      each second and once with 1 % of them: duration of each `expire` call (p50 / p99 / max) and
+ *      the total per second of event time.
  *   Memory runs three times: default V8 flags, --max-semi-space-size=16, and =8 (as deployed).
  *
- * Options: `--events N` (throughput events), `--phase throughput|memory` (default both),
+ * Options: `--events N` (throughput events), `--phase throughput|memory|expire` (default all),
  * `--sub-windows N` (memory phase).
  */
 import { spawnSync } from 'node:child_process';
@@ -127,6 +131,53 @@ async function memory(): Promise<Record<string, string>> {
   };
 }
 
+/** Phase 4: the cost of `expire` each snapshot round at 10,000 live series, busy and mostly quiet. */
+function expireRounds(): Record<string, Record<string, string>> {
+  const metrics = Array.from({ length: 10 }, (_, i) => `metric_${i}`);
+  const groups = Array.from({ length: 999 }, (_, i) => `group_${i}`);
+  const normal = normalSampler(3);
+  const values = new Float64Array(1 << 20).map(() => Math.exp(3 + 0.8 * normal()));
+  const out: Record<string, Record<string, string>> = {};
+  for (const share of [1, 0.01]) {
+    const agg = new StreamingAggregator();
+    let events = 0;
+    const second = (s: number, every: number): void => {
+      const t = T0 + s * 1000;
+      for (let mi = 0; mi < metrics.length; mi++) {
+        for (let gi = 0; gi < groups.length; gi += every) {
+          agg.recordMetric(metrics[mi], groups[gi], values[events & 0xfffff], t + (events % 1000), t);
+          events++;
+        }
+      }
+    };
+    for (let s = 0; s < 300; s++) {
+      second(s, 1);
+      agg.expire(T0 + s * 1000);
+    }
+    gc();
+    const calls: number[] = [];
+    for (let s = 300; s < 360; s++) {
+      for (let r = 0; r < 5; r++) {
+        if (r === 1) second(s, Math.round(1 / share)); // the second's events arrive after its first round
+        const t0 = process.hrtime.bigint();
+        agg.expire(T0 + s * 1000 + r * 200);
+        calls.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }
+    const sorted = [...calls].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    const c = agg.counters();
+    out[`${share * 100} % changing`] = {
+      'live series': String(c.activeSeries),
+      'expire calls': String(calls.length),
+      'expire ms p50 / p99 / max': `${at(0.5).toFixed(3)} / ${at(0.99).toFixed(3)} / ${sorted[sorted.length - 1].toFixed(3)}`,
+      'expire ms per second of event time': (calls.reduce((a, b) => a + b, 0) / 60).toFixed(3),
+      'windowExpirations': c.windowExpirations.toLocaleString('en-US'),
+    };
+  }
+  return out;
+}
+
 function printTable(title: string, columns: Record<string, Record<string, string>>): void {
   const names = Object.keys(columns);
   const keys = Object.keys(columns[names[0]]);
@@ -145,7 +196,10 @@ function memoryInChild(nodeFlags: string[], args: string[]): Record<string, stri
 }
 
 const phase = arg('phase', 'both');
-if (phase === 'memory') {
+if (phase === 'expire') {
+  console.log(`node ${process.version}, ${new Date().toISOString()}`);
+  printTable('4. expire rounds at 10,000 live series (5 per second of event time)', expireRounds());
+} else if (phase === 'memory') {
   // Child mode: print the result as JSON for the parent.
   void memory().then((rows) => console.log(JSON.stringify(rows)));
 } else {
@@ -160,5 +214,6 @@ if (phase === 'memory') {
       'semi-space 16 MB': memoryInChild(['--max-semi-space-size=16'], []),
       'semi-space 8 MB (deployed)': memoryInChild(['--max-semi-space-size=8'], []),
     });
+    printTable('4. expire rounds at 10,000 live series (5 per second of event time)', expireRounds());
   }
 }

@@ -230,6 +230,15 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
     return n;
   }
 
+  /**
+   * The first second (epoch) at which `expire` drops a bucket: the oldest bucket's last second plus
+   * the window (Infinity when empty). Until then `expire` changes nothing. Recording and merging can
+   * move it either way.
+   */
+  get expiresAtSecond(): number {
+    return this.len === 0 ? Infinity : this.base + this.lastSecondOf(this.head) + this.windowSeconds;
+  }
+
   /** Drops buckets that have left the window at `nowMs` (second ≤ nowSec - windowSeconds); returns how many. */
   expire(nowMs: number): number {
     return this.dropBefore(Math.floor(nowMs / 1000) - this.windowSeconds + 1);

@@ -235,6 +235,19 @@ export class WindowedQuantiles {
   }
 
   /**
+   * The first second (epoch) at which `expire` empties a sub-window: the oldest held sub-window's
+   * end plus the window, minus one (Infinity when none is held). Until then `expire` changes nothing.
+   */
+  get expiresAtSecond(): number {
+    let oldest = Infinity;
+    for (let s = 0; s < this.slots; s++) {
+      const stamp = this.meta[s * MS];
+      if (stamp !== -Infinity && stamp < oldest) oldest = stamp;
+    }
+    return oldest === Infinity ? Infinity : (oldest + 1) * this.subSeconds + this.windowSeconds - 1;
+  }
+
+  /**
    * Empties sub-windows entirely older than the window at `nowMs` (a series that stays idle is
    * dropped whole by its owner).
    */
