@@ -1,9 +1,9 @@
 // ESLint for the whole workspace (run per project by `nx run-many -t lint`).
 // typescript-eslint's recommended rules, plus Nx's module-boundary rule, which reads the tags in each
 // project.json:
-//   type:contracts  event schemas, topic names, generated gRPC code: imports only contracts
+//   type:contracts  event schemas, topic names: imports only contracts
 //   type:algo       pure algorithms (aggregation, ml, batch): contracts and other algos
-//   type:adapter    Kafka, HTTP runtime, registries: algos and contracts
+//   type:adapter    Kafka, HTTP runtime, registries, gRPC (generated code and the predictor client): algos and contracts
 //   type:app        services: adapters, algos, contracts — never another app
 //   type:composition  apps/embedded: runs the six apps in one process, so it may import them
 //   type:testing    test helpers: anything
