@@ -271,4 +271,25 @@ describe('SlidingWindow', () => {
     );
     expect(() => new SlidingWindow({ windowSeconds: 1.5 })).toThrow(new InvalidArgumentError('windowSeconds must be a positive integer, got 1.5'));
   });
+
+  it('lists the 1 s buckets of its newest seconds (recentCounts) whose sums are countInLast at or after the newest second', () => {
+    const rand = seededRandom(5);
+    const w = new SlidingWindow({ windowSeconds: 120, fineSeconds: 30, coarseSeconds: 5 });
+    const t0 = Date.UTC(2026, 11, 7);
+    for (let i = 0; i < 2000; i++) w.record(rand(), t0 + Math.floor(rand() * 200_000));
+    const pairs = w.recentCounts(30);
+    const newest = w.newestSecond!;
+    expect(pairs[pairs.length - 2]).toBe(newest);
+    expect(pairs[0]).toBeGreaterThan(newest - 30);
+    for (let ahead = 0; ahead <= 31; ahead++) {
+      const nowSec = newest + ahead;
+      for (const span of [1, 10, 30]) {
+        let sum = 0;
+        for (let i = 0; i < pairs.length; i += 2) if (pairs[i]! > nowSec - span) sum += pairs[i + 1]!;
+        expect(sum).toBe(w.countInLast(span, nowSec * 1000 + 999));
+      }
+    }
+    expect(new SlidingWindow().recentCounts(5)).toEqual([]);
+    expect(() => w.recentCounts(31)).toThrow('spanSeconds must be an integer from 1 to 30, got 31');
+  });
 });

@@ -221,6 +221,26 @@ export class SlidingWindow implements Accumulator<WindowStats, Uint8Array> {
   }
 
   /**
+   * The 1 s buckets of the seconds `(newest − spanSeconds, newest]` (newest: the newest bucket's
+   * second) as `[second, count]` pairs, oldest first; `spanSeconds` at most `fineSeconds`, where every
+   * bucket is one second. For any `nowMs` at or after the newest second, `countInLast(s, nowMs)` with
+   * `s` ≤ `spanSeconds` is the sum of the counts of these pairs whose second is above `nowSec − s`.
+   */
+  recentCounts(spanSeconds: number): number[] {
+    if (!(Number.isInteger(spanSeconds) && spanSeconds >= 1 && spanSeconds <= this.fineSeconds)) {
+      throw new InvalidArgumentError(`spanSeconds must be an integer from 1 to ${this.fineSeconds}, got ${String(spanSeconds)}`);
+    }
+    const out: number[] = [];
+    if (this.len === 0) return out;
+    const end = this.head + this.len;
+    const lo = this.keys[(end - 1) * KS] - spanSeconds;
+    let slot = end;
+    while (slot > this.head && this.keys[(slot - 1) * KS] > lo) slot--;
+    for (; slot < end; slot++) out.push(this.base + this.keys[slot * KS], this.keys[slot * KS + 1]);
+    return out;
+  }
+
+  /**
    * Buckets dropped for leaving the window (by `expire`, by a newer event or by a merge) since the
    * last call; resets the tally.
    */

@@ -711,6 +711,24 @@ export class StreamingAggregator {
     this.schedule(series);
   }
 
+  /**
+   * The window of a `serializeSeries` state of an overall series (`overall`) or a group, decoded
+   * without its percentile sketches: what a reader needs for rates (`SlidingWindow.recentCounts`).
+   */
+  static readSeriesWindow(bytes: Uint8Array, overall: boolean): SlidingWindow {
+    const r = new ByteReader(bytes);
+    const version = r.u8();
+    if (version !== SERIES_VERSION) throw new DeserializationError(`series snapshot version must be ${SERIES_VERSION}, got ${version}`);
+    r.varUint(); // window seconds
+    if (overall) {
+      r.varUint(); // total, late and future events
+      r.varUint();
+      r.varUint();
+    }
+    r.varInt(); // last-seen ms
+    return SlidingWindow.readFrom(r);
+  }
+
   /** An empty aggregator with the options a `serialize` or `serializeShared` state was made with (reads only its header). */
   static emptyFrom(bytes: Uint8Array): StreamingAggregator {
     return StreamingAggregator.readHeader(new ByteReader(bytes)).agg;

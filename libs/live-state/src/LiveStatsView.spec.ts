@@ -1,5 +1,6 @@
 import { StreamingAggregator, type SeriesRef } from '@pipeline/aggregation';
 import { partitionForKey } from '@pipeline/kafka';
+import { seededRandom } from '@pipeline/testing';
 import { markerKey, partitionBase, seriesKey, type Slot } from './liveStateKeys';
 import { encodeMarker, encodeSeriesEntry } from './liveStateRecords';
 import { LiveStatsView } from './LiveStatsView';
@@ -114,6 +115,60 @@ describe('LiveStatsView', () => {
         partitions_reported: 1, partitions_total: null, late_events: 0, future_events: 0,
       },
     });
+  });
+
+  it('answers rates as one aggregator fed every partition would, from each metric\'s overall entries only', () => {
+    const rand = seededRandom(17);
+    for (const coarseBucketSeconds of [1, 5]) {
+      const options = { windowSeconds: 120, rateWindowSeconds: 30, coarseBucketSeconds };
+      const parts = Array.from({ length: 3 }, () => new StreamingAggregator(options));
+      const single = new StreamingAggregator(options);
+      let nowMs = T0;
+      for (let i = 0; i < 3000; i++) {
+        nowMs += Math.floor(rand() * 90);
+        const metric = `m${Math.floor(rand() * 12)}`;
+        const group = rand() < 0.5 ? undefined : `g${Math.floor(rand() * 3)}`;
+        // Mostly recent, some into older blocks, a few stamped up to 20 s ahead of the clock.
+        const eventMs = nowMs + Math.floor((rand() < 0.05 ? 20_000 : rand() < 0.2 ? -100_000 : -3_000) * rand());
+        const value = rand() * 10;
+        parts[Math.floor(rand() * 3)]!.recordMetric(metric, group, value, eventMs, nowMs);
+        single.recordMetric(metric, group, value, eventMs, nowMs);
+        if (i % 500 === 499) for (const agg of [...parts, single]) agg.expire(nowMs);
+      }
+      parts[2]!.recordMetric('ahead', undefined, 1, nowMs + 15_000, nowMs);
+      single.recordMetric('ahead', undefined, 1, nowMs + 15_000, nowMs);
+      const view = new LiveStatsView({ group: 'agg' });
+      parts.forEach((agg, p) => round(agg, p, 1, [...agg.series()]).forEach(([k, v]) => view.feed(k, v)));
+      const loads = jest.spyOn(StreamingAggregator.prototype, 'loadSeries');
+      try {
+        // At and after every metric's newest second: from the tables, without loading any series.
+        for (const at of [nowMs + 16_000, nowMs + 20_500, nowMs + 45_000, nowMs + 300_000]) {
+          expect(view.rates(at)!.metrics).toEqual(single.rates(at).metrics);
+        }
+        expect(loads).not.toHaveBeenCalled();
+        // Before some metrics' newest second (events stamped ahead of the reader): those merge their state.
+        for (const at of [nowMs - 2_000, nowMs, nowMs + 9_999]) {
+          const rates = view.rates(at)!.metrics;
+          expect(rates).toEqual(single.rates(at).metrics);
+          // The same numbers as each metric's own answer (today's way: its whole state merged).
+          for (const name of Object.keys(rates)) expect(rates[name]).toBe(view.metricStats(name, at)!.stats.rate_per_sec);
+        }
+        expect(loads).toHaveBeenCalled();
+      } finally {
+        loads.mockRestore();
+      }
+      // A later round of one metric replaces its table, and only its table.
+      parts[0]!.recordMetric('m1', undefined, 5, nowMs + 1_000, nowMs + 1_000);
+      single.recordMetric('m1', undefined, 5, nowMs + 1_000, nowMs + 1_000);
+      round(parts[0]!, 0, 2, [{ metric: 'm1' }], 1).forEach(([k, v]) => view.feed(k, v));
+      const decodes = jest.spyOn(StreamingAggregator, 'readSeriesWindow');
+      try {
+        expect(view.rates(nowMs + 20_000)!.metrics).toEqual(single.rates(nowMs + 20_000).metrics);
+        expect(decodes.mock.calls.length).toBe(parts.filter((agg) => agg.hasMetric('m1')).length);
+      } finally {
+        decodes.mockRestore();
+      }
+    }
   });
 
   it('drops a metric once its deletion record is committed', () => {

@@ -51,8 +51,10 @@ export interface AllStatsQuery {
  * indexes what is still queued, so it answers from every message fed before it.
  *
  * `topK` and `rates` topics come from the partitions' shared state (bounded by the top-K capacity,
- * not by the series), merged once per marker change. `rates` lists every metric, and
- * `allStats` without a `limit` every metric too: those answers cost what they list.
+ * not by the series), merged once per marker change. `rates` lists every metric from a small
+ * per-metric table of its last rate-window seconds of counts (≤ 61 numbers, decoded from the
+ * metric's overall entries only when one of them changed), never from its groups or sketches; and
+ * `allStats` without a `limit` lists every metric too: those answers cost what they list.
  *
  * Every answer carries its `completeness` (see answerCompleteness.ts), read from the markers of the
  * partitions behind it — for a metric, the partitions holding its committed series; for top-K and
@@ -62,6 +64,8 @@ export class LiveStatsView {
   private readonly index: LiveStateIndex;
   /** Per metric: its series of every partition merged, and the partitions they came from (null: unknown). */
   private readonly merged = new Map<string, MergedMetric | null>();
+  /** Per metric: the counts of its overall series' last rate-window seconds, all partitions added (null: none committed). */
+  private readonly recent = new Map<string, RecentCounts | null>();
   private readonly inputPartitions = new Map<string, number>();
   private readonly templates = new Map<string, StreamingAggregator>();
   private mergedShared: StreamingAggregator | null | undefined;
@@ -108,6 +112,7 @@ export class LiveStatsView {
     const { metrics, marker } = this.index.add(key, value);
     for (const m of metrics) {
       this.merged.delete(m);
+      this.recent.delete(m);
       // A new name, or one that may have gone: the sorted list is rebuilt on the next allStats.
       if (!this.nameSet.has(m) || !this.existsNow(m)) this.names = undefined;
     }
@@ -169,15 +174,31 @@ export class LiveStatsView {
     return this.shared()?.dimensions() ?? [];
   }
 
-  /** Events/s per topic (shared state) and per metric (each metric's overall series: costs every metric). */
+  /**
+   * Events/s per topic (shared state) and per metric: what one aggregator fed every partition
+   * answers, `countInLast(rate window)` of the metric's overall series over all partitions. Per
+   * metric it reads the `recentCounts` table (the 1 s buckets of the rate window before the metric's
+   * newest second); only a read at a time before that newest second (events stamped ahead of the
+   * reader's clock) merges the metric's whole state as `metricStats` does.
+   */
   rates(nowMs: number): LiveRates | undefined {
     this.queue.flush();
     const shared = this.shared();
     if (!shared) return undefined;
     const out = shared.rates(nowMs);
+    const nowSec = Math.floor(nowMs / 1000);
     for (const name of this.sortedNames()) {
-      const rate = this.metric(name)?.agg.rates(nowMs).metrics[name];
-      if (rate !== undefined) out.metrics[name] = rate;
+      const recent = this.recentCounts(name);
+      if (recent !== null && nowSec >= recent.newestSecond) {
+        // Every counted second is ≤ newest ≤ nowSec: the window (nowSec − R, nowSec] is the pairs above nowSec − R.
+        const { pairs, spanSeconds } = recent;
+        let count = 0;
+        for (let i = pairs.length - 2; i >= 0 && pairs[i]! > nowSec - spanSeconds; i -= 2) count += pairs[i + 1]!;
+        out.metrics[name] = count / spanSeconds;
+      } else {
+        const rate = this.metric(name)?.agg.rates(nowMs).metrics[name];
+        if (rate !== undefined) out.metrics[name] = rate;
+      }
     }
     return { ...out, completeness: this.sharedCompleteness(nowMs, out.window_seconds) };
   }
@@ -231,6 +252,48 @@ export class LiveStatsView {
   get fencedWrites(): number {
     this.queue.flush();
     return this.index.fencedWrites;
+  }
+
+  /**
+   * The metric's overall series of every partition reduced to the 1 s buckets of the rate window R
+   * before their newest second N (seconds N − R + 1 … N, counts added across partitions; each
+   * partition's own newest is ≤ N, so those seconds are 1 s buckets there too). Cached until one of
+   * the metric's entries changes; null when no partition has a committed overall state of it.
+   */
+  private recentCounts(name: string): RecentCounts | null {
+    const cached = this.recent.get(name);
+    if (cached !== undefined) return cached;
+    let spanSeconds: number | undefined;
+    let newestSecond = -Infinity;
+    const counts = new Map<number, number>();
+    let usable = true;
+    for (const base of this.index.bases()) {
+      const part = this.index.partition(base)!;
+      const overall = part.metrics.get(name)?.overall;
+      if (!overall || !part.marker?.shared) continue;
+      const state = committedEntry(overall, part.marker)?.entry.state;
+      if (!state) continue;
+      spanSeconds ??= this.template(part).rateWindowSeconds;
+      const window = StreamingAggregator.readSeriesWindow(state, true);
+      if (spanSeconds > window.fineSeconds) usable = false; // not an aggregator's own tiers: no table
+      else {
+        newestSecond = Math.max(newestSecond, window.newestSecond ?? -Infinity);
+        const pairs = window.recentCounts(spanSeconds);
+        for (let i = 0; i < pairs.length; i += 2) counts.set(pairs[i]!, (counts.get(pairs[i]!) ?? 0) + pairs[i + 1]!);
+      }
+    }
+    let recent: RecentCounts | null = null;
+    if (spanSeconds !== undefined && usable) {
+      const seconds = [...counts.keys()].filter((sec) => sec > newestSecond - spanSeconds).sort((a, b) => a - b);
+      const pairs = new Float64Array(2 * seconds.length);
+      seconds.forEach((sec, i) => {
+        pairs[2 * i] = sec;
+        pairs[2 * i + 1] = counts.get(sec)!;
+      });
+      recent = { newestSecond, spanSeconds, pairs };
+    }
+    this.recent.set(name, recent);
+    return recent;
   }
 
   /** Whether any partition has reported a committed round. */
@@ -362,6 +425,16 @@ export class LiveStatsView {
     this.mergedShared = merged;
     return merged ?? undefined;
   }
+}
+
+/** A metric's last rate-window seconds of counts (see `recentCounts`). */
+interface RecentCounts {
+  /** The newest second of any partition's overall series (−Infinity: all empty). */
+  newestSecond: number;
+  /** The rate window, seconds. */
+  spanSeconds: number;
+  /** [second, count] pairs, oldest first, seconds newestSecond − spanSeconds + 1 … newestSecond. */
+  pairs: Float64Array;
 }
 
 interface MergedMetric {
