@@ -286,8 +286,27 @@ export class KafkaJsBus implements EventBus {
       });
     } catch (e) {
       // Another service may have created the same topic concurrently.
-      if (!hasKafkaError(e, 'TOPIC_ALREADY_EXISTS')) throw toBusError(e);
+      if (hasKafkaError(e, 'TOPIC_ALREADY_EXISTS')) return;
+      // The topics were created, but kafkajs's wait for their leaders asked a broker that had not
+      // heard of them yet (a loaded KRaft broker): wait for the leaders here instead.
+      if (hasKafkaError(e, 'UNKNOWN_TOPIC_OR_PARTITION') || hasKafkaError(e, 'LEADER_NOT_AVAILABLE')) return this.waitForLeaders(missing.map((s) => s.topic), e);
+      throw toBusError(e);
     }
+  }
+
+  /** Polls the topics' metadata (every 200 ms, 15 s at most) until every partition has a leader; else fails with `cause`'s error. */
+  private async waitForLeaders(topics: string[], cause: unknown): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      try {
+        const meta = await this.admin.fetchTopicMetadata({ topics });
+        if (meta.topics.length === topics.length && meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch {
+        // not known to the broker asked yet: poll again
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw toBusError(cause);
   }
 
   publish(message: OutgoingMessage): Promise<void> {
