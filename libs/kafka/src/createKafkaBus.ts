@@ -6,7 +6,7 @@ import { PlatformaticBus } from './PlatformaticBus';
 export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
 export type KafkaClient = (typeof KAFKA_CLIENTS)[number];
 /** The client a service runs on when KAFKA_CLIENT is not set (chosen by measurement: BENCHMARKS.md, "Kafka client"). */
-export const DEFAULT_KAFKA_CLIENT: KafkaClient = 'kafkajs';
+export const DEFAULT_KAFKA_CLIENT: KafkaClient = 'platformatic';
 
 export interface KafkaBusOptions extends KafkaJsBusOptions {
   /**

@@ -8,8 +8,8 @@ describe('readBaseConfig', () => {
     const c = readBaseConfig({ KAFKA_BROKERS: 'k1:9092,k2:9093' }, 'svc', 8080);
     expect([c.kafkaBrokers, c.kafkaClientId, c.sessionTimeoutMs, c.fetchBytesPerPartition, c.httpPort]).toEqual([['k1:9092', 'k2:9093'], 'svc', 30_000, 8 * 1024 * 1024, 8080]);
     expect(readBaseConfig({ KAFKA_BROKERS: 'k:1', KAFKA_FETCH_BYTES_PER_PARTITION: '1048576' }, 'svc', 1).fetchBytesPerPartition).toBe(1_048_576);
-    expect(readBaseConfig({ KAFKA_BROKERS: 'k:1' }, 'svc', 1).kafkaClient).toBe('kafkajs');
-    expect(readBaseConfig({ KAFKA_BROKERS: 'k:1', KAFKA_CLIENT: 'platformatic' }, 'svc', 1).kafkaClient).toBe('platformatic');
+    expect(readBaseConfig({ KAFKA_BROKERS: 'k:1' }, 'svc', 1).kafkaClient).toBe('platformatic');
+    expect(readBaseConfig({ KAFKA_BROKERS: 'k:1', KAFKA_CLIENT: 'kafkajs' }, 'svc', 1).kafkaClient).toBe('kafkajs');
   });
 
   it('names the variable and what was expected when a value is wrong', () => {
