@@ -1,7 +1,7 @@
 import { MlInputError } from './errors';
 import type { FeatureMatrix } from './FeatureMatrix';
 import { Rng } from './Rng';
-import { decodePreorder, encodePreorder, sectionAt, type PreorderTrees } from './preorderTrees';
+import { concatNodes, decodePreorder, encodePreorder, flattenTrees, sectionAt, type PreorderTrees } from './preorderTrees';
 import { checkInteger, checkNumber } from './checkParam';
 
 export interface IsolationForestOptions {
@@ -229,30 +229,19 @@ export class IsolationForest {
     contamination: number,
     trainScores: Float64Array,
   ): IsolationForest {
-    const offsets = new Int32Array(trees.length + 1);
-    trees.forEach((t, i) => (offsets[i + 1] = offsets[i]! + t.feature.length));
-    const total = offsets[trees.length]!;
-    const feature = new Int32Array(total);
-    const thr = new Float64Array(total);
-    const right = new Int32Array(total);
-    const leafSize = new Int32Array(total);
-    const pathLength = new Float64Array(total);
+    const { offsets, feature, right } = flattenTrees(trees);
+    const thr = concatNodes(trees.map((t) => t.threshold), (n) => new Float64Array(n));
+    const leafSize = concatNodes(trees.map((t) => t.leafSize), (n) => new Int32Array(n));
+    const pathLength = new Float64Array(feature.length);
     trees.forEach((t, ti) => {
       const off = offsets[ti]!;
-      feature.set(t.feature, off);
-      thr.set(t.threshold, off);
-      leafSize.set(t.leafSize, off);
       // Depths from the preorder structure: a node's children are one deeper.
       const depth = new Int32Array(t.feature.length);
       for (let i = 0; i < t.feature.length; i++) {
         if (t.feature[i]! >= 0) {
-          right[off + i] = off + t.right[i]!;
           depth[i + 1] = depth[i]! + 1;
           depth[t.right[i]!] = depth[i]! + 1;
-        } else {
-          right[off + i] = -1;
-          pathLength[off + i] = depth[i]! + averagePathLength(t.leafSize[i]!);
-        }
+        } else pathLength[off + i] = depth[i]! + averagePathLength(t.leafSize[i]!);
       }
     });
     return new IsolationForest(nFeatures, sampleSize, offsets, feature, thr, right, leafSize, pathLength, threshold, contamination, trainScores);

@@ -3,7 +3,7 @@ import type { FeatureMatrix } from './FeatureMatrix';
 import { HistogramTreeBuilder } from './HistogramTreeBuilder';
 import { QuantileBinner } from './QuantileBinner';
 import { Rng } from './Rng';
-import { decodePreorder, encodePreorder, sectionAt, type PreorderTrees } from './preorderTrees';
+import { concatNodes, decodePreorder, encodePreorder, flattenTrees, sectionAt, type PreorderTrees } from './preorderTrees';
 import { checkInteger, checkNumber } from './checkParam';
 
 export interface RandomForestOptions {
@@ -194,27 +194,11 @@ export class RandomForestRegressor {
     binner: QuantileBinner,
     featureImportances: Float64Array,
   ): RandomForestRegressor {
-    const offsets = new Int32Array(trees.length + 1);
-    trees.forEach((t, i) => (offsets[i + 1] = offsets[i]! + t.feature.length));
-    const total = offsets[trees.length]!;
-    const feature = new Int32Array(total);
-    const threshold = new Float64Array(total);
-    const left = new Int32Array(total);
-    const right = new Int32Array(total);
-    const value = new Float64Array(total);
-    const splitBin = new Uint8Array(total);
-    trees.forEach((t, ti) => {
-      const off = offsets[ti]!;
-      feature.set(t.feature, off);
-      threshold.set(t.threshold, off);
-      value.set(t.value, off);
-      splitBin.set(t.bin, off);
-      for (let i = 0; i < t.feature.length; i++) {
-        const leaf = t.feature[i]! < 0;
-        left[off + i] = leaf ? -1 : off + i + 1;
-        right[off + i] = leaf ? -1 : off + t.right[i]!;
-      }
-    });
+    const { offsets, feature, right } = flattenTrees(trees);
+    const threshold = concatNodes(trees.map((t) => t.threshold), (n) => new Float64Array(n));
+    const value = concatNodes(trees.map((t) => t.value), (n) => new Float64Array(n));
+    const splitBin = concatNodes(trees.map((t) => t.bin), (n) => new Uint8Array(n));
+    const left = feature.map((f, i) => (f < 0 ? -1 : i + 1));
     return new RandomForestRegressor(nFeatures, offsets, feature, threshold, left, right, value, splitBin, binner, featureImportances);
   }
 

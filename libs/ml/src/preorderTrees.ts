@@ -88,3 +88,34 @@ export function sectionAt(a: ArrayLike<number>, i: number, tree: number): number
   if (i >= a.length) throw new RangeError(`tree ${tree} runs past the end of a section`);
   return a[i]!;
 }
+
+/** A flat forest: tree `t` is nodes `[offsets[t], offsets[t + 1])`; `right` holds global indices (−1 for leaves). */
+export interface FlatTrees {
+  offsets: Int32Array;
+  feature: Int32Array;
+  right: Int32Array;
+}
+
+/** Concatenates per-tree preorder structures (right indices local to their tree) into one flat forest. */
+export function flattenTrees(trees: readonly TreeStructure[]): FlatTrees {
+  const offsets = new Int32Array(trees.length + 1);
+  trees.forEach((t, i) => (offsets[i + 1] = offsets[i]! + t.feature.length));
+  const feature = concatNodes(trees.map((t) => t.feature), (n) => new Int32Array(n));
+  const right = new Int32Array(feature.length);
+  trees.forEach((t, ti) => {
+    const off = offsets[ti]!;
+    for (let i = 0; i < t.feature.length; i++) right[off + i] = t.feature[i]! < 0 ? -1 : off + t.right[i]!;
+  });
+  return { offsets, feature, right };
+}
+
+/** Joins one per-node array of every tree, in tree order: the node layout of `flattenTrees`. */
+export function concatNodes<A extends Int32Array | Float64Array | Uint8Array>(parts: readonly A[], make: (length: number) => A): A {
+  const out = make(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
