@@ -1,7 +1,7 @@
 import { MlInputError } from './errors';
 import type { FeatureMatrix } from './FeatureMatrix';
 import { Rng } from './Rng';
-import { concatNodes, decodePreorder, encodePreorder, flattenTrees, sectionAt, type PreorderTrees } from './preorderTrees';
+import { concatNodes, decodePreorder, encodePreorder, flattenTrees, sumLeafValues, sectionAt, type PreorderTrees } from './preorderTrees';
 import { checkInteger, checkNumber } from './checkParam';
 
 export interface IsolationForestOptions {
@@ -277,18 +277,8 @@ export class IsolationForest {
 
   /** Anomaly score of one row, in (0, 1]; higher = more anomalous. No allocation. */
   scoreRow(row: ArrayLike<number>, offset = 0): number {
-    const { feature, threshold, right, pathLength, treeOffsets } = this;
-    const nTrees = treeOffsets.length - 1;
-    let sum = 0;
-    for (let t = 0; t < nTrees; t++) {
-      let node = treeOffsets[t]!;
-      let f = feature[node]!;
-      while (f >= 0) {
-        node = row[offset + f]! <= threshold[node]! ? node + 1 : right[node]!;
-        f = feature[node]!;
-      }
-      sum += pathLength[node]!;
-    }
+    const nTrees = this.treeOffsets.length - 1;
+    const sum = sumLeafValues(this, this.pathLength, row, offset);
     const c = averagePathLength(this.sampleSize);
     return c === 0 ? 1 : 2 ** (-(sum / nTrees) / c);
   }

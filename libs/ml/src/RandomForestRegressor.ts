@@ -3,7 +3,7 @@ import type { FeatureMatrix } from './FeatureMatrix';
 import { HistogramTreeBuilder } from './HistogramTreeBuilder';
 import { QuantileBinner } from './QuantileBinner';
 import { Rng } from './Rng';
-import { concatNodes, decodePreorder, encodePreorder, flattenTrees, sectionAt, type PreorderTrees } from './preorderTrees';
+import { concatNodes, decodePreorder, encodePreorder, flattenTrees, sumLeafValues, sectionAt, type PreorderTrees } from './preorderTrees';
 import { checkInteger, checkNumber } from './checkParam';
 
 export interface RandomForestOptions {
@@ -367,19 +367,7 @@ export class RandomForestRegressor {
   /** Reference traversal over the flat arrays (same result as `predictRow`; kept for tests and benchmarks). */
   predictRowFlat(row: ArrayLike<number>, offset = 0): number {
     this.requireFlat('predictRowFlat');
-    const { feature, threshold, right, value, treeOffsets } = this;
-    const nTrees = treeOffsets.length - 1;
-    let sum = 0;
-    for (let t = 0; t < nTrees; t++) {
-      let node = treeOffsets[t]!;
-      let f = feature[node]!;
-      while (f >= 0) {
-        node = row[offset + f]! <= threshold[node]! ? node + 1 : right[node]!;
-        f = feature[node]!;
-      }
-      sum += value[node]!;
-    }
-    return sum / nTrees;
+    return sumLeafValues(this, this.value, row, offset) / (this.treeOffsets.length - 1);
   }
 
   /** Predicts `nRows` rows of a row-major matrix. */

@@ -119,3 +119,27 @@ export function concatNodes<A extends Int32Array | Float64Array | Uint8Array>(pa
   }
   return out;
 }
+
+/**
+ * Walks every tree of a flat forest for one row (a split sends `x ≤ threshold` to the next node, the
+ * rest to `right`) and sums `leafValue` over the leaves reached.
+ */
+export function sumLeafValues(
+  trees: { treeOffsets: Int32Array; feature: Int32Array; threshold: Float64Array; right: Int32Array },
+  leafValue: Float64Array,
+  row: ArrayLike<number>,
+  offset: number,
+): number {
+  const { treeOffsets, feature, threshold, right } = trees;
+  let sum = 0;
+  for (let t = 0; t < treeOffsets.length - 1; t++) {
+    let node = treeOffsets[t]!;
+    let f = feature[node]!;
+    while (f >= 0) {
+      node = row[offset + f]! <= threshold[node]! ? node + 1 : right[node]!;
+      f = feature[node]!;
+    }
+    sum += leafValue[node]!;
+  }
+  return sum;
+}
