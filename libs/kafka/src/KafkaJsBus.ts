@@ -309,15 +309,13 @@ export class KafkaJsBus implements EventBus {
     throw toBusError(cause);
   }
 
+  /** Single and batched publishes join one linger queue, which refuses them once the bus is closed (PublishQueue). */
   publish(message: OutgoingMessage): Promise<void> {
-    if (this.closed) return Promise.reject(new BusError('bus is closed', false));
     return this.queue.publish(message);
   }
 
-  /** Batches join the same linger queue as single publishes (see PublishQueue). */
-  async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.closed) throw new BusError('bus is closed', false);
-    await this.queue.publishBatch(messages);
+  publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
+    return this.queue.publishBatch(messages);
   }
 
   /** One produce request per call (grouped by topic), retried with backoff until publishTimeoutMs (produceWithDeadline). */
@@ -573,6 +571,7 @@ export class KafkaJsBus implements EventBus {
     if (this.closed) return;
     // Publishes made while the queue drains are still taken and sent.
     await this.queue.drain();
+    await this.queue.close();
     this.closed = true;
     this.health.stop();
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));

@@ -133,15 +133,13 @@ export class PlatformaticBus implements EventBus {
     }
   }
 
+  /** Single and batched publishes join one linger queue, which refuses them once the bus is closed (PublishQueue). */
   publish(message: OutgoingMessage): Promise<void> {
-    if (this.closed) return Promise.reject(new BusError('bus is closed', false));
     return this.queue.publish(message);
   }
 
-  /** Batches join the same linger queue as single publishes (see PublishQueue). */
-  async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.closed) throw new BusError('bus is closed', false);
-    await this.queue.publishBatch(messages);
+  publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
+    return this.queue.publishBatch(messages);
   }
 
   /** One produce call per request, retried with backoff until publishTimeoutMs (produceWithDeadline). */
