@@ -24,7 +24,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
     consumed: [INTERNAL_TOPICS.aggregatorSnapshots, INTERNAL_TOPICS.mlJobs, INTERNAL_TOPICS.batchJobs],
   });
   const extraPaths: OpenApiPaths = { ...statsOpenApi };
-  const stats = createStatsView(bus, logger, config.aggregatorGroup);
+  const stats = createStatsView(bus, logger, config.aggregatorGroup, metrics.registry);
   const startViews: Array<() => Promise<void>> = [() => stats.start()];
   const stopViews: Array<() => Promise<void>> = [() => stats.stop()];
   const batchJobs = new BatchJobsView(bus, { groupPrefix: 'pipeline-gateway-batch-view', keepPartials: false });

@@ -2,6 +2,7 @@ import { EVENT_TOPICS, INTERNAL_TOPICS } from '@pipeline/contracts';
 import { BusError, CompactedTopicView, type EventBus } from '@pipeline/kafka';
 import { LiveStatsView } from '@pipeline/live-state';
 import type { Logger } from '@pipeline/service-runtime';
+import { Counter, type Registry } from 'prom-client';
 
 /**
  * The gateway's view of the aggregator: it tails the compacted state topic (its own throw-away
@@ -11,12 +12,20 @@ import type { Logger } from '@pipeline/service-runtime';
  * event topic the aggregator consumes: the answers' `completeness.partitions_total` (read once; a
  * topic given more partitions later shows in `partitions_reported` only after a gateway restart).
  */
-export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string): { view: LiveStatsView; start(): Promise<void>; stop(): Promise<void> } {
+export function createStatsView(bus: EventBus, logger: Logger, aggregatorGroup: string, registry: Registry): { view: LiveStatsView; start(): Promise<void>; stop(): Promise<void> } {
+  const fenced = new Counter({
+    name: 'pipeline_gateway_fenced_state_writes_total',
+    help: 'Aggregator state writes this gateway ignored because a later owner of their partition had written the key (a replica that kept going after a rebalance)',
+    registers: [registry],
+  });
   const view = new LiveStatsView({
     group: aggregatorGroup,
     onError: (err, key) => logger.warn({ err, key }, 'ignoring an undecodable aggregator state message'),
     // A write of an aggregator replica that kept going after a rebalance gave its partition to another.
-    onFenced: (f) => logger.warn({ key: f.key, epoch: f.epoch.toString(), heldEpoch: f.heldEpoch.toString(), fencedWrites: view.fencedWrites }, 'ignoring a stale aggregator write (fenced by a later owner of its partition)'),
+    onFenced: (f) => {
+      fenced.inc();
+      logger.warn({ key: f.key, epoch: f.epoch.toString(), heldEpoch: f.heldEpoch.toString(), fencedWrites: view.fencedWrites }, 'ignoring a stale aggregator write (fenced by a later owner of its partition)');
+    },
   });
   const topicView = CompactedTopicView.forwarding(bus, {
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
