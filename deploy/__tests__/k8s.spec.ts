@@ -2,7 +2,7 @@
 // passes the Kubernetes OpenAPI schema (kubernetes-models), custom resources (Strimzi, Prometheus
 // Operator) have their required fields, and the pieces agree with each other (ports, probes,
 // partitions vs replicas, secrets, images).
-import { pipelineTopicSpecs } from '@pipeline/kafka';
+import { COMPACTED_TOPIC_CONFIG, pipelineTopicSpecs } from '@pipeline/kafka';
 import { parseInternalTokens } from '@pipeline/service-runtime';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -289,6 +289,11 @@ describe.each(['dev', 'prod'])('deploy/k8s overlay %s', (variant) => {
       });
     }
     expect(topics.filter((t) => t.spec.config?.['cleanup.policy'] === 'compact').map((t) => t.spec.topicName).sort()).toEqual([...COMPACTED].sort());
+    // The same compaction settings as the topics the services create (libs/kafka COMPACTED_TOPIC_CONFIG).
+    for (const t of topics.filter((t) => COMPACTED.includes(t.spec.topicName as string))) {
+      const declared = Object.fromEntries(Object.entries(t.spec.config ?? {}).map(([k, v]) => [k, String(v)]));
+      expect({ topic: t.spec.topicName, ...declared }).toEqual({ topic: t.spec.topicName, ...COMPACTED_TOPIC_CONFIG });
+    }
   });
 
   it('gives every topic whose records expire the retention.ms and retention.bytes the services create it with (KAFKA_RETENTION_* defaults)', () => {

@@ -31,6 +31,7 @@ import { BusError, hasKafkaError, toBusError, withRetries } from './errors';
 import { explainRefusal } from './explainRefusal';
 import { fixKafkaJsIdleLoop } from './kafkajsIdleLoopFix';
 import { produceWithDeadline } from './produceWithDeadline';
+import { COMPACTED_TOPIC_CONFIG } from './pipelineTopics';
 import { PublishQueue } from './PublishQueue';
 
 export interface BusLogger {
@@ -277,9 +278,7 @@ export class KafkaJsBus implements EventBus {
           numPartitions: s.partitions ?? this.opts.defaultPartitions,
           replicationFactor: s.replicationFactor ?? this.opts.replicationFactor,
           configEntries: Object.entries({
-            // Compacted topics roll segments every minute so superseded values (old snapshots,
-            // job states) are cleaned soon and a new reader does not wade through them.
-            ...(s.compacted ? { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '60000', 'delete.retention.ms': '60000' } : {}),
+            ...(s.compacted ? COMPACTED_TOPIC_CONFIG : {}),
             ...(s.config ?? {}),
           }).map(([name, value]) => ({ name, value })),
         })),

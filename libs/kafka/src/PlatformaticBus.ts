@@ -10,6 +10,7 @@ import { PlatformaticGroupMember } from './PlatformaticGroupMember';
 import { produceWithDeadline } from './produceWithDeadline';
 import { PublishQueue } from './PublishQueue';
 import { recordsToMessages } from './recordsToMessages';
+import { COMPACTED_TOPIC_CONFIG } from './pipelineTopics';
 
 /** The same options as KafkaJsBus, with the same meanings and defaults. */
 export type PlatformaticBusOptions = KafkaJsBusOptions;
@@ -105,8 +106,7 @@ export class PlatformaticBus implements EventBus {
             partitions: s.partitions ?? this.opts.defaultPartitions,
             replicas: s.replicationFactor ?? this.opts.replicationFactor,
             configs: Object.entries({
-              // Compacted topics roll segments every minute so superseded values are cleaned soon (as KafkaJsBus).
-              ...(s.compacted ? { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': '60000', 'delete.retention.ms': '60000' } : {}),
+              ...(s.compacted ? COMPACTED_TOPIC_CONFIG : {}),
               ...(s.config ?? {}),
             }).map(([name, value]) => ({ name, value })),
           });

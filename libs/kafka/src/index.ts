@@ -21,7 +21,7 @@ export { createKafkaBus, KAFKA_CLIENTS, DEFAULT_KAFKA_CLIENT } from './createKaf
 export type { KafkaBusOptions, KafkaClient } from './createKafkaBus';
 export { InMemoryBus } from './InMemoryBus';
 export { partitionForKey } from './partitionForKey';
-export { DEFAULT_TOPIC_RETENTION, pipelineTopicSpecs, RETAINED_TOPICS } from './pipelineTopics';
+export { COMPACTED_TOPIC_CONFIG, DEFAULT_TOPIC_RETENTION, pipelineTopicSpecs, RETAINED_TOPICS } from './pipelineTopics';
 export type { TopicRetention } from './pipelineTopics';
 export { PipelineClient, toOutgoing } from './PipelineClient';
 export { CompactedTopicView } from './CompactedTopicView';

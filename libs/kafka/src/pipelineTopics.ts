@@ -2,6 +2,22 @@ import { BATCH_TASKS_TOPIC, COMPACTED_TOPICS, EVENT_TOPICS, INTERNAL_TOPICS } fr
 import type { TopicSpec } from './EventBus';
 
 /**
+ * Topic configs of every compacted topic the buses create. Segments roll every minute and the cleaner
+ * runs at 10 % dirty, so superseded values go soon; tombstones stay 60 s (delete.retention.ms), long
+ * enough for a reader that is catching up to see them. min.compaction.lag.ms keeps each record at least
+ * 60 s before the cleaner may drop it: a stale aggregator write that lands after its partition's new
+ * owner wrote the same key is rewritten by that owner's next round, well before compaction could leave
+ * only the stale value (see ExactlyOnceState, "Fencing"). The Strimzi topics (deploy/k8s) say the same.
+ */
+export const COMPACTED_TOPIC_CONFIG: Readonly<Record<string, string>> = Object.freeze({
+  'cleanup.policy': 'compact',
+  'min.cleanable.dirty.ratio': '0.1',
+  'segment.ms': '60000',
+  'delete.retention.ms': '60000',
+  'min.compaction.lag.ms': '60000',
+});
+
+/**
  * How long a topic whose old records are deleted (cleanup.policy=delete) keeps them: Kafka's
  * `retention.ms` and `retention.bytes`. Whichever limit is reached first deletes the oldest segment.
  */
