@@ -109,6 +109,7 @@ describe('ml-predictor service', () => {
         'pipeline_ml_models_rejected_total{reason="unsigned",service="ml-predictor"} 1',
         'pipeline_ml_models_rejected_total{reason="unknown_key",service="ml-predictor"} 0',
         'pipeline_ml_models_rejected_total{reason="bad_signature",service="ml-predictor"} 0',
+        'pipeline_ml_models_rejected_total{reason="unsigned_withdrawal",service="ml-predictor"} 0',
         'pipeline_ml_models_rejected_total{reason="model_cap",service="ml-predictor"} 1',
       ]);
       expect(await client.predict({ modelName: 'pricing', values: [2], nFeatures: 1 })).toEqual({ predictions: [expect.closeTo(2, 9)], modelName: 'pricing', modelVersion: 1 });

@@ -30,7 +30,9 @@ const PREDICT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.0
  * Trust: with `config.verifyKeys` (ML_VERIFY_KEYS_FILE) — or else `opts.verifyKeys`, which embedded
  * mode sets to the key its trainer signs with — only versions whose manifest the trainer signed are
  * served; any other manifest record is refused, logged and counted in
- * `pipeline_ml_models_rejected_total{reason}`, and serving goes on with what it had. With neither,
+ * `pipeline_ml_models_rejected_total{reason}`, and serving goes on with what it had. Likewise a
+ * version is withdrawn only by the trainer's signed withdrawal record: a bare tombstone of its
+ * manifest is ignored, logged and counted (`unsigned_withdrawal`). With neither,
  * every version is served unverified and a warning says so at start. At most `config.maxModels`
  * names are served; versions of further names are refused and counted (reason `model_cap`).
  *
@@ -53,11 +55,11 @@ export function createPredictorService(
     startCountersAtZero(loads, { result: ['ok', 'error'] });
     const rejected = new Counter({
       name: 'pipeline_ml_models_rejected_total',
-      help: 'Model versions refused: manifest unsigned, signed by an untrusted key or not matching its signature (ML_VERIFY_KEYS_FILE), or a name beyond ML_MAX_MODELS',
+      help: 'Records refused on manifest keys: a manifest or withdrawal unsigned, signed by an untrusted key or not matching its signature, or a bare tombstone of a signed version (unsigned_withdrawal) (ML_VERIFY_KEYS_FILE); or a version of a name beyond ML_MAX_MODELS',
       labelNames: ['reason'],
       registers,
     });
-    startCountersAtZero(rejected, { reason: ['unsigned', 'unknown_key', 'bad_signature', 'model_cap'] });
+    startCountersAtZero(rejected, { reason: ['unsigned', 'unknown_key', 'bad_signature', 'unsigned_withdrawal', 'model_cap'] });
     const verifyKeys = config.verifyKeys ?? opts.verifyKeys;
     metrics.expectTopics({ consumed: [INTERNAL_TOPICS.mlModels] });
     const loadDuration = new Histogram({
@@ -105,7 +107,8 @@ export function createPredictorService(
       ...(verifyKeys ? { verifyKeys } : {}),
       onRejected: (name, version, reason, signer) => {
         rejected.inc({ reason });
-        logger.warn({ model: name, version, reason, signer }, 'model version refused: its manifest is not signed by a trusted trainer key; serving goes on with the versions already verified');
+        if (reason === 'unsigned_withdrawal') logger.warn({ model: name, version, reason }, 'tombstone of a signed model version ignored: no signed withdrawal preceded it (not written by the trainer\'s retention); the version stays served');
+        else logger.warn({ model: name, version, reason, signer }, 'record on a model manifest key refused: not signed by a trusted trainer key; serving goes on with the versions already verified');
       },
       onChunksDropped: (name, version, chunks, bytes) => logger.warn({ model: name, version, chunks, bytes }, 'dropped chunks that completed no model version within 10 min (a crashed publish, or records not written by the trainer)'),
     });

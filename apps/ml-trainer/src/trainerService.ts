@@ -39,6 +39,7 @@ const TERMINAL = new Set(['succeeded', 'failed']);
  * Every version is signed with `config.signingKey` (ML_SIGNING_KEY_FILE), or else `opts.signingKey`
  * (embedded mode's key, whose public half its predictor trusts); with neither it is published
  * unsigned, and a warning at start says predictors with ML_VERIFY_KEYS_FILE will refuse it.
+ * Retention's withdrawals are signed with the same key (predictors that verify ignore bare tombstones).
  */
 export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyObject } = {}): ServiceFactory<TrainerConfig> {
   return ({ config, bus, metrics, logger }) => {
@@ -89,7 +90,7 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
       const olderThan = version - config.registryKeepVersions + 1;
       if (olderThan <= 1) return;
       try {
-        const withdrawn = await withdrawModelVersions(bus, registry, { topic: INTERNAL_TOPICS.mlModels, name, olderThan });
+        const withdrawn = await withdrawModelVersions(bus, registry, { topic: INTERNAL_TOPICS.mlModels, name, olderThan, ...(signingKey ? { signingKey } : {}) });
         if (withdrawn.length > 0) {
           versionsWithdrawn.inc(withdrawn.length);
           logger.info({ model: name, withdrawn, kept: `${olderThan}..${version}` }, 'older model versions withdrawn from the registry');

@@ -17,6 +17,12 @@ export interface CompactedTopicViewOptions<T> {
    * compaction does). E.g. snapshots keep the one that has consumed more of its input.
    */
   accept?(current: T, next: T): boolean;
+  /**
+   * Whether a tombstone deletes `key` (default: always, as compaction does). Returning false keeps
+   * `current` — e.g. the model registry ignores a tombstone that is not preceded by a signed
+   * withdrawal — and `onUpdate` is not called.
+   */
+  acceptTombstone?(key: string, current: T | undefined): boolean;
   /** Called after each applied update. */
   onUpdate?(key: string, value: T | undefined): void;
 }
@@ -67,6 +73,7 @@ export class CompactedTopicView<T> {
         for (const m of batch.messages) {
           if (m.key === null) continue;
           if (m.value.length === 0) {
+            if (this.opts.acceptTombstone && !this.opts.acceptTombstone(m.key, this.values.get(m.key))) continue;
             this.values.delete(m.key);
             this.opts.onUpdate?.(m.key, undefined);
             continue;

@@ -2,7 +2,8 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { CompactedTopicView, type EventBus, type IncomingMessage } from '@pipeline/kafka';
 import type { ModelManifest, RegisteredModel } from './ModelManifest';
 import { chunkKey, manifestKey, parseModelKey, type ParsedKey } from './modelKeys';
-import { SIGNATURE_HEADER, checkManifestSignature, type SignatureRejection } from './modelSignature';
+import { isWithdrawalOf } from './ModelWithdrawal';
+import { SIGNATURE_HEADER, checkManifestSignature, checkWithdrawalSignature, type SignatureRejection } from './modelSignature';
 
 export interface ModelRegistryViewOptions {
   /** The compacted model topic, e.g. `pipeline.ml.models`. */
@@ -23,28 +24,36 @@ export interface ModelRegistryViewOptions {
   /** Clock in ms (default Date.now); injectable for tests. */
   now?(): number;
   /**
-   * Trusted trainer public keys by key id (`parseVerifyKeys`). When given, a manifest record is
-   * applied only if its `model-signature` header verifies under one of them; any other manifest is
-   * ignored — the key keeps its previous value, so a served version stays served — and reported to
-   * `onRejected`. Without it every well-formed manifest is applied (no verification).
+   * Trusted trainer public keys by key id (`parseVerifyKeys`). When given, a record on a manifest
+   * key — a manifest, or a withdrawal (ModelWithdrawal.ts) — is applied only if its
+   * `model-signature` header verifies under one of them; any other record is ignored — the key
+   * keeps its previous value, so a served version stays served — and reported to `onRejected`.
+   * A tombstone cannot be signed, so one on the key of a signed manifest is ignored too (reason
+   * `unsigned_withdrawal`): only a signed withdrawal withdraws a version. That holds for pending
+   * versions as well as complete ones, because a reader replaying the topic may read a manifest
+   * and its tombstone before the chunks (another partition) of a version other replicas serve.
+   * Without `verifyKeys` every well-formed record is applied and every tombstone withdraws.
    */
   verifyKeys?: ReadonlyMap<string, KeyObject>;
-  /** A manifest record refused by `verifyKeys`; `signer` is the key id its header claims, if any. */
+  /**
+   * A record on a manifest key refused by `verifyKeys`; `signer` is the key id its header claims,
+   * if any (never for `unsigned_withdrawal`). Called once per refused record.
+   */
   onRejected?(name: string, version: number, reason: SignatureRejection, signer: string | undefined): void;
 }
 
 /**
- * A decoded message of the model topic: a manifest or a chunk's bytes. A chunk is `pinned` once
- * it is a view of a complete version's bytes, and `dropped` once its bytes were let go by the TTL
- * (the key stays, so `keysOf` still names it for withdrawal).
+ * A decoded message of the model topic: a manifest, a withdrawal (on a manifest key) or a chunk's
+ * bytes. A chunk is `pinned` once it is a view of a complete version's bytes, and `dropped` once
+ * its bytes were let go by the TTL (the key stays, so `keysOf` still names it for withdrawal).
  */
-type Entry = { kind: 'manifest'; manifest: ModelManifest } | { kind: 'chunk'; bytes: Buffer; receivedAt: number; pinned: boolean; dropped: boolean };
+type Entry = { kind: 'manifest'; manifest: ModelManifest } | { kind: 'withdrawn' } | { kind: 'chunk'; bytes: Buffer; receivedAt: number; pinned: boolean; dropped: boolean };
 
 const DEFAULT_PENDING_CHUNK_TTL_MS = 10 * 60_000;
 const EMPTY = Buffer.alloc(0);
 
 export type ModelAddedListener = (model: RegisteredModel) => void;
-/** A complete version was withdrawn (its manifest tombstoned, e.g. by `withdrawModelVersions`). */
+/** A complete version was withdrawn (by `withdrawModelVersions`: a signed withdrawal, or a tombstone where signatures are not checked). */
 export type ModelRemovedListener = (name: string, version: number) => void;
 
 /**
@@ -82,6 +91,7 @@ export class ModelRegistryView {
       topic: opts.topic,
       groupPrefix: opts.groupPrefix,
       decode: (m) => this.decodeEntry(m),
+      acceptTombstone: (key, current) => this.acceptTombstone(key, current),
       onUpdate: (key, value) => this.onUpdate(key, value),
     });
   }
@@ -187,12 +197,27 @@ export class ModelRegistryView {
     if (!parsed) return;
     const { name, version } = parsed;
     if (value !== undefined && version > (this.maxSeen.get(name) ?? 0)) this.maxSeen.set(name, version);
-    if (parsed.kind === 'manifest' && value === undefined) {
-      // Tombstoned manifest: the version is withdrawn.
-      if (this.complete.get(name)?.delete(version)) for (const l of this.removedListeners) l(name, version);
+    if (parsed.kind === 'manifest' && (value === undefined || value.kind === 'withdrawn')) {
+      // Withdrawn (or tombstoned where that is accepted): stop serving the version, and let the TTL
+      // drop its chunks' bytes should their tombstones never come.
+      const model = this.complete.get(name)?.get(version);
+      if (!model) return;
+      this.complete.get(name)!.delete(version);
+      for (let i = 0; i < model.manifest.chunks; i++) {
+        const c = this.view.get(chunkKey(name, version, i));
+        if (c?.kind === 'chunk') c.pinned = false;
+      }
+      for (const l of this.removedListeners) l(name, version);
       return;
     }
     this.tryAssemble(name, version);
+  }
+
+  /** See `verifyKeys`: with signatures checked, a tombstone does not remove a signed manifest. */
+  private acceptTombstone(key: string, current: Entry | undefined): boolean {
+    if (!this.opts.verifyKeys || current?.kind !== 'manifest') return true;
+    this.opts.onRejected?.(current.manifest.name, current.manifest.version, 'unsigned_withdrawal', undefined);
+    return false;
   }
 
   private tryAssemble(name: string, version: number): void {
@@ -248,25 +273,28 @@ export class ModelRegistryView {
     if (!parsed) return undefined;
     // copy: don't pin the fetch buffer
     if (parsed.kind === 'chunk') return { kind: 'chunk', bytes: Buffer.from(m.value), receivedAt: this.now(), pinned: false, dropped: false };
-    if (this.opts.verifyKeys) {
-      const header = m.headers[SIGNATURE_HEADER];
-      const rejection = checkManifestSignature(m.value, header, this.opts.verifyKeys);
-      if (rejection) {
-        this.opts.onRejected?.(parsed.name, parsed.version, rejection, /^ed25519:([0-9a-f]{16}):/.exec(header ?? '')?.[1]);
-        return undefined;
-      }
-    }
-    return decodeManifest(m, parsed);
+    if (!this.opts.verifyKeys) return decodeManifestKey(m, parsed, 'either');
+    const header = m.headers[SIGNATURE_HEADER];
+    const rejection = checkManifestSignature(m.value, header, this.opts.verifyKeys);
+    if (rejection === undefined) return decodeManifestKey(m, parsed, 'manifest');
+    // Another domain prefix: a manifest's signature never passes as a withdrawal's, nor the reverse.
+    if (rejection === 'bad_signature' && checkWithdrawalSignature(m.value, header, this.opts.verifyKeys) === undefined) return decodeManifestKey(m, parsed, 'withdrawal');
+    this.opts.onRejected?.(parsed.name, parsed.version, rejection, /^ed25519:([0-9a-f]{16}):/.exec(header ?? '')?.[1]);
+    return undefined;
   }
 }
 
-function decodeManifest(m: IncomingMessage, parsed: ParsedKey): Entry | undefined {
-  let manifest: ModelManifest;
+/** A record on a manifest key as the entry it is (`expected`: what its signature vouches for), or undefined if malformed. */
+function decodeManifestKey(m: IncomingMessage, parsed: ParsedKey, expected: 'manifest' | 'withdrawal' | 'either'): Entry | undefined {
+  let value: unknown;
   try {
-    manifest = JSON.parse(m.value.toString('utf8')) as ModelManifest;
+    value = JSON.parse(m.value.toString('utf8'));
   } catch {
     return undefined;
   }
+  if (expected !== 'manifest' && isWithdrawalOf(value, parsed.name, parsed.version)) return { kind: 'withdrawn' };
+  if (expected === 'withdrawal') return undefined;
+  const manifest = value as ModelManifest;
   if (
     manifest === null ||
     typeof manifest !== 'object' ||

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyOb
 import { RegistryError } from './errors';
 
 /**
- * Record header that carries a manifest's signature on the model topic:
+ * Record header that carries a manifest's or a withdrawal's signature on the model topic:
  *
  *   model-signature: ed25519:<key id>:<base64 signature>
  *
@@ -13,15 +13,24 @@ import { RegistryError } from './errors';
  * (SPKI) — it picks the key during a rotation and names the signer in logs; it is not trusted.
  *
  *   model-signature: ed25519:3f2a9c0e51b7d804:q0x…(88 base64 characters)
+ *
+ * A withdrawal record (see ModelWithdrawal.ts) is signed the same way over `WITHDRAWAL_PREFIX` and
+ * its value bytes. The two prefixes differ, so a manifest's signature never verifies as a
+ * withdrawal's (a signed manifest cannot be replayed to withdraw) and vice versa.
  */
 export const SIGNATURE_HEADER = 'model-signature';
 
 /** Domain separation: these bytes signed can never be mistaken for another message signed with the key. */
-const SIGNED_PREFIX = Buffer.from('pipeline.ml.models manifest v1\n', 'utf8');
+const MANIFEST_PREFIX = Buffer.from('pipeline.ml.models manifest v1\n', 'utf8');
+const WITHDRAWAL_PREFIX = Buffer.from('pipeline.ml.models withdrawal v1\n', 'utf8');
 const HEADER = /^ed25519:([0-9a-f]{16}):([A-Za-z0-9+/]{86}==)$/;
 
-/** Why a manifest was refused: no signature header, a key that is not trusted, or a signature that does not verify. */
-export type SignatureRejection = 'unsigned' | 'unknown_key' | 'bad_signature';
+/**
+ * Why a record on a manifest key was refused: no signature header, a key that is not trusted, or a
+ * signature that does not verify; `unsigned_withdrawal` is a bare tombstone (which cannot carry a
+ * signature) on the manifest key of a signed version that no signed withdrawal withdrew.
+ */
+export type SignatureRejection = 'unsigned' | 'unknown_key' | 'bad_signature' | 'unsigned_withdrawal';
 
 /** The key id of an Ed25519 public key (or of the public half of a private key). */
 export function keyIdOf(key: KeyObject): string {
@@ -31,9 +40,12 @@ export function keyIdOf(key: KeyObject): string {
 
 /** The `model-signature` header value for a manifest record's exact value bytes. */
 export function signManifest(manifestValue: Uint8Array | string, privateKey: KeyObject): string {
-  const bytes = typeof manifestValue === 'string' ? Buffer.from(manifestValue, 'utf8') : manifestValue;
-  const signature = sign(null, Buffer.concat([SIGNED_PREFIX, bytes]), privateKey);
-  return `ed25519:${keyIdOf(privateKey)}:${signature.toString('base64')}`;
+  return signRecord(MANIFEST_PREFIX, manifestValue, privateKey);
+}
+
+/** The `model-signature` header value for a withdrawal record's exact value bytes. */
+export function signWithdrawal(withdrawalValue: Uint8Array | string, privateKey: KeyObject): string {
+  return signRecord(WITHDRAWAL_PREFIX, withdrawalValue, privateKey);
 }
 
 /**
@@ -41,12 +53,27 @@ export function signManifest(manifestValue: Uint8Array | string, privateKey: Key
  * header verifies under the key it names, else why not.
  */
 export function checkManifestSignature(manifestValue: Uint8Array, header: string | undefined, trusted: ReadonlyMap<string, KeyObject>): SignatureRejection | undefined {
+  return checkRecordSignature(MANIFEST_PREFIX, manifestValue, header, trusted);
+}
+
+/** As checkManifestSignature, for a withdrawal record (a manifest's signature never passes here). */
+export function checkWithdrawalSignature(withdrawalValue: Uint8Array, header: string | undefined, trusted: ReadonlyMap<string, KeyObject>): SignatureRejection | undefined {
+  return checkRecordSignature(WITHDRAWAL_PREFIX, withdrawalValue, header, trusted);
+}
+
+function signRecord(prefix: Buffer, value: Uint8Array | string, privateKey: KeyObject): string {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  const signature = sign(null, Buffer.concat([prefix, bytes]), privateKey);
+  return `ed25519:${keyIdOf(privateKey)}:${signature.toString('base64')}`;
+}
+
+function checkRecordSignature(prefix: Buffer, value: Uint8Array, header: string | undefined, trusted: ReadonlyMap<string, KeyObject>): SignatureRejection | undefined {
   if (header === undefined || header === '') return 'unsigned';
   const m = HEADER.exec(header);
   if (!m) return 'bad_signature';
   const key = trusted.get(m[1]!);
   if (!key) return 'unknown_key';
-  return verify(null, Buffer.concat([SIGNED_PREFIX, manifestValue]), key, Buffer.from(m[2]!, 'base64')) ? undefined : 'bad_signature';
+  return verify(null, Buffer.concat([prefix, value]), key, Buffer.from(m[2]!, 'base64')) ? undefined : 'bad_signature';
 }
 
 /**

@@ -1,22 +1,52 @@
+import type { KeyObject } from 'node:crypto';
 import type { EventBus } from '@pipeline/kafka';
 import type { ModelRegistryView } from './ModelRegistryView';
+import { withdrawalValue } from './ModelWithdrawal';
 import { checkModelName, checkVersion } from './modelKeys';
+import { SIGNATURE_HEADER, signWithdrawal } from './modelSignature';
+
+export interface WithdrawModelVersionsOptions {
+  topic: string;
+  name: string;
+  /** Versions below this one are withdrawn. */
+  olderThan: number;
+  /**
+   * The trainer's Ed25519 private key. With it, each manifest key removed first gets a signed
+   * withdrawal record (ModelWithdrawal.ts), which is what predictors that check signatures act on;
+   * without it only tombstones are written, which those predictors ignore for signed versions.
+   */
+  signingKey?: KeyObject;
+}
 
 /**
- * Retention for the model topic: tombstones every key of `name`'s versions below `olderThan` —
- * manifests first (readers withdraw those versions at once), then their chunks, including those
- * of pending or abandoned publishes — so compaction deletes them and no reader keeps their bytes.
- * Without it every version ever trained stays on the compacted topic, and every predictor replica
- * holds and decodes all of them at start. `view` must have caught up (it names the keys).
- * Returns the versions withdrawn, ascending.
+ * Retention for the model topic: withdraws `name`'s versions below `olderThan` —
+ * 1. with `signingKey`, a signed withdrawal record on each of their manifest keys (predictors
+ *    that check signatures withdraw those versions at once);
+ * 2. tombstones of those manifest keys (readers that do not check signatures withdraw on these);
+ * 3. tombstones of their chunks, including those of pending or abandoned publishes —
+ * so compaction deletes every key and no reader keeps their bytes. Each step is acknowledged
+ * before the next, so on every key the withdrawal precedes its tombstone. Without retention every
+ * version ever trained stays on the compacted topic, and every predictor replica holds and decodes
+ * all of them at start. `view` must have caught up (it names the keys). Returns the versions
+ * withdrawn, ascending.
  *
- *   await withdrawModelVersions(bus, view, { topic: 'pipeline.ml.models', name: 'latency', olderThan: 8 })
- *   // after publishing version 12 with 5 kept: tombstones model/latency/1 … model/latency/7 and their chunks
+ *   await withdrawModelVersions(bus, view, { topic: 'pipeline.ml.models', name: 'latency', olderThan: 8, signingKey })
+ *   // after publishing version 12 with 5 kept: signed withdrawals then tombstones of model/latency/1 … model/latency/7, then their chunks' tombstones
  */
-export async function withdrawModelVersions(bus: EventBus, view: ModelRegistryView, opts: { topic: string; name: string; olderThan: number }): Promise<number[]> {
+export async function withdrawModelVersions(bus: EventBus, view: ModelRegistryView, opts: WithdrawModelVersionsOptions): Promise<number[]> {
   checkModelName(opts.name);
   checkVersion(opts.olderThan);
   const keys = view.keysOf(opts.name).filter((k) => k.version < opts.olderThan);
+  const manifestKeys = keys.filter((k) => k.kind === 'manifest');
+  const signingKey = opts.signingKey;
+  if (signingKey && manifestKeys.length > 0) {
+    await bus.publishBatch(
+      manifestKeys.map((k) => {
+        const value = withdrawalValue(k.name, k.version);
+        return { topic: opts.topic, key: k.key, value, headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWithdrawal(value, signingKey) } };
+      }),
+    );
+  }
   const tombstones = (kind: 'manifest' | 'chunk') => keys.filter((k) => k.kind === kind).map((k) => ({ topic: opts.topic, key: k.key, value: '' }));
   const manifests = tombstones('manifest');
   if (manifests.length > 0) await bus.publishBatch(manifests);
