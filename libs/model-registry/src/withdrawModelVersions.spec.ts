@@ -85,6 +85,22 @@ describe('signed withdrawals', () => {
     await Promise.all([live.view.stop(), replay.view.stop()]);
   });
 
+  it('withdraws a version whose manifest the trainer\'s own (unverified) view lost to a forged tombstone, from the predictors that kept serving it', async () => {
+    const bus = await newBus();
+    await publish(bus, 'm', 1);
+    await publish(bus, 'm', 2);
+    const trainerView = new ModelRegistryView(bus, { topic: TOPIC, groupPrefix: 'trainer' });
+    await trainerView.start();
+    const live = await reader(bus, 'live');
+    await bus.publish({ topic: TOPIC, key: 'model/m/1', value: '' });
+    await Promise.all([trainerView.catchUp(), live.view.catchUp()]);
+    expect([trainerView.keysOf('m').some((k) => k.key === 'model/m/1'), live.served(), live.rejected]).toEqual([false, ['m/1', 'm/2'], ['m/1: unsigned_withdrawal']]);
+    expect(await withdrawModelVersions(bus, trainerView, { topic: TOPIC, name: 'm', olderThan: 2, signingKey: trainer.privateKey })).toEqual([1]);
+    await live.view.catchUp();
+    expect([live.served(), live.removed, live.rejected]).toEqual([['m/2'], ['m/1'], ['m/1: unsigned_withdrawal']]);
+    await Promise.all([trainerView.stop(), live.view.stop()]);
+  });
+
   it('ignores a bare tombstone of a signed manifest whose chunks are not read yet (a replaying reader may meet them in that order), so the version still completes', async () => {
     const bus = await newBus();
     const bytes = bytesOf(20, 4);

@@ -73,7 +73,8 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     writeFileSync(join(keyDir, 'trainer.pub.pem'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
     predictorEnv = { GRPC_PORT: String(grpcPort), GRPC_HOST: '127.0.0.1', GRPC_DRAIN_MS: '1000', ML_VERIFY_KEYS_FILE: join(keyDir, 'trainer.pub.pem') };
     [trainer, predictor] = await Promise.all([
-      spawnApp('ml-trainer', { ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100', ML_SIGNING_KEY_FILE: join(keyDir, 'trainer.pem') }),
+      // Keep 2 versions: the retention test's new version withdraws the older ones.
+      spawnApp('ml-trainer', { ML_TRAINER_GROUP_ID: uniqueName('it-trainer'), ML_PROGRESS_INTERVAL_MS: '100', ML_SIGNING_KEY_FILE: join(keyDir, 'trainer.pem'), ML_REGISTRY_KEEP_VERSIONS: '2' }),
       spawnApp('ml-predictor', predictorEnv),
     ]);
     await Promise.all([trainer.ready(90_000), predictor.ready(90_000)]);
@@ -218,6 +219,28 @@ describe('ml-trainer → registry → ml-predictor → gateway on a real broker'
     expect([nonNumeric.status, nonNumeric.json.error]).toEqual([400, { code: 'invalid_request', message: 'data[0].y must be a finite number or a decimal string, got "x"' }]);
     const ok = await grpc.predict({ modelName: name, values: rows[0], nFeatures: 3 });
     expect(ok.modelVersion).toBe(2);
+  });
+
+  it('ignores and counts a forged tombstone of the served version\'s manifest, and the trainer\'s signed retention still withdraws old versions', async () => {
+    const counted = async (reason: string) => Number(new RegExp(`^pipeline_ml_models_rejected_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)$`, 'm').exec(await predictor.metrics())?.[1]);
+    const before = await counted('unsigned_withdrawal');
+    const v2 = Array.from((await reference(2)).predict(Float64Array.from(rows.flat()), 3));
+    // An empty value on version 2's manifest key, written straight to the topic (as kcat -Z would).
+    await bus.publish({ topic: INTERNAL_TOPICS.mlModels, key: `model/${name}/2`, value: '' });
+    await waitFor(async () => (await counted('unsigned_withdrawal')) === before + 1, { timeoutMs: 30_000, what: 'the forged tombstone counted as unsigned_withdrawal' });
+    expect(await grpc.predict({ modelName: name, values: rows.flat(), nFeatures: 3 })).toEqual({ predictions: v2, modelName: name, modelVersion: 2 });
+    expect((await grpc.predict({ modelName: name, version: 2, values: rows[0], nFeatures: 3 })).modelVersion).toBe(2);
+
+    // A new version through the trainer: version 4 (the forged version 3 above counts for numbering),
+    // and ML_REGISTRY_KEEP_VERSIONS=2 withdraws versions 1 and 2 with signed withdrawals.
+    const job = await train({ model_name: name, model_type: 'linear_regression', feature_keys: ['a', 'b', 'c'], target_key: 'y', data: grid.map((r) => ({ ...r, y: 2 * r.a + r.c })) });
+    expect([job.status, job.model_version]).toEqual(['succeeded', 4]);
+    await waitFor(async () => (await grpc.predict({ modelName: name, values: rows[0], nFeatures: 3 })).modelVersion === 4, { timeoutMs: 30_000, what: 'version 4 served' });
+    for (const version of [1, 2]) {
+      await waitFor(() => grpc.predict({ modelName: name, version, values: rows[0], nFeatures: 3 }).then(() => false, (e: { code: number }) => e.code === status.NOT_FOUND), { timeoutMs: 30_000, what: `version ${version} withdrawn` });
+    }
+    // The retention's own tombstones follow its signed withdrawals: none of them was refused.
+    expect(await counted('unsigned_withdrawal')).toBe(before + 1);
   });
 
   it('trains in a worker thread', async () => {
