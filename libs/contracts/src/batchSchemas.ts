@@ -21,7 +21,7 @@ import { compileValidator } from './validateEvent';
  *     job/<id>                    BatchJobRecord      queued → running → succeeded | failed | cancelled
  *     job/<id>/progress/<task>    BatchProgressRecord progress 0..1 and events read of one task
  *     job/<id>/partial/<task>     BatchPartialRecord  the task's serialized partial (large; ≤ 16 MiB)
- *     job/<id>/cancel             BatchCancelRecord   cancel marker, written by DELETE
+ *     job/<id>/cancel             JobCancelRecord     cancel marker, written by DELETE
  * Progress and partial keys get empty values (deleted in views) once the job has finished.
  */
 export const BATCH_TASKS_TOPIC = 'pipeline.batch.tasks';
@@ -277,10 +277,6 @@ export interface BatchPartialRecord {
   partial: unknown;
 }
 
-export interface BatchCancelRecord {
-  job_id: string;
-  requested_at: string;
-}
 
 export const batchJobKeys = {
   status: (jobId: string) => `job/${jobId}`,

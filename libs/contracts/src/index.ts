@@ -66,10 +66,10 @@ export type {
   BatchJobRecord,
   BatchProgressRecord,
   BatchPartialRecord,
-  BatchCancelRecord,
   BatchJobKey,
   BatchOperationName,
 } from './batchSchemas';
+export type { JobCancelRecord } from './jobCancelRecord';
 export { SkippedRecordsSchema, SkippedRecordsTally, mergeSkippedRecords, MAX_SKIPPED_EXAMPLES } from './skippedRecords';
 export type { SkippedRecords, RecordPosition } from './skippedRecords';
 export { parseDateTime, MAX_EPOCH_MS } from './parseDateTime';
@@ -88,5 +88,8 @@ export {
   MlAnomaliesRequestSchema,
   MlJobStatusSchema,
   parseTrainRequest,
+  isTerminalMlJobState,
+  mlJobKeys,
+  parseMlJobKey,
 } from './mlSchemas';
-export type { MlModelType, MlTrainRequest, MlTrainSource, MlPredictRequest, MlClusterRequest, MlAnomaliesRequest, MlJobCommand, MlJobState, MlJobStatus } from './mlSchemas';
+export type { MlModelType, MlTrainRequest, MlTrainSource, MlPredictRequest, MlClusterRequest, MlAnomaliesRequest, MlJobCommand, MlJobState, MlJobStatus, MlJobKey } from './mlSchemas';

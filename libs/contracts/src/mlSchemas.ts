@@ -224,8 +224,33 @@ export interface MlJobCommand {
   owner?: string;
 }
 
-export const ML_JOB_STATES = ['queued', 'running', 'succeeded', 'failed'] as const;
+export const ML_JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type MlJobState = (typeof ML_JOB_STATES)[number];
+const ML_TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+/** Whether a job in `state` has ended (succeeded, failed, cancelled): its command is not run again. */
+export const isTerminalMlJobState = (state: string): boolean => ML_TERMINAL.has(state);
+
+/**
+ * Keys of the compacted `pipeline.ml.jobs`, as on pipeline.batch.jobs the cancel marker's key is
+ * the status key + `/cancel` (job ids are UUIDs, without "/"):
+ *   <id>          MlJobStatus       queued → running → succeeded | failed | cancelled
+ *   <id>/cancel   JobCancelRecord   cancel marker, written by POST /pipeline/ml/jobs/{id}/cancel
+ */
+export const mlJobKeys = {
+  status: (jobId: string) => jobId,
+  cancel: (jobId: string) => `${jobId}/cancel`,
+};
+
+export type MlJobKey = { kind: 'status' | 'cancel'; jobId: string };
+
+/** Parses a key of pipeline.ml.jobs; undefined for anything else (an empty key, or more "/" parts). */
+export function parseMlJobKey(key: string): MlJobKey | undefined {
+  const parts = key.split('/');
+  if (parts[0] === '') return undefined;
+  if (parts.length === 1) return { kind: 'status', jobId: key };
+  if (parts.length === 2 && parts[1] === 'cancel') return { kind: 'cancel', jobId: parts[0]! };
+  return undefined;
+}
 
 /** Job status on the compacted `pipeline.ml.jobs`, keyed by job_id; also the body of GET /pipeline/ml/jobs/{job_id}. */
 export const MlJobStatusSchema = Type.Object(
@@ -241,7 +266,14 @@ export const MlJobStatusSchema = Type.Object(
     rows: Type.Optional(Type.Integer({ description: 'Training rows read' })),
     filtered_out: Type.Optional(Type.Integer({ description: 'Source jobs with a filter: events of the range that did not match it' })),
     skipped: Type.Optional(SkippedRecordsSchema),
-    error: Type.Optional(Type.String({ description: 'Why the job failed; names the field when the input was bad' })),
+    error: Type.Optional(Type.String({ description: 'Why the job failed or was cancelled; names the field when the input was bad' })),
+    error_code: Type.Optional(
+      Type.String({
+        description:
+          'The kind of `error`: `job_timeout` (ran longer than the trainer\'s ML_JOB_TIMEOUT_MS), `job_cancelled` (POST /pipeline/ml/jobs/{job_id}/cancel), `invalid_argument` (bad input), `training_worker_failed`, …',
+      }),
+    ),
+    cancel_requested: Type.Optional(Type.Boolean({ description: 'A cancel was asked for and the job has not ended yet' })),
     submitted_at: Type.String({ format: 'date-time' }),
     started_at: Type.Optional(Type.String({ format: 'date-time' })),
     finished_at: Type.Optional(Type.String({ format: 'date-time' })),

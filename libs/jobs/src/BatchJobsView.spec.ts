@@ -1,7 +1,6 @@
 import { INTERNAL_TOPICS, type BatchJobRecord } from '@pipeline/contracts';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { BatchJobsView } from './BatchJobsView';
-import { MlJobsView } from './MlJobsView';
 import { readJobPageQuery } from './pageJobs';
 
 const T0 = '2026-12-01T10:00:00.000Z';
@@ -96,46 +95,5 @@ describe('BatchJobsView (pipeline.batch.jobs, in-memory bus)', () => {
     const after = bus.messages(INTERNAL_TOPICS.batchJobs).length;
     expect(await gateway.deleteExpired(now, 168 * HOUR)).toEqual([]);
     expect(bus.messages(INTERNAL_TOPICS.batchJobs).length).toBe(after);
-  });
-});
-
-describe('MlJobsView (pipeline.ml.jobs, in-memory bus)', () => {
-  it('submits the queued status before the command keyed by model name, and reads the latest status back', async () => {
-    const bus = new InMemoryBus();
-    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
-    const view = new MlJobsView(bus, { groupPrefix: 'ml' });
-    await view.start();
-    const request = { model_name: 'm', model_type: 'kmeans', features: ['a'] } as never;
-    await view.submit(request, T0, { jobId: 'j1' });
-    const queued = { job_id: 'j1', status: 'queued', progress: 0, model_name: 'm', model_type: 'kmeans', submitted_at: T0, updated_at: T0 };
-    expect(topicLog(bus, INTERNAL_TOPICS.mlJobs)).toEqual([['j1', queued]]);
-    expect(topicLog(bus, INTERNAL_TOPICS.mlCommands)).toEqual([['m', { job_id: 'j1', request, submitted_at: T0 }]]);
-    expect(await view.find('j1', 1_000)).toEqual(queued);
-    await view.write({ ...queued, status: 'running', progress: 0.5 });
-    await view.catchUp(1_000);
-    expect(view.get('j1')).toEqual({ ...queued, status: 'running', progress: 0.5 });
-    await view.stop();
-    await bus.close();
-  });
-
-  it('deletes succeeded and failed jobs past the retention (finished_at, else updated_at) with a tombstone each; queued and running jobs stay', async () => {
-    const bus = new InMemoryBus();
-    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
-    const view = new MlJobsView(bus, { groupPrefix: 'ml' });
-    await view.start();
-    const old = '2026-12-01T11:00:00.000Z';
-    const base = { progress: 1, model_name: 'm', model_type: 'kmeans', submitted_at: old, updated_at: old };
-    await view.write({ ...base, job_id: 'ok', status: 'succeeded', finished_at: old });
-    await view.write({ ...base, job_id: 'bad', status: 'failed' });
-    await view.write({ ...base, job_id: 'young', status: 'succeeded', finished_at: '2026-12-08T11:00:00.000Z', updated_at: '2026-12-08T11:00:00.000Z' });
-    await view.write({ ...base, job_id: 'waiting', status: 'queued', progress: 0 });
-    await view.catchUp(1_000);
-    expect(await view.deleteExpired(Date.parse('2026-12-08T12:00:00.000Z'), 168 * 3_600_000)).toEqual(['bad', 'ok']);
-    expect(topicLog(bus, INTERNAL_TOPICS.mlJobs).filter(([, v]) => v === null).sort()).toEqual([['bad', null], ['ok', null]]);
-    await view.catchUp(1_000);
-    expect([view.get('ok'), view.get('bad'), view.get('young')?.status, view.get('waiting')?.status]).toEqual([undefined, undefined, 'succeeded', 'queued']);
-    expect(await view.deleteExpired(Date.parse('2026-12-08T12:00:00.000Z'), 168 * 3_600_000)).toEqual([]);
-    await view.stop();
-    await bus.close();
   });
 });

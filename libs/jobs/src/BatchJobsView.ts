@@ -6,7 +6,7 @@ import {
   isTerminalBatchStatus,
   parseBatchJobKey,
   summarizeBatchJob,
-  type BatchCancelRecord,
+  type JobCancelRecord,
   type BatchCommand,
   type BatchJob,
   type BatchJobRecord,
@@ -18,7 +18,7 @@ import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
 import { expiredJobs } from './expiredJobs';
 import { pageJobs, type JobCursor, type JobPage } from './pageJobs';
 
-type Entry = BatchJobRecord | BatchProgressRecord | BatchPartialRecord | BatchCancelRecord;
+type Entry = BatchJobRecord | BatchProgressRecord | BatchPartialRecord | JobCancelRecord;
 
 export interface BatchJobsViewOptions {
   /** Consumer-group prefix of this view (each instance reads the whole topic in its own group). */
@@ -188,7 +188,7 @@ export class BatchJobsView extends CompactedTopicView<Entry> {
 
   /** Marks the job for cancelling; the processor ends it `cancelled` at its next chunk. */
   requestCancel(jobId: string, requestedAt: string): Promise<void> {
-    const marker: BatchCancelRecord = { job_id: jobId, requested_at: requestedAt };
+    const marker: JobCancelRecord = { job_id: jobId, requested_at: requestedAt };
     return this.bus.publish({ topic: this.topic, key: batchJobKeys.cancel(jobId), value: JSON.stringify(marker) });
   }
 

@@ -3,6 +3,7 @@
 export { BatchJobsView } from './BatchJobsView';
 export type { BatchJobsViewOptions } from './BatchJobsView';
 export { MlJobsView } from './MlJobsView';
+export type { MlJobsViewOptions } from './MlJobsView';
 export { pageJobs, readJobPageQuery, JOB_PAGE_LIMITS } from './pageJobs';
 export type { JobCursor, JobPage } from './pageJobs';
 export { expiredJobs } from './expiredJobs';
