@@ -9,6 +9,13 @@ export interface TrainerConfig extends BaseConfig {
   maxConcurrentJobs: number;
   /** Path of the bundled `train.worker.js`; empty = train on the main thread (tests, embedded fallback). */
   trainWorkerPath: string;
+  /**
+   * A job that runs longer than this (ms, from when this trainer starts it: reading, training and
+   * publishing) is stopped — its worker thread terminated — and ends `failed` with code
+   * `job_timeout`. Each run of a redelivered job gets the full time again. Default 30 min; at most
+   * 2,147,483,647 (the range of a Node timer, ~24.8 days).
+   */
+  jobTimeoutMs: number;
   /** Least time between two progress updates of one job on `pipeline.ml.jobs` (ms). Default 500. */
   progressIntervalMs: number;
   /**
@@ -41,6 +48,7 @@ export function readTrainerConfig(
     commandsGroupId: envString(env, 'ML_TRAINER_GROUP_ID', 'pipeline-ml-trainer'),
     maxConcurrentJobs: envInt(env, 'ML_MAX_CONCURRENT_JOBS', 1, { min: 1, max: 64 }),
     trainWorkerPath: envString(env, 'TRAIN_WORKER_PATH', opts.defaultWorkerPath ?? ''),
+    jobTimeoutMs: envInt(env, 'ML_JOB_TIMEOUT_MS', 30 * 60_000, { min: 1_000, max: 2_147_483_647 }),
     progressIntervalMs: envInt(env, 'ML_PROGRESS_INTERVAL_MS', 500, { min: 0, max: 60_000 }),
     registryKeepVersions: envInt(env, 'ML_REGISTRY_KEEP_VERSIONS', 5, { min: 1, max: 1_000_000 }),
     heartbeatIntervalMs: envInt(env, 'ML_HEARTBEAT_INTERVAL_MS', 3_000, { min: 100, max: 10_000 }),

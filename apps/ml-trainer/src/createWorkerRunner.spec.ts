@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadsOf, waitFor } from '@pipeline/testing';
 import { createWorkerRunner } from './createWorkerRunner';
 
 /** A stand-in for train.worker.js that reports progress and finishes. */
@@ -16,6 +17,15 @@ function fakeWorker(): string {
   return file;
 }
 
+/** A stand-in for train.worker.js on a huge forest: reports that it started, then spins forever. */
+function spinningWorker(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'train-worker-')), 'spin.worker.js');
+  writeFileSync(file, `require('node:worker_threads').parentPort.postMessage({ type: 'progress', fraction: 0.01 }); for (;;) {}`);
+  return file;
+}
+
+const workerThreads = () => threadsOf(process.pid).filter((t) => t.comm === 'WorkerThread').length;
+
 describe('createWorkerRunner', () => {
   it('passes the request to the worker, reports its progress and resolves with the model it posts', async () => {
     const progress: number[] = [];
@@ -23,5 +33,21 @@ describe('createWorkerRunner', () => {
     const request = { modelName: 'm', modelType: 'linear_regression', featureKeys: ['a'], targetKey: 'y', rows: [] } as unknown as Parameters<typeof runner.train>[0];
     const out = await runner.train(request, (f) => progress.push(f), new AbortController().signal);
     expect({ progress, bytes: Array.from(out.bytes), summary: out.summary }).toEqual({ progress: [0.5], bytes: [1, 2, 3], summary: { modelName: 'm' } });
+  });
+
+  it('terminates the worker when the signal aborts (timeout, cancel, shutdown) and rejects with the reason, so the CPU it held is free', async () => {
+    const before = workerThreads();
+    const runner = createWorkerRunner(spinningWorker());
+    const stop = new AbortController();
+    let started!: () => void;
+    const progressed = new Promise<void>((r) => (started = r));
+    const request = { modelName: 'm' } as unknown as Parameters<typeof runner.train>[0];
+    const training = runner.train(request, () => started(), stop.signal);
+    await progressed;
+    expect(workerThreads()).toBe(before + 1);
+    const reason = new Error('training job did not finish within 1000 ms (ML_JOB_TIMEOUT_MS) and was stopped');
+    stop.abort(reason);
+    await expect(training).rejects.toBe(reason);
+    await waitFor(() => workerThreads() === before, { timeoutMs: 5_000, what: 'the spinning worker thread to end' });
   });
 });

@@ -3,7 +3,9 @@ import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { createPredictor, decodeModel } from '@pipeline/ml';
 import { ModelRegistryView } from '@pipeline/model-registry';
 import { createInlineRunner } from './createInlineRunner';
+import { JobCancelledError } from './errors';
 import { runTrainingJob } from './runTrainingJob';
+import type { TrainingRunner } from './TrainingRunner';
 
 /** y = 2·a − b + 1 on a small grid: linear regression recovers it exactly. */
 const rows = Array.from({ length: 40 }, (_, i) => ({ a: i % 8, b: Math.floor(i / 8), y: 2 * (i % 8) - Math.floor(i / 8) + 1 }));
@@ -15,7 +17,7 @@ async function setup() {
   const registry = new ModelRegistryView(bus, { topic: INTERNAL_TOPICS.mlModels, groupPrefix: 't' });
   await registry.start();
   let tick = 0;
-  const deps = { bus, registry, runner: createInlineRunner(), progressIntervalMs: 0, signal: new AbortController().signal, now: () => new Date(T0 + 1000 * tick++) };
+  const deps = { bus, registry, runner: createInlineRunner(), progressIntervalMs: 0, timeoutMs: 60_000, signal: new AbortController().signal, now: () => new Date(T0 + 1000 * tick++) };
   const statuses = (jobId: string) =>
     bus
       .messages(INTERNAL_TOPICS.mlJobs)
@@ -25,6 +27,26 @@ async function setup() {
 }
 
 const command = (jobId: string, request: Record<string, unknown>): MlJobCommand => ({ job_id: jobId, request: request as never, submitted_at: '2026-11-27T09:59:59.000Z' });
+const linear = { model_name: 'x', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: rows };
+
+/**
+ * A runner whose training never finishes by itself, like a worker on a huge forest: `started`
+ * resolves when training begins, and a stop rejects with the signal's reason, as the worker runner
+ * does when it terminates the worker; `stopped` holds those reasons.
+ */
+function endlessRunner() {
+  let begin!: () => void;
+  const started = new Promise<void>((r) => (begin = r));
+  const stopped: unknown[] = [];
+  const runner: TrainingRunner = {
+    train: (_request, _onProgress, signal) =>
+      new Promise((_resolve, reject) => {
+        begin();
+        signal.addEventListener('abort', () => (stopped.push(signal.reason), reject(signal.reason)), { once: true });
+      }),
+  };
+  return { runner, started, stopped };
+}
 
 describe('runTrainingJob', () => {
   it('goes running → training → publishing → succeeded and publishes version 1 to the registry', async () => {
@@ -149,11 +171,62 @@ describe('runTrainingJob', () => {
     expect(bus.messages(INTERNAL_TOPICS.mlModels)).toEqual([]);
   });
 
-  it('rejects with the abort reason and publishes no terminal status when aborted', async () => {
+  it('rejects with the abort reason and publishes no terminal status when aborted (shutdown: the job runs again)', async () => {
     const { deps, statuses } = await setup();
     const ac = new AbortController();
     ac.abort(new Error('shutting down'));
-    await expect(runTrainingJob(command('j5', { model_name: 'x', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: rows }), { ...deps, signal: ac.signal })).rejects.toThrow('shutting down');
-    expect(statuses('j5').map((s) => s.status)).toEqual(['running', 'running']);
+    await expect(runTrainingJob(command('j5', linear), { ...deps, signal: ac.signal })).rejects.toThrow('shutting down');
+    expect(statuses('j5')).toEqual([]);
+    const endless = endlessRunner();
+    const mid = new AbortController();
+    const job = runTrainingJob(command('j6', linear), { ...deps, runner: endless.runner, signal: mid.signal });
+    await endless.started;
+    mid.abort(new Error('shutting down'));
+    await expect(job).rejects.toThrow('shutting down');
+    expect(statuses('j6').map((s) => s.status)).toEqual(['running', 'running']);
+  });
+
+  it('stops the training after timeoutMs and ends the job failed with code job_timeout (resolving, so its command is committed), publishing no model', async () => {
+    const { deps, bus, statuses } = await setup();
+    const endless = endlessRunner();
+    const out = await runTrainingJob(command('slow', linear), { ...deps, runner: endless.runner, timeoutMs: 50 });
+    const error = 'training job did not finish within 50 ms (ML_JOB_TIMEOUT_MS) and was stopped';
+    expect(out).toEqual({
+      status: {
+        job_id: 'slow',
+        status: 'failed',
+        progress: 0.3,
+        model_name: 'x',
+        model_type: 'linear_regression',
+        rows: 40,
+        error,
+        error_code: 'job_timeout',
+        submitted_at: '2026-11-27T09:59:59.000Z',
+        started_at: '2026-11-27T10:00:00.000Z',
+        finished_at: expect.any(String),
+        duration_seconds: expect.any(Number),
+        updated_at: expect.any(String),
+      },
+    });
+    expect(endless.stopped.map((e) => (e as Error).message)).toEqual([error]);
+    expect(statuses('slow').map((s) => s.status)).toEqual(['running', 'running', 'failed']);
+    expect(bus.messages(INTERNAL_TOPICS.mlModels)).toEqual([]);
+  });
+
+  it('ends the job cancelled with code job_cancelled when stopped by a JobCancelledError, mid-training or before it started', async () => {
+    const { deps, bus, statuses } = await setup();
+    const endless = endlessRunner();
+    const cancel = new AbortController();
+    const job = runTrainingJob(command('mid', linear), { ...deps, runner: endless.runner, signal: cancel.signal });
+    await endless.started;
+    cancel.abort(new JobCancelledError());
+    const message = 'training job cancelled on request (POST /pipeline/ml/jobs/{job_id}/cancel)';
+    const mid = await job;
+    expect([mid.status.status, mid.status.error, mid.status.error_code, mid.status.phase, endless.stopped.length]).toEqual(['cancelled', message, 'job_cancelled', undefined, 1]);
+    expect(statuses('mid').map((s) => s.status)).toEqual(['running', 'running', 'cancelled']);
+    const before = await runTrainingJob(command('before', linear), { ...deps, signal: cancel.signal });
+    expect([before.status.status, before.status.error_code]).toEqual(['cancelled', 'job_cancelled']);
+    expect(statuses('before').map((s) => s.status)).toEqual(['cancelled']);
+    expect(bus.messages(INTERNAL_TOPICS.mlModels)).toEqual([]);
   });
 });

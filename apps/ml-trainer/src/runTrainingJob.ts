@@ -3,6 +3,7 @@ import { ContractError, INTERNAL_TOPICS, PipelineError, parseTrainRequest, type 
 import type { EventBus } from '@pipeline/kafka';
 import type { TrainRequest } from '@pipeline/ml';
 import { publishModel, type ModelRegistryView } from '@pipeline/model-registry';
+import { JobCancelledError, JobTimeoutError } from './errors';
 import { readTrainingRows, resolveSourceWindow } from './readTrainingRows';
 import type { ModelSummary, TrainingRunner } from './TrainingRunner';
 
@@ -17,8 +18,14 @@ export interface TrainingJobDeps {
   runner: TrainingRunner;
   /** Least time between two progress messages (ms); state changes are always published. */
   progressIntervalMs: number;
-  /** Aborts the job (shutdown); the job then rejects with the abort reason and publishes nothing terminal. */
+  /**
+   * Stops the job. A reason that is a non-retriable PipelineError ends the job with it
+   * (JobCancelledError: `cancelled`); any other reason (shutdown) makes the job reject with it,
+   * publishing nothing terminal, so that it runs again.
+   */
   signal: AbortSignal;
+  /** The job is stopped after this long (ms) and ends `failed` with code `job_timeout` (JobTimeoutError). */
+  timeoutMs: number;
   /** Wall clock; injectable for tests. */
   now?: () => Date;
   /** Signs the published version's manifest (Ed25519; see publishModel). Unsigned without it. */
@@ -36,10 +43,14 @@ export interface JobOutcome {
  *
  *   queued (by the gateway) → running {phase: reading, progress 0…0.3}
  *     → running {phase: training, progress 0.3…0.95} → running {phase: publishing, 0.95}
- *     → succeeded {model_version, metrics, rows, duration_seconds} | failed {error}
+ *     → succeeded {model_version, metrics, rows, duration_seconds} | failed {error, error_code} | cancelled {error, error_code}
  *
  * Bad input (ContractError, MlInputError) and any other non-retriable error end the job `failed`
- * with the message (naming the field for bad input). A PipelineError that is `retriable` (Kafka unavailable) and an abort reject:
+ * with the message (naming the field for bad input) and, for a PipelineError, its code. So do the
+ * final stops: `timeoutMs` passing (JobTimeoutError, `job_timeout`) and a cancel (JobCancelledError
+ * on `signal`, which ends it `cancelled`); either aborts the step running (the training worker is
+ * terminated, a source read stopped). The job then resolves, so the caller commits its command.
+ * A PipelineError that is `retriable` (Kafka unavailable) and any other abort (shutdown) reject:
  * the caller leaves the command uncommitted, so the job runs again (see trainerService).
  */
 export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDeps): Promise<JobOutcome> {
@@ -59,6 +70,9 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
     updated_at: started.toISOString(),
     ...(command.owner === undefined ? {} : { owner: command.owner }),
   };
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new JobTimeoutError(deps.timeoutMs)), deps.timeoutMs);
+  const signal = AbortSignal.any([deps.signal, deadline.signal]);
   let chain = Promise.resolve();
   let lastSent = 0;
   const send = (next: Partial<MlJobStatus>, force: boolean) => {
@@ -77,6 +91,7 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
   };
 
   try {
+    signal.throwIfAborted(); // e.g. cancelled while it waited for a training slot: no `running` then
     send({}, true);
     const request = parseTrainRequest(command.request, { nowMs: started.getTime() });
     let rows: Record<string, unknown>[];
@@ -84,7 +99,7 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
     if (request.source) {
       const window = resolveSourceWindow(request.source, started.getTime());
       const fields = { featureKeys: request.feature_keys, ...(isRegressor(request.model_type) ? { targetKey: request.target_key! } : {}) };
-      const read = await readTrainingRows(deps.bus, window, fields, (f) => send({ progress: round(f * READ_SHARE) }, false), deps.signal);
+      const read = await readTrainingRows(deps.bus, window, fields, (f) => send({ progress: round(f * READ_SHARE) }, false), signal);
       rows = read.rows;
       const skipped = read.skipped?.count ?? 0;
       source = {
@@ -120,8 +135,8 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
       trainedAt: now().toISOString(),
       source: { ...(source as object), job_id: command.job_id },
     };
-    const out = await deps.runner.train(trainRequest, (f) => send({ progress: round(READ_SHARE + f * (PUBLISH_AT - READ_SHARE)) }, false), deps.signal);
-    deps.signal.throwIfAborted();
+    const out = await deps.runner.train(trainRequest, (f) => send({ progress: round(READ_SHARE + f * (PUBLISH_AT - READ_SHARE)) }, false), signal);
+    signal.throwIfAborted(); // the inline runner cannot be interrupted: a stop during it counts here
     send({ phase: 'publishing', progress: PUBLISH_AT }, true);
     await flush();
     await publishModel(deps.bus, {
@@ -148,17 +163,29 @@ export async function runTrainingJob(command: MlJobCommand, deps: TrainingJobDep
     await flush();
     return { status, summary: out.summary };
   } catch (err) {
-    if (deps.signal.aborted || (err instanceof PipelineError && err.retriable)) {
+    // A stopped job ends by the stop's reason, whatever the step it stopped threw.
+    const cause = signal.aborted ? (signal.reason as unknown) : err;
+    const final = cause instanceof PipelineError ? !cause.retriable : !signal.aborted;
+    if (!final) {
       await chain.catch(() => undefined);
-      throw err;
+      throw cause;
     }
     const { phase: _phase, ...rest } = status;
-    status = { ...rest, status: 'failed', error: (err as Error).message, finished_at: now().toISOString(), duration_seconds: round((performance.now() - startedMono) / 1000, 3) };
+    status = {
+      ...rest,
+      status: cause instanceof JobCancelledError ? 'cancelled' : 'failed',
+      error: (cause as Error).message,
+      ...(cause instanceof PipelineError ? { error_code: cause.code } : {}),
+      finished_at: now().toISOString(),
+      duration_seconds: round((performance.now() - startedMono) / 1000, 3),
+    };
     await chain.catch(() => undefined);
     chain = Promise.resolve();
     send({}, true);
     await flush();
     return { status };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

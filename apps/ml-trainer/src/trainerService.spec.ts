@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INTERNAL_TOPICS, type MlJobCommand, type MlJobStatus } from '@pipeline/contracts';
+import { MlJobsView } from '@pipeline/jobs';
 import { InMemoryBus, pipelineTopicSpecs } from '@pipeline/kafka';
 import { ModelRegistryView, parseVerifyKeys } from '@pipeline/model-registry';
 import { ServiceMetrics, startService } from '@pipeline/service-runtime';
@@ -10,8 +11,53 @@ import { waitFor } from '@pipeline/testing';
 import { readTrainerConfig } from './config';
 import { createInlineRunner } from './createInlineRunner';
 import { createTrainer } from './trainerService';
+import type { TrainingRunner } from './TrainingRunner';
 
 const rows = Array.from({ length: 40 }, (_, i) => ({ a: i % 8, b: Math.floor(i / 8), y: 2 * (i % 8) - Math.floor(i / 8) + 1 }));
+
+/**
+ * Trains inline, except the jobs whose id starts with "endless": those never finish by themselves
+ * (like a worker on a huge forest) and reject with the stop's reason, as the worker runner does when
+ * it terminates its worker. `calls` counts trainings started per job id.
+ */
+function runnerWithEndlessJobs() {
+  const inline = createInlineRunner();
+  const calls = new Map<string, number>();
+  const stopped: string[] = [];
+  const runner: TrainingRunner = {
+    train(request, onProgress, signal) {
+      const jobId = String((request.source as { job_id?: string } | undefined)?.job_id);
+      calls.set(jobId, (calls.get(jobId) ?? 0) + 1);
+      if (!jobId.startsWith('endless')) return inline.train(request, onProgress, signal);
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => (stopped.push(`${jobId}: ${(signal.reason as Error).message}`), reject(signal.reason)), { once: true }));
+    },
+  };
+  return { runner, calls, stopped };
+}
+
+/** A trainer on an in-memory bus with `env`, and a gateway's view of the jobs to submit and cancel them. */
+async function trainerWithGatewayView(env: Record<string, string>, runner: TrainingRunner) {
+  const bus = new InMemoryBus({ defaultPartitions: 3 });
+  await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+  const metrics = new ServiceMetrics('ml-trainer');
+  const config = readTrainerConfig({ HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env }, { requireBrokers: false });
+  let trainer = await startService(createTrainer({ runner }), config, bus, { metrics });
+  /** Stops the trainer and starts another in its consumer group: it reads the commands from the group's committed offsets. */
+  const restart = async () => {
+    await trainer.stop();
+    trainer = await startService(createTrainer({ runner }), config, bus, { metrics: new ServiceMetrics('ml-trainer') });
+  };
+  const gateway = new MlJobsView(bus, { groupPrefix: 'spec-gateway' });
+  await gateway.start();
+  const submit = (jobId: string) => gateway.submit({ model_name: 'lin', model_type: 'linear_regression', feature_keys: ['a', 'b'], target_key: 'y', data: rows } as never, new Date().toISOString(), { jobId });
+  const statusOf = async (jobId: string) => (await gateway.catchUp(), gateway.status(jobId));
+  const close = async () => {
+    await gateway.stop();
+    await trainer.stop();
+    await bus.close();
+  };
+  return { bus, metrics, gateway, submit, statusOf, restart, close };
+}
 
 describe('ml-trainer service', () => {
   it('keeps the newest ML_REGISTRY_KEEP_VERSIONS versions of a model in the registry and withdraws the older ones', async () => {
@@ -79,6 +125,70 @@ describe('ml-trainer service', () => {
       await trainer.stop();
       await bus.close();
     }
+  });
+
+  it('stops a running job on its cancel marker and ends it cancelled, then runs the next job of the partition; the cancelled job is not run again', async () => {
+    const { runner, calls, stopped } = runnerWithEndlessJobs();
+    const t = await trainerWithGatewayView({}, runner);
+    try {
+      await t.submit('endless-1');
+      await t.submit('next-1'); // same model, so the same partition: handled only once endless-1 has ended
+      await waitFor(async () => (await t.statusOf('endless-1'))?.phase === 'training', { timeoutMs: 10_000, what: 'endless-1 training' });
+      await t.gateway.requestCancel('endless-1', new Date().toISOString());
+      await waitFor(async () => (await t.statusOf('next-1'))?.status === 'succeeded', { timeoutMs: 10_000, what: 'next-1 succeeded' });
+      const cancelled = await t.statusOf('endless-1');
+      const message = 'training job cancelled on request (POST /pipeline/ml/jobs/{job_id}/cancel)';
+      expect([cancelled?.status, cancelled?.error, cancelled?.error_code]).toEqual(['cancelled', message, 'job_cancelled']);
+      expect([stopped, Object.fromEntries(calls)]).toEqual([[`endless-1: ${message}`], { 'endless-1': 1, 'next-1': 1 }]);
+      expect(await t.metrics.registry.getSingleMetricAsString('pipeline_ml_training_jobs_total')).toMatch(/^pipeline_ml_training_jobs_total\{model_type="linear_regression",status="cancelled"[^}]*\} 1$/m);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('ends a job cancelled before the trainer reached it as cancelled without training it', async () => {
+    const { runner, calls } = runnerWithEndlessJobs();
+    const t = await trainerWithGatewayView({}, runner);
+    try {
+      await t.submit('endless-2');
+      await t.submit('queued-2'); // waits behind endless-2 on its partition
+      await waitFor(async () => (await t.statusOf('endless-2'))?.phase === 'training', { timeoutMs: 10_000, what: 'endless-2 training' });
+      await t.gateway.requestCancel('queued-2', new Date().toISOString());
+      await t.gateway.requestCancel('endless-2', new Date().toISOString());
+      await waitFor(async () => (await t.statusOf('queued-2'))?.status === 'cancelled', { timeoutMs: 10_000, what: 'queued-2 cancelled' });
+      expect([(await t.statusOf('endless-2'))?.status, Object.fromEntries(calls)]).toEqual(['cancelled', { 'endless-2': 1 }]);
+      expect(t.bus.messages(INTERNAL_TOPICS.mlJobs).filter((m) => m.key === 'queued-2').map((m) => (JSON.parse(m.value.toString()) as MlJobStatus).status)).toEqual(['queued', 'cancelled']);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('stops a job that runs longer than ML_JOB_TIMEOUT_MS and ends it failed with code job_timeout, then runs the next job of the partition; the timed-out job is not run again, after a restart either', async () => {
+    const { runner, calls, stopped } = runnerWithEndlessJobs();
+    const t = await trainerWithGatewayView({ ML_JOB_TIMEOUT_MS: '1000' }, runner);
+    try {
+      await t.submit('endless-3');
+      await t.submit('next-3');
+      await waitFor(async () => (await t.statusOf('next-3'))?.status === 'succeeded', { timeoutMs: 10_000, what: 'next-3 succeeded' });
+      const failed = await t.statusOf('endless-3');
+      const error = 'training job did not finish within 1000 ms (ML_JOB_TIMEOUT_MS) and was stopped';
+      expect([failed?.status, failed?.error, failed?.error_code]).toEqual(['failed', error, 'job_timeout']);
+      expect([stopped, Object.fromEntries(calls)]).toEqual([[`endless-3: ${error}`], { 'endless-3': 1, 'next-3': 1 }]);
+      await t.restart();
+      await t.submit('after-restart-3');
+      await waitFor(async () => (await t.statusOf('after-restart-3'))?.status === 'succeeded', { timeoutMs: 10_000, what: 'after-restart-3 succeeded' });
+      expect(Object.fromEntries(calls)).toEqual({ 'endless-3': 1, 'next-3': 1, 'after-restart-3': 1 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('stops start-up naming ML_JOB_TIMEOUT_MS when it is not a whole number of ms in [1000, 2147483647]', () => {
+    const read = (v: string) => () => readTrainerConfig({ ML_JOB_TIMEOUT_MS: v }, { requireBrokers: false });
+    expect(readTrainerConfig({}, { requireBrokers: false }).jobTimeoutMs).toBe(1_800_000);
+    expect(read('999')).toThrow('ML_JOB_TIMEOUT_MS must be ≥ 1000, got 999');
+    expect(read('2147483648')).toThrow('ML_JOB_TIMEOUT_MS must be ≤ 2147483647, got 2147483648');
+    expect(read('30m')).toThrow('ML_JOB_TIMEOUT_MS must be an integer, got "30m"');
   });
 
   it('stops start-up naming ML_SIGNING_KEY_FILE when it is not an Ed25519 private key', () => {

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { INTERNAL_TOPICS, ML_MODEL_TYPES, type MlJobCommand } from '@pipeline/contracts';
+import { INTERNAL_TOPICS, ML_MODEL_TYPES, isTerminalMlJobState, type MlJobCommand } from '@pipeline/contracts';
 import { MlJobsView, startRetentionSweep } from '@pipeline/jobs';
 import type { IncomingMessage, MessageBatch, Subscription } from '@pipeline/kafka';
 import { ModelRegistryView, keyIdOf, withdrawModelVersions } from '@pipeline/model-registry';
@@ -8,10 +8,9 @@ import { startCountersAtZero, type ServiceFactory } from '@pipeline/service-runt
 import type { TrainerConfig } from './config';
 import { createInlineRunner } from './createInlineRunner';
 import { createWorkerRunner } from './createWorkerRunner';
+import { JobCancelledError } from './errors';
 import { runTrainingJob, type JobOutcome } from './runTrainingJob';
 import type { TrainingRunner } from './TrainingRunner';
-
-const TERMINAL = new Set(['succeeded', 'failed']);
 
 /**
  * ml-trainer: consumes training commands from `pipeline.ml.commands` (group `pipeline-ml-trainer`,
@@ -19,7 +18,7 @@ const TERMINAL = new Set(['succeeded', 'failed']);
  * the job's state to `pipeline.ml.jobs`.
  *
  * Job lifecycle and crashes — the command offset is committed only after the job is terminal:
- * - The batch handler awaits each of its jobs to the end (succeeded/failed published), calling
+ * - The batch handler awaits each of its jobs to the end (succeeded/failed/cancelled published), calling
  *   `batch.heartbeat()` every `heartbeatIntervalMs` meanwhile so the group keeps the member. The
  *   offset is committed when the handler resolves, i.e. after the terminal status is on Kafka.
  * - Crash or kill mid-job: the offset was not committed, so after the rebalance (this process
@@ -27,6 +26,12 @@ const TERMINAL = new Set(['succeeded', 'failed']);
  *   start; its status goes `running` again and ends terminal. Nothing queued is lost.
  * - Graceful shutdown (SIGTERM): running jobs are aborted (worker terminated), their status is put
  *   back to `queued`, and the handler throws so the offset stays uncommitted — same redelivery.
+ * - Timeout and cancel are terminal: a job running longer than `jobTimeoutMs` (ML_JOB_TIMEOUT_MS)
+ *   has its worker terminated and ends `failed` (`error_code: job_timeout`); a cancel marker on
+ *   `pipeline.ml.jobs` (POST /pipeline/ml/jobs/{id}/cancel) stops it the same way and it ends
+ *   `cancelled`. Either way the handler resolves and the offset is committed, so the job does not
+ *   run again after a restart. A job cancelled before it runs (still queued behind another job of
+ *   its partition, or waiting for a slot) ends `cancelled` when its turn comes, without training.
  * - Redelivery of a finished job (crash between the terminal status and the commit): the jobs view
  *   shows it terminal and the command is skipped, so a job never produces two model versions then.
  * - Ordering: commands are keyed by model name, so one model's jobs are handled in order by one
@@ -52,7 +57,7 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
       registers,
     });
     const jobsTotal = new Counter({ name: 'pipeline_ml_training_jobs_total', help: 'Training jobs finished, by outcome', labelNames: ['model_type', 'status'], registers });
-    startCountersAtZero(jobsTotal, { model_type: [...ML_MODEL_TYPES, 'invalid'], status: ['succeeded', 'failed'] });
+    startCountersAtZero(jobsTotal, { model_type: [...ML_MODEL_TYPES, 'invalid'], status: ['succeeded', 'failed', 'cancelled'] });
     metrics.expectTopics({ published: [INTERNAL_TOPICS.mlJobs, INTERNAL_TOPICS.mlModels], consumed: [INTERNAL_TOPICS.mlCommands, INTERNAL_TOPICS.mlJobs, INTERNAL_TOPICS.mlModels] });
     const featureRows = new Counter({ name: 'pipeline_ml_feature_rows_total', help: 'Rows used to train models', registers });
     const versionsWithdrawn = new Counter({ name: 'pipeline_ml_registry_versions_withdrawn_total', help: 'Model versions withdrawn from the registry topic by retention (ML_REGISTRY_KEEP_VERSIONS)', registers });
@@ -60,7 +65,12 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
 
     const signingKey = config.signingKey ?? opts.signingKey;
     const runner = opts.runner ?? (config.trainWorkerPath ? createWorkerRunner(config.trainWorkerPath) : createInlineRunner());
-    const jobs = new MlJobsView(bus, { groupPrefix: 'pipeline-ml-trainer-jobs' });
+    /** What stops each job this process has taken (waiting for a slot or running), by job id: its cancel. */
+    const cancels = new Map<string, AbortController>();
+    const jobs = new MlJobsView(bus, {
+      groupPrefix: 'pipeline-ml-trainer-jobs',
+      onCancelRequested: (jobId) => cancels.get(jobId)?.abort(new JobCancelledError()),
+    });
     const registry = new ModelRegistryView(bus, {
       topic: INTERNAL_TOPICS.mlModels,
       groupPrefix: 'pipeline-ml-trainer-models',
@@ -74,7 +84,23 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
     let sub: Subscription | undefined;
     let ready = false;
 
-    const acquire = () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((r) => waiting.push(r)));
+    /** Takes a training slot (true), or gives up when `signal` aborts first (false: no slot to release). */
+    const acquire = (signal: AbortSignal): Promise<boolean> => {
+      if (signal.aborted) return Promise.resolve(false);
+      if (free > 0) return (free--, Promise.resolve(true));
+      return new Promise<boolean>((resolve) => {
+        const take = () => {
+          signal.removeEventListener('abort', giveUp);
+          resolve(true);
+        };
+        const giveUp = () => {
+          waiting.splice(waiting.indexOf(take), 1);
+          resolve(false);
+        };
+        waiting.push(take);
+        signal.addEventListener('abort', giveUp, { once: true });
+      });
+    };
     const release = () => {
       const next = waiting.shift();
       if (next) next();
@@ -116,8 +142,8 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
         logger.warn({ partition: m.partition, offset: m.offset }, 'skipping a training command that is not {job_id, request, submitted_at} JSON');
         return;
       }
-      const known = jobs.get(command.job_id);
-      if (known && TERMINAL.has(known.status)) {
+      const known = jobs.status(command.job_id);
+      if (known && isTerminalMlJobState(known.status)) {
         logger.info({ job_id: command.job_id, status: known.status }, 'skipping a redelivered command of a finished job');
         return;
       }
@@ -131,13 +157,17 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
         await withHeartbeat(batch, () => existing);
         return;
       }
+      const cancel = new AbortController();
+      cancels.set(command.job_id, cancel);
+      if (jobs.cancelRequested(command.job_id)) cancel.abort(new JobCancelledError());
+      const signal = AbortSignal.any([shutdown.signal, cancel.signal]);
       const job = withHeartbeat(batch, async () => {
-        await acquire();
+        const slot = await acquire(signal);
         try {
-          shutdown.signal.throwIfAborted();
-          return await runTrainingJob(command, { bus, registry, runner, progressIntervalMs: config.progressIntervalMs, signal: shutdown.signal, ...(signingKey ? { signingKey } : {}) });
+          // Stopped before it got a slot: runTrainingJob ends it at once (cancelled) or rejects (shutdown).
+          return await runTrainingJob(command, { bus, registry, runner, progressIntervalMs: config.progressIntervalMs, timeoutMs: config.jobTimeoutMs, signal, ...(signingKey ? { signingKey } : {}) });
         } finally {
-          release();
+          if (slot) release();
         }
       });
       inFlight.set(command.job_id, job);
@@ -157,13 +187,14 @@ export function createTrainer(opts: { runner?: TrainingRunner; signingKey?: KeyO
           // Put the job back to queued: it will run again when its command is redelivered.
           const now = new Date().toISOString();
           const back = { job_id: command.job_id, status: 'queued', progress: 0, submitted_at: command.submitted_at, updated_at: now } as const;
-          await jobs.write({ ...jobs.get(command.job_id), ...back, model_name: command.request?.model_name ?? '', model_type: command.request?.model_type ?? '' }).catch(() => undefined);
+          await jobs.write({ ...jobs.status(command.job_id), ...back, model_name: command.request?.model_name ?? '', model_type: command.request?.model_type ?? '' }).catch(() => undefined);
         } else {
           logger.warn({ job_id: command.job_id, err }, 'training job interrupted by a retriable error; the command will be redelivered');
         }
         throw err;
       } finally {
         inFlight.delete(command.job_id);
+        cancels.delete(command.job_id);
       }
     }
 
