@@ -35,7 +35,7 @@ export const createGateway: ServiceFactory<GatewayConfig> = ({ config, bus, metr
   const adhoc = createAdhocMlRunner(config.adhocWorkerPath ? () => new Worker(config.adhocWorkerPath) : undefined);
   // The internal token (INTERNAL_TOKEN_FILE): the first is sent to ingest and to the predictor.
   const internalToken = config.internalTokens?.[0];
-  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress, internalToken, registry: metrics.registry, adhoc });
+  const ml = createMlRoutes({ bus, predictorAddress: config.predictorAddress, internalToken, registry: metrics.registry, adhoc, syncWaitMs: config.syncWaitMs });
   Object.assign(extraPaths, ml.openApiPaths);
   startViews.push(() => ml.start());
   stopViews.push(() => ml.stop());

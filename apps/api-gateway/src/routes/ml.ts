@@ -9,9 +9,11 @@ import {
   MlTrainRequestSchema,
   compileValidator,
   describeFirstError,
+  isTerminalMlJobState,
   parseTrainRequest,
   type MlAnomaliesRequest,
   type MlClusterRequest,
+  type MlJobStatus,
   type MlPredictRequest,
 } from '@pipeline/contracts';
 import { MlJobsView } from '@pipeline/jobs';
@@ -54,8 +56,11 @@ export function createMlRoutes(opts: {
   /** Where the `api="rest"` prediction metrics go (none if absent). */
   registry?: Registry;
   adhoc?: AdhocMlRunner;
+  /** How long a cancel waits for the job to end before answering 202 (ms; SYNC_WAIT_MS). Default 0. */
+  syncWaitMs?: number;
 }): MlRoutes {
   const { bus } = opts;
+  const syncWaitMs = opts.syncWaitMs ?? 0;
   const adhoc = opts.adhoc ?? createAdhocMlRunner();
   const restMetrics = opts.registry ? new RestPredictMetrics(opts.registry) : undefined;
   const jobs = new MlJobsView(bus, { groupPrefix: 'pipeline-gateway-ml-jobs' });
@@ -81,12 +86,28 @@ export function createMlRoutes(opts: {
       res.status(202).json({ job_id: jobId, status: 'queued' });
     });
 
-    app.get('/pipeline/ml/jobs/:job_id', async (req, res) => {
-      const id = req.params['job_id']!;
+    /** The job, after catching up once if this gateway has not seen it yet. Another key's job is answered as missing (404), so its id tells a stranger nothing. */
+    const findJob = async (id: string, res: Response): Promise<MlJobStatus> => {
       const job = await jobs.find(id, 3_000);
-      // Another key's job is answered as missing, so its id tells a stranger nothing.
       if (!job || !maySee(res, job.owner)) throw new HttpError(404, 'job_not_found', `no training job with id ${JSON.stringify(id)}`);
-      res.json(job);
+      return job;
+    };
+
+    app.get('/pipeline/ml/jobs/:job_id', async (req, res) => {
+      res.json(await findJob(req.params['job_id']!, res));
+    });
+
+    // As DELETE /pipeline/spark/jobs/{id}: a cancel marker on the jobs topic, which the trainer
+    // running the job acts on (terminates its worker, ends it `cancelled`). Cancelling again is 200.
+    app.post('/pipeline/ml/jobs/:job_id/cancel', async (req, res) => {
+      const id = req.params['job_id']!;
+      const job = await findJob(id, res);
+      if (job.status === 'cancelled') return void res.status(200).json(job);
+      if (isTerminalMlJobState(job.status)) throw new HttpError(409, 'job_finished', `training job ${id} already ${job.status}; only queued or running jobs can be cancelled`);
+      await jobs.requestCancel(id, new Date().toISOString()); // Kafka down: 503 (errorHandler)
+      const after = (await jobs.waitForEnd(id, syncWaitMs)) ?? job;
+      if (isTerminalMlJobState(after.status)) return void res.status(200).json(after);
+      res.status(202).json({ ...after, cancel_requested: true });
     });
 
     app.post('/pipeline/ml/predict', async (req, res) => {
@@ -260,6 +281,7 @@ function restErrorOf(e: unknown): unknown {
 }
 
 const errorRef = { $ref: '#/components/schemas/ErrorResponse' };
+const jobIdParam = { name: 'job_id', in: 'path', required: true, schema: { type: 'string' } };
 const notFound = (what: string) => ({ '404': { description: what, content: json(errorRef) } });
 const ModelDetails = {
   type: 'object',
@@ -283,9 +305,25 @@ export const ML_OPENAPI_PATHS: OpenApiPaths = {
   },
   '/pipeline/ml/jobs/{job_id}': {
     get: {
-      summary: 'Training job status: queued, running (progress 0…1), succeeded (model_version, metrics) or failed (error)',
-      parameters: [{ name: 'job_id', in: 'path', required: true, schema: { type: 'string' } }],
+      summary: 'Training job status: queued, running (progress 0…1), succeeded (model_version, metrics), failed (error, error_code; job_timeout after ML_JOB_TIMEOUT_MS) or cancelled',
+      parameters: [jobIdParam],
       responses: { '200': { description: 'The job', content: json(inlineSchema(MlJobStatusSchema)) }, ...notFound('No job with this id') },
+    },
+  },
+  '/pipeline/ml/jobs/{job_id}/cancel': {
+    post: {
+      summary: 'Cancel a queued or running training job (scope train; only the key that submitted it, or an admin key)',
+      description:
+        'Writes a cancel marker the trainer acts on: a running job has its training stopped (its worker thread terminated) and ends "cancelled"; a queued job ends "cancelled" without training when its turn comes. ' +
+        'Answered 200 with the job when it has ended within SYNC_WAIT_MS (or was cancelled already), else 202 with cancel_requested; 409 job_finished when it already succeeded or failed.',
+      parameters: [jobIdParam],
+      responses: {
+        '200': { description: 'Cancelled (or it ended otherwise while the cancel was pending: see status)', content: json(inlineSchema(MlJobStatusSchema)) },
+        '202': { description: 'Cancel requested; the job ends "cancelled" shortly', content: json(inlineSchema(MlJobStatusSchema)) },
+        ...notFound('No job with this id'),
+        '409': { description: 'The job already succeeded or failed', content: json(errorRef) },
+        '503': commonErrors['503'],
+      },
     },
   },
   '/pipeline/ml/predict': {
