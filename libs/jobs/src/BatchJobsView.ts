@@ -16,6 +16,7 @@ import {
 } from '@pipeline/contracts';
 import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
 import { expiredJobs } from './expiredJobs';
+import { JobEndWaiters } from './JobEndWaiters';
 import { pageJobs, type JobCursor, type JobPage } from './pageJobs';
 
 type Entry = BatchJobRecord | BatchProgressRecord | BatchPartialRecord | JobCancelRecord;
@@ -41,8 +42,7 @@ export interface BatchJobsViewOptions {
  */
 export class BatchJobsView extends CompactedTopicView<Entry> {
   private readonly topic = INTERNAL_TOPICS.batchJobs;
-  /** Callbacks of `waitForEnd`, by job id, run on every status update of the job. */
-  private readonly endWaiters = new Map<string, Set<() => void>>();
+  private readonly endWaiters = new JobEndWaiters<BatchJob | undefined>();
 
   constructor(bus: EventBus, opts: BatchJobsViewOptions) {
     super(bus, {
@@ -59,7 +59,7 @@ export class BatchJobsView extends CompactedTopicView<Entry> {
       },
       onUpdate: (key) => {
         const k = parseBatchJobKey(key);
-        if (k?.kind === 'status') for (const f of this.endWaiters.get(k.jobId) ?? []) f();
+        if (k?.kind === 'status') this.endWaiters.notify(k.jobId);
       },
     });
   }
@@ -150,26 +150,11 @@ export class BatchJobsView extends CompactedTopicView<Entry> {
 
   /** Resolves with the job once it is terminal, or with its latest state after `timeoutMs`. */
   waitForEnd(jobId: string, timeoutMs: number): Promise<BatchJob | undefined> {
-    const done = () => {
+    const ended = () => {
       const r = this.status(jobId);
       return r !== undefined && isTerminalBatchStatus(r.status);
     };
-    if (done() || timeoutMs <= 0) return Promise.resolve(this.job(jobId));
-    return new Promise((resolve) => {
-      let set = this.endWaiters.get(jobId);
-      if (!set) this.endWaiters.set(jobId, (set = new Set()));
-      const finish = () => {
-        clearTimeout(timer);
-        set!.delete(check);
-        if (set!.size === 0) this.endWaiters.delete(jobId);
-        resolve(this.job(jobId));
-      };
-      const check = () => {
-        if (done()) finish();
-      };
-      const timer = setTimeout(finish, timeoutMs);
-      set.add(check);
-    });
+    return this.endWaiters.wait(jobId, timeoutMs, ended, () => this.job(jobId));
   }
 
   /**

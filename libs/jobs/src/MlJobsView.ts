@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { INTERNAL_TOPICS, isTerminalMlJobState, mlJobKeys, parseMlJobKey, type JobCancelRecord, type MlJobCommand, type MlJobStatus, type MlTrainRequest } from '@pipeline/contracts';
 import { CompactedTopicView, type EventBus } from '@pipeline/kafka';
 import { expiredJobs } from './expiredJobs';
+import { JobEndWaiters } from './JobEndWaiters';
 
 type Entry = MlJobStatus | JobCancelRecord;
 
@@ -21,8 +22,7 @@ export interface MlJobsViewOptions {
  * `catchUp()` after a write gives read-your-writes across replicas.
  */
 export class MlJobsView extends CompactedTopicView<Entry> {
-  /** Callbacks of `waitForEnd`, by job id, run on every status update of the job. */
-  private readonly endWaiters = new Map<string, Set<() => void>>();
+  private readonly endWaiters = new JobEndWaiters<MlJobStatus | undefined>();
 
   constructor(bus: EventBus, opts: MlJobsViewOptions) {
     super(bus, {
@@ -39,7 +39,7 @@ export class MlJobsView extends CompactedTopicView<Entry> {
       },
       onUpdate: (key, value) => {
         const k = parseMlJobKey(key);
-        if (k?.kind === 'status') for (const f of this.endWaiters.get(k.jobId) ?? []) f();
+        if (k?.kind === 'status') this.endWaiters.notify(k.jobId);
         else if (k?.kind === 'cancel' && value !== undefined) opts.onCancelRequested?.(k.jobId);
       },
     });
@@ -82,26 +82,11 @@ export class MlJobsView extends CompactedTopicView<Entry> {
 
   /** Resolves with the job once it has ended, or with its latest state after `timeoutMs`. */
   waitForEnd(jobId: string, timeoutMs: number): Promise<MlJobStatus | undefined> {
-    const done = () => {
-      const s = this.status(jobId);
-      return s !== undefined && isTerminalMlJobState(s.status);
+    const ended = () => {
+      const r = this.status(jobId);
+      return r !== undefined && isTerminalMlJobState(r.status);
     };
-    if (done() || timeoutMs <= 0) return Promise.resolve(this.job(jobId));
-    return new Promise((resolve) => {
-      let set = this.endWaiters.get(jobId);
-      if (!set) this.endWaiters.set(jobId, (set = new Set()));
-      const finish = () => {
-        clearTimeout(timer);
-        set!.delete(check);
-        if (set!.size === 0) this.endWaiters.delete(jobId);
-        resolve(this.job(jobId));
-      };
-      const check = () => {
-        if (done()) finish();
-      };
-      const timer = setTimeout(finish, timeoutMs);
-      set.add(check);
-    });
+    return this.endWaiters.wait(jobId, timeoutMs, ended, () => this.job(jobId));
   }
 
   /**
