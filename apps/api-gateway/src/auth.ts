@@ -7,7 +7,7 @@ import { bearerToken, ConfigError, HttpError, SecretSet } from '@pipeline/servic
  * - read: stats, top-K, rates, groups, models, batch service status
  * - ingest: POST /pipeline/events, /pipeline/aggregate
  * - predict: POST /pipeline/ml/predict, /cluster, /anomalies
- * - train: POST /pipeline/ml/train, GET /pipeline/ml/jobs/{id}, POST /pipeline/ml/jobs/{id}/cancel
+ * - train: POST /pipeline/ml/train, GET /pipeline/ml/jobs/{id}, DELETE /pipeline/ml/jobs/{id}
  * - batch: POST /pipeline/spark/process, the batch job list, a job, its cancel
  */
 export const SCOPES = ['read', 'ingest', 'predict', 'train', 'batch', 'admin'] as const;
@@ -76,7 +76,7 @@ export function scopeOf(method: string, path: string): Scope {
   const m = method === 'HEAD' ? 'GET' : method;
   if (m === 'POST' && (path === '/events' || path === '/aggregate')) return 'ingest';
   if (m === 'POST' && (path === '/ml/predict' || path === '/ml/cluster' || path === '/ml/anomalies')) return 'predict';
-  if ((m === 'POST' && path === '/ml/train') || (m === 'GET' && path.startsWith('/ml/jobs/')) || (m === 'POST' && /^\/ml\/jobs\/[^/]+\/cancel$/.test(path))) return 'train';
+  if ((m === 'POST' && path === '/ml/train') || ((m === 'GET' || m === 'DELETE') && path.startsWith('/ml/jobs/'))) return 'train';
   if ((m === 'POST' && path === '/spark/process') || path === '/spark/jobs' || path.startsWith('/spark/jobs/')) return 'batch';
   if (m === 'GET') return 'read';
   return 'admin';

@@ -13,9 +13,9 @@ export class JobTimeoutError extends PipelineError {
   }
 }
 
-/** A cancel marker was written for the job (POST /pipeline/ml/jobs/{id}/cancel): it ends `cancelled`. */
+/** A cancel marker was written for the job (DELETE /pipeline/ml/jobs/{id}): it ends `cancelled`. */
 export class JobCancelledError extends PipelineError {
   constructor() {
-    super('job_cancelled', 'training job cancelled on request (POST /pipeline/ml/jobs/{job_id}/cancel)');
+    super('job_cancelled', 'training job cancelled on request (DELETE /pipeline/ml/jobs/{job_id})');
   }
 }

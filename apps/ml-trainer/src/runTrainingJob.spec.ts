@@ -220,7 +220,7 @@ describe('runTrainingJob', () => {
     const job = runTrainingJob(command('mid', linear), { ...deps, runner: endless.runner, signal: cancel.signal });
     await endless.started;
     cancel.abort(new JobCancelledError());
-    const message = 'training job cancelled on request (POST /pipeline/ml/jobs/{job_id}/cancel)';
+    const message = 'training job cancelled on request (DELETE /pipeline/ml/jobs/{job_id})';
     const mid = await job;
     expect([mid.status.status, mid.status.error, mid.status.error_code, mid.status.phase, endless.stopped.length]).toEqual(['cancelled', message, 'job_cancelled', undefined, 1]);
     expect(statuses('mid').map((s) => s.status)).toEqual(['running', 'running', 'cancelled']);

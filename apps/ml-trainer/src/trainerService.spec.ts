@@ -137,7 +137,7 @@ describe('ml-trainer service', () => {
       await t.gateway.requestCancel('endless-1', new Date().toISOString());
       await waitFor(async () => (await t.statusOf('next-1'))?.status === 'succeeded', { timeoutMs: 10_000, what: 'next-1 succeeded' });
       const cancelled = await t.statusOf('endless-1');
-      const message = 'training job cancelled on request (POST /pipeline/ml/jobs/{job_id}/cancel)';
+      const message = 'training job cancelled on request (DELETE /pipeline/ml/jobs/{job_id})';
       expect([cancelled?.status, cancelled?.error, cancelled?.error_code]).toEqual(['cancelled', message, 'job_cancelled']);
       expect([stopped, Object.fromEntries(calls)]).toEqual([[`endless-1: ${message}`], { 'endless-1': 1, 'next-1': 1 }]);
       expect(await t.metrics.registry.getSingleMetricAsString('pipeline_ml_training_jobs_total')).toMatch(/^pipeline_ml_training_jobs_total\{model_type="linear_regression",status="cancelled"[^}]*\} 1$/m);

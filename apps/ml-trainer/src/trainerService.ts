@@ -28,7 +28,7 @@ import type { TrainingRunner } from './TrainingRunner';
  *   back to `queued`, and the handler throws so the offset stays uncommitted — same redelivery.
  * - Timeout and cancel are terminal: a job running longer than `jobTimeoutMs` (ML_JOB_TIMEOUT_MS)
  *   has its worker terminated and ends `failed` (`error_code: job_timeout`); a cancel marker on
- *   `pipeline.ml.jobs` (POST /pipeline/ml/jobs/{id}/cancel) stops it the same way and it ends
+ *   `pipeline.ml.jobs` (DELETE /pipeline/ml/jobs/{id}) stops it the same way and it ends
  *   `cancelled`. Either way the handler resolves and the offset is committed, so the job does not
  *   run again after a restart. A job cancelled before it runs (still queued behind another job of
  *   its partition, or waiting for a slot) ends `cancelled` when its turn comes, without training.

@@ -234,7 +234,7 @@ export const isTerminalMlJobState = (state: string): boolean => ML_TERMINAL.has(
  * Keys of the compacted `pipeline.ml.jobs`, as on pipeline.batch.jobs the cancel marker's key is
  * the status key + `/cancel` (job ids are UUIDs, without "/"):
  *   <id>          MlJobStatus       queued → running → succeeded | failed | cancelled
- *   <id>/cancel   JobCancelRecord   cancel marker, written by POST /pipeline/ml/jobs/{id}/cancel
+ *   <id>/cancel   JobCancelRecord   cancel marker, written by DELETE /pipeline/ml/jobs/{id}
  */
 export const mlJobKeys = {
   status: (jobId: string) => jobId,
@@ -270,7 +270,7 @@ export const MlJobStatusSchema = Type.Object(
     error_code: Type.Optional(
       Type.String({
         description:
-          'The kind of `error`: `job_timeout` (ran longer than the trainer\'s ML_JOB_TIMEOUT_MS), `job_cancelled` (POST /pipeline/ml/jobs/{job_id}/cancel), `invalid_argument` (bad input), `training_worker_failed`, …',
+          'The kind of `error`: `job_timeout` (ran longer than the trainer\'s ML_JOB_TIMEOUT_MS), `job_cancelled` (DELETE /pipeline/ml/jobs/{job_id}), `invalid_argument` (bad input), `training_worker_failed`, …',
       }),
     ),
     cancel_requested: Type.Optional(Type.Boolean({ description: 'A cancel was asked for and the job has not ended yet' })),

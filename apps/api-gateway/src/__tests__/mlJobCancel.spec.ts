@@ -6,7 +6,7 @@ import { httpRequest, waitFor } from '@pipeline/testing';
 import { createGateway, readGatewayConfig } from '../index';
 
 const train = (model_name: string) => ({ model_name, model_type: 'kmeans', feature_keys: ['a'], data: [{ a: 1 }, { a: 2 }], params: { nClusters: 1 } });
-const CANCELLED = 'training job cancelled on request (POST /pipeline/ml/jobs/{job_id}/cancel)';
+const CANCELLED = 'training job cancelled on request (DELETE /pipeline/ml/jobs/{job_id})';
 
 /**
  * A gateway on a real HTTP port over an in-memory bus, and a stand-in trainer: a view of
@@ -47,17 +47,20 @@ const cancelledOf = (record: MlJobStatus): MlJobStatus => {
   return { ...rest, status: 'cancelled', error: CANCELLED, error_code: 'job_cancelled', finished_at: record.updated_at };
 };
 
-describe('POST /pipeline/ml/jobs/{id}/cancel (gateway on a real HTTP port, in-memory bus, a stand-in trainer)', () => {
-  it('answers 202 with cancel_requested for a running job and writes its cancel marker; GET shows the pending cancel; once the job ended cancelled, cancelling again is 200 with the job', async () => {
+describe('DELETE /pipeline/ml/jobs/{id} (gateway on a real HTTP port, in-memory bus, a stand-in trainer)', () => {
+  it('answers 202 with cancel_requested for a running job and writes its cancel marker; GET shows the pending cancel; once the job ended cancelled, cancelling again is 409 job_finished (as for batch jobs)', async () => {
     const g = await gatewayWithTrainer(0);
     try {
       const { id, record } = await g.jobIn('running', { progress: 0.5, phase: 'training' });
-      expect(await g.call('alice-key', 'POST', `/ml/jobs/${id}/cancel`)).toEqual({ status: 202, json: { ...record, cancel_requested: true } });
+      expect(await g.call('alice-key', 'DELETE', `/ml/jobs/${id}`)).toEqual({ status: 202, json: { ...record, cancel_requested: true } });
       expect(g.markers()).toEqual([[`${id}/cancel`, id]]);
       expect(await g.call('alice-key', 'GET', `/ml/jobs/${id}`)).toEqual({ status: 200, json: { ...record, cancel_requested: true } });
       await g.trainer.write(cancelledOf(record));
       await waitFor(async () => (await g.call('alice-key', 'GET', `/ml/jobs/${id}`)).json.status === 'cancelled', { timeoutMs: 5_000, what: 'the gateway to read the cancelled state' });
-      expect(await g.call('alice-key', 'POST', `/ml/jobs/${id}/cancel`)).toEqual({ status: 200, json: cancelledOf(record) });
+      expect(await g.call('alice-key', 'DELETE', `/ml/jobs/${id}`)).toEqual({
+        status: 409,
+        json: { error: { code: 'job_finished', message: `training job ${id} already cancelled; only queued or running jobs can be cancelled` } },
+      });
       expect(g.markers()).toEqual([[`${id}/cancel`, id]]);
     } finally {
       await g.close();
@@ -68,7 +71,7 @@ describe('POST /pipeline/ml/jobs/{id}/cancel (gateway on a real HTTP port, in-me
     const g = await gatewayWithTrainer(10_000, (trainer, jobId) => void trainer.write(cancelledOf(trainer.status(jobId)!)));
     try {
       const { id, record } = await g.jobIn('running', { progress: 0.5, phase: 'training' });
-      expect(await g.call('alice-key', 'POST', `/ml/jobs/${id}/cancel`)).toEqual({ status: 200, json: cancelledOf(record) });
+      expect(await g.call('alice-key', 'DELETE', `/ml/jobs/${id}`)).toEqual({ status: 200, json: cancelledOf(record) });
     } finally {
       await g.close();
     }
@@ -79,7 +82,7 @@ describe('POST /pipeline/ml/jobs/{id}/cancel (gateway on a real HTTP port, in-me
     try {
       for (const status of ['succeeded', 'failed'] as const) {
         const { id } = await g.jobIn(status, { progress: 1, finished_at: '2026-12-01T10:00:00.000Z' });
-        expect(await g.call('alice-key', 'POST', `/ml/jobs/${id}/cancel`)).toEqual({
+        expect(await g.call('alice-key', 'DELETE', `/ml/jobs/${id}`)).toEqual({
           status: 409,
           json: { error: { code: 'job_finished', message: `training job ${id} already ${status}; only queued or running jobs can be cancelled` } },
         });
@@ -94,11 +97,11 @@ describe('POST /pipeline/ml/jobs/{id}/cancel (gateway on a real HTTP port, in-me
     const g = await gatewayWithTrainer(0);
     try {
       const { id } = await g.jobIn('queued');
-      expect(await g.call('alice-key', 'POST', '/ml/jobs/no-such-job/cancel')).toEqual({ status: 404, json: { error: { code: 'job_not_found', message: 'no training job with id "no-such-job"' } } });
-      expect(await g.call('bob-key', 'POST', `/ml/jobs/${id}/cancel`)).toEqual({ status: 404, json: { error: { code: 'job_not_found', message: `no training job with id "${id}"` } } });
-      expect(await g.call('reader-key', 'POST', `/ml/jobs/${id}/cancel`)).toEqual({ status: 403, json: { error: { code: 'forbidden', message: `this API key lacks the "train" scope that POST /pipeline/ml/jobs/${id}/cancel needs` } } });
+      expect(await g.call('alice-key', 'DELETE', '/ml/jobs/no-such-job')).toEqual({ status: 404, json: { error: { code: 'job_not_found', message: 'no training job with id "no-such-job"' } } });
+      expect(await g.call('bob-key', 'DELETE', `/ml/jobs/${id}`)).toEqual({ status: 404, json: { error: { code: 'job_not_found', message: `no training job with id "${id}"` } } });
+      expect(await g.call('reader-key', 'DELETE', `/ml/jobs/${id}`)).toEqual({ status: 403, json: { error: { code: 'forbidden', message: `this API key lacks the "train" scope that DELETE /pipeline/ml/jobs/${id} needs` } } });
       expect(g.markers()).toEqual([]);
-      const byAdmin = await g.call('ops-key', 'POST', `/ml/jobs/${id}/cancel`);
+      const byAdmin = await g.call('ops-key', 'DELETE', `/ml/jobs/${id}`);
       expect([byAdmin.status, byAdmin.json.status, byAdmin.json.cancel_requested]).toEqual([202, 'queued', true]);
       expect(g.markers()).toEqual([[`${id}/cancel`, id]]);
     } finally {

@@ -184,7 +184,7 @@ const EXAMPLES: Record<string, Examples> = {
   'GET /pipeline/spark/jobs/{id}': { valid: [{ params: { id: 'no-such-job' } }], invalid: [] },
   'DELETE /pipeline/spark/jobs/{id}': { valid: [{ params: { id: 'no-such-job' } }], invalid: [] },
   'GET /pipeline/ml/jobs/{job_id}': { valid: [{ params: { job_id: 'no-such-job' } }], invalid: [] },
-  'POST /pipeline/ml/jobs/{job_id}/cancel': { valid: [{ params: { job_id: 'no-such-job' } }], invalid: [] },
+  'DELETE /pipeline/ml/jobs/{job_id}': { valid: [{ params: { job_id: 'no-such-job' } }], invalid: [] },
   'GET /pipeline/ml/models/{name}': {
     valid: [{ params: { name: 'm' } }, { params: { name: 'm', version: 1 } }],
     invalid: [{ params: { name: 'm', version: 0 } }, { params: { name: 'm', version: 'x' } }, { params: { name: 'm', version: 1.5 } }],

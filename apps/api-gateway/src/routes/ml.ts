@@ -98,11 +98,10 @@ export function createMlRoutes(opts: {
     });
 
     // As DELETE /pipeline/spark/jobs/{id}: a cancel marker on the jobs topic, which the trainer
-    // running the job acts on (terminates its worker, ends it `cancelled`). Cancelling again is 200.
-    app.post('/pipeline/ml/jobs/:job_id/cancel', async (req, res) => {
+    // running the job acts on (terminates its worker, ends it `cancelled`).
+    app.delete('/pipeline/ml/jobs/:job_id', async (req, res) => {
       const id = req.params['job_id']!;
       const job = await findJob(id, res);
-      if (job.status === 'cancelled') return void res.status(200).json(job);
       if (isTerminalMlJobState(job.status)) throw new HttpError(409, 'job_finished', `training job ${id} already ${job.status}; only queued or running jobs can be cancelled`);
       await jobs.requestCancel(id, new Date().toISOString()); // Kafka down: 503 (errorHandler)
       const after = (await jobs.waitForEnd(id, syncWaitMs)) ?? job;
@@ -309,19 +308,17 @@ export const ML_OPENAPI_PATHS: OpenApiPaths = {
       parameters: [jobIdParam],
       responses: { '200': { description: 'The job', content: json(inlineSchema(MlJobStatusSchema)) }, ...notFound('No job with this id') },
     },
-  },
-  '/pipeline/ml/jobs/{job_id}/cancel': {
-    post: {
+    delete: {
       summary: 'Cancel a queued or running training job (scope train; only the key that submitted it, or an admin key)',
       description:
         'Writes a cancel marker the trainer acts on: a running job has its training stopped (its worker thread terminated) and ends "cancelled"; a queued job ends "cancelled" without training when its turn comes. ' +
-        'Answered 200 with the job when it has ended within SYNC_WAIT_MS (or was cancelled already), else 202 with cancel_requested; 409 job_finished when it already succeeded or failed.',
+        'Answered 200 with the job when it has ended within SYNC_WAIT_MS, else 202 with cancel_requested; 409 job_finished when it already ended (succeeded, failed or cancelled).',
       parameters: [jobIdParam],
       responses: {
         '200': { description: 'Cancelled (or it ended otherwise while the cancel was pending: see status)', content: json(inlineSchema(MlJobStatusSchema)) },
         '202': { description: 'Cancel requested; the job ends "cancelled" shortly', content: json(inlineSchema(MlJobStatusSchema)) },
         ...notFound('No job with this id'),
-        '409': { description: 'The job already succeeded or failed', content: json(errorRef) },
+        '409': { description: 'The job already ended', content: json(errorRef) },
         '503': commonErrors['503'],
       },
     },

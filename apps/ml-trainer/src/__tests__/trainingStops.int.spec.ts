@@ -6,6 +6,7 @@ import { createGateway, readGatewayConfig } from '../../../api-gateway/src/index
 
 jest.setTimeout(240_000);
 
+const del = (url: string) => httpRequest(url, { method: 'DELETE' });
 const post = (url: string, body?: unknown) => httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 /** Worker threads of a process: ml-trainer runs each training in one (Node names them "WorkerThread"). */
 const workerThreads = (pid: number) => threadsOf(pid).filter((t) => t.comm === 'WorkerThread').length;
@@ -85,19 +86,19 @@ describe('stopping training jobs on a real broker (ml-trainer process with its t
     const next = await submit(smallForest(model));
     await waitFor(async () => ((j) => j.phase === 'training' && j.progress > 0.3)(await job(big)), { timeoutMs: 90_000, intervalMs: 100, what: 'the big forest to be training in its worker' });
     expect(workerThreads(pid)).toBe(idle + 1);
-    const cancel = await post(`${url}/pipeline/ml/jobs/${big}/cancel`);
+    const cancel = await del(`${url}/pipeline/ml/jobs/${big}`);
     cancelledJob = cancel.json as MlJobStatus;
     expect([cancel.status, cancelledJob.status, cancelledJob.error_code, cancelledJob.error, cancelledJob.model_version]).toEqual([
       200,
       'cancelled',
       'job_cancelled',
-      'training job cancelled on request (POST /pipeline/ml/jobs/{job_id}/cancel)',
+      'training job cancelled on request (DELETE /pipeline/ml/jobs/{job_id})',
       undefined,
     ]);
     await waitFor(() => workerThreads(pid) === idle, { timeoutMs: 10_000, what: 'the training worker thread to end' });
     const after = await ended(next);
     expect([after.status, after.error, after.model_version]).toEqual(['succeeded', undefined, 1]);
-    expect(await post(`${url}/pipeline/ml/jobs/${next}/cancel`)).toMatchObject({ status: 409, json: { error: { code: 'job_finished' } } });
+    expect(await del(`${url}/pipeline/ml/jobs/${next}`)).toMatchObject({ status: 409, json: { error: { code: 'job_finished' } } });
   });
 
   it('fails a job that runs longer than ML_JOB_TIMEOUT_MS with job_timeout and runs the next job; the cancelled job was not run again by the restarted trainer', async () => {
