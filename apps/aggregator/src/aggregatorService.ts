@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { EVENT_TOPICS, EventRecordReader, INTERNAL_TOPICS, type EventRecord } from '@pipeline/contracts';
+import { EVENT_TOPICS, EventRecordReader, INTERNAL_TOPICS, PRINCIPAL_HEADER, type EventRecord } from '@pipeline/contracts';
 import { AGGREGATED_FIELDS, EventTimeWatermark, StreamingAggregator, foldEvent } from '@pipeline/aggregation';
 import { ExactlyOnceState, type LivePartition } from '@pipeline/live-state';
 import type { IncomingMessage, Subscription } from '@pipeline/kafka';
@@ -96,7 +96,9 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
       invalid.inc({ topic: m.topic });
       return false;
     }
-    const outcome = foldEvent(p.agg, m.topic, record.payload, record.eventTimeMs, p.watermark, now);
+    // The producer's principal (set by the gateway and ingest), recorded on the series the event creates; bounded, as anyone writing the topic can set it.
+    const principal = m.headers[PRINCIPAL_HEADER];
+    const outcome = foldEvent(p.agg, m.topic, record.payload, record.eventTimeMs, p.watermark, now, principal !== undefined && principal.length <= 128 ? principal : undefined);
     if (outcome === 'future') future.inc({ topic: m.topic });
     else if (outcome === 'late') late.inc();
     else if (outcome === 'refused') refused.inc();

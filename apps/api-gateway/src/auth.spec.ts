@@ -139,8 +139,25 @@ describe('scoped API keys', () => {
   it('reads API_KEYS entries as <key> (every scope) or <key>:<scope>+<scope>, and names a bad entry by place, not by key', () => {
     const [all, two] = parseApiKeys(['plain-key', 'k-2:ingest+read']);
     expect([all!.key, [...all!.scopes].sort(), two!.key, [...two!.scopes].sort()]).toEqual(['plain-key', ['admin', 'batch', 'ingest', 'predict', 'read', 'train'], 'k-2', ['ingest', 'read']]);
-    expect(() => parseApiKeys(['ok', 'secret-value:ingest+root'])).toThrow('API_KEYS entry 2 must be <key> or <key>:<scope>+<scope>… with scopes among read, ingest, predict, train, batch, admin, got "root"');
-    expect(() => parseApiKeys([':read'])).toThrow('API_KEYS entry 1 must be <key> or <key>:<scope>+<scope>… with scopes among read, ingest, predict, train, batch, admin, got an empty key');
+    const rule = 'must be <key>[:<scope>+<scope>…][:series=<n>] with scopes among read, ingest, predict, train, batch, admin and n a whole number of series (0: unlimited)';
+    expect(() => parseApiKeys(['ok', 'secret-value:ingest+root'])).toThrow(`API_KEYS entry 2 ${rule}, got "root"`);
+    expect(() => parseApiKeys([':read'])).toThrow(`API_KEYS entry 1 ${rule}, got an empty key`);
+  });
+
+  it('reads a series quota from :series=<n> after the key or its scopes, else API_KEY_MAX_SERIES; 0 is unlimited', () => {
+    const keys = parseApiKeys(['a', 'b:ingest+read', 'c:series=5', 'd:ingest:series=7', 'e:series=0'], { defaultMaxSeries: 100 });
+    expect(keys.map((k) => [k.key, [...k.scopes].sort().join('+'), k.maxSeries])).toEqual([
+      ['a', 'admin+batch+ingest+predict+read+train', 100],
+      ['b', 'ingest+read', 100],
+      ['c', 'admin+batch+ingest+predict+read+train', 5],
+      ['d', 'ingest', 7],
+      ['e', 'admin+batch+ingest+predict+read+train', undefined],
+    ]);
+    expect(parseApiKeys(['a', 'b:series=3']).map((k) => k.maxSeries)).toEqual([undefined, 3]);
+    const rule = 'must be <key>[:<scope>+<scope>…][:series=<n>] with scopes among read, ingest, predict, train, batch, admin and n a whole number of series (0: unlimited)';
+    expect(() => parseApiKeys(['k:ingest:series=-1'])).toThrow(`API_KEYS entry 1 ${rule}, got "series=-1"`);
+    expect(() => parseApiKeys(['k:series=5:ingest'])).toThrow(`API_KEYS entry 1 ${rule}, got "ingest"`);
+    expect(() => parseApiKeys(['k:ingest:read'])).toThrow(`API_KEYS entry 1 ${rule}, got "read"`);
   });
 
   it('maps each route of the REST surface to the scope it needs; anything unlisted needs admin', () => {

@@ -16,30 +16,46 @@ export type Scope = (typeof SCOPES)[number];
 export interface ApiKey {
   key: string;
   scopes: ReadonlySet<Scope>;
+  /** Most live series the key may have created (its series quota); undefined: unlimited. */
+  maxSeries?: number;
 }
 
 /**
- * API_KEYS entries: `<key>` (every scope, as before scopes existed) or `<key>:<scope>+<scope>…`,
- * e.g. `3f9c…:ingest+read`. A key may not contain `:`. A bad entry throws ConfigError naming its
- * place in the list and the scopes allowed, never the key itself.
+ * API_KEYS entries: `<key>` (every scope, as before scopes existed), `<key>:<scope>+<scope>…`, and
+ * either followed by `:series=<n>`, the key's series quota (0: unlimited), e.g.
+ * `3f9c…:ingest+read:series=500` or `3f9c…:series=500`. A key without its own quota gets
+ * `defaultMaxSeries` (API_KEY_MAX_SERIES; 0 or undefined: unlimited). A key may not contain `:`. A
+ * bad entry throws ConfigError naming its place in the list and what is allowed, never the key itself.
  */
-export function parseApiKeys(entries: readonly string[]): ApiKey[] {
+export function parseApiKeys(entries: readonly string[], opts: { defaultMaxSeries?: number } = {}): ApiKey[] {
   return entries.map((entry, i) => {
-    const colon = entry.lastIndexOf(':');
-    if (colon < 0) return { key: entry, scopes: new Set(SCOPES) };
-    const key = entry.slice(0, colon);
-    const names = entry.slice(colon + 1).split('+');
-    const unknown = names.filter((n) => !(SCOPES as readonly string[]).includes(n));
-    if (key === '' || unknown.length > 0) {
-      throw new ConfigError(`API_KEYS entry ${i + 1} must be <key> or <key>:<scope>+<scope>… with scopes among ${SCOPES.join(', ')}${unknown.length ? `, got ${unknown.map((u) => JSON.stringify(u)).join(', ')}` : ', got an empty key'}`);
+    const [key, ...parts] = entry.split(':');
+    const bad = (got: string) => new ConfigError(`API_KEYS entry ${i + 1} must be <key>[:<scope>+<scope>…][:series=<n>] with scopes among ${SCOPES.join(', ')} and n a whole number of series (0: unlimited), got ${got}`);
+    if (key === '') throw bad('an empty key');
+    if (parts.length > 2) throw bad(`${parts.length} parts after the key`);
+    let scopes: ReadonlySet<Scope> = new Set(SCOPES);
+    let maxSeries = opts.defaultMaxSeries;
+    const last = parts[parts.length - 1];
+    if (last?.startsWith('series=')) {
+      if (!/^series=\d{1,9}$/.test(last)) throw bad(JSON.stringify(last));
+      maxSeries = Number(last.slice('series='.length));
+      parts.pop();
     }
-    return { key, scopes: new Set(names as Scope[]) };
+    if (parts.length > 1) throw bad(JSON.stringify(parts[1]));
+    if (parts.length === 1) {
+      const names = parts[0]!.split('+');
+      const unknown = names.filter((n) => !(SCOPES as readonly string[]).includes(n));
+      if (unknown.length > 0) throw bad(unknown.map((u) => JSON.stringify(u)).join(', '));
+      scopes = new Set(names as Scope[]);
+    }
+    return maxSeries ? { key: key!, scopes, maxSeries } : { key: key!, scopes };
   });
 }
 
-/** Where apiKeyAuth leaves the resolved client and its scopes in `res.locals`; absent when auth is off. */
+/** Where apiKeyAuth leaves the resolved client, its scopes and its series quota in `res.locals`; absent when auth is off. */
 const PRINCIPAL = 'principal';
 const GRANTED = 'scopes';
+const MAX_SERIES = 'maxSeries';
 
 /**
  * The client a request was authenticated as, `key:<first 12 hex of the key's SHA-256>` (stable while
@@ -67,6 +83,7 @@ export function apiKeyAuth(keys: readonly ApiKey[]): RequestHandler {
     if (index < 0) return next(new HttpError(401, 'unauthorized', 'invalid API key', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
     res.locals[PRINCIPAL] = principals[index];
     res.locals[GRANTED] = keys[index]!.scopes;
+    res.locals[MAX_SERIES] = keys[index]!.maxSeries;
     next();
   };
 }
@@ -91,6 +108,17 @@ export function hasScope(res: Response, scope: Scope): boolean {
 /** The principal that owns what this request creates (jobs): its key's (see clientOf); undefined when auth is off. */
 export function ownerOf(res: Response): string | undefined {
   return res.locals[PRINCIPAL] as string | undefined;
+}
+
+/**
+ * The series quota of the request's key (see ApiKey.maxSeries) with its principal, which the
+ * aggregator records as the creator of the series its metric events create; undefined when auth is
+ * off or the key has none.
+ */
+export function seriesQuotaOf(res: Response): { principal: string; maxSeries: number } | undefined {
+  const principal = ownerOf(res);
+  const maxSeries = res.locals[MAX_SERIES] as number | undefined;
+  return principal === undefined || maxSeries === undefined ? undefined : { principal, maxSeries };
 }
 
 /**

@@ -2,8 +2,11 @@ import { parseApiKeys, type ApiKey } from './auth';
 import { ConfigError, envInt, envList, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface GatewayConfig extends BaseConfig {
-  /** API keys accepted on /pipeline routes (Authorization: Bearer <key> or X-API-Key). Empty = auth off. */
-  /** API_KEYS, each with its scopes (see auth.ts parseApiKeys); empty = auth off. */
+  /**
+   * API keys accepted on /pipeline routes (Authorization: Bearer <key> or X-API-Key), each with its
+   * scopes and series quota (API_KEYS, see auth.ts parseApiKeys; a key without its own quota has
+   * API_KEY_MAX_SERIES, default 0: unlimited). Empty = auth off.
+   */
   apiKeys: ApiKey[];
   /** Base URL of the ingest service that POST /pipeline/events forwards to. */
   ingestUrl: string;
@@ -30,7 +33,7 @@ export interface GatewayConfig extends BaseConfig {
 export function readGatewayConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean; defaultWorkerPath?: string } = {}): GatewayConfig {
   return {
     ...readBaseConfig(env, 'api-gateway', 8080, opts),
-    apiKeys: parseApiKeys(envList(env, 'API_KEYS')),
+    apiKeys: parseApiKeys(envList(env, 'API_KEYS'), { defaultMaxSeries: envInt(env, 'API_KEY_MAX_SERIES', 0, { min: 0, max: 1_000_000_000 }) }),
     ingestUrl: envString(env, 'INGEST_URL', 'http://127.0.0.1:8081').replace(/\/$/, ''),
     predictorAddress: hostPort(env, 'PREDICTOR_GRPC_ADDR', '127.0.0.1:50051'),
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, { min: 1024 }),

@@ -6,6 +6,8 @@ export interface Rejection {
 }
 
 export interface AcceptedEvent {
+  /** Its place in the whole request. */
+  index: number;
   event: EventEnvelope;
   /** The serialized envelope, as it goes on the topic. */
   json: string;
@@ -35,7 +37,7 @@ export function acceptEvents(raw: readonly unknown[], firstIndex: number, nowMs:
       const event = normalizeEvent(item, { nowMs, defaultSource: source, maxFutureSkewMs });
       const json = JSON.stringify(event);
       if (json.length > MAX_EVENT_BYTES) throw new ContractError(`event is ${json.length} bytes serialized; the limit is ${MAX_EVENT_BYTES}`, '');
-      valid.push({ event, json });
+      valid.push({ index: firstIndex + i, event, json });
     } catch (e) {
       if (!(e instanceof ContractError)) throw e;
       rejected.push({ index: firstIndex + i, error: e.message });

@@ -1,4 +1,4 @@
-import { envEnum, envInt, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
+import { envEnum, envInt, envString, readBaseConfig, type BaseConfig } from '@pipeline/service-runtime';
 
 export interface IngestConfig extends BaseConfig {
   /** Largest request body accepted (bytes); larger ones get 413. Default 16 MiB. */
@@ -24,6 +24,16 @@ export interface IngestConfig extends BaseConfig {
    * answered 413 (MAX_EVENTS_PER_REQUEST, default 10,000).
    */
   maxEventsPerRequest: number;
+  /**
+   * Judge metric events before publishing them (INGEST_SERIES_CHECK=on, default): a request whose
+   * metric event would be a new series the aggregator refuses (its cap, AGG_MAX_SERIES) or past the
+   * caller's series quota (sent by the gateway) is answered 429. Costs a view of the aggregator's
+   * state topic in this process (the series states as bytes, as the gateway holds); off: nothing
+   * is judged here (the aggregator still refuses past its cap, silently).
+   */
+  seriesCheck: boolean;
+  /** Consumer group of the aggregator deployment whose state the series check reads (AGG_GROUP_ID). */
+  aggregatorGroup: string;
 }
 
 export function readIngestConfig(env: Record<string, string | undefined> = process.env, opts: { requireBrokers?: boolean } = {}): IngestConfig {
@@ -35,5 +45,7 @@ export function readIngestConfig(env: Record<string, string | undefined> = proce
     validatorEnabled: envEnum(env, 'INGEST_VALIDATOR', ['on', 'off'], 'on') === 'on',
     maxFutureSkewSeconds: envInt(env, 'AGG_MAX_FUTURE_SKEW_SECONDS', 60, { min: 0, max: 86_400 }),
     maxEventsPerRequest: envInt(env, 'MAX_EVENTS_PER_REQUEST', 10_000, { min: 1, max: 1_000_000 }),
+    seriesCheck: envEnum(env, 'INGEST_SERIES_CHECK', ['on', 'off'], 'on') === 'on',
+    aggregatorGroup: envString(env, 'AGG_GROUP_ID', 'pipeline-aggregator'),
   };
 }

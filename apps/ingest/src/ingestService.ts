@@ -2,8 +2,9 @@ import type { Duplex, Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Request, Response } from 'express';
 import { Counter } from 'prom-client';
-import { EVENT_TOPICS, INTERNAL_TOPICS, ContractError, InvalidJsonError, parseEnvelope } from '@pipeline/contracts';
+import { EVENT_TOPICS, HTTP_PRINCIPAL_HEADER, HTTP_SERIES_QUOTA_HEADER, INTERNAL_TOPICS, ContractError, InvalidJsonError, PRINCIPAL_HEADER, parseEnvelope } from '@pipeline/contracts';
 import { BusError, BusUnavailableError, toOutgoing, type OutgoingMessage, type Subscription } from '@pipeline/kafka';
+import { followLiveStats, SeriesRefusedError, type PlannedSeries, type SeriesQuota } from '@pipeline/live-state';
 import { HttpError, jsonBody, startCountersAtZero, type ServiceFactory } from '@pipeline/service-runtime';
 import { acceptEvents, Rejections, type AcceptedEvent } from './acceptEvents';
 import type { IngestConfig } from './config';
@@ -17,6 +18,29 @@ import { BodyTooLargeError, readNdjson, TooManyEventsError } from './ndjson';
  * signature (HMAC over the value) would cost the validator about what parsing the event does.
  */
 export const VALIDATED_HEADER = 'pipeline-validated';
+
+/** Who sent a request, as the gateway says (HTTP_PRINCIPAL_HEADER, HTTP_SERIES_QUOTA_HEADER). */
+interface Caller {
+  /** Kafka headers of its metric events (VALIDATED_HEADER, and PRINCIPAL_HEADER when known). */
+  metricHeaders: Record<string, string>;
+  quota: SeriesQuota | undefined;
+}
+
+const OTHER_HEADERS = { [VALIDATED_HEADER]: '1' };
+/** A principal as the gateway writes one (`key:1a2b3c4d5e6f`): printable ASCII, bounded. */
+const PRINCIPAL_SHAPE = /^[\x21-\x7e]{1,128}$/;
+
+function callerOf(req: Request): Caller {
+  const principal = req.headers[HTTP_PRINCIPAL_HEADER];
+  const quota = req.headers[HTTP_SERIES_QUOTA_HEADER];
+  if (principal === undefined) {
+    if (quota !== undefined) throw new HttpError(400, 'invalid_header', `${HTTP_SERIES_QUOTA_HEADER} needs ${HTTP_PRINCIPAL_HEADER}`);
+    return { metricHeaders: OTHER_HEADERS, quota: undefined };
+  }
+  if (typeof principal !== 'string' || !PRINCIPAL_SHAPE.test(principal)) throw new HttpError(400, 'invalid_header', `${HTTP_PRINCIPAL_HEADER} must be 1 to 128 printable ASCII characters`);
+  if (quota !== undefined && (typeof quota !== 'string' || !/^[1-9]\d{0,8}$/.test(quota))) throw new HttpError(400, 'invalid_header', `${HTTP_SERIES_QUOTA_HEADER} must be a positive whole number of series, got ${JSON.stringify(quota)}`);
+  return { metricHeaders: { [VALIDATED_HEADER]: '1', [PRINCIPAL_HEADER]: principal }, quota: quota === undefined ? undefined : { principal, maxSeries: Number(quota) } };
+}
 
 /**
  * The write path for HTTP producers (POST /v1/events) and the dead-letter validator for messages
@@ -35,11 +59,35 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
   metrics.expectTopics({ published: [...EVENT_TOPICS, INTERNAL_TOPICS.deadLetter], consumed: config.validatorEnabled ? EVENT_TOPICS : [] });
   const parseJson = jsonBody({ limitBytes: config.maxBodyBytes, expected: 'an event (a JSON object) or an array of events', type: () => true });
   let validator: Subscription | undefined;
+  const live = config.seriesCheck ? followLiveStats(bus, { group: config.aggregatorGroup, name: 'pipeline-ingest-series', warn: (fields, message) => logger.warn(fields, message) }) : undefined;
 
-  async function publish(valid: AcceptedEvent[]): Promise<void> {
+  async function publish(valid: AcceptedEvent[], caller: Caller): Promise<void> {
     if (valid.length === 0) return;
-    await bus.publishBatch(valid.map((a) => toOutgoing(a.event, { json: a.json, headers: { [VALIDATED_HEADER]: '1' } })));
+    await bus.publishBatch(valid.map((a) => toOutgoing(a.event, { json: a.json, headers: a.event.topic === 'events.metrics' ? caller.metricHeaders : OTHER_HEADERS })));
     for (const v of valid) accepted.inc({ topic: v.event.topic });
+  }
+
+  /**
+   * Throws SeriesRefusedError (429) for the first metric event of `valid` that would be a new series
+   * the aggregator refuses or past the caller's quota (LiveStatsView.seriesRefusal, judged from the
+   * aggregator's last snapshot round). `single`: the request is one event (named without an index);
+   * `published`: what of the request was published before `valid`.
+   */
+  function refuseNewSeries(valid: readonly AcceptedEvent[], caller: Caller, single: boolean, published: { accepted: number; ids: readonly string[] }): void {
+    if (!live) return;
+    const planned: PlannedSeries[] = [];
+    const index: number[] = [];
+    for (const a of valid) {
+      if (a.event.topic !== 'events.metrics') continue;
+      const p = a.event.payload as { metric_name: string; group_by?: string };
+      planned.push({ ref: { metric: p.metric_name, group: p.group_by }, key: a.event.key });
+      index.push(a.index);
+    }
+    if (planned.length === 0) return;
+    const refusal = live.view.seriesRefusal('events.metrics', planned, caller.quota);
+    if (!refusal) return;
+    const at = index[refusal.index]!;
+    throw new SeriesRefusedError({ ...refusal, index: at }, single ? '' : `events[${at}]`, published);
   }
 
   /** A failed publish, with how many events of the request Kafka had acknowledged before it (errorHandler answers 503 for Kafka being down). */
@@ -83,7 +131,8 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
     throw new HttpError(415, 'unsupported_encoding', `unsupported content encoding "${encoding}"; send gzip, deflate or identity`);
   }
 
-  async function handleJson(req: Request, res: Response): Promise<void> {
+  /** A JSON body is judged whole before any of it is published: a refused request publishes nothing. */
+  async function handleJson(req: Request, res: Response, caller: Caller): Promise<void> {
     const body: unknown = req.body;
     const items = Array.isArray(body) ? body : [body];
     if (items.length > config.maxEventsPerRequest) throw tooManyEvents(0, []);
@@ -91,21 +140,31 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
     const ids: string[] = [];
     let acceptedCount = 0;
     const now = Date.now();
+    const chunks: AcceptedEvent[][] = [];
     for (let i = 0; i < items.length; i += config.publishChunkSize) {
       const r = acceptEvents(items.slice(i, i + config.publishChunkSize), i, now, 'http', config.maxFutureSkewSeconds * 1000);
       rejected.add(r.rejected, r.invalidJson);
+      chunks.push(r.valid);
+    }
+    refuseNewSeries(chunks.flat(), caller, !Array.isArray(body), { accepted: 0, ids: [] });
+    for (const valid of chunks) {
       try {
-        await publish(r.valid);
+        await publish(valid, caller);
       } catch (e) {
         throw unavailable(e, acceptedCount, rejected);
       }
-      acceptedCount += r.valid.length;
-      for (const v of r.valid) ids.push(v.event.id);
+      acceptedCount += valid.length;
+      for (const v of valid) ids.push(v.event.id);
     }
     respond(res, items.length, acceptedCount, rejected, ids);
   }
 
-  async function handleNdjson(req: Request, res: Response): Promise<void> {
+  /**
+   * An NDJSON body is judged chunk by chunk as it streams (PUBLISH_CHUNK_SIZE events): a refusal in
+   * the first chunk publishes nothing; a later one answers 429 with the `accepted` and `ids` of the
+   * chunks already published, as a body past its limit does.
+   */
+  async function handleNdjson(req: Request, res: Response, caller: Caller): Promise<void> {
     const rejected = new Rejections();
     const ids: string[] = [];
     let acceptedCount = 0;
@@ -124,8 +183,9 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
         const r = acceptEvents(chunk, total, Date.now(), 'http', config.maxFutureSkewSeconds * 1000);
         total += chunk.length;
         rejected.add(r.rejected, r.invalidJson);
+        refuseNewSeries(r.valid, caller, false, { accepted: acceptedCount, ids });
         try {
-          await publish(r.valid);
+          await publish(r.valid, caller);
         } catch (e) {
           stopReading();
           throw unavailable(e, acceptedCount, rejected);
@@ -158,11 +218,18 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
           throw new HttpError(413, 'payload_too_large', `request body of ${declared} bytes exceeds the limit of ${config.maxBodyBytes} bytes`);
         }
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        let caller: Caller;
+        try {
+          caller = callerOf(req);
+        } catch (e) {
+          req.resume();
+          throw e;
+        }
         if (type === 'application/json') {
           await new Promise<void>((resolve, reject) => parseJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-          await handleJson(req, res);
+          await handleJson(req, res, caller);
         } else if (type === 'application/x-ndjson' || type === 'application/jsonl') {
-          await handleNdjson(req, res);
+          await handleNdjson(req, res, caller);
         } else {
           req.resume();
           throw new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json or application/x-ndjson, got ${type ? `"${type}"` : 'none'}`);
@@ -171,6 +238,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
     },
 
     async start() {
+      await live?.start();
       if (!config.validatorEnabled) return;
       // Producers that write to Kafka themselves (kcat, other clients) are checked here; malformed
       // messages go to the dead-letter topic with the reason in headers, and are counted.
@@ -218,6 +286,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
 
     async stop() {
       await validator?.stop();
+      await live?.stop();
     },
   };
 };

@@ -242,7 +242,25 @@ describe('StreamingAggregator', () => {
       const later = T + 152_999;
       expect(restored.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
       expect(fresh.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
-      expect(restored.serialize()[2]).toBe(4);
+      expect(restored.serialize()[2]).toBe(5);
+    });
+
+    it('reads a version-4 snapshot (before series principals) as series of no principal, with the same stats', () => {
+      // Written by the release before principals: cpu, cpu/host-a and mem/host-b fed one value a second for 20 s.
+      const v4 = Buffer.from(readFileSync(join(__dirname, '__fixtures__/streaming-aggregator-v4.b64'), 'utf8'), 'base64');
+      expect(v4[2]).toBe(4);
+      const restored = StreamingAggregator.deserialize(v4);
+      const fresh = new StreamingAggregator({ windowSeconds: 120, rateWindowSeconds: 30 });
+      for (let s = 0; s < 20; s++) {
+        fresh.recordMetric('cpu', undefined, s, T + s * 1000, T + s * 1000 + 999, 'key:aaaaaaaaaaaa');
+        fresh.recordMetric('cpu', 'host-a', s * 2, T + s * 1000, T + s * 1000 + 999, 'key:aaaaaaaaaaaa');
+        fresh.recordMetric('mem', 'host-b', s * 3, T + s * 1000, T + s * 1000 + 999, 'key:aaaaaaaaaaaa');
+      }
+      const now = T + 19_999;
+      expect(round(restored.allStats(now))).toEqual(round(fresh.allStats(now)));
+      expect(round(restored.metricStats('mem', now))).toEqual(round(fresh.metricStats('mem', now)));
+      expect([...restored.series()].map((ref) => restored.seriesPrincipal(ref))).toEqual([undefined, undefined, undefined, undefined]);
+      expect([...fresh.series()].map((ref) => fresh.seriesPrincipal(ref))).toEqual(Array(4).fill('key:aaaaaaaaaaaa'));
     });
 
     it('reads a version-2 snapshot (before late/future counts per metric) with zero counts and the same stats', () => {
@@ -269,6 +287,59 @@ describe('StreamingAggregator', () => {
       const copy = StreamingAggregator.deserialize(flat.serialize());
       expect(copy.coarseBucketSeconds).toBe(1);
       expect(round(copy.allStats(T + 149_999))).toEqual(round(flat.allStats(T + 149_999)));
+    });
+  });
+
+  describe('series principals (who created a series)', () => {
+    const A = 'key:aaaaaaaaaaaa';
+    const B = 'key:bbbbbbbbbbbb';
+    const fed = () => {
+      const agg = new StreamingAggregator({ maxSeries: 100 });
+      agg.recordMetric('cpu', 'host-a', 1, T0, T0, A); // creates cpu and cpu/host-a: A's
+      agg.recordMetric('cpu', 'host-b', 2, T0, T0, B); // cpu is live: only cpu/host-b is B's
+      agg.recordMetric('cpu', 'host-a', 3, T0, T0, B); // writing to A's series leaves it A's
+      agg.recordMetric('mem', undefined, 4, T0, T0); // no principal
+      agg.recordFutureEvent('disk', T0, B); // the future event's empty overall series: B's
+      return agg;
+    };
+    const principals = (agg: StreamingAggregator) => [...agg.series()].map((ref) => [ref.metric, ref.group, agg.seriesPrincipal(ref)]);
+    const expected = [
+      ['cpu', undefined, A],
+      ['cpu', 'host-a', A],
+      ['cpu', 'host-b', B],
+      ['mem', undefined, undefined],
+      ['disk', undefined, B],
+    ];
+
+    it('records the principal of the event that creates a series, and keeps it through later events of others', () => {
+      expect(principals(fed())).toEqual(expected);
+      expect(fed().seriesPrincipal({ metric: 'nope' })).toBe(undefined);
+    });
+
+    it('keeps principals through serialize/deserialize, and through serializeSeries/loadSeries with the principal given beside the bytes', () => {
+      const agg = fed();
+      expect(principals(StreamingAggregator.deserialize(agg.serialize()))).toEqual(expected);
+      const rebuilt = StreamingAggregator.fromShared(agg.serializeShared());
+      for (const ref of agg.series()) rebuilt.loadSeries(ref, agg.serializeSeries(ref)!, agg.seriesPrincipal(ref));
+      expect(principals(rebuilt)).toEqual(expected);
+    });
+
+    it('merges: a series keeps its own principal, takes the other\'s when it has none, and a new one comes with the other\'s', () => {
+      const into = new StreamingAggregator({ maxSeries: 100 });
+      into.recordMetric('cpu', 'host-a', 1, T0, T0, B); // cpu and cpu/host-a: B's here
+      into.recordMetric('mem', undefined, 1, T0, T0); // nobody's here and in `fed`
+      into.recordMetric('disk', undefined, 1, T0, T0); // nobody's here, B's in `fed`
+      const other = fed();
+      const before = other.serialize();
+      into.merge(other);
+      expect(other.serialize()).toEqual(before);
+      expect(principals(into)).toEqual([
+        ['cpu', undefined, B],
+        ['cpu', 'host-a', B],
+        ['cpu', 'host-b', B],
+        ['mem', undefined, undefined],
+        ['disk', undefined, B],
+      ]);
     });
   });
 

@@ -172,6 +172,8 @@ class Series {
     /** The series' metric and group (undefined: the overall series), for `expire`. */
     public metric = '',
     public group: string | undefined = undefined,
+    /** Who created the series (the principal of its first event, e.g. `key:1a2b3c4d5e6f`); undefined: unknown. */
+    public principal: string | undefined = undefined,
   ) {}
 }
 
@@ -190,7 +192,7 @@ interface TopicState {
 }
 
 const MAGIC = 0x5341; // "SA"
-const SERIAL_VERSION = 4;
+const SERIAL_VERSION = 5;
 /** Version of a `serializeSeries` state. */
 const SERIES_VERSION = 1;
 
@@ -277,9 +279,11 @@ export class StreamingAggregator {
    * Folds `value` into the (metric, group) series and the metric's overall series.
    * 'late': the event's second is ≤ nowSec − window (counted in `lateEvents` and the metric's
    * `total_events`, not in any window). 'refused': the series does not exist and creating it (and
-   * the metric's overall series, for a new metric) would pass `maxSeries`.
+   * the metric's overall series, for a new metric) would pass `maxSeries`. `principal`: who sent the
+   * event (e.g. an API key's `key:1a2b3c4d5e6f`), recorded as the principal of each series this event
+   * creates (`seriesPrincipal`); a series keeps the principal of the event that created it.
    */
-  recordMetric(metricName: string, group: string | undefined, value: number, eventTimeMs: number, nowMs: number): RecordOutcome {
+  recordMetric(metricName: string, group: string | undefined, value: number, eventTimeMs: number, nowMs: number, principal?: string): RecordOutcome {
     if (!Number.isFinite(value)) throw new InvalidArgumentError(`value must be a finite number, got ${String(value)}`);
     if (!Number.isFinite(eventTimeMs)) throw new InvalidArgumentError(`eventTimeMs must be a finite number of epoch milliseconds, got ${String(eventTimeMs)}`);
     if (!Number.isFinite(nowMs)) throw new InvalidArgumentError(`nowMs must be a finite number of epoch milliseconds, got ${String(nowMs)}`);
@@ -301,7 +305,7 @@ export class StreamingAggregator {
         this.refusedEvents++;
         return 'refused';
       }
-      state = this.newMetric(metricName, windowSeconds, nowMs);
+      state = this.newMetric(metricName, windowSeconds, nowMs, principal);
       this.metrics.set(metricName, state);
     }
     if (group !== undefined) {
@@ -311,7 +315,7 @@ export class StreamingAggregator {
           this.refusedEvents++;
           return 'refused';
         }
-        series = this.newSeries(metricName, group, windowSeconds, nowMs);
+        series = this.newSeries(metricName, group, windowSeconds, nowMs, principal);
         state.groups.set(group, series);
         this.activeSeries++;
       }
@@ -347,9 +351,10 @@ export class StreamingAggregator {
    * `EventTimeWatermark`, without folding it into any window, rate or top-K: in `futureEvents` and,
    * for a metric event (`metricName` given), in the metric's `future_events` and `total_events`. A
    * metric with no state yet gets its (empty) overall series, so that the count shows in
-   * `metricStats`, unless that would pass `maxSeries` (then only `futureEvents` counts it).
+   * `metricStats`, unless that would pass `maxSeries` (then only `futureEvents` counts it); that
+   * series gets `principal` as `recordMetric` gives it.
    */
-  recordFutureEvent(metricName: string | undefined, nowMs: number): 'future' {
+  recordFutureEvent(metricName: string | undefined, nowMs: number, principal?: string): 'future' {
     if (!Number.isFinite(nowMs)) throw new InvalidArgumentError(`nowMs must be a finite number of epoch milliseconds, got ${String(nowMs)}`);
     this.totalEvents++;
     this.futureEvents++;
@@ -357,7 +362,7 @@ export class StreamingAggregator {
     let state = this.metrics.get(metricName);
     if (state === undefined) {
       if (this.activeSeries + 1 > this.maxSeries) return 'future';
-      state = this.newMetric(metricName, this.windowOverrides.get(metricName) ?? this.windowSeconds, nowMs);
+      state = this.newMetric(metricName, this.windowOverrides.get(metricName) ?? this.windowSeconds, nowMs, principal);
       this.metrics.set(metricName, state);
     }
     state.totalEvents++;
@@ -478,23 +483,25 @@ export class StreamingAggregator {
   /**
    * Adds another replica's or partition's state (unchanged): same-second buckets, sketch
    * sub-windows, topic slots and top-K summaries are merged exactly; counters are summed. The series
-   * cap is not applied to merged series. Options stay this aggregator's; windows must agree.
+   * cap is not applied to merged series. A series keeps its principal, or takes the other's when it has none. Options stay this aggregator's; windows must agree.
    */
   merge(other: StreamingAggregator): void {
     for (const [name, theirs] of other.metrics) {
       let state = this.metrics.get(name);
       if (state === undefined) {
-        state = this.newMetric(name, theirs.windowSeconds, theirs.overall.lastSeenMs);
+        state = this.newMetric(name, theirs.windowSeconds, theirs.overall.lastSeenMs, theirs.overall.principal);
         this.metrics.set(name, state);
       }
+      state.overall.principal ??= theirs.overall.principal;
       this.mergeInto(state.overall, theirs.overall);
       for (const [group, series] of theirs.groups) {
         let mine = state.groups.get(group);
         if (mine === undefined) {
-          mine = this.newSeries(name, group, state.windowSeconds, series.lastSeenMs);
+          mine = this.newSeries(name, group, state.windowSeconds, series.lastSeenMs, series.principal);
           state.groups.set(group, mine);
           this.activeSeries++;
         }
+        mine.principal ??= series.principal;
         this.mergeInto(mine, series);
       }
       state.totalEvents += theirs.totalEvents;
@@ -528,8 +535,8 @@ export class StreamingAggregator {
 
   /**
    * Compact binary snapshot: options, counters, then per metric its name, total, late and future
-   * counts, and series (name, last-seen ms, 1 s buckets, sketch sub-windows); topics; top-K
-   * summaries per sub-window. An idle series (empty window) costs its name plus ~10 bytes; a live one adds 10–40
+   * counts, and series (name, principal — empty when unknown, since version 5 —, last-seen ms, 1 s
+   * buckets, sketch sub-windows); topics; top-K summaries per sub-window. An idle series (empty window) costs its name plus ~10 bytes; a live one adds 10–40
    * bytes per non-empty second and ~1 byte per sketch bin.
    */
   serialize(): Uint8Array {
@@ -577,10 +584,12 @@ export class StreamingAggregator {
         w.varUint(state.totalEvents);
         w.varUint(state.lateEvents);
         w.varUint(state.futureEvents);
+        w.string(state.overall.principal ?? '');
         writeSeries(w, state.overall);
         w.varUint(state.groups.size);
         for (const [group, series] of state.groups) {
           w.string(group);
+          w.string(series.principal ?? '');
           writeSeries(w, series);
         }
       }
@@ -647,6 +656,12 @@ export class StreamingAggregator {
     }
   }
 
+  /** The principal that created a live series (see `recordMetric`); undefined when unknown or not live. */
+  seriesPrincipal(ref: SeriesRef): string | undefined {
+    const state = this.metrics.get(ref.metric);
+    return (ref.group === undefined ? state?.overall : state?.groups.get(ref.group))?.principal;
+  }
+
   /** Every live series. */
   *series(): IterableIterator<SeriesRef> {
     for (const [metric, state] of this.metrics) {
@@ -680,9 +695,11 @@ export class StreamingAggregator {
   /**
    * Puts a `serializeSeries` state in place of `ref` (series may be loaded in any order: a group
    * before its overall series creates the metric with an empty overall series and zero counts,
-   * which loading the overall series then replaces). Does not count as a change.
+   * which loading the overall series then replaces). Does not count as a change. `principal`: the
+   * series' principal (`seriesPrincipal`), which its state bytes do not carry (a snapshot entry
+   * holds it beside them).
    */
-  loadSeries(ref: SeriesRef, bytes: Uint8Array): void {
+  loadSeries(ref: SeriesRef, bytes: Uint8Array, principal?: string): void {
     const r = new ByteReader(bytes);
     const version = r.u8();
     if (version !== SERIES_VERSION) throw new DeserializationError(`series snapshot version must be ${SERIES_VERSION}, got ${version}`);
@@ -692,6 +709,7 @@ export class StreamingAggregator {
     r.expectEnd('series snapshot');
     series.metric = ref.metric;
     series.group = ref.group;
+    series.principal = principal;
     let state = this.metrics.get(ref.metric);
     if (state === undefined) {
       state = this.newMetric(ref.metric, windowSeconds, series.lastSeenMs);
@@ -741,6 +759,7 @@ export class StreamingAggregator {
     // Version 1 (before window tiers) is still read: its 1 s buckets are merged into blocks as they
     // load. Versions 1 and 2 (before late/future counts) read as zero late and future events per
     // metric. Versions 1–3 held all-time top-K summaries, which cannot be placed in a window: dropped.
+    // Versions 1–4 (before series principals) read as series of no known principal.
     if (version < 1 || version > SERIAL_VERSION) throw new DeserializationError(`StreamingAggregator snapshot version must be 1 to ${SERIAL_VERSION}, got ${version}`);
     const windowSeconds = r.varUint();
     const rateWindowSeconds = r.varUint();
@@ -775,16 +794,20 @@ export class StreamingAggregator {
       const totalEvents = r.varUint();
       const lateEvents = version >= 3 ? r.varUint() : 0;
       const futureEvents = version >= 3 ? r.varUint() : 0;
+      const overallPrincipal = version >= 5 ? r.string() : '';
       const overall = agg.readSeries(r, metricWindow, version);
       overall.metric = name;
+      if (overallPrincipal !== '') overall.principal = overallPrincipal;
       agg.schedule(overall);
       const groups = new Map<string, Series>();
       const groupCount = r.varUint();
       for (let g = 0; g < groupCount; g++) {
         const group = r.string();
+        const principal = version >= 5 ? r.string() : '';
         const series = agg.readSeries(r, metricWindow, version);
         series.metric = name;
         series.group = group;
+        if (principal !== '') series.principal = principal;
         agg.schedule(series);
         groups.set(group, series);
       }
@@ -895,9 +918,9 @@ export class StreamingAggregator {
   }
 
   /** A metric with an empty overall series (counted in `activeSeries`). */
-  private newMetric(name: string, windowSeconds: number, lastSeenMs: number): MetricState {
+  private newMetric(name: string, windowSeconds: number, lastSeenMs: number, principal?: string): MetricState {
     this.activeSeries++;
-    return { windowSeconds, overall: this.newSeries(name, undefined, windowSeconds, lastSeenMs), groups: new Map(), totalEvents: 0, lateEvents: 0, futureEvents: 0 };
+    return { windowSeconds, overall: this.newSeries(name, undefined, windowSeconds, lastSeenMs, principal), groups: new Map(), totalEvents: 0, lateEvents: 0, futureEvents: 0 };
   }
 
   private touch(metric: string, group: string | undefined, what: 'changed' | 'removed'): void {
@@ -915,13 +938,14 @@ export class StreamingAggregator {
   }
 
   /** An empty series, queued for its idle expiry. */
-  private newSeries(metric: string, group: string | undefined, windowSeconds: number, lastSeenMs: number): Series {
+  private newSeries(metric: string, group: string | undefined, windowSeconds: number, lastSeenMs: number, principal?: string): Series {
     const series = new Series(
       new SlidingWindow(this.windowTiers(windowSeconds)),
       new WindowedQuantiles({ windowSeconds, subWindows: this.percentileSubWindows, relativeAccuracy: this.relativeAccuracy }),
       Math.floor(lastSeenMs),
       metric,
       group,
+      principal,
     );
     this.schedule(series);
     return series;

@@ -46,11 +46,12 @@ const DIMENSION_FIELDS = new Map(Object.entries(TOPK_DIMENSIONS).map(([topic, di
  * `future_events`) and folded into nothing, and the watermark does not move. Otherwise the watermark
  * advances to the event and is the clock for late detection, so replaying a partition gives the same
  * state. Returns the metric's outcome, 'future', or undefined for other topics. Allocates nothing of
- * its own per event.
+ * its own per event. `principal`: who sent it (see `StreamingAggregator.recordMetric`), given to the
+ * series a metric event creates.
  */
-export function foldEvent(agg: StreamingAggregator, topic: string, payload: Readonly<Record<string, unknown>>, eventTimeMs: number, watermark: EventTimeWatermark, wallMs: number): RecordOutcome | undefined {
+export function foldEvent(agg: StreamingAggregator, topic: string, payload: Readonly<Record<string, unknown>>, eventTimeMs: number, watermark: EventTimeWatermark, wallMs: number, principal?: string): RecordOutcome | undefined {
   const isMetric = topic === 'events.metrics';
-  if (watermark.observe(eventTimeMs, wallMs) === 'future') return agg.recordFutureEvent(isMetric ? String(payload['metric_name']) : undefined, watermark.ms);
+  if (watermark.observe(eventTimeMs, wallMs) === 'future') return agg.recordFutureEvent(isMetric ? String(payload['metric_name']) : undefined, watermark.ms, principal);
   const nowMs = watermark.ms;
   agg.recordEvent(topic, eventTimeMs, nowMs);
   const fields = DIMENSION_FIELDS.get(topic);
@@ -63,7 +64,7 @@ export function foldEvent(agg: StreamingAggregator, topic: string, payload: Read
   }
   if (isMetric) {
     const group = payload['group_by'];
-    return agg.recordMetric(String(payload['metric_name']), typeof group === 'string' ? group : undefined, payload['value'] as number, eventTimeMs, nowMs);
+    return agg.recordMetric(String(payload['metric_name']), typeof group === 'string' ? group : undefined, payload['value'] as number, eventTimeMs, nowMs, principal);
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 export type { Accumulator } from './Accumulator';
 export { PipelineError, InvalidArgumentError, ContractError, InvalidJsonError } from './errors';
 export { EVENT_TOPICS, INTERNAL_TOPICS, COMPACTED_TOPICS, isEventTopic } from './topics';
+export { HTTP_PRINCIPAL_HEADER, HTTP_SERIES_QUOTA_HEADER, PRINCIPAL_HEADER } from './principalHeaders';
 export type { EventTopic, InternalTopic } from './topics';
 export {
   MetricPayloadV1,

@@ -170,6 +170,35 @@ describe('ExactlyOnceState', () => {
     await a.state.stop();
   });
 
+  it('writes each series\' principal in its entries, and a restarted owner restores it (the view counts live series per principal)', async () => {
+    const bus = await newBus();
+    const a = await startState(bus);
+    /** m0, m1 … as `fold`, created by the principal named in the message's headers. */
+    const foldOwned = (p: LivePartition, m: IncomingMessage) => {
+      const { metric, value } = JSON.parse(m.value.toString()) as { metric: string; value: number };
+      p.watermark.observe(m.timestampMs, m.timestampMs);
+      p.agg.recordMetric(metric, undefined, value, m.timestampMs, p.watermark.ms, m.headers['pipeline-principal']);
+    };
+    const owned = (from: number, to: number, principal: string | undefined): MessageBatch => {
+      const b = batch(from, to, 3);
+      for (const m of b.messages) if (principal !== undefined) m.headers = { 'pipeline-principal': principal };
+      return b;
+    };
+    await a.state.handle(owned(0, 2, 'key:aaaaaaaaaaaa'), foldOwned); // m0, m1: A's
+    await a.state.handle(owned(2, 4, 'key:bbbbbbbbbbbb'), foldOwned); // m2: B's; m0 already A's
+    await a.state.round();
+    await a.state.stop();
+    const b = await startState(bus);
+    await b.state.handle(owned(4, 6, undefined), foldOwned);
+    const agg = stateOf(b.state).agg;
+    expect(['m0', 'm1', 'm2'].map((metric) => agg.seriesPrincipal({ metric }))).toEqual(['key:aaaaaaaaaaaa', 'key:aaaaaaaaaaaa', 'key:bbbbbbbbbbbb']);
+    await b.state.round(); // rewrites m1, m2 in its epoch, with their principals
+    const view = new LiveStatsView({ group: GROUP, inputPartitions: new Map([['events.metrics', 1]]) });
+    await bus.readRange({ topic: TOPIC, toMs: Number.MAX_SAFE_INTEGER, onBatch: (ms) => ms.forEach((m) => view.feed(m.key, m.value)) });
+    expect([view.liveSeriesOf('key:aaaaaaaaaaaa', 'events.metrics'), view.liveSeriesOf('key:bbbbbbbbbbbb', 'events.metrics')]).toEqual([2, 1]);
+    await b.state.stop();
+  });
+
   it('a restarted owner restores a partition it owned before from the topic, though it did not index its own writes', async () => {
     const bus = await newBus();
     const a = await startState(bus);

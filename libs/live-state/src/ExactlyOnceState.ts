@@ -516,7 +516,7 @@ export class ExactlyOnceState {
       const slot: Slot = c ? other(c.slot) : 0;
       const state = w.removed ? undefined : p.agg.serializeSeries(w.ref);
       if (state) {
-        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, epoch: p.epoch, state }));
+        put(seriesKey(p.base, slot, w.ref), encodeSeriesEntry({ round, epoch: p.epoch, principal: p.agg.seriesPrincipal(w.ref), state }));
         written.set(id, { slot, deleted: false });
         series++;
       } else if (c && !c.deleted) {
@@ -573,7 +573,7 @@ export class ExactlyOnceState {
           committed.set(id, { ref: series.ref, slot: c.slot, deleted: c.entry.deleted });
           if (c.entry.deleted) cleanup.set(id, 1);
           else {
-            agg.loadSeries(series.ref, c.entry.state!);
+            agg.loadSeries(series.ref, c.entry.state!, c.entry.principal);
             carry.set(id, { ref: series.ref, removed: false }); // the first round rewrites it in this owner's epoch
           }
         }

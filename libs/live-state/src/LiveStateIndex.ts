@@ -9,6 +9,8 @@ export interface IndexedEntry {
   epoch: bigint;
   deleted: boolean;
   state: Uint8Array | undefined;
+  /** Who created the series (see SeriesEntry.principal); undefined: unknown. */
+  principal: string | undefined;
 }
 
 export interface IndexedSeries {
@@ -43,6 +45,11 @@ export class PartitionEntries {
    * its `activeSeries` after that round's expiry, which its series cap (`maxSeries`) bounds.
    */
   liveSeries = 0;
+  /**
+   * Of `liveSeries`, how many each principal created (the principal of the series' newest entry;
+   * series of no known principal are not counted here). A Map: principals come from record headers.
+   */
+  readonly liveByPrincipal = new Map<string, number>();
 
   /** The input topic of this partition (undefined for a base of no known shape). */
   readonly topic: string | undefined;
@@ -73,9 +80,28 @@ export class PartitionEntries {
 
 /** Whether the newest of a series' slots holds a state (the writer's last word on it: alive). */
 function isLive(series: IndexedSeries): boolean {
-  const [a, b] = series.slots;
-  const newest = !a ? b : !b ? a : a.round >= b.round ? a : b;
+  const newest = newestEntry(series);
   return newest !== undefined && !newest.deleted;
+}
+
+function newestEntry(series: IndexedSeries): IndexedEntry | undefined {
+  const [a, b] = series.slots;
+  return !a ? b : !b ? a : a.round >= b.round ? a : b;
+}
+
+/**
+ * Adds (`sign` 1) or takes away (−1) a series from its partition's live counts, as it stands: call
+ * it with −1 before changing a slot and with 1 after, so the counts follow the newest entry.
+ */
+function countLive(part: PartitionEntries, series: IndexedSeries, sign: 1 | -1): void {
+  const newest = newestEntry(series);
+  if (newest === undefined || newest.deleted) return;
+  part.liveSeries += sign;
+  const who = newest.principal;
+  if (who === undefined) return;
+  const n = (part.liveByPrincipal.get(who) ?? 0) + sign;
+  if (n === 0) part.liveByPrincipal.delete(who);
+  else part.liveByPrincipal.set(who, n);
 }
 
 /**
@@ -208,9 +234,9 @@ export class LiveStateIndex {
       let series = ref.group === undefined ? metric.overall : metric.groups.get(ref.group);
       if (tombstone) {
         if (!series) return none;
-        const wasLive = isLive(series);
+        countLive(part, series, -1);
         series.slots[slot] = undefined;
-        part.liveSeries += Number(isLive(series)) - Number(wasLive); // the other slot may be live (a cut-short round's entry deleted)
+        countLive(part, series, 1); // the other slot may be live (a cut-short round's entry deleted)
         if (!series.slots[0] && !series.slots[1]) {
           if (ref.group === undefined) metric.overall = undefined;
           else metric.groups.delete(ref.group);
@@ -232,9 +258,9 @@ export class LiveStateIndex {
         if (ref.group === undefined) metric.overall = series;
         else metric.groups.set(ref.group, series);
       }
-      const wasLive = isLive(series);
-      series.slots[slot] = { round: e.round, epoch: e.epoch, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined };
-      part.liveSeries += Number(isLive(series)) - Number(wasLive);
+      countLive(part, series, -1);
+      series.slots[slot] = { round: e.round, epoch: e.epoch, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined, principal: e.principal };
+      countLive(part, series, 1);
       if (!part.marker || e.round > part.marker.round || e.epoch !== part.marker.entryEpoch) {
         const pending = part.pending.get(ref.metric);
         if (pending === undefined || e.round > pending) part.pending.set(ref.metric, e.round);

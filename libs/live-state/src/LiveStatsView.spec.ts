@@ -2,7 +2,7 @@ import { StreamingAggregator, type SeriesRef } from '@pipeline/aggregation';
 import { partitionForKey } from '@pipeline/kafka';
 import { seededRandom } from '@pipeline/testing';
 import { markerKey, partitionBase, seriesKey, type Slot } from './liveStateKeys';
-import { encodeMarker, encodeSeriesEntry } from './liveStateRecords';
+import { decodeSeriesEntry, encodeMarker, encodeSeriesEntry } from './liveStateRecords';
 import { LiveStatsView } from './LiveStatsView';
 
 const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
@@ -12,7 +12,7 @@ const NOW = T0 + 60_000;
 function round(agg: StreamingAggregator, p: number, r: number, refs: SeriesRef[], slot: Slot = 0): Array<[string, Buffer]> {
   const base = partitionBase('agg', 'events.metrics', p);
   return [
-    ...refs.map((ref): [string, Buffer] => [seriesKey(base, slot, ref), encodeSeriesEntry({ round: BigInt(r), state: agg.serializeSeries(ref) })]),
+    ...refs.map((ref): [string, Buffer] => [seriesKey(base, slot, ref), encodeSeriesEntry({ round: BigInt(r), principal: agg.seriesPrincipal(ref), state: agg.serializeSeries(ref) })]),
     [markerKey(base), encodeMarker({ round: BigInt(r), nextOffset: BigInt(r * 10), watermarkMs: NOW, producedAtMs: NOW, shared: agg.serializeShared() })],
   ];
 }
@@ -238,7 +238,7 @@ describe('LiveStatsView', () => {
     });
   });
 
-  describe('seriesCapRefusal (the gateway\'s check before publishing metric events)', () => {
+  describe('seriesRefusal (the gateway\'s and ingest\'s check before publishing metric events)', () => {
     const metrics = (n: number) => new LiveStatsView({ group: 'agg', inputPartitions: new Map([['events.metrics', n]]) });
     const plan = (...refs: SeriesRef[]) => refs.map((ref) => ({ ref, key: ref.group === undefined ? ref.metric : `${ref.metric}|${ref.group}` }));
 
@@ -249,10 +249,10 @@ describe('LiveStatsView', () => {
       expect(agg.recordMetric('brand_new', undefined, 1, T0, T0)).toBe('refused'); // what the aggregator itself does
       const view = metrics(1);
       round(agg, 0, 1, [...agg.series()]).forEach(([k, v]) => view.feed(k, v));
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'real' }, { metric: 'brand_new' }))).toEqual({
-        index: 1, ref: { metric: 'brand_new' }, topic: 'events.metrics', partition: 0, cap: 4, live: 4,
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'real' }, { metric: 'brand_new' }))).toEqual({
+        kind: 'series_limit', index: 1, ref: { metric: 'brand_new' }, topic: 'events.metrics', partition: 0, cap: 4, live: 4,
       });
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'real' }, { metric: 'junk2' }))).toBe(undefined);
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'real' }, { metric: 'junk2' }))).toBe(undefined);
     });
 
     it('counts the series the list itself adds, two for a group of a metric new to the partition, each once', () => {
@@ -262,14 +262,14 @@ describe('LiveStatsView', () => {
       round(agg, 0, 1, [...agg.series()]).forEach(([k, v]) => view.feed(k, v));
       // cpu/b (1) + mem/x (2: mem and mem/x) = 5; mem/x again and mem take no more; disk would be the 6th.
       const list = plan({ metric: 'cpu', group: 'b' }, { metric: 'mem', group: 'x' }, { metric: 'mem', group: 'x' }, { metric: 'mem' }, { metric: 'disk' });
-      expect(view.seriesCapRefusal('events.metrics', list)).toEqual({ index: 4, ref: { metric: 'disk' }, topic: 'events.metrics', partition: 0, cap: 5, live: 2 });
-      expect(view.seriesCapRefusal('events.metrics', list.slice(0, 4))).toBe(undefined);
+      expect(view.seriesRefusal('events.metrics', list)).toEqual({ kind: 'series_limit', index: 4, ref: { metric: 'disk' }, topic: 'events.metrics', partition: 0, cap: 5, live: 2 });
+      expect(view.seriesRefusal('events.metrics', list.slice(0, 4))).toBe(undefined);
       // A group of a new metric needs both places: with 4 live, one is left, and it is refused.
       agg.recordMetric('mem', undefined, 1, T0, T0);
       agg.recordMetric('cpu', 'b', 1, T0, T0);
       round(agg, 0, 2, [...agg.series()], 1).forEach(([k, v]) => view.feed(k, v));
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'disk', group: 'x' }))).toEqual({ index: 0, ref: { metric: 'disk', group: 'x' }, topic: 'events.metrics', partition: 0, cap: 5, live: 4 });
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'mem', group: 'x' }))).toBe(undefined);
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'disk', group: 'x' }))).toEqual({ kind: 'series_limit', index: 0, ref: { metric: 'disk', group: 'x' }, topic: 'events.metrics', partition: 0, cap: 5, live: 4 });
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'mem', group: 'x' }))).toBe(undefined);
     });
 
     it('judges each series by the partition its key maps to, and makes room again when the aggregator deletes series', () => {
@@ -282,15 +282,15 @@ describe('LiveStatsView', () => {
       const view = metrics(2);
       round(full, 0, 1, [...full.series()]).forEach(([k, v]) => view.feed(k, v));
       round(other, 1, 1, []).forEach(([k, v]) => view.feed(k, v));
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: on(1)[0]! }, { metric: c }))).toEqual({ index: 1, ref: { metric: c }, topic: 'events.metrics', partition: 0, cap: 2, live: 2 });
+      expect(view.seriesRefusal('events.metrics', plan({ metric: on(1)[0]! }, { metric: c }))).toEqual({ kind: 'series_limit', index: 1, ref: { metric: c }, topic: 'events.metrics', partition: 0, cap: 2, live: 2 });
       // The aggregator expires a: its deletion record frees a place (seen as soon as the entry arrives).
       const base = partitionBase('agg', 'events.metrics', 0);
       view.feed(seriesKey(base, 1, { metric: a }), encodeSeriesEntry({ round: 2n, state: undefined }));
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: c }))).toBe(undefined);
+      expect(view.seriesRefusal('events.metrics', plan({ metric: c }))).toBe(undefined);
       // Its keys deleted later (tombstones) leave the count as it is.
       view.feed(seriesKey(base, 0, { metric: a }), null);
       view.feed(seriesKey(base, 1, { metric: a }), null);
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: c }, { metric: a }))).toEqual({ index: 1, ref: { metric: a }, topic: 'events.metrics', partition: 0, cap: 2, live: 1 });
+      expect(view.seriesRefusal('events.metrics', plan({ metric: c }, { metric: a }))).toEqual({ kind: 'series_limit', index: 1, ref: { metric: a }, topic: 'events.metrics', partition: 0, cap: 2, live: 1 });
     });
 
     it('lets a new owner\'s deletion of a cut-short round\'s entry leave the committed entry live', () => {
@@ -300,9 +300,9 @@ describe('LiveStatsView', () => {
       round(agg, 0, 1, [{ metric: 'cpu' }], 0).forEach(([k, v]) => view.feed(k, v));
       const base = partitionBase('agg', 'events.metrics', 0);
       view.feed(seriesKey(base, 1, { metric: 'cpu' }), encodeSeriesEntry({ round: 2n, state: undefined })); // round 2 never committed
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'disk' }))).toBe(undefined);
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'disk' }))).toBe(undefined);
       view.feed(seriesKey(base, 1, { metric: 'cpu' }), null); // the new owner deletes it: cpu is live again
-      expect(view.seriesCapRefusal('events.metrics', plan({ metric: 'disk' }))).toEqual({ index: 0, ref: { metric: 'disk' }, topic: 'events.metrics', partition: 0, cap: 1, live: 1 });
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'disk' }))).toEqual({ kind: 'series_limit', index: 0, ref: { metric: 'disk' }, topic: 'events.metrics', partition: 0, cap: 1, live: 1 });
     });
 
     it('lets everything through that it cannot judge: no partition count, a view of any group, a partition that has not reported', () => {
@@ -312,8 +312,64 @@ describe('LiveStatsView', () => {
       const views = [new LiveStatsView({ group: 'agg' }), new LiveStatsView({ inputPartitions: new Map([['events.metrics', 1]]) }), metrics(2)];
       for (const view of views) msgs.forEach(([k, v]) => view.feed(k, v));
       const onPartition1 = Array.from({ length: 40 }, (_, i) => `n${i}`).find((n) => partitionForKey(n, 2) === 1)!;
-      expect(views.map((view, i) => view.seriesCapRefusal('events.metrics', plan({ metric: i === 2 ? onPartition1 : 'disk' })))).toEqual([undefined, undefined, undefined]);
-      expect(metrics(1).seriesCapRefusal('events.metrics', plan({ metric: 'disk' }))).toBe(undefined); // nothing reported at all
+      expect(views.map((view, i) => view.seriesRefusal('events.metrics', plan({ metric: i === 2 ? onPartition1 : 'disk' })))).toEqual([undefined, undefined, undefined]);
+      expect(metrics(1).seriesRefusal('events.metrics', plan({ metric: 'disk' }))).toBe(undefined); // nothing reported at all
+    });
+  });
+
+  describe('seriesRefusal with a series quota (API_KEY_MAX_SERIES)', () => {
+    const metrics = (n: number) => new LiveStatsView({ group: 'agg', inputPartitions: new Map([['events.metrics', n]]) });
+    const plan = (...refs: SeriesRef[]) => refs.map((ref) => ({ ref, key: ref.group === undefined ? ref.metric : `${ref.metric}|${ref.group}` }));
+    const A = 'key:aaaaaaaaaaaa';
+    const B = 'key:bbbbbbbbbbbb';
+
+    it('counts the live series each principal created over every partition, and refuses a principal\'s new series past its quota only', () => {
+      const names = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      const on = (p: number) => names.filter((n) => partitionForKey(n, 2) === p);
+      const [p0, p1] = [new StreamingAggregator({ maxSeries: 100 }), new StreamingAggregator({ maxSeries: 100 })];
+      p0.recordMetric(on(0)[0]!, undefined, 1, T0, T0, A);
+      p0.recordMetric(on(0)[1]!, 'g', 1, T0, T0, A); // two series of A: the metric and its group
+      p0.recordMetric(on(0)[1]!, 'h', 1, T0, T0, B); // a group of A's metric, created by B: B's
+      p1.recordMetric(on(1)[0]!, undefined, 1, T0, T0, B);
+      p1.recordMetric(on(1)[1]!, undefined, 1, T0, T0); // no principal (written to Kafka directly)
+      p0.recordMetric(on(0)[0]!, undefined, 2, T0, T0, B); // B writes to A's series: still A's
+      const view = metrics(2);
+      round(p0, 0, 1, [...p0.series()]).forEach(([k, v]) => view.feed(k, v));
+      round(p1, 1, 1, [...p1.series()]).forEach(([k, v]) => view.feed(k, v));
+      expect([view.liveSeriesOf(A, 'events.metrics'), view.liveSeriesOf(B, 'events.metrics'), view.liveSeriesOf('key:cccccccccccc', 'events.metrics')]).toEqual([3, 2, 0]);
+
+      const fresh = on(1)[2]!;
+      expect(view.seriesRefusal('events.metrics', plan({ metric: on(0)[0]! }, { metric: fresh }), { principal: A, maxSeries: 3 })).toEqual({
+        kind: 'series_quota', index: 1, ref: { metric: fresh }, topic: 'events.metrics', partition: 1, principal: A, quota: 3, live: 3,
+      });
+      // Its own live series and others' (a principal sends to any series) always go through; B has room.
+      expect(view.seriesRefusal('events.metrics', plan({ metric: on(0)[0]! }, { metric: on(1)[1]! }, { metric: on(0)[1]!, group: 'h' }), { principal: A, maxSeries: 3 })).toBe(undefined);
+      expect(view.seriesRefusal('events.metrics', plan({ metric: fresh }), { principal: B, maxSeries: 3 })).toBe(undefined);
+      // The list's own new series count: a group of a new metric takes two.
+      expect(view.seriesRefusal('events.metrics', plan({ metric: fresh }, { metric: on(0)[5]!, group: 'x' }), { principal: B, maxSeries: 4 })).toEqual({
+        kind: 'series_quota', index: 1, ref: { metric: on(0)[5]!, group: 'x' }, topic: 'events.metrics', partition: partitionForKey(`${on(0)[5]!}|x`, 2), principal: B, quota: 4, live: 2,
+      });
+      // The cap is judged first.
+      expect(view.seriesRefusal('events.metrics', plan({ metric: fresh }), { principal: A, maxSeries: 100 })).toBe(undefined);
+    });
+
+    it('frees a principal\'s place when the aggregator deletes one of its series, and reads entries of no principal (version 2) as nobody\'s', () => {
+      const agg = new StreamingAggregator({ maxSeries: 10 });
+      agg.recordMetric('a1', undefined, 1, T0, T0, A);
+      agg.recordMetric('a2', undefined, 1, T0, T0, A);
+      const view = metrics(1);
+      round(agg, 0, 1, [...agg.series()]).forEach(([k, v]) => view.feed(k, v));
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'a3' }), { principal: A, maxSeries: 2 })).toMatchObject({ kind: 'series_quota', live: 2 });
+      const base = partitionBase('agg', 'events.metrics', 0);
+      view.feed(seriesKey(base, 1, { metric: 'a1' }), encodeSeriesEntry({ round: 2n, state: undefined }));
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'a3' }), { principal: A, maxSeries: 2 })).toBe(undefined);
+      // A version-2 entry (before principals): magic, version 2, round, epoch, kind, state.
+      const v3 = encodeSeriesEntry({ round: 3n, principal: A, state: agg.serializeSeries({ metric: 'a2' }) });
+      const v2 = Buffer.concat([v3.subarray(0, 2), Buffer.from([2]), v3.subarray(3, 3 + 2 + 1 + 2 + 1), v3.subarray(3 + 2 + 1 + 2 + 1 + 2 + A.length)]);
+      expect(decodeSeriesEntry(v2)).toEqual({ round: 3n, epoch: 0n, state: decodeSeriesEntry(v3).state });
+      view.feed(seriesKey(base, 0, { metric: 'a2' }), v2);
+      expect(view.liveSeriesOf(A, 'events.metrics')).toBe(0);
+      expect(view.seriesRefusal('events.metrics', plan({ metric: 'a3' }), { principal: A, maxSeries: 1 })).toBe(undefined);
     });
   });
 });

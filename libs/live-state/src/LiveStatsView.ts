@@ -18,8 +18,9 @@ export interface PlannedSeries {
   key: string;
 }
 
-/** The first planned series the aggregator would refuse for its partition's series cap (see `seriesCapRefusal`). */
+/** The first planned series the aggregator would refuse for its partition's series cap (see `seriesRefusal`). */
 export interface SeriesCapRefusal {
+  kind: 'series_limit';
   /** Its place in the list given. */
   index: number;
   ref: SeriesRef;
@@ -30,6 +31,29 @@ export interface SeriesCapRefusal {
   /** The partition's live series as of the last round it wrote. */
   live: number;
 }
+
+/** A producer's limit on the live series it created (see `seriesRefusal`). */
+export interface SeriesQuota {
+  /** Who is about to write, as the aggregator records it (`key:1a2b3c4d5e6f`). */
+  principal: string;
+  /** Most live series `principal` may have created, over every partition of the topic. */
+  maxSeries: number;
+}
+
+/** The first planned series that would take its producer past its series quota (see `seriesRefusal`). */
+export interface SeriesQuotaRefusal {
+  kind: 'series_quota';
+  index: number;
+  ref: SeriesRef;
+  topic: string;
+  partition: number;
+  principal: string;
+  quota: number;
+  /** The principal's live series over the topic's partitions, as of the last round each wrote. */
+  live: number;
+}
+
+export type SeriesRefusal = SeriesCapRefusal | SeriesQuotaRefusal;
 
 export interface AllStatsQuery {
   /** Only metrics whose name starts with this. */
@@ -204,25 +228,34 @@ export class LiveStatsView {
   }
 
   /**
-   * The first of `planned` (events about to be published on input `topic`) that would be a new series
-   * on a partition already at its series cap, counting the new series the list itself adds per
-   * partition; undefined when the aggregator would take them all. As the aggregator counts: a series
-   * of a group of a metric new to the partition takes two places (the metric's overall series and the
-   * group's), a series already live takes none and is always let through, however full its partition.
+   * The first of `planned` (events about to be published on input `topic`) that the aggregator would
+   * refuse, or that would take `quota`'s principal past its quota; undefined when all may go. New
+   * series are counted as the aggregator counts them, the list's own included: a series of a group of
+   * a metric new to the partition takes two places (the metric's overall series and the group's), a
+   * series already live takes none and is always let through, however full its partition or quota.
+   * - `series_limit`: a new series on a partition already at its series cap (`maxSeries`).
+   * - `series_quota`: a new series past `quota.maxSeries`, counting the live series whose newest
+   *   entry names `quota.principal` (the principal of the event that created them) over every
+   *   partition of `topic`, plus the new ones the list adds. A series created by another principal,
+   *   or by none, is not the principal's, even when it sends to it.
    *
    * It answers from the last round each partition wrote (entries and marker of the state topic), so
    * it lags the aggregator by up to a snapshot round: series created since, by this or any other
-   * producer, are not counted yet, and a burst of new series can still pass the cap (the aggregator
-   * then refuses them itself and counts them). It lets everything through for what it cannot judge:
-   * an unknown partition count of `topic`, a view of any group (no `group` option), a partition that
-   * has not reported a round yet. Costs O(planned), never the series held.
+   * producer, are not counted yet, and a burst of new series can still pass the cap or a quota (the
+   * aggregator then refuses past the cap itself and counts them; a quota is not enforced there). It
+   * lets everything through for what it cannot judge: an unknown partition count of `topic`, a view
+   * of any group (no `group` option), a partition that has not reported a round yet. Costs
+   * O(planned), plus O(partitions) once with a quota, never the series held.
    */
-  seriesCapRefusal(topic: string, planned: readonly PlannedSeries[]): SeriesCapRefusal | undefined {
+  seriesRefusal(topic: string, planned: readonly PlannedSeries[], quota?: SeriesQuota): SeriesRefusal | undefined {
     this.queue.flush();
     const partitions = this.inputPartitions.get(topic);
     if (partitions === undefined || partitions < 1 || this.group === undefined) return undefined;
     /** Per partition base: the new series of `planned` so far (by seriesId). */
     const added = new Map<string, Set<string>>();
+    /** The principal's live series, counted at its first new series. */
+    let owned: number | undefined;
+    let ownedAdded = 0;
     for (let index = 0; index < planned.length; index++) {
       const { ref, key } = planned[index]!;
       const partition = partitionForKey(key, partitions);
@@ -238,10 +271,27 @@ export class LiveStatsView {
       }
       if (fresh.length === 0) continue;
       const cap = this.template(part).maxSeries;
-      if (part.liveSeries + mine.size + fresh.length > cap) return { index, ref, topic, partition, cap, live: part.liveSeries };
+      if (part.liveSeries + mine.size + fresh.length > cap) return { kind: 'series_limit', index, ref, topic, partition, cap, live: part.liveSeries };
+      if (quota !== undefined) {
+        owned ??= this.liveSeriesOf(quota.principal, topic, partitions);
+        if (owned + ownedAdded + fresh.length > quota.maxSeries) return { kind: 'series_quota', index, ref, topic, partition, principal: quota.principal, quota: quota.maxSeries, live: owned };
+        ownedAdded += fresh.length;
+      }
       for (const id of fresh) mine.add(id);
     }
     return undefined;
+  }
+
+  /**
+   * The live series `principal` created on the `partitions` partitions of input `topic` (as of the
+   * last round each wrote; 0 without a `group`). O(partitions).
+   */
+  liveSeriesOf(principal: string, topic: string, partitions = this.inputPartitions.get(topic) ?? 0): number {
+    this.queue.flush();
+    if (this.group === undefined) return 0;
+    let n = 0;
+    for (let p = 0; p < partitions; p++) n += this.index.partition(partitionBase(this.group, topic, p))?.liveByPrincipal.get(principal) ?? 0;
+    return n;
   }
 
   /**

@@ -1,7 +1,9 @@
 export { ExactlyOnceState } from './ExactlyOnceState';
 export type { ExactlyOnceStateOptions, LivePartition, RoundReport } from './ExactlyOnceState';
 export { LiveStatsView } from './LiveStatsView';
-export type { AllStatsPage, AllStatsQuery, PlannedSeries, SeriesCapRefusal } from './LiveStatsView';
+export { followLiveStats } from './followLiveStats';
+export type { FollowLiveStatsOptions } from './followLiveStats';
+export type { AllStatsPage, AllStatsQuery, PlannedSeries, SeriesCapRefusal, SeriesQuota, SeriesQuotaRefusal, SeriesRefusal } from './LiveStatsView';
 export { windowBounds } from './answerCompleteness';
 export type { AnswerCompleteness, LiveMetricStats, LiveRates, LiveSeriesStats, LiveTopK, MetricCompleteness } from './answerCompleteness';
 export { LiveStateIndex, committedEntry } from './LiveStateIndex';
@@ -10,4 +12,4 @@ export { markerKey, parseLiveStateKey, parsePartitionBase, partitionBase, series
 export type { LiveStateKey, Slot } from './liveStateKeys';
 export { decodeMarker, decodeSeriesEntry, encodeMarker, encodeSeriesEntry } from './liveStateRecords';
 export type { PartitionMarker, SeriesEntry } from './liveStateRecords';
-export { LiveStateFormatError, StateUnavailableError } from './errors';
+export { LiveStateFormatError, SeriesRefusedError, StateUnavailableError } from './errors';

@@ -26,6 +26,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_argument: 400,
   kafka_message_too_large: 413,
   kafka_unavailable: 503,
+  series_limit: 429,
+  series_quota: 429,
 };
 
 /**

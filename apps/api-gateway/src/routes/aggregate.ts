@@ -1,8 +1,9 @@
 import type { Express } from 'express';
-import { AggregateRequestSchema, AggregateMetricSchema, ContractError, compileValidator, describeFirstError, normalizeEvent, type AggregateMetric } from '@pipeline/contracts';
+import { AggregateRequestSchema, AggregateMetricSchema, ContractError, PRINCIPAL_HEADER, compileValidator, describeFirstError, normalizeEvent, type AggregateMetric } from '@pipeline/contracts';
 import { toOutgoing, type EventBus } from '@pipeline/kafka';
-import type { LiveStatsView } from '@pipeline/live-state';
+import { SeriesRefusedError, type LiveStatsView } from '@pipeline/live-state';
 import { HttpError } from '@pipeline/service-runtime';
+import { ownerOf, seriesQuotaOf } from '../auth';
 
 const checkMetric = compileValidator(AggregateMetricSchema);
 const checkRequest = compileValidator(AggregateRequestSchema);
@@ -17,10 +18,13 @@ const checkRequest = compileValidator(AggregateRequestSchema);
  * series cap (AGG_MAX_SERIES shared by the partitions) fails the request with 429 `series_limit`
  * naming it and the cap, instead of being published and silently refused by the aggregator; series
  * already live are always taken. Judged by `liveSeries` (the gateway's view of the state topic, see
- * `LiveStatsView.seriesCapRefusal`), which lags the aggregator by up to a snapshot round. Either
- * way nothing of a refused request is published.
+ * `LiveStatsView.seriesRefusal`), which lags the aggregator by up to a snapshot round. A metric
+ * that would be a new series past the API key's series quota (API_KEY_MAX_SERIES, or the key's
+ * `:series=<n>`) fails it with 429 `series_quota` the same way. Either way nothing of a refused
+ * request is published. Each metric event goes out with the key's principal in its
+ * PRINCIPAL_HEADER, which the aggregator records as the creator of the series it creates.
  */
-export function aggregateRoutes(app: Express, bus: EventBus, opts: { maxFutureSkewMs: number; liveSeries?: Pick<LiveStatsView, 'seriesCapRefusal'> }): void {
+export function aggregateRoutes(app: Express, bus: EventBus, opts: { maxFutureSkewMs: number; liveSeries?: Pick<LiveStatsView, 'seriesRefusal'> }): void {
   app.post('/pipeline/aggregate', async (req, res) => {
     const body = req.body as unknown;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'invalid_request', 'body must be a JSON object: a metric or {"metrics":[...]}');
@@ -54,21 +58,15 @@ export function aggregateRoutes(app: Express, bus: EventBus, opts: { maxFutureSk
         throw e;
       }
     });
-    const refusal = opts.liveSeries?.seriesCapRefusal(
+    const refusal = opts.liveSeries?.seriesRefusal(
       'events.metrics',
       metrics.map((m, i) => ({ ref: { metric: m.metric_name, group: m.group_by }, key: events[i]!.key })),
+      seriesQuotaOf(res),
     );
-    if (refusal) {
-      const { metric, group } = refusal.ref;
-      const series = `metric_name ${JSON.stringify(metric)}${group === undefined ? '' : ` with group_by ${JSON.stringify(group)}`}`;
-      throw new HttpError(
-        429,
-        'series_limit',
-        `${batch ? `metrics[${refusal.index}]: ` : ''}${series} would be a new series, and partition ${refusal.partition} of events.metrics it maps to holds ${refusal.live} live series of its cap of ${refusal.cap} (AGG_MAX_SERIES shared by the partitions); series already live are still accepted, new ones once idle series expire. Nothing of this request was published`,
-        { index: refusal.index, metric_name: metric, ...(group !== undefined && { group_by: group }), partition: refusal.partition, cap: refusal.cap, live_series: refusal.live },
-      );
-    }
-    await bus.publishBatch(events.map((e) => toOutgoing(e))); // Kafka down: BusUnavailableError, answered 503 by errorHandler
+    if (refusal) throw new SeriesRefusedError(refusal, batch ? `metrics[${refusal.index}]` : ''); // 429, see errorHandler
+    const principal = ownerOf(res);
+    const headers = principal === undefined ? undefined : { [PRINCIPAL_HEADER]: principal };
+    await bus.publishBatch(events.map((e) => toOutgoing(e, { headers }))); // Kafka down: BusUnavailableError, answered 503 by errorHandler
     res.status(202).json({ status: 'accepted', accepted: events.length, ids: events.map((e) => e.id) });
   });
 }

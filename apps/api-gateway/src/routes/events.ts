@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Express } from 'express';
+import { HTTP_PRINCIPAL_HEADER, HTTP_SERIES_QUOTA_HEADER } from '@pipeline/contracts';
 import { HttpError } from '@pipeline/service-runtime';
+import { ownerOf, seriesQuotaOf } from '../auth';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -11,6 +13,11 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
  * buffered here). Ingest's answer (202 with accepted/rejected, or its error) is passed through.
  * A gzip or deflate body is inflated here and forwarded inflated, so the body limit counts inflated
  * bytes, as for a plain body: a small body that inflates past it is answered 413, not forwarded.
+ *
+ * The API key's principal and series quota go with the request (HTTP_PRINCIPAL_HEADER,
+ * HTTP_SERIES_QUOTA_HEADER; a client's own such headers are never forwarded): ingest puts the
+ * principal on each event it publishes and answers 429 `series_quota` (or `series_limit`, the
+ * aggregator's cap) for metric events that would be new series past them, as /pipeline/aggregate does.
  */
 export function eventsRoutes(app: Express, opts: { ingestUrl: string; bodyLimitBytes: number; internalToken?: string }): void {
   app.post('/pipeline/events', (req, res, next) => {
@@ -28,6 +35,10 @@ export function eventsRoutes(app: Express, opts: { ingestUrl: string; bodyLimitB
     for (const h of forwarded) if (req.headers[h] !== undefined) headers[h] = req.headers[h];
     // The client's own credentials stay here; ingest is told who calls by the internal token.
     if (opts.internalToken !== undefined) headers['authorization'] = `Bearer ${opts.internalToken}`;
+    const principal = ownerOf(res);
+    if (principal !== undefined) headers[HTTP_PRINCIPAL_HEADER] = principal;
+    const quota = seriesQuotaOf(res);
+    if (quota !== undefined) headers[HTTP_SERIES_QUOTA_HEADER] = String(quota.maxSeries);
     const upstream = http.request(`${opts.ingestUrl}/v1/events`, { method: 'POST', headers, agent }, (up) => {
       res.status(up.statusCode ?? 502);
       for (const h of ['content-type', 'retry-after']) if (up.headers[h] !== undefined) res.setHeader(h, up.headers[h]!);
