@@ -77,7 +77,7 @@ describe('deploy/k8s Kafka authentication and ACLs', () => {
     expect(whoMay('topic', 'Read', TOPICS)).toEqual({
       ...Object.fromEntries(EVENTS.map((t) => [t, ['aggregator', 'batch-processor', 'ingest', 'ml-trainer']])), // ingest: the dead-letter validator; trainer and batch: source ranges
       'pipeline.deadletter': [],
-      'pipeline.aggregator.snapshots': ['aggregator', 'api-gateway'],
+      'pipeline.aggregator.snapshots': ['aggregator', 'api-gateway', 'ingest'], // ingest: the series check (INGEST_SERIES_CHECK)
       'pipeline.ml.commands': ['ml-trainer'],
       'pipeline.ml.jobs': ['api-gateway', 'ml-trainer'],
       'pipeline.ml.models': ['ml-predictor', 'ml-trainer'],
@@ -109,6 +109,7 @@ describe('deploy/k8s Kafka authentication and ACLs', () => {
       [`pipeline-aggregator-state-restore-${uuid}`]: ['aggregator'],
       [`pipeline-aggregator-state-fetch-${uuid}`]: ['aggregator'],
       'pipeline-ingest-validator': ['ingest'],
+      [`pipeline-ingest-series-${uuid}`]: ['ingest'],
       'pipeline-ml-trainer': ['ml-trainer'],
       [`pipeline-ml-trainer-jobs-${uuid}`]: ['ml-trainer'],
       [`pipeline-ml-trainer-models-${uuid}`]: ['ml-trainer'],

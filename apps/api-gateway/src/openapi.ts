@@ -80,7 +80,13 @@ export function buildOpenApi(extraPaths: OpenApiPaths = {}, extraSchemas: Record
               'application/x-ndjson': { schema: { type: 'string', description: 'One EventInput JSON object per line' } },
             },
           },
-          responses: { '202': { description: 'Accepted (some events may be rejected, listed by index)', content: json(ref('IngestResponse')) }, ...commonErrors },
+          responses: {
+            '202': { description: 'Accepted (some events may be rejected, listed by index)', content: json(ref('IngestResponse')) },
+            ...commonErrors,
+            '429': errorResponse(
+              'rate_limited: rate limit exceeded (Retry-After). series_limit: a metric event would be a new series on an events.metrics partition already at the aggregator\'s series cap (AGG_MAX_SERIES shared by the partitions); `details`: `index` (its place in the request), `metric_name`, `group_by`, `partition`, `cap`, `live_series`. series_quota: it would be a new series past the API key\'s series quota (API_KEY_MAX_SERIES or the key\'s `:series=<n>`: most live series the key created); `details`: `index`, `metric_name`, `group_by`, `principal`, `quota`, `live_series`. A JSON body is judged whole and nothing of a refused request is published; an NDJSON body is judged per chunk of PUBLISH_CHUNK_SIZE events as it streams, and a refusal after the first chunk adds `accepted` and `ids` of the chunks already published. Series already live are always accepted, whoever created them. Judged from the aggregator\'s last snapshot round (its state topic, as the gateway and ingest read it), so it lags by up to a round: a burst of new series can still pass the cap or a quota (the aggregator refuses and counts those past the cap; a quota is not enforced there).',
+            ),
+          },
         },
       },
       '/pipeline/aggregate': {
@@ -94,7 +100,7 @@ export function buildOpenApi(extraPaths: OpenApiPaths = {}, extraSchemas: Record
             },
             ...commonErrors,
             '429': errorResponse(
-              'rate_limited: rate limit exceeded (Retry-After). series_limit: a metric would be a new series on an events.metrics partition already at the aggregator\'s series cap (AGG_MAX_SERIES shared by the partitions); the message and `details` name it (`index`, `metric_name`, `group_by`, `partition`, `cap`, `live_series`) and nothing of the request is published. Series already live are always accepted. Judged from the aggregator\'s last snapshot round, so a burst of new series can still pass the cap (the aggregator then refuses and counts them).',
+              'rate_limited: rate limit exceeded (Retry-After). series_limit: a metric would be a new series on an events.metrics partition already at the aggregator\'s series cap (AGG_MAX_SERIES shared by the partitions); the message and `details` name it (`index`, `metric_name`, `group_by`, `partition`, `cap`, `live_series`) and nothing of the request is published. series_quota: it would be a new series past the API key\'s series quota (API_KEY_MAX_SERIES or the key\'s `:series=<n>`: most live series the key created); `details`: `index`, `metric_name`, `group_by`, `principal`, `quota`, `live_series`, and nothing is published. Series already live are always accepted, whoever created them. Judged from the aggregator\'s last snapshot round (its state topic, as the gateway and ingest read it), so it lags by up to a round: a burst of new series can still pass the cap or a quota (the aggregator refuses and counts those past the cap; a quota is not enforced there).',
             ),
           },
         },
