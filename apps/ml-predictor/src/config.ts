@@ -14,6 +14,14 @@ export interface PredictorConfig extends BaseConfig {
   maxReceiveMessageBytes: number;
   /** Most memory, in MB, Node's HTTP/2 session of one gRPC connection may hold (grpc-node.max_session_memory). */
   maxSessionMemoryMb: number;
+  /**
+   * Most gRPC calls receiving their request at once, process-wide; the others wait with their bytes
+   * left in the client. Request bytes held stay under maxConcurrentReads × maxReceiveMessageBytes
+   * (16 × 4 MiB = 64 MiB by default, well under the Deployment's 512 Mi). Default 16.
+   */
+  maxConcurrentReads: number;
+  /** Longest a call may take to send its request once it may (ms); then RESOURCE_EXHAUSTED. Default 10000. */
+  readTimeoutMs: number;
   /** Longest one model version may take to decode in the worker (ms); then the worker is stopped and the version fails. Default 30000. */
   decodeTimeoutMs: number;
   /** Old-generation heap limit of the decode worker (MB); a version that needs more fails. Default 128. */
@@ -43,6 +51,8 @@ export function readPredictorConfig(env: Record<string, string | undefined> = pr
     maxVersionsPerModel: envInt(env, 'ML_MAX_VERSIONS_PER_MODEL', 3, { min: 1, max: 1000 }),
     maxReceiveMessageBytes: envInt(env, 'GRPC_MAX_RECEIVE_BYTES', 4 * 1024 * 1024, { min: 1024 }),
     maxSessionMemoryMb: envInt(env, 'GRPC_MAX_SESSION_MEMORY_MB', 10, { min: 1, max: 65_536 }),
+    maxConcurrentReads: envInt(env, 'GRPC_MAX_CONCURRENT_READS', 16, { min: 1, max: 10_000 }),
+    readTimeoutMs: envInt(env, 'GRPC_READ_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     decodeTimeoutMs: envInt(env, 'ML_DECODE_TIMEOUT_MS', 30_000, { min: 100, max: 600_000 }),
     decodeMaxHeapMb: envInt(env, 'ML_DECODE_MAX_HEAP_MB', 128, { min: 16, max: 16_384 }),
     startupDecodeWaitMs: envInt(env, 'ML_STARTUP_DECODE_WAIT_MS', 10_000, { min: 0, max: 600_000 }),

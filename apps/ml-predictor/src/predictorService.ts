@@ -138,6 +138,8 @@ export function createPredictorService(
           catalog,
           maxReceiveMessageBytes: config.maxReceiveMessageBytes,
           maxSessionMemoryMb: config.maxSessionMemoryMb,
+          maxConcurrentReads: config.maxConcurrentReads,
+          readTimeoutMs: config.readTimeoutMs,
           internalTokens: config.internalTokens,
           log: (err, method) => logger.error({ err, method }, 'gRPC call failed'),
           onPredict: (model, api, seconds, ok) => {

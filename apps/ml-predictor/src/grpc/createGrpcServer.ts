@@ -6,6 +6,8 @@ import { createInferenceService } from './createInferenceService';
 import { createPredictorService } from './createPredictorService';
 import type { ModelCatalog } from './ModelCatalog';
 import type { PredictObserver } from './PredictObserver';
+import { ReadBudget } from './ReadBudget';
+import { readBudgetInterceptor } from './readBudgetInterceptor';
 import type { ErrorLogger } from './toGrpcError';
 
 export interface GrpcServerOptions {
@@ -23,11 +25,20 @@ export interface GrpcServerOptions {
    * nghttp2's buffers, header tables and frames queued to a client that does not read); past it, new
    * streams on that connection are refused (RST_STREAM ENHANCE_YOUR_CALM, which a grpc-js client sees
    * as RESOURCE_EXHAUSTED). grpc-js sets no limit by default. Default 10.
-   * It does not count request bytes grpc-js has already read off the socket: unfinished requests on
-   * one connection can still hold up to 100 streams x maxReceiveMessageBytes (measured: 25 unfinished
-   * 4 MiB requests grew the server's RSS by ~110 MB with or without this bound).
+   * It does not count request bytes grpc-js has read off the socket; maxConcurrentReads bounds those.
    */
   maxSessionMemoryMb?: number;
+  /**
+   * Most calls receiving their request at once, across all connections (a ReadBudget: the others wait
+   * with their bytes left in the client, fair across connections). Request bytes held by unfinished
+   * calls stay under maxConcurrentReads × maxReceiveMessageBytes. Default 16 (64 MiB at 4 MiB).
+   */
+  maxConcurrentReads?: number;
+  /**
+   * Longest a call may take to send its request once it may (ms); then it ends with
+   * RESOURCE_EXHAUSTED, so a slow sender cannot hold a read slot. Default 10000.
+   */
+  readTimeoutMs?: number;
   /**
    * Internal service token(s) (INTERNAL_TOKEN_FILE): when set, every call except grpc.health.v1.Health
    * must carry metadata `authorization: Bearer <one of them>`, else UNAUTHENTICATED. Health stays open
@@ -69,6 +80,10 @@ export const DEFAULT_MAX_SESSION_MEMORY_MB = 10;
 /** grpc-js's default limit on a received message (4 MiB). */
 const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 
+/** Default process-wide read budget: 16 calls receiving at once, 10 s each at most. */
+export const DEFAULT_MAX_CONCURRENT_READS = 16;
+export const DEFAULT_READ_TIMEOUT_MS = 10_000;
+
 /** Fully qualified names of the services this server runs, as health checks name them. */
 export const SERVICE_NAMES = ['ml.v1.PredictorService', 'inference.GRPCInferenceService', 'grpc.health.v1.Health'];
 
@@ -78,18 +93,21 @@ export const SERVICE_NAMES = ['ml.v1.PredictorService', 'inference.GRPCInference
  * Health is SERVING when `setServing` is true (the initial value) and `catalog.isReady()`.
  * One grpc-js server answers every call; it enforces the message size limit (RESOURCE_EXHAUSTED) and
  * the client's deadline (DEADLINE_EXCEEDED), and the handlers skip work for a call already dead.
+ * Requests are read within a process-wide ReadBudget (maxConcurrentReads, readTimeoutMs).
  */
 export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
   const log: ErrorLogger = opts.log ?? ((err, method) => console.error(`grpc ${method} failed`, err));
   let serving = true;
   const isServing = () => serving && opts.catalog.isReady();
   const maxReceiveMessageBytes = opts.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
+  const budget = new ReadBudget({ maxConcurrentReads: opts.maxConcurrentReads ?? DEFAULT_MAX_CONCURRENT_READS, readTimeoutMs: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS });
 
   const server = new grpc.Server({
     ...GRPC_SERVER_OPTIONS,
     'grpc.max_receive_message_length': maxReceiveMessageBytes,
     'grpc-node.max_session_memory': opts.maxSessionMemoryMb ?? DEFAULT_MAX_SESSION_MEMORY_MB,
-    interceptors: opts.internalTokens ? [requireTokenInterceptor(new SecretSet(opts.internalTokens))] : [],
+    // The first interceptor sees a call first: a call refused for its token never takes a read slot.
+    interceptors: [...(opts.internalTokens ? [requireTokenInterceptor(new SecretSet(opts.internalTokens))] : []), readBudgetInterceptor(budget)],
   });
   const health = createHealthService({ services: SERVICE_NAMES, isServing, log, pollMs: opts.healthPollMs });
   const predictor = createPredictorService(opts.catalog, log, opts.onPredict);
