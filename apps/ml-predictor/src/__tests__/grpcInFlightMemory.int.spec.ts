@@ -1,21 +1,38 @@
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { INTERNAL_TOPICS } from '@pipeline/contracts';
 import { pipelineTopicSpecs, type EventBus } from '@pipeline/kafka';
 import { encodeModel, trainModel } from '@pipeline/ml';
 import { publishModel } from '@pipeline/model-registry';
 import { createPredictorClient, type PredictorClient } from '@pipeline/proto';
 import { createTestBus, freePort, kafkaBrokers, spawnApp, uniqueName, waitFor, type AppProcess } from '@pipeline/testing';
+import { readPredictorConfig } from '../config';
 
 jest.setTimeout(180_000);
 
 const MIB = 1024 * 1024;
-/** grpc-js's default largest request (GRPC_MAX_RECEIVE_BYTES) and the predictor's per-connection stream cap. */
-const MESSAGE_BYTES = 4 * MIB;
+/** The predictor's defaults: GRPC_MAX_RECEIVE_BYTES (4 MiB) and GRPC_MAX_CONCURRENT_READS (16). */
+const { maxReceiveMessageBytes: MESSAGE_BYTES, maxConcurrentReads: READS } = readPredictorConfig({}, { requireBrokers: false });
+/** Shorter than the default 10 s so the attack runs through several rounds of reads quickly. */
+const READ_TIMEOUT_MS = 2_000;
 const CONNECTIONS = 4;
 const STREAMS_PER_CONNECTION = 25;
+/** HTTP/2 initial stream window (Node's default): what the server buffers of a call waiting for a read slot. */
+const STREAM_WINDOW_BYTES = 65_535;
+const EXPIRED = { code: 8, details: `request not received within ${READ_TIMEOUT_MS} ms of the server starting to read it` };
+
+/** The ml-predictor container's memory limit in the Kubernetes manifest, in MiB. */
+function k8sMemoryLimitMib(): number {
+  const manifest = readFileSync(join(__dirname, '../../../../deploy/k8s/base/ml-predictor.yaml'), 'utf8');
+  const deployment = parseAllDocuments(manifest).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
+  const container = deployment.spec.template.spec.containers.find((c: { name: string }) => c.name === 'ml-predictor');
+  const limit = /^(\d+)Mi$/.exec(container.resources.limits.memory);
+  if (!limit) throw new Error(`ml-predictor memory limit must be <n>Mi, got ${container.resources.limits.memory}`);
+  return Number(limit[1]);
+}
 
 /** Resident set size of a process in MiB (/proc/<pid>/status VmRSS). */
 function rssMib(pid: number): number {
@@ -24,21 +41,30 @@ function rssMib(pid: number): number {
 }
 
 /**
- * Opens a Predict call and sends all of a `MESSAGE_BYTES` gRPC message but its last byte, so the
- * server holds what it read and waits for the rest. Resolves once every byte written has been
- * accepted by the transport — HTTP/2 flow control lets at most one stream window (64 KiB) of it sit
- * unread in the server, so the rest is in the server's memory by then.
+ * Opens a call to `path` and sends all of a `MESSAGE_BYTES` gRPC message but its last byte, so a
+ * server reading it holds what it read and waits for the rest. `written` resolves true once the
+ * transport took every byte — past one stream window (64 KiB) only when the server reads the call —
+ * or false if the call ended first; `ended` resolves with the call's gRPC status.
  */
-function unfinishedPredict(session: ClientHttp2Session, token: string): Promise<ClientHttp2Stream> {
-  const stream = session.request({ ':method': 'POST', ':path': '/ml.v1.PredictorService/Predict', 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${token}` });
+function unfinishedCall(session: ClientHttp2Session, path: string, token: string) {
+  const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${token}` });
   stream.on('error', () => undefined); // reset when the session is destroyed
   const prefix = Buffer.alloc(5);
   prefix.writeUInt32BE(MESSAGE_BYTES - 5, 1); // uncompressed message of MESSAGE_BYTES - 5 bytes: exactly at the limit with its prefix
   const body = Buffer.alloc(MESSAGE_BYTES - 5 - 1, 0x01);
-  return new Promise((resolve, reject) => {
-    stream.write(prefix);
-    stream.write(body, (err) => (err ? reject(err) : resolve(stream)));
+  const ended = new Promise<{ code: number; details: string }>((resolve) => {
+    const done = (headers: Record<string, unknown>) => {
+      if (headers['grpc-status'] !== undefined) resolve({ code: Number(headers['grpc-status']), details: decodeURIComponent(String(headers['grpc-message'])) });
+    };
+    stream.on('response', done); // trailers-only response
+    stream.on('trailers', done);
   });
+  const written = new Promise<boolean>((resolve) => {
+    stream.on('close', () => resolve(false));
+    stream.write(prefix);
+    stream.write(body, (err) => resolve(!err));
+  });
+  return { written, ended };
 }
 
 describe('ml-predictor under unfinished large gRPC requests', () => {
@@ -59,17 +85,20 @@ describe('ml-predictor under unfinished large gRPC requests', () => {
     const dir = mkdtempSync(join(tmpdir(), 'it-inflight-'));
     writeFileSync(join(dir, 'token'), `${token}\n`, { mode: 0o600 });
     grpcPort = await freePort();
-    // The Kubernetes Deployment's memory-relevant settings (deploy/k8s/base/ml-predictor.yaml).
+    // The Kubernetes Deployment's memory-relevant settings (deploy/k8s/base/ml-predictor.yaml); the
+    // read budget at its defaults but for the read timeout.
     predictor = await spawnApp('ml-predictor', {
       GRPC_PORT: String(grpcPort),
       GRPC_HOST: '127.0.0.1',
       INTERNAL_TOKEN_FILE: join(dir, 'token'),
+      GRPC_READ_TIMEOUT_MS: String(READ_TIMEOUT_MS),
       NODE_OPTIONS: '--max-semi-space-size=1',
       MALLOC_ARENA_MAX: '1',
       MALLOC_MMAP_THRESHOLD_: '131072',
     });
     await predictor.ready(90_000);
-    client = createPredictorClient(`127.0.0.1:${grpcPort}`, { defaultTimeoutMs: 5_000, token });
+    // Waits its turn for a read slot during the attack: up to about one read timeout.
+    client = createPredictorClient(`127.0.0.1:${grpcPort}`, { defaultTimeoutMs: 3 * READ_TIMEOUT_MS, token });
     await waitFor(() => client.predict({ modelName: name, values: [1, 2], nFeatures: 2 }).then(() => true, () => false), { timeoutMs: 60_000, what: 'model served' });
   });
   afterAll(async () => {
@@ -78,33 +107,74 @@ describe('ml-predictor under unfinished large gRPC requests', () => {
     await bus?.close();
   });
 
-  /** Opens CONNECTIONS connections with STREAMS_PER_CONNECTION unfinished Predict calls each; returns the predictor's RSS growth (MiB), the calls the transport took, and a Predict answered meanwhile. */
-  async function holdUnfinished(tok: string) {
+  /**
+   * Opens CONNECTIONS connections with STREAMS_PER_CONNECTION unfinished calls to `path` each and
+   * keeps them until `rounds` × READS of them have been read whole but for their last byte (each
+   * round ends by the read timeout), or all have ended; meanwhile a Predict on another connection.
+   * Returns the predictor's peak RSS growth (MiB, sampled every 50 ms), the calls read in the first
+   * round, the statuses of the calls that ended, and the version the Predict answered from.
+   */
+  async function holdUnfinished(path: string, tok: string, rounds: number) {
     const before = rssMib(predictor.pid);
-    const sessions = Array.from({ length: CONNECTIONS }, () => connect(`http://127.0.0.1:${grpcPort}`));
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMib(predictor.pid))), 50);
+    // The client's own HTTP/2 session memory (Node's 10 MB default) must hold its queued 4 MiB writes,
+    // else it resets its streams itself (ENHANCE_YOUR_CALM) and never sees the server's statuses.
+    const sessions = Array.from({ length: CONNECTIONS }, () => connect(`http://127.0.0.1:${grpcPort}`, { maxSessionMemory: 1_000 }));
     for (const s of sessions) s.on('error', () => undefined);
     try {
-      const calls = await Promise.allSettled(sessions.flatMap((s) => Array.from({ length: STREAMS_PER_CONNECTION }, () => unfinishedPredict(s, tok))));
-      const growthMib = rssMib(predictor.pid) - before;
+      const calls = sessions.flatMap((s) => Array.from({ length: STREAMS_PER_CONNECTION }, () => unfinishedCall(s, path, tok)));
+      let read = 0;
+      const statuses: { code: number; details: string }[] = [];
+      for (const c of calls) {
+        void c.written.then((ok) => (read += ok ? 1 : 0));
+        void c.ended.then((st) => statuses.push(st));
+      }
+      const allEnded = () => statuses.length === calls.length;
+      await waitFor(() => read >= Math.min(READS, calls.length) || allEnded(), { timeoutMs: 30_000, what: 'first round of reads' });
+      const firstRound = read;
       const meanwhile = await client.predict({ modelName: name, values: [1, 2], nFeatures: 2 });
-      return { growthMib, taken: calls.filter((c) => c.status === 'fulfilled').length, meanwhile: meanwhile.modelVersion };
+      await waitFor(() => read >= rounds * READS || allEnded(), { timeoutMs: 60_000, what: `${rounds} rounds of reads` });
+      peak = Math.max(peak, rssMib(predictor.pid));
+      return { growthMib: peak - before, peakMib: peak, firstRound, statuses, meanwhile: meanwhile.modelVersion };
     } finally {
+      clearInterval(sampler);
       for (const s of sessions) s.destroy();
     }
   }
 
-  it('refuses callers without the token before reading their requests: 4 × 25 unfinished 4 MiB calls grow RSS by under 16 MiB, and Predict answers meanwhile', async () => {
-    const { growthMib, taken, meanwhile } = await holdUnfinished('not-the-token');
-    expect({ taken, meanwhile }).toEqual({ taken: 0, meanwhile: 1 });
+  /**
+   * What unfinished calls may add to RSS: READS messages being read, as much again abandoned by the
+   * previous round's expired calls until V8 collects it (their streams are reset, so nothing keeps
+   * it), one stream window of each waiting call, and 16 MiB for everything else (HTTP/2 sessions,
+   * grpc-js call state, allocator slack). 150 MiB at the defaults.
+   */
+  const boundMib = (2 * READS * MESSAGE_BYTES + CONNECTIONS * STREAMS_PER_CONNECTION * STREAM_WINDOW_BYTES) / MIB + 16;
+
+  it('refuses callers without the token before reading their requests: 4 × 25 unfinished 4 MiB Predict calls grow RSS by under 16 MiB, and Predict answers meanwhile', async () => {
+    const { growthMib, firstRound, statuses, meanwhile } = await holdUnfinished('/ml.v1.PredictorService/Predict', 'not-the-token', 1);
+    expect({ firstRound, meanwhile, refused: statuses.filter((s) => s.code === 16).length }).toEqual({ firstRound: 0, meanwhile: 1, refused: CONNECTIONS * STREAMS_PER_CONNECTION });
     expect(growthMib).toBeLessThan(16); // measured 0.4 MiB (2026-12, this machine)
   });
 
-  it('holds no more than the bytes token holders sent: 4 × 25 unfinished 4 MiB calls grow RSS by at most 100 × 4 MiB + 10 %, and Predict answers meanwhile', async () => {
-    const { growthMib, taken, meanwhile } = await holdUnfinished(token);
-    expect({ taken, meanwhile }).toEqual({ taken: CONNECTIONS * STREAMS_PER_CONNECTION, meanwhile: 1 });
-    // The bound is per call, not per process: CONNECTIONS × STREAMS_PER_CONNECTION × MESSAGE_BYTES
-    // = 400 MiB, measured 400 MiB (RSS 126 → 526 MiB, past the Deployment's 512 Mi limit). Nothing
-    // caps the total across connections (docs/deploy.md, "ML services' memory").
-    expect(growthMib).toBeLessThan((CONNECTIONS * STREAMS_PER_CONNECTION * MESSAGE_BYTES * 1.1) / MIB);
+  it(`holds at most GRPC_MAX_CONCURRENT_READS requests of token holders at once: 4 × 25 unfinished 4 MiB Predict calls, read ${READS} at a time, stay under the process bound and the k8s limit, and Predict on another connection answers meanwhile`, async () => {
+    const { growthMib, peakMib, firstRound, statuses, meanwhile } = await holdUnfinished('/ml.v1.PredictorService/Predict', token, 4);
+    expect({ firstRound, meanwhile }).toEqual({ firstRound: READS, meanwhile: 1 });
+    expect(statuses.length).toBeGreaterThanOrEqual(3 * READS); // the first rounds ended by the read timeout
+    expect(new Set(statuses.map((s) => JSON.stringify(s)))).toEqual(new Set([JSON.stringify(EXPIRED)]));
+    // Without the budget the same load grew RSS by 400 MiB (126 → 526 MiB, past the 512 Mi limit);
+    // with it, measured +118 MiB at the peak over 6 rounds (2026-12, this machine).
+    expect(growthMib).toBeLessThan(boundMib);
+    expect(peakMib).toBeLessThan(k8sMemoryLimitMib());
+  });
+
+  it('bounds unauthenticated Health calls (open for probes) the same way: 4 × 25 unfinished 4 MiB Health.Check calls stay under the process bound, and Predict answers meanwhile', async () => {
+    const { growthMib, peakMib, firstRound, statuses, meanwhile } = await holdUnfinished('/grpc.health.v1.Health/Check', 'not-the-token', 3);
+    expect({ firstRound, meanwhile }).toEqual({ firstRound: READS, meanwhile: 1 });
+    expect(statuses.length).toBeGreaterThanOrEqual(2 * READS);
+    expect(new Set(statuses.map((s) => JSON.stringify(s)))).toEqual(new Set([JSON.stringify(EXPIRED)]));
+    // Without the budget the same load grew RSS by 403 MiB (122 → 525 MiB).
+    expect(growthMib).toBeLessThan(boundMib);
+    expect(peakMib).toBeLessThan(k8sMemoryLimitMib());
   });
 });

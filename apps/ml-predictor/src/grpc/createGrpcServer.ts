@@ -106,8 +106,9 @@ export function createGrpcServer(opts: GrpcServerOptions): GrpcServer {
     ...GRPC_SERVER_OPTIONS,
     'grpc.max_receive_message_length': maxReceiveMessageBytes,
     'grpc-node.max_session_memory': opts.maxSessionMemoryMb ?? DEFAULT_MAX_SESSION_MEMORY_MB,
-    // The first interceptor sees a call first: a call refused for its token never takes a read slot.
-    interceptors: [...(opts.internalTokens ? [requireTokenInterceptor(new SecretSet(opts.internalTokens))] : []), readBudgetInterceptor(budget)],
+    // The read budget first: it needs grpc-js's own call (readBudgetInterceptor). A call refused for
+    // its token holds its read slot only until that status, having sent nothing that is read.
+    interceptors: [readBudgetInterceptor(budget, log), ...(opts.internalTokens ? [requireTokenInterceptor(new SecretSet(opts.internalTokens))] : [])],
   });
   const health = createHealthService({ services: SERVICE_NAMES, isServing, log, pollMs: opts.healthPollMs });
   const predictor = createPredictorService(opts.catalog, log, opts.onPredict);

@@ -1,4 +1,4 @@
-import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { constants, connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { createPredictorClient, HealthCheckResponse_ServingStatus as S, HealthClient } from '@pipeline/proto';
 import { call, connect, startHarness, type Harness } from './harness';
@@ -9,10 +9,11 @@ const EXPIRED = { code: status.RESOURCE_EXHAUSTED, details: `request not receive
 /**
  * Starts a Predict call on a raw HTTP/2 session and writes `bytes` (left open: no END_STREAM).
  * `written` resolves once the transport took them all: for more than one stream window (64 KiB),
- * only after the server started reading the call. `ended` resolves with the call's gRPC status.
+ * only after the server started reading the call. `ended` resolves with the call's gRPC status,
+ * `reset` with the RST_STREAM code the server closed the stream with.
  */
-function rawPredict(session: ClientHttp2Session, bytes: Buffer) {
-  const stream = session.request({ ':method': 'POST', ':path': '/ml.v1.PredictorService/Predict', 'content-type': 'application/grpc', te: 'trailers' });
+function rawPredict(session: ClientHttp2Session, bytes: Buffer, headers: Record<string, string> = {}) {
+  const stream = session.request({ ':method': 'POST', ':path': '/ml.v1.PredictorService/Predict', 'content-type': 'application/grpc', te: 'trailers', ...headers });
   stream.on('error', () => undefined);
   const written = new Promise<void>((resolve) => stream.write(bytes, () => resolve()));
   const ended = new Promise<{ code: number; details: string }>((resolve) => {
@@ -22,7 +23,9 @@ function rawPredict(session: ClientHttp2Session, bytes: Buffer) {
     stream.on('response', done); // trailers-only response
     stream.on('trailers', done);
   });
-  return { written, ended };
+  /** The RST_STREAM code the stream was closed with (the client never closes it here). */
+  const reset = new Promise<number>((resolve) => stream.on('close', () => resolve(stream.rstCode ?? -1)));
+  return { written, ended, reset };
 }
 
 /** A gRPC message prefix declaring an uncompressed message of `length` bytes. */
@@ -75,6 +78,16 @@ describe('the process-wide read budget (real server, raw HTTP/2 callers)', () =>
     await second.written.then(() => order.push('second written'));
     expect(order).toEqual(['first ended', 'second written']);
     expect(await second.ended).toEqual(EXPIRED);
+  });
+
+  it('resets the stream of a call that ended before its request arrived (RST_STREAM NO_ERROR after the status), so its bytes are not held while the client keeps sending', async () => {
+    const unfinished = Buffer.concat([prefix(400_000), Buffer.alloc(200_000)]);
+    const expired = rawPredict(session, unfinished);
+    expect(await expired.ended).toEqual(EXPIRED);
+    expect(await expired.reset).toBe(constants.NGHTTP2_NO_ERROR);
+    const pastDeadline = rawPredict(session, unfinished, { 'grpc-timeout': '100m' });
+    expect(await pastDeadline.ended).toEqual({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+    expect(await pastDeadline.reset).toBe(constants.NGHTTP2_NO_ERROR);
   });
 
   it('holds the slot until half-close: a complete request left open (room for a second message) ends with RESOURCE_EXHAUSTED', async () => {
