@@ -16,8 +16,9 @@ export interface PredictorConfig extends BaseConfig {
   maxSessionMemoryMb: number;
   /**
    * Most gRPC calls receiving their request at once, process-wide; the others wait with their bytes
-   * left in the client. Request bytes held stay under maxConcurrentReads × maxReceiveMessageBytes
-   * (16 × 4 MiB = 64 MiB by default, well under the Deployment's 512 Mi). Default 16.
+   * left in the client. Request bytes held stay under about 2 × maxConcurrentReads × maxReceiveMessageBytes
+   * (being received, and abandoned by expired calls until V8 collects them: 128 MiB by default, well
+   * under the Deployment's 512 Mi; docs/deploy.md "ML services' memory"). Default 16.
    */
   maxConcurrentReads: number;
   /** Longest a call may take to send its request once it may (ms); then RESOURCE_EXHAUSTED. Default 10000. */

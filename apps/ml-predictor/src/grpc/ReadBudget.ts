@@ -26,9 +26,8 @@ const realTimer: ScheduleTimer = (fn, ms) => {
 
 /**
  * Process-wide admission of request reads: at most `maxConcurrentReads` calls receive their request
- * at once, so the request bytes held by unfinished calls stay under
- * maxConcurrentReads × the largest message accepted (16 × 4 MiB = 64 MiB by default), however many
- * connections and streams the callers open. A waiting call's bytes stay with its client (HTTP/2
+ * at once, so the request bytes being received stay under maxConcurrentReads × the largest message
+ * accepted (16 × 4 MiB = 64 MiB by default), however many connections and streams the callers open. A waiting call's bytes stay with its client (HTTP/2
  * flow control; the server buffers one stream window, 64 KiB, of it).
  *
  * Fair across sources (connections): a freed slot goes to the sources with waiting calls in turn,

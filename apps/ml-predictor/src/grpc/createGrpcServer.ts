@@ -30,8 +30,9 @@ export interface GrpcServerOptions {
   maxSessionMemoryMb?: number;
   /**
    * Most calls receiving their request at once, across all connections (a ReadBudget: the others wait
-   * with their bytes left in the client, fair across connections). Request bytes held by unfinished
-   * calls stay under maxConcurrentReads × maxReceiveMessageBytes. Default 16 (64 MiB at 4 MiB).
+   * with their bytes left in the client, fair across connections). Request bytes being received stay
+   * under maxConcurrentReads × maxReceiveMessageBytes (64 MiB at the defaults); as much again may
+   * await V8's collection after a round of expired calls. Default 16.
    */
   maxConcurrentReads?: number;
   /**
