@@ -5,13 +5,17 @@
 //   BENCH_EVENTS=1000000 BENCH_RATE=20000 npm run bench:aggregation:e2e
 //   BENCH_ROUNDS=3 npm run bench:aggregation:e2e   (throughput: both Kafka clients alternating,
 //     each run on a fresh broker; KAFKA_CLIENT=kafkajs|platformatic runs one. The bench's own
-//     producer, view and floor consumer use the same client as the aggregator of that run. The
-//     floor is a consumer group on that client doing only JSON.parse over the same backlog.)
+//     producer, view and floor consumers use the same client as the aggregator of that run. The
+//     floor is a consumer group on that client doing only JSON.parse over the same backlog, in a
+//     process of its own (floor.child.ts) spawned with the aggregator's Node flags and timed as the
+//     aggregator is, from spawn; the same consumer in this already-running process is reported
+//     beside it as the in-process floor.)
 //   BENCH_PHASE=memory npm run bench:aggregation:e2e   (RSS of the aggregator process holding
 //     BENCH_SERIES=10000 live series, one event per series per second over BENCH_SECONDS=270 s)
 // The aggregator runs with AGG_NODE_OPTIONS (default: the flags deploy/ gives it), plus AGG_NODE_ARGS on
 // its command line (flags NODE_OPTIONS refuses, e.g. AGG_NODE_ARGS=--optimize-for-size).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LiveStatsView } from '@pipeline/live-state';
@@ -53,14 +57,43 @@ function events(n: number, metric: string, t0: number): OutgoingMessage[] {
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
-function startAggregator(client: KafkaClient, extraEnv: Record<string, string> = {}) {
-  return spawn(process.execPath, [...AGG_NODE_ARGS, join(root, 'dist/apps/aggregator/main.js')], {
-    env: {
-      ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_CLIENT: client, HTTP_PORT: process.env['BENCH_AGG_PORT'] ?? '18282', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AGG_GROUP_ID: group,
-      NODE_OPTIONS: AGG_NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_: AGG_MALLOC_MMAP_THRESHOLD, ...extraEnv,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+/** A Node process running `script` on `client`'s broker with the aggregator's flags (AGG_NODE_OPTIONS, AGG_NODE_ARGS, malloc threshold). */
+function spawnNode(script: string, client: KafkaClient, extraEnv: Record<string, string>, stdout: 'inherit' | 'pipe'): ChildProcess {
+  return spawn(process.execPath, [...AGG_NODE_ARGS, script], {
+    env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_CLIENT: client, NODE_OPTIONS: AGG_NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_: AGG_MALLOC_MMAP_THRESHOLD, ...extraEnv },
+    stdio: ['ignore', stdout, 'inherit'],
   });
+}
+
+function startAggregator(client: KafkaClient, extraEnv: Record<string, string> = {}): ChildProcess {
+  const env = { HTTP_PORT: process.env['BENCH_AGG_PORT'] ?? '18282', HTTP_HOST: '127.0.0.1', LOG_LEVEL: process.env['BENCH_AGG_LOG_LEVEL'] ?? 'warn', AGG_GROUP_ID: group, ...extraEnv };
+  return spawnNode(join(root, 'dist/apps/aggregator/main.js'), client, env, 'inherit');
+}
+
+interface FloorProcessRun {
+  /** Events/s from spawn to the floor-done line. */
+  rate: number;
+  /** The child's own timeline, ms since it started: modules loaded, subscribe returned, first batch, last record. */
+  timeline: { loadedMs: number; subscribedMs: number; firstMs: number; lastMs: number };
+}
+
+/**
+ * The floor as the aggregator is timed: a process of its own (floor.child.ts, bundled beside this
+ * bench), spawned with the aggregator's flags, from spawn until it reports the N-th record parsed.
+ */
+async function floorProcess(client: KafkaClient, groupId: string): Promise<FloorProcessRun> {
+  const child = spawnNode(join(__dirname, 'floor.child.js'), client, { FLOOR_EVENTS: String(N), FLOOR_GROUP: groupId }, 'pipe');
+  const started = Date.now();
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  const done = new Promise<{ at: number; line: string }>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('floor-done ')) resolve({ at: Date.now(), line: line.slice('floor-done '.length) });
+    });
+    void exited.then((code) => reject(new Error(`floor process exited (code ${code}) before reading ${N} events`)));
+  });
+  const { at, line } = await done;
+  await exited;
+  return { rate: N / ((at - started) / 1000), timeline: JSON.parse(line) as FloorProcessRun['timeline'] };
 }
 
 /** RSS of a process by kind of mapping, MB: malloc heap, anonymous (V8 heap, large buffers), files (code). */
@@ -90,7 +123,10 @@ interface ThroughputRun {
   aggregator: number;
   /** Events/s from the first visible snapshot to the last (no process start, group join or first round). */
   afterFirst: number;
+  /** The floor timed from process spawn, as the aggregator (floor.child.ts). */
   floor: number;
+  /** The same consumer inside this bench process (modules loaded, JIT warm from the warm-up read), timed from subscribe. */
+  floorInProcess: number;
   p50: number;
   p99: number;
 }
@@ -115,7 +151,12 @@ async function main() {
     const mine = runs.filter((x) => x.client === client);
     const agg = median(mine.map((x) => x.aggregator));
     const floor = median(mine.map((x) => x.floor));
-    console.log(`  ${client}: aggregator ${fmt(agg)} events/s (${mine.map((x) => fmt(x.aggregator)).join(' · ')}); after the first visible round ${fmt(median(mine.map((x) => x.afterFirst)))} (${mine.map((x) => fmt(x.afterFirst)).join(' · ')}); floor ${fmt(floor)} (${mine.map((x) => fmt(x.floor)).join(' · ')}); aggregator / floor ${(agg / floor).toFixed(2)}; steady p50 ${median(mine.map((x) => x.p50))} ms, p99 ${median(mine.map((x) => x.p99))} ms`);
+    const inProcess = median(mine.map((x) => x.floorInProcess));
+    console.log(
+      `  ${client}: aggregator ${fmt(agg)} events/s (${mine.map((x) => fmt(x.aggregator)).join(' · ')}); after the first visible round ${fmt(median(mine.map((x) => x.afterFirst)))} (${mine.map((x) => fmt(x.afterFirst)).join(' · ')}); ` +
+        `floor from process start ${fmt(floor)} (${mine.map((x) => fmt(x.floor)).join(' · ')}); aggregator / floor ${(agg / floor).toFixed(2)} (paired ${mine.map((x) => (x.aggregator / x.floor).toFixed(2)).join(' · ')}); ` +
+        `in-process floor ${fmt(inProcess)} (${mine.map((x) => fmt(x.floorInProcess)).join(' · ')}), aggregator / it ${(agg / inProcess).toFixed(2)}; steady p50 ${median(mine.map((x) => x.p50))} ms, p99 ${median(mine.map((x) => x.p99))} ms`,
+    );
     return { client, agg, floor };
   });
   if (by.length === 2) console.log(`  ${by[1]!.client} / ${by[0]!.client}: aggregator ${(by[1]!.agg / by[0]!.agg).toFixed(2)}×, floor ${(by[1]!.floor / by[0]!.floor).toFixed(2)}×`);
@@ -210,13 +251,21 @@ async function throughputRun(client: KafkaClient): Promise<ThroughputRun> {
   agg.kill('SIGTERM');
   await new Promise((r) => agg.once('exit', r));
 
-  // Phase 3, with the aggregator gone: the floor over the same backlog.
-  const floor = await floorRate(bus);
-  console.log(`[${client}] floor: a ${client} consumer group doing only JSON.parse read the ${N.toLocaleString('en-US')}-event backlog at ${Math.round(floor).toLocaleString('en-US')} events/s; aggregator / floor = ${(aggregator / floor).toFixed(2)}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  // Phase 3, with the aggregator gone: the floor over the same backlog, first as a process of its
+  // own timed from spawn as the aggregator is, then inside this process (each a group of its own).
+  const fp = await floorProcess(client, 'bench-floor');
+  const floor = fp.rate;
+  const t = fp.timeline;
+  console.log(
+    `[${client}] floor: a ${client} consumer group doing only JSON.parse, in a process of its own, read the ${N.toLocaleString('en-US')}-event backlog at ${Math.round(floor).toLocaleString('en-US')} events/s from spawn ` +
+      `(its timeline: modules loaded ${t.loadedMs.toFixed(0)} ms, subscribed ${t.subscribedMs.toFixed(0)} ms, first batch ${t.firstMs.toFixed(0)} ms, last record ${t.lastMs.toFixed(0)} ms); aggregator / floor = ${(aggregator / floor).toFixed(2)}`,
+  );
+  const floorInProcess = await floorRate(bus, 'bench-floor-in-process');
+  console.log(`[${client}] in-process floor (the same consumer in this bench process, timed from subscribe): ${Math.round(floorInProcess).toLocaleString('en-US')} events/s; aggregator / it = ${(aggregator / floorInProcess).toFixed(2)}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   await tv.stop();
   await bus.close();
   execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'stop'], { env: brokerEnv, stdio: 'inherit' });
-  return { client, aggregator, afterFirst, floor, p50, p99 };
+  return { client, aggregator, afterFirst, floor, floorInProcess, p50, p99 };
 }
 
 /**
