@@ -13,11 +13,24 @@ FormatRegistry.Set('date-time', (v) => parseDateTime(v) !== undefined);
 /** Free-form objects (properties, state, tags) may nest at most this deep. */
 export const MAX_PAYLOAD_DEPTH = 32;
 
-// Compiled once at module load; each check is then a straight-line JS function.
-const inputCheck = TypeCompiler.Compile(EventInputSchema);
-const payloadChecks = Object.fromEntries(
-  Object.entries(PAYLOAD_SCHEMAS).map(([topic, schema]) => [topic, TypeCompiler.Compile(schema as TSchema)]),
-) as Record<EventTopic, TypeCheck<TSchema>>;
+interface EnvelopeChecks {
+  input: TypeCheck<typeof EventInputSchema>;
+  payload: Record<EventTopic, TypeCheck<TSchema>>;
+}
+let envelopeChecks: EnvelopeChecks | undefined;
+
+/**
+ * Compiled once, on the first event validated; each check is then a straight-line JS function.
+ * Not at module load: services that import the contracts without validating whole events (the
+ * aggregator reads records with EventRecordReader) do not pay for compiling them at start-up.
+ */
+function checks(): EnvelopeChecks {
+  envelopeChecks ??= {
+    input: TypeCompiler.Compile(EventInputSchema),
+    payload: Object.fromEntries(Object.entries(PAYLOAD_SCHEMAS).map(([topic, schema]) => [topic, TypeCompiler.Compile(schema as TSchema)])) as Record<EventTopic, TypeCheck<TSchema>>,
+  };
+  return envelopeChecks;
+}
 
 export function compileValidator<T extends TSchema>(schema: T): TypeCheck<T> {
   return TypeCompiler.Compile(schema);
@@ -97,6 +110,7 @@ export function normalizeEvent(input: unknown, opts: NormalizeOptions): EventEnv
     const got = raw['topic'] === undefined ? 'nothing' : JSON.stringify(raw['topic']);
     throw new ContractError(`topic must be one of events.analytics, events.devices, events.reality, events.errors, events.metrics, events.user, got ${got}`, 'topic');
   }
+  const { input: inputCheck, payload: payloadChecks } = checks();
   if (!inputCheck.Check(raw)) throw describeFirstError(inputCheck, raw);
   const ev = raw as EventInput;
   const topic = ev.topic as EventTopic;
