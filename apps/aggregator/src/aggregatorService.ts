@@ -132,9 +132,9 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
   return {
     readiness: [{ name: 'snapshots_restored', check: async () => sub !== undefined }],
     async start() {
-      const metricPartitions = (await bus.partitionsFor('events.metrics')).length;
+      // Both before the first batch (a restore builds aggregators with the per-partition cap); neither needs the other.
+      const [metricPartitions] = await Promise.all([bus.partitionsFor('events.metrics').then((p) => p.length), state.start()]);
       seriesPerPartition = Math.max(1, Math.ceil(config.maxSeries / metricPartitions));
-      await state.start();
       logger.info({ partitions: state.knownPartitions, seriesPerPartition }, 'state topic loaded');
       sub = await bus.subscribe({
         groupId: config.groupId,
