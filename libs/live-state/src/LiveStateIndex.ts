@@ -23,7 +23,8 @@ export type IndexedMarker = Omit<PartitionMarker, 'shared'> & { shared: Uint8Arr
 
 interface MetricEntries {
   overall: IndexedSeries | undefined;
-  groups: Map<string, IndexedSeries>;
+  /** Created with the metric's first group: most metrics have none, and an empty Map costs ~250 bytes. */
+  groups: Map<string, IndexedSeries> | undefined;
 }
 
 /** What the topic holds of one input partition. */
@@ -39,6 +40,11 @@ export class PartitionEntries {
   readonly metrics = new Map<string, MetricEntries>();
   /** Metrics with an entry above the marker's round (they change when a marker reaches it). */
   readonly pending = new Map<string, bigint>();
+  /**
+   * Series with an entry no marker has committed yet, oldest first (kept only when the index drops
+   * superseded states, see `releaseSuperseded`): when a marker commits one, its older slot is dropped.
+   */
+  readonly uncommitted: IndexedSeries[] = [];
   /**
    * Series whose newest entry (committed or not) holds a state: the writer's live series as of the
    * last round it wrote, kept up to date entry by entry (see `isLive`). For the aggregator this is
@@ -63,13 +69,13 @@ export class PartitionEntries {
     const m = this.metrics.get(metric);
     if (!m) return;
     if (m.overall) yield m.overall;
-    yield* m.groups.values();
+    if (m.groups) yield* m.groups.values();
   }
 
   /** Whether the series' newest entry holds a state (it is neither absent nor deleted); O(1). */
   hasLive(ref: SeriesRef): boolean {
     const m = this.metrics.get(ref.metric);
-    const series = ref.group === undefined ? m?.overall : m?.groups.get(ref.group);
+    const series = ref.group === undefined ? m?.overall : m?.groups?.get(ref.group);
     return series !== undefined && isLive(series);
   }
 
@@ -121,6 +127,26 @@ export function committedEntry(series: IndexedSeries, marker: Pick<IndexedMarker
   return best;
 }
 
+/**
+ * Drops the state bytes of a series' superseded slot: the older entry, of the same epoch, beside the
+ * committed one. No later marker commits it again — markers only move up in (epoch, round), a claim
+ * keeps the round it restored, and the writer never deletes a committed entry while an older one of
+ * its epoch is left — so a reader of committed entries never needs those bytes (at 100,000 series
+ * changing every round they are as many as the committed ones). True when the series has no entry
+ * above what the marker commits (nothing more to wait for on it).
+ */
+function dropSuperseded(series: IndexedSeries, marker: Pick<IndexedMarker, 'round' | 'entryEpoch'>): boolean {
+  const c = committedEntry(series, marker);
+  if (!c) return !series.slots.some((e) => e !== undefined && e.epoch >= marker.entryEpoch); // only a stale owner's entries: never committed
+  const older = series.slots[c.slot === 0 ? 1 : 0];
+  if (older === undefined) return true;
+  if (older.epoch === c.entry.epoch && older.round < c.entry.round) {
+    older.state = undefined;
+    return true;
+  }
+  return older.epoch < marker.entryEpoch || (older.epoch === marker.entryEpoch && older.round <= marker.round);
+}
+
 /** (epoch, round) order of markers: a later owner's marker is above every marker of an earlier one. */
 function markerAbove(m: Pick<IndexedMarker, 'epoch' | 'round'>, held: Pick<IndexedMarker, 'epoch' | 'round'>): boolean {
   return m.epoch > held.epoch || (m.epoch === held.epoch && m.round > held.round);
@@ -140,6 +166,12 @@ export interface LiveStateIndexOptions {
   group?: string;
   /** Whether to keep the state bytes of a partition (default: all); otherwise only rounds and slots are kept. */
   retain?: (base: string) => boolean;
+  /**
+   * Drop the bytes of a series' older slot once a marker commits the newer one (default false: both
+   * slots keep theirs). For readers of committed entries only (LiveStatsView): it halves what a
+   * series holds while every series changes every round.
+   */
+  releaseSuperseded?: boolean;
   onError?: (err: unknown, key: string) => void;
   /** Called for each fenced write: a marker or entry of an owner older than the one the key already holds (see `fencedWrites`). */
   onFenced?: (fenced: FencedWrite) => void;
@@ -165,6 +197,7 @@ export interface FencedWrite {
 export class LiveStateIndex {
   private readonly prefix: string;
   private readonly retain: (base: string) => boolean;
+  private readonly releaseSuperseded: boolean;
   private readonly onError: (err: unknown, key: string) => void;
   private readonly onFenced: (fenced: FencedWrite) => void;
   /** Writes ignored because a later owner had written the same key (markers and series entries of stale owners). */
@@ -175,6 +208,7 @@ export class LiveStateIndex {
   constructor(options: LiveStateIndexOptions = {}) {
     this.prefix = options.group === undefined ? '' : `${options.group}/`;
     this.retain = options.retain ?? (() => true);
+    this.releaseSuperseded = options.releaseSuperseded ?? false;
     this.onError = options.onError ?? (() => undefined);
     this.onFenced = options.onFenced ?? (() => undefined);
     this.legacySnapshots = new SnapshotAssembler(options.group, this.onError, { retain: this.retain });
@@ -214,6 +248,7 @@ export class LiveStateIndex {
           return none;
         }
         part.marker = { ...m, shared: this.retain(parsed.base) ? own(m.shared) : undefined };
+        if (this.releaseSuperseded) this.commitUncommitted(part, m);
         if (held && held.entryEpoch !== m.entryEpoch) {
           // A new owner's first round: every metric of the partition now reads entries of its epoch.
           part.pending.clear();
@@ -230,8 +265,8 @@ export class LiveStateIndex {
       }
       const { ref, slot } = parsed;
       let metric = part.metrics.get(ref.metric);
-      if (!metric) part.metrics.set(ref.metric, (metric = { overall: undefined, groups: new Map() }));
-      let series = ref.group === undefined ? metric.overall : metric.groups.get(ref.group);
+      if (!metric) part.metrics.set(ref.metric, (metric = { overall: undefined, groups: undefined }));
+      let series = ref.group === undefined ? metric.overall : metric.groups?.get(ref.group);
       if (tombstone) {
         if (!series) return none;
         countLive(part, series, -1);
@@ -239,14 +274,17 @@ export class LiveStateIndex {
         countLive(part, series, 1); // the other slot may be live (a cut-short round's entry deleted)
         if (!series.slots[0] && !series.slots[1]) {
           if (ref.group === undefined) metric.overall = undefined;
-          else metric.groups.delete(ref.group);
-          if (!metric.overall && metric.groups.size === 0) part.metrics.delete(ref.metric);
+          else metric.groups!.delete(ref.group);
+          if (!metric.overall && !metric.groups?.size) part.metrics.delete(ref.metric);
         }
         return { metrics: [ref.metric], marker: undefined };
       }
       const e = decodeSeriesEntry(value);
       if (e.epoch > part.maxEpoch) part.maxEpoch = e.epoch;
       if (e.round > part.maxRound) part.maxRound = e.round;
+      // One bigint per partition for the newest round and epoch, not two per entry (24 bytes each).
+      const round = e.round === part.maxRound ? part.maxRound : e.round;
+      const epoch = e.epoch === part.maxEpoch ? part.maxEpoch : e.epoch;
       const heldEpoch = series?.slots[slot]?.epoch;
       if (heldEpoch !== undefined && e.epoch < heldEpoch) {
         // The slot holds a later owner's entry: this one comes from a stale owner (same-key order).
@@ -256,11 +294,13 @@ export class LiveStateIndex {
       if (!series) {
         series = { ref, slots: [undefined, undefined] };
         if (ref.group === undefined) metric.overall = series;
-        else metric.groups.set(ref.group, series);
+        else (metric.groups ??= new Map()).set(ref.group, series);
       }
       countLive(part, series, -1);
-      series.slots[slot] = { round: e.round, epoch: e.epoch, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined, principal: e.principal };
+      series.slots[slot] = { round, epoch, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined, principal: e.principal };
       countLive(part, series, 1);
+      // Committed on arrival (its marker came first, from another partition of the topic), or waits for it.
+      if (this.releaseSuperseded && !(part.marker && dropSuperseded(series, part.marker))) part.uncommitted.push(series);
       if (!part.marker || e.round > part.marker.round || e.epoch !== part.marker.entryEpoch) {
         const pending = part.pending.get(ref.metric);
         if (pending === undefined || e.round > pending) part.pending.set(ref.metric, e.round);
@@ -270,6 +310,13 @@ export class LiveStateIndex {
       this.onError(err, key);
       return none;
     }
+  }
+
+  /** After a new marker: drops the superseded slots of the series it commits; the rest wait for a later one. */
+  private commitUncommitted(part: PartitionEntries, marker: Pick<IndexedMarker, 'round' | 'entryEpoch'>): void {
+    let kept = 0;
+    for (const series of part.uncommitted) if (!dropSuperseded(series, marker)) part.uncommitted[kept++] = series;
+    part.uncommitted.length = kept;
   }
 
   private fenced(f: FencedWrite): void {

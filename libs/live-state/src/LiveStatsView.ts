@@ -117,7 +117,7 @@ export class LiveStatsView {
     } = {},
   ) {
     this.group = options.group;
-    this.index = new LiveStateIndex({ group: options.group, onError: options.onError, onFenced: options.onFenced });
+    this.index = new LiveStateIndex({ group: options.group, onError: options.onError, onFenced: options.onFenced, releaseSuperseded: true });
     this.cacheSize = Math.max(1, options.cachedMetrics ?? 1000);
     for (const [topic, count] of options.inputPartitions ?? []) this.setInputPartitions(topic, count);
   }
