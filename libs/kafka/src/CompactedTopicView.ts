@@ -25,6 +25,8 @@ export interface CompactedTopicViewOptions<T> {
   acceptTombstone?(key: string, current: T | undefined): boolean;
   /** Called after each applied update. */
   onUpdate?(key: string, value: T | undefined): void;
+  /** Awaited after each fetched batch, before the next is read: backpressure for a consumer that works on later turns. */
+  afterBatch?(): Promise<void>;
 }
 
 /**
@@ -50,10 +52,11 @@ export class CompactedTopicView<T> {
    * A view that keeps nothing itself and hands every message to `onMessage` (a tombstone as a
    * null value), for readers that build their own state from the topic, e.g. reassembling chunks.
    */
-  static forwarding(bus: EventBus, opts: { topic: string; groupPrefix: string; onMessage(key: string, value: Buffer | null): void }): CompactedTopicView<never> {
+  static forwarding(bus: EventBus, opts: { topic: string; groupPrefix: string; onMessage(key: string, value: Buffer | null): void; afterBatch?(): Promise<void> }): CompactedTopicView<never> {
     return new CompactedTopicView<never>(bus, {
       topic: opts.topic,
       groupPrefix: opts.groupPrefix,
+      afterBatch: opts.afterBatch,
       decode: (m) => {
         opts.onMessage(m.key!, m.value);
         return undefined;
@@ -90,6 +93,7 @@ export class CompactedTopicView<T> {
         const w = this.waiters;
         this.waiters = [];
         for (const f of w) f();
+        await this.opts.afterBatch?.();
       },
     });
   }

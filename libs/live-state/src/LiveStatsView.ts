@@ -127,6 +127,16 @@ export class LiveStatsView {
     this.inputPartitions.set(topic, count);
   }
 
+  /**
+   * Resolves once at most `maxQueued` fed messages wait to be indexed. A feeder awaits it after each
+   * batch so that a backlog (a gateway catching up on the topic, or slower than a round's burst)
+   * holds at most that many messages — each a slice of the fetch response it came in, which stays
+   * in memory until every message of it is indexed.
+   */
+  indexed(maxQueued: number): Promise<void> {
+    return this.queue.drained(maxQueued);
+  }
+
   /** Feeds one raw message of the state topic (null or empty value: tombstone); indexed before the next read. */
   feed(key: string | null, value: Buffer | null | undefined): void {
     this.queue.push([key, value]);

@@ -26,4 +26,18 @@ describe('SlicedQueue', () => {
     expect(applied).toEqual([...Array(100).keys()]);
     expect(q.size).toBe(0);
   });
+
+  it('drained(n) resolves once at most n items wait, so a producer that awaits it bounds the queue', async () => {
+    const q = new SlicedQueue<number>(() => undefined, 0);
+    for (let i = 0; i < 100; i++) q.push(i);
+    const sizesWhenResolved: number[] = [];
+    const below50 = q.drained(50).then(() => sizesWhenResolved.push(q.size));
+    const empty = q.drained(0).then(() => sizesWhenResolved.push(q.size));
+    await Promise.all([below50, empty]);
+    expect(sizesWhenResolved[0]).toBeLessThanOrEqual(50);
+    expect(sizesWhenResolved[1]).toBe(0);
+    let resolved = false;
+    await q.drained(0).then(() => (resolved = true));
+    expect(resolved).toBe(true); // nothing waiting: at once
+  });
 });

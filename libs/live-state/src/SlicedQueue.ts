@@ -21,6 +21,7 @@ export class SlicedQueue<T> {
   private items: Array<T | undefined> = [];
   private head = 0;
   private scheduled = false;
+  private waiters: Array<{ most: number; resolve: () => void }> = [];
 
   constructor(
     private readonly apply: (item: T) => void,
@@ -35,6 +36,15 @@ export class SlicedQueue<T> {
   /** Items pushed and not yet applied. */
   get size(): number {
     return this.items.length - this.head;
+  }
+
+  /**
+   * Resolves once at most `most` items wait (at once if so already): a producer that awaits it
+   * before pushing more bounds what the queue holds, whatever the items keep alive.
+   */
+  drained(most: number): Promise<void> {
+    if (this.size <= most) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.push({ most, resolve }));
   }
 
   /** Applies every item pushed so far. */
@@ -66,6 +76,11 @@ export class SlicedQueue<T> {
     } else if (this.head > 4096 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head); // under steady arrival the queue never empties
       this.head = 0;
+    }
+    if (this.waiters.length > 0) {
+      const ready = this.waiters.filter((w) => this.size <= w.most);
+      this.waiters = this.waiters.filter((w) => this.size > w.most);
+      for (const w of ready) w.resolve();
     }
   }
 }

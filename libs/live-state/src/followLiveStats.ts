@@ -21,6 +21,13 @@ export interface FollowLiveStatsOptions {
  * the partitions `seriesRefusal` maps keys to (read once; a topic given more partitions later shows
  * only after a restart). Memory: the view holds the state topic's series states as bytes.
  */
+/**
+ * Most state-topic messages the view may have fetched and not indexed yet before the next fetch:
+ * ~a round of 5,000 changed series (a few MB, fetch responses included), where a gateway catching up
+ * on 100,000 series held 120,000 (~200 MB).
+ */
+const MAX_QUEUED_STATE_MESSAGES = 5_000;
+
 export function followLiveStats(bus: EventBus, opts: FollowLiveStatsOptions): { view: LiveStatsView; start(): Promise<void>; stop(): Promise<void> } {
   const view = new LiveStatsView({
     group: opts.group,
@@ -35,6 +42,8 @@ export function followLiveStats(bus: EventBus, opts: FollowLiveStatsOptions): { 
     topic: INTERNAL_TOPICS.aggregatorSnapshots,
     groupPrefix: opts.name,
     onMessage: (key, value) => view.feed(key, value),
+    // The next batch is fetched once the view is down to this many messages to index (see LiveStatsView.indexed).
+    afterBatch: () => view.indexed(MAX_QUEUED_STATE_MESSAGES),
   });
   return {
     view,
