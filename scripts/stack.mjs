@@ -22,7 +22,7 @@ const services = [
   // Serving latency: a small young generation keeps scavenges under ~1 ms (docs/deploy.md).
   ['ml-predictor', { HTTP_PORT: basePort + 4, GRPC_PORT: grpcPort, NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' }],
   ['batch-processor', { HTTP_PORT: basePort + 5 }],
-  ['api-gateway', { HTTP_PORT: basePort, INGEST_URL: `http://127.0.0.1:${basePort + 1}`, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`, NODE_OPTIONS: '--max-semi-space-size=1' }],
+  ['api-gateway', { HTTP_PORT: basePort, INGEST_URL: `http://127.0.0.1:${basePort + 1}`, PREDICTOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`, NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=256' }],
 ];
 const children = services.map(([app, extra]) => {
   const childEnv = { ...env, ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) };

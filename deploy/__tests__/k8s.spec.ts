@@ -164,6 +164,11 @@ describe.each(Object.keys(renders))('deploy/k8s %s', (variant) => {
     }
   });
 
+  it('holds the gateway\'s old generation to half its memory limit, so its RSS does not follow the heap\'s high-water mark (docs/deploy.md, "Gateway memory")', () => {
+    const c = deployments.find((d) => d.metadata.name === 'api-gateway')!.spec.template.spec.containers[0]!;
+    expect([envOf(c).NODE_OPTIONS?.match(/--max-old-space-size=(\d+)/)?.[1], c.resources?.limits?.memory]).toEqual(['256', '512Mi']);
+  });
+
   it('runs the two ML services, which use worker threads, with one malloc arena and mmapped large buffers (docs/deploy.md, "ML services\' memory")', () => {
     for (const name of ['ml-predictor', 'ml-trainer']) {
       const c = deployments.find((d) => d.metadata.name === name)!.spec.template.spec.containers[0]!;
