@@ -59,7 +59,7 @@ export const createIngest: ServiceFactory<IngestConfig> = ({ config, bus, metric
   metrics.expectTopics({ published: [...EVENT_TOPICS, INTERNAL_TOPICS.deadLetter], consumed: config.validatorEnabled ? EVENT_TOPICS : [] });
   const parseJson = jsonBody({ limitBytes: config.maxBodyBytes, expected: 'an event (a JSON object) or an array of events', type: () => true });
   let validator: Subscription | undefined;
-  const live = config.seriesCheck ? followLiveStats(bus, { group: config.aggregatorGroup, name: 'pipeline-ingest-series', warn: (fields, message) => logger.warn(fields, message) }) : undefined;
+  const live = config.seriesCheck ? followLiveStats(bus, { group: config.aggregatorGroup, name: 'pipeline-ingest-series', seriesOnly: true, warn: (fields, message) => logger.warn(fields, message) }) : undefined;
 
   async function publish(valid: AcceptedEvent[], caller: Caller): Promise<void> {
     if (valid.length === 0) return;

@@ -172,6 +172,12 @@ export interface LiveStateIndexOptions {
    * series holds while every series changes every round.
    */
   releaseSuperseded?: boolean;
+  /**
+   * Whether to keep series entries' state bytes at all (default true). False: an index that only
+   * follows which series are live and who created them (counts for series caps and quotas), never
+   * their stats; markers keep their shared state (the aggregator's settings).
+   */
+  seriesStates?: boolean;
   onError?: (err: unknown, key: string) => void;
   /** Called for each fenced write: a marker or entry of an owner older than the one the key already holds (see `fencedWrites`). */
   onFenced?: (fenced: FencedWrite) => void;
@@ -198,6 +204,7 @@ export class LiveStateIndex {
   private readonly prefix: string;
   private readonly retain: (base: string) => boolean;
   private readonly releaseSuperseded: boolean;
+  private readonly seriesStates: boolean;
   private readonly onError: (err: unknown, key: string) => void;
   private readonly onFenced: (fenced: FencedWrite) => void;
   /** Writes ignored because a later owner had written the same key (markers and series entries of stale owners). */
@@ -209,6 +216,7 @@ export class LiveStateIndex {
     this.prefix = options.group === undefined ? '' : `${options.group}/`;
     this.retain = options.retain ?? (() => true);
     this.releaseSuperseded = options.releaseSuperseded ?? false;
+    this.seriesStates = options.seriesStates ?? true;
     this.onError = options.onError ?? (() => undefined);
     this.onFenced = options.onFenced ?? (() => undefined);
     this.legacySnapshots = new SnapshotAssembler(options.group, this.onError, { retain: this.retain });
@@ -297,7 +305,7 @@ export class LiveStateIndex {
         else (metric.groups ??= new Map()).set(ref.group, series);
       }
       countLive(part, series, -1);
-      series.slots[slot] = { round, epoch, deleted: e.state === undefined, state: e.state && this.retain(parsed.base) ? own(e.state) : undefined, principal: e.principal };
+      series.slots[slot] = { round, epoch, deleted: e.state === undefined, state: e.state && this.seriesStates && this.retain(parsed.base) ? own(e.state) : undefined, principal: e.principal };
       countLive(part, series, 1);
       // Committed on arrival (its marker came first, from another partition of the topic), or waits for it.
       if (this.releaseSuperseded && !(part.marker && dropSuperseded(series, part.marker))) part.uncommitted.push(series);

@@ -238,8 +238,9 @@ describe('LiveStatsView', () => {
     });
   });
 
-  describe('seriesRefusal (the gateway\'s and ingest\'s check before publishing metric events)', () => {
-    const metrics = (n: number) => new LiveStatsView({ group: 'agg', inputPartitions: new Map([['events.metrics', n]]) });
+  // Ingest's view keeps no series states (seriesOnly); the gateway's keeps them: both judge alike.
+  describe.each([false, true])('seriesRefusal (the gateway\'s and ingest\'s check before publishing metric events), seriesOnly %s', (seriesOnly) => {
+    const metrics = (n: number) => new LiveStatsView({ group: 'agg', inputPartitions: new Map([['events.metrics', n]]), seriesOnly });
     const plan = (...refs: SeriesRef[]) => refs.map((ref) => ({ ref, key: ref.group === undefined ? ref.metric : `${ref.metric}|${ref.group}` }));
 
     it('refuses a new series on a partition at its cap, naming it and the cap, and always lets a live series through', () => {
@@ -371,5 +372,21 @@ describe('LiveStatsView', () => {
       expect(view.liveSeriesOf(A, 'events.metrics')).toBe(0);
       expect(view.seriesRefusal('events.metrics', plan({ metric: 'a3' }), { principal: A, maxSeries: 1 })).toBe(undefined);
     });
+  });
+
+  it('keeps no series states in a seriesOnly view (ingest\'s): stats reads throw, the cap is still judged', () => {
+    const agg = new StreamingAggregator({ maxSeries: 2 });
+    agg.recordMetric('cpu', undefined, 1, T0, T0);
+    agg.recordMetric('mem', undefined, 1, T0, T0);
+    const full = new LiveStatsView({ group: 'agg', inputPartitions: new Map([['events.metrics', 1]]) });
+    const slim = new LiveStatsView({ group: 'agg', inputPartitions: new Map([['events.metrics', 1]]), seriesOnly: true });
+    const records = round(agg, 0, 1, [...agg.series()]);
+    for (const v of [full, slim]) records.forEach(([k, val]) => v.feed(k, val));
+    expect(full.metricStats('cpu', NOW)!.stats.count).toBe(1);
+    expect(() => slim.metricStats('cpu', NOW)).toThrow('keeps no series states');
+    expect(() => slim.rates(NOW)).toThrow('keeps no series states');
+    const planned = [{ ref: { metric: 'disk' }, key: 'disk' }];
+    expect(slim.seriesRefusal('events.metrics', planned)).toEqual(full.seriesRefusal('events.metrics', planned));
+    expect(slim.seriesRefusal('events.metrics', planned)).toMatchObject({ kind: 'series_limit', cap: 2, live: 2 });
   });
 });

@@ -97,6 +97,8 @@ export class LiveStatsView {
   private readonly nameSet = new Set<string>();
 
   private readonly group: string | undefined;
+  /** Keeps no series states: judges new series (`seriesRefusal`, `liveSeriesOf`) but answers no stats. */
+  private readonly seriesOnly: boolean;
   private readonly cacheSize: number;
   private readonly queue = new SlicedQueue<[string | null, Buffer | null | undefined]>(([key, value]) => this.apply(key, value));
 
@@ -105,7 +107,9 @@ export class LiveStatsView {
    * metric states kept for the next read (least recently read dropped first; default 1,000): bounds
    * the decoded copies a reader paging through every metric leaves behind. `inputPartitions`: input
    * topic → its partition count, for `partitions_total` (also `setInputPartitions`). `onFenced`:
-   * each write of a stale aggregator the view ignored (see `fencedWrites`).
+   * each write of a stale aggregator the view ignored (see `fencedWrites`). `seriesOnly`: keep no
+   * series states, only which series are live and who created them — a few dozen bytes per series,
+   * for a service that judges new series but serves no stats (stats reads then throw).
    */
   constructor(
     options: {
@@ -114,10 +118,12 @@ export class LiveStatsView {
       onFenced?: (fenced: FencedWrite) => void;
       cachedMetrics?: number;
       inputPartitions?: ReadonlyMap<string, number>;
+      seriesOnly?: boolean;
     } = {},
   ) {
     this.group = options.group;
-    this.index = new LiveStateIndex({ group: options.group, onError: options.onError, onFenced: options.onFenced, releaseSuperseded: true });
+    this.seriesOnly = options.seriesOnly ?? false;
+    this.index = new LiveStateIndex({ group: options.group, onError: options.onError, onFenced: options.onFenced, releaseSuperseded: true, seriesStates: !this.seriesOnly });
     this.cacheSize = Math.max(1, options.cachedMetrics ?? 1000);
     for (const [topic, count] of options.inputPartitions ?? []) this.setInputPartitions(topic, count);
   }
@@ -158,6 +164,7 @@ export class LiveStatsView {
 
   /** Stats of one metric (overall and per group, or only `group`), merged across partitions; undefined when unknown. */
   metricStats(name: string, nowMs: number, group?: string): LiveMetricStats | undefined {
+    this.requireStates();
     this.queue.flush();
     const m = this.metric(name);
     const result = m?.agg.metricStats(name, nowMs, group);
@@ -166,12 +173,14 @@ export class LiveStatsView {
   }
 
   hasMetric(name: string): boolean {
+    this.requireStates();
     this.queue.flush();
     return this.metric(name)?.agg.hasMetric(name) ?? false;
   }
 
   /** Overall stats of the metrics in name order, filtered by prefix and paged. */
   allStats(nowMs: number, query: AllStatsQuery = {}): AllStatsPage {
+    this.requireStates();
     this.queue.flush();
     const names = this.sortedNames();
     const prefix = query.prefix ?? '';
@@ -216,6 +225,7 @@ export class LiveStatsView {
    * reader's clock) merges the metric's whole state as `metricStats` does.
    */
   rates(nowMs: number): LiveRates | undefined {
+    this.requireStates();
     this.queue.flush();
     const shared = this.shared();
     if (!shared) return undefined;
@@ -309,6 +319,10 @@ export class LiveStatsView {
    * the same key: writes of an aggregator replica that kept going after a rebalance gave its
    * partition to another (see ExactlyOnceState, "Fencing").
    */
+  private requireStates(): void {
+    if (this.seriesOnly) throw new Error('this LiveStatsView keeps no series states (seriesOnly): it judges new series, it answers no stats');
+  }
+
   get fencedWrites(): number {
     this.queue.flush();
     return this.index.fencedWrites;

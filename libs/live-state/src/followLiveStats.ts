@@ -11,6 +11,8 @@ export interface FollowLiveStatsOptions {
   warn(fields: Record<string, unknown>, message: string): void;
   /** Called for each write of a stale aggregator the view ignored (after `warn`), e.g. to count it. */
   onFenced?: () => void;
+  /** Keep no series states (LiveStatsView `seriesOnly`): for a service that judges new series but serves no stats. */
+  seriesOnly?: boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ const MAX_QUEUED_STATE_MESSAGES = 5_000;
 export function followLiveStats(bus: EventBus, opts: FollowLiveStatsOptions): { view: LiveStatsView; start(): Promise<void>; stop(): Promise<void> } {
   const view = new LiveStatsView({
     group: opts.group,
+    seriesOnly: opts.seriesOnly,
     onError: (err, key) => opts.warn({ err, key }, 'ignoring an undecodable aggregator state message'),
     // A write of an aggregator replica that kept going after a rebalance gave its partition to another.
     onFenced: (f) => {
