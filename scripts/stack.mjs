@@ -17,7 +17,7 @@ const grpcPort = Number(env.GRPC_PORT ?? 50051);
 const services = [
   ['ingest', { HTTP_PORT: basePort + 1 }],
   // Memory settings as deploy/ gives the aggregator (see BENCHMARKS.md).
-  ['aggregator', { HTTP_PORT: basePort + 2, NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_MMAP_THRESHOLD_: '131072' }],
+  ['aggregator', { HTTP_PORT: basePort + 2, NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=512', MALLOC_MMAP_THRESHOLD_: '131072' }],
   ['ml-trainer', { HTTP_PORT: basePort + 3, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' }],
   // Serving latency: a small young generation keeps scavenges under ~1 ms (docs/deploy.md).
   ['ml-predictor', { HTTP_PORT: basePort + 4, GRPC_PORT: grpcPort, NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' }],

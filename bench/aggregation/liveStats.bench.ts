@@ -391,7 +391,7 @@ async function runStack(bus: EventBus, brokers: string, st: Step): Promise<Stack
   const group = `bench-live-${st.series}-${st.periodS}-${Date.now()}`;
   const common = { KAFKA_BROKERS: brokers, AGG_GROUP_ID: group };
   // As `npm run stack` (scripts/stack.mjs) runs them.
-  const agg = spawnService('aggregator', { ...common, HTTP_PORT: String(PORTS.aggregator), AGG_MAX_SERIES: maxSeries(st), NODE_OPTIONS: '--max-semi-space-size=8', MALLOC_MMAP_THRESHOLD_: '131072' });
+  const agg = spawnService('aggregator', { ...common, HTTP_PORT: String(PORTS.aggregator), AGG_MAX_SERIES: maxSeries(st), NODE_OPTIONS: process.env['BENCH_AGG_NODE_OPTIONS'] ?? '--max-semi-space-size=8 --max-old-space-size=512', MALLOC_MMAP_THRESHOLD_: '131072' });
   const gw = spawnService('api-gateway', { ...common, HTTP_PORT: String(PORTS.gateway), INGEST_URL: 'http://127.0.0.1:9', PREDICTOR_GRPC_ADDR: '127.0.0.1:9', NODE_OPTIONS: process.env['BENCH_GATEWAY_NODE_OPTIONS'] ?? '--max-semi-space-size=1 --max-old-space-size=256' });
   try {
     await Promise.all([waitReady(PORTS.aggregator, '/readyz'), waitReady(PORTS.gateway, '/readyz')]);

@@ -258,6 +258,18 @@ describe.each(['dev', 'prod'])('deploy/k8s overlay %s', (variant) => {
   const pools = find(objs, 'KafkaNodePool') as (K8sObject & { spec: Spec })[];
   const topics = find(objs, 'KafkaTopic') as (K8sObject & { spec: Spec })[];
 
+  it('holds the V8 old generation of the gateway and the aggregator to half their memory limit (docs/deploy.md, "Gateway memory", "Aggregator memory")', () => {
+    const mib = (q: string) => Number(q.slice(0, -2)) * (q.endsWith('Gi') ? 1024 : 1); // "512Mi", "2Gi"
+    const caps = (find(objs, 'Deployment') as DeploymentObj[])
+      .filter((d) => ['api-gateway', 'aggregator'].includes(d.metadata.name as string))
+      .map((d) => {
+        const c = d.spec.template.spec.containers[0]!;
+        return [d.metadata.name, Number(envOf(c).NODE_OPTIONS?.match(/--max-old-space-size=(\d+)/)?.[1]), mib(String(c.resources?.limits?.memory)) / 2];
+      });
+    expect(caps.map(([name, cap]) => [name, cap])).toEqual(caps.map(([name, , half]) => [name, half]));
+    expect(caps).toHaveLength(2);
+  });
+
   it('puts every namespaced object in its namespace and ships that Namespace', () => {
     expect(one(objs, 'Namespace', namespace).metadata.name).toBe(namespace);
     expect(objs.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== namespace).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
