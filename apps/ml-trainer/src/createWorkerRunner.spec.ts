@@ -24,7 +24,8 @@ function spinningWorker(): string {
   return file;
 }
 
-const workerThreads = () => threadsOf(process.pid).filter((t) => t.comm === 'WorkerThread').length;
+/** Thread ids of this process's worker threads (ids, not a count: an earlier test's worker may still be exiting). */
+const workerThreadIds = () => new Set(threadsOf(process.pid).filter((t) => t.comm === 'WorkerThread').map((t) => t.tid));
 
 describe('createWorkerRunner', () => {
   it('passes the request to the worker, reports its progress and resolves with the model it posts', async () => {
@@ -36,18 +37,24 @@ describe('createWorkerRunner', () => {
   });
 
   it('terminates the worker when the signal aborts (timeout, cancel, shutdown) and rejects with the reason, so the CPU it held is free', async () => {
-    const before = workerThreads();
+    const before = workerThreadIds();
     const runner = createWorkerRunner(spinningWorker());
     const stop = new AbortController();
     let started!: () => void;
     const progressed = new Promise<void>((r) => (started = r));
     const request = { modelName: 'm' } as unknown as Parameters<typeof runner.train>[0];
     const training = runner.train(request, () => started(), stop.signal);
-    await progressed;
-    expect(workerThreads()).toBe(before + 1);
     const reason = new Error('training job did not finish within 1000 ms (ML_JOB_TIMEOUT_MS) and was stopped');
-    stop.abort(reason);
-    await expect(training).rejects.toBe(reason);
-    await waitFor(() => workerThreads() === before, { timeoutMs: 5_000, what: 'the spinning worker thread to end' });
+    try {
+      await progressed;
+      const spinning = [...workerThreadIds()].filter((tid) => !before.has(tid));
+      expect(spinning).toHaveLength(1);
+      stop.abort(reason);
+      await expect(training).rejects.toBe(reason);
+      await waitFor(() => !workerThreadIds().has(spinning[0]!), { timeoutMs: 5_000, what: 'the spinning worker thread to end' });
+    } finally {
+      stop.abort(reason); // a failed expectation must not leave a spinning thread behind (Jest would never exit)
+      await training.catch(() => undefined);
+    }
   });
 });
