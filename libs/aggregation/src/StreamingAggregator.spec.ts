@@ -59,8 +59,35 @@ describe('StreamingAggregator', () => {
     agg.recordMetric('fast', undefined, 2, T0 - 20_000, T0); // a window old: late
     agg.recordFutureEvent('fast', T0);
     expect(agg.metricStats('fast', T0)!.accuracy).toEqual({ percentile_relative_error: 0.02 });
-    expect(agg.metricCounts('fast')).toEqual({ window_seconds: 10, total_events: 3, late_events: 1, future_events: 1 });
-    expect(agg.metricCounts('nope')).toBeUndefined();
+    expect(agg.metricCounts('fast', T0)).toEqual({ window_seconds: 10, total_events: 3, late_events: 1, future_events: 1, late_events_in_window: 1, future_events_in_window: 1 });
+    expect(agg.metricCounts('nope', T0)).toBeUndefined();
+  });
+
+  it('counts the late and future events that arrived in the window, by the clock when they arrived, beside the counts since the state was created', () => {
+    const agg = new StreamingAggregator({ windowSeconds: 60 }); // coarse blocks of 5 s; T0 is a multiple of 5 s
+    agg.recordMetric('m', undefined, 1, T0, T0);
+    agg.recordMetric('m', undefined, 1, T0 - 61_000, T0); // late, arrived at T0
+    agg.recordFutureEvent('m', T0 + 2_000);
+    agg.recordMetric('m', undefined, 1, T0 + 30_000 - 61_000, T0 + 30_000); // late, arrived at T0+30 s
+    agg.recordFutureEvent('m', T0 + 50_000);
+    const counts = (s: number) => {
+      const c = agg.metricCounts('m', T0 + s * 1000)!;
+      return [c.late_events, c.future_events, c.late_events_in_window, c.future_events_in_window];
+    };
+    expect(counts(50)).toEqual([2, 2, 2, 2]);
+    expect(counts(63)).toEqual([2, 2, 2, 2]); // the window (T0+3, T0+63] still reaches the block [T0, T0+5)
+    expect(counts(64)).toEqual([2, 2, 1, 1]);
+    expect(counts(94)).toEqual([2, 2, 0, 1]);
+    expect(counts(500)).toEqual([2, 2, 0, 0]);
+    // The metric's answer says the same through every form of its state.
+    const restored = StreamingAggregator.deserialize(agg.serialize());
+    const rebuilt = StreamingAggregator.fromShared(agg.serializeShared());
+    for (const ref of agg.series()) rebuilt.loadSeries(ref, agg.serializeSeries(ref)!);
+    for (const s of [50, 64, 94]) {
+      expect(restored.metricCounts('m', T0 + s * 1000)).toEqual(agg.metricCounts('m', T0 + s * 1000));
+      expect(rebuilt.metricCounts('m', T0 + s * 1000)).toEqual(agg.metricCounts('m', T0 + s * 1000));
+    }
+    expect(StreamingAggregator.readSeriesWindow(agg.serializeSeries({ metric: 'm' })!, true).countInLast(60, T0)).toBe(1);
   });
 
   it('reports an empty window as count 0 and nulls, while total_events keeps counting', () => {
@@ -242,7 +269,7 @@ describe('StreamingAggregator', () => {
       const later = T + 152_999;
       expect(restored.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
       expect(fresh.metricStats('bytes', later)!.groups['a']!.count).toBe(120);
-      expect(restored.serialize()[2]).toBe(5);
+      expect(restored.serialize()[2]).toBe(6);
     });
 
     it('reads a version-4 snapshot (before series principals) as series of no principal, with the same stats', () => {
@@ -261,6 +288,25 @@ describe('StreamingAggregator', () => {
       expect(round(restored.metricStats('mem', now))).toEqual(round(fresh.metricStats('mem', now)));
       expect([...restored.series()].map((ref) => restored.seriesPrincipal(ref))).toEqual([undefined, undefined, undefined, undefined]);
       expect([...fresh.series()].map((ref) => fresh.seriesPrincipal(ref))).toEqual(Array(4).fill('key:aaaaaaaaaaaa'));
+    });
+
+    it('reads a version-5 snapshot and a version-1 series state (before arrival tallies): the counts since creation, none in any window', () => {
+      // Written by the release before arrival tallies: cpu/host-a fed one value a second for 20 s
+      // (window 120 s); late events on cpu arrived at T+150 s and T+290 s, future ones at T+160 s and T+295 s.
+      const v5 = Buffer.from(readFileSync(join(__dirname, '__fixtures__/streaming-aggregator-v5.b64'), 'utf8'), 'base64');
+      const series = Buffer.from(readFileSync(join(__dirname, '__fixtures__/streaming-aggregator-series-v1.b64'), 'utf8'), 'base64');
+      expect([v5[2], series[0]]).toEqual([5, 1]);
+      const restored = StreamingAggregator.deserialize(v5);
+      const rebuilt = StreamingAggregator.fromShared(restored.serializeShared());
+      rebuilt.loadSeries({ metric: 'cpu' }, series);
+      const now = T + 296_000;
+      const expected = { window_seconds: 120, total_events: 24, late_events: 2, future_events: 2, late_events_in_window: 0, future_events_in_window: 0 };
+      expect([restored.metricCounts('cpu', now), rebuilt.metricCounts('cpu', now)]).toEqual([expected, expected]);
+      expect(StreamingAggregator.readSeriesWindow(series, true).countInLast(120, T + 19_999)).toBe(20);
+      // Written again, they carry tallies from the next late event on.
+      const next = StreamingAggregator.deserialize(restored.serialize());
+      next.recordFutureEvent('cpu', now);
+      expect(next.metricCounts('cpu', now)).toMatchObject({ future_events: 3, future_events_in_window: 1, late_events_in_window: 0 });
     });
 
     it('reads a version-2 snapshot (before late/future counts per metric) with zero counts and the same stats', () => {
@@ -366,7 +412,10 @@ describe('StreamingAggregator', () => {
       const before = parts[1].serialize();
       parts.forEach((p) => merged.merge(p));
       expect(parts[1].serialize()).toEqual(before);
-      for (const m of ['metric-0', 'metric-1', 'metric-2']) expect(round(merged.metricStats(m, NOW))).toEqual(round(single.metricStats(m, NOW)));
+      for (const m of ['metric-0', 'metric-1', 'metric-2']) {
+        expect(round(merged.metricStats(m, NOW))).toEqual(round(single.metricStats(m, NOW)));
+        expect(merged.metricCounts(m, NOW)).toEqual(single.metricCounts(m, NOW));
+      }
       expect(merged.rates(NOW)).toEqual(single.rates(NOW));
       expect(merged.topK('action', 20, NOW)).toEqual(single.topK('action', 20, NOW));
       expect(merged.counters()).toEqual(single.counters());

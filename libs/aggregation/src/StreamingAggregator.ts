@@ -1,3 +1,4 @@
+import { ArrivalTallies } from './ArrivalTallies';
 import { ByteReader } from './ByteReader';
 import { ByteWriter } from './ByteWriter';
 import { DueQueue } from './DueQueue';
@@ -105,6 +106,10 @@ export interface MetricCounts {
   total_events: number;
   late_events: number;
   future_events: number;
+  /** Of `late_events`, those that arrived in the window at the asked time (by the aggregator's clock, widened to whole coarse blocks). */
+  late_events_in_window: number;
+  /** Of `future_events`, those that arrived in the window at the asked time (as `late_events_in_window`). */
+  future_events_in_window: number;
 }
 
 export type RecordOutcome = 'ok' | 'late' | 'refused' | 'future';
@@ -184,6 +189,8 @@ interface MetricState {
   totalEvents: number;
   lateEvents: number;
   futureEvents: number;
+  /** Late and future events by arrival, for the counts in a window (undefined until the first). */
+  arrivals: ArrivalTallies | undefined;
 }
 
 interface TopicState {
@@ -192,9 +199,9 @@ interface TopicState {
 }
 
 const MAGIC = 0x5341; // "SA"
-const SERIAL_VERSION = 5;
-/** Version of a `serializeSeries` state. */
-const SERIES_VERSION = 1;
+const SERIAL_VERSION = 6;
+/** Version of a `serializeSeries` state (1: before the arrival tallies of late and future events). */
+const SERIES_VERSION = 2;
 
 /**
  * Real-time aggregation of many metric series, topic rates and top-K dimensions; pure and
@@ -295,6 +302,7 @@ export class StreamingAggregator {
       if (state !== undefined) {
         state.totalEvents++;
         state.lateEvents++;
+        this.tally(state, 'late', nowMs);
         this.touch(metricName, undefined, 'changed');
       }
       return 'late';
@@ -327,6 +335,7 @@ export class StreamingAggregator {
       // Only possible after future-dated events pushed the newest bucket ahead of nowMs.
       this.lateEvents++;
       state.lateEvents++;
+      this.tally(state, 'late', nowMs);
       return 'late';
     }
     overall.quantiles.record(value, eventTimeMs);
@@ -367,6 +376,7 @@ export class StreamingAggregator {
     }
     state.totalEvents++;
     state.futureEvents++;
+    this.tally(state, 'future', nowMs);
     this.touch(metricName, undefined, 'changed');
     return 'future';
   }
@@ -507,6 +517,7 @@ export class StreamingAggregator {
       state.totalEvents += theirs.totalEvents;
       state.lateEvents += theirs.lateEvents;
       state.futureEvents += theirs.futureEvents;
+      if (theirs.arrivals !== undefined) (state.arrivals ??= new ArrivalTallies(this.coarseBucketSeconds)).merge(theirs.arrivals);
     }
     for (const [topic, theirs] of other.topics) {
       let state = this.topics.get(topic);
@@ -584,6 +595,7 @@ export class StreamingAggregator {
         w.varUint(state.totalEvents);
         w.varUint(state.lateEvents);
         w.varUint(state.futureEvents);
+        writeArrivals(w, state.arrivals);
         w.string(state.overall.principal ?? '');
         writeSeries(w, state.overall);
         w.varUint(state.groups.size);
@@ -672,8 +684,9 @@ export class StreamingAggregator {
 
   /**
    * One series alone (undefined when it does not exist): its window and sketches; the overall
-   * series also carries the metric's window length and total, late and future counts. Layout:
-   * version u8 · windowSeconds · [overall: total, late, future] · last-seen ms · window · sketches.
+   * series also carries the metric's window length, its total, late and future counts and their
+   * arrival tallies. Layout: version u8 · windowSeconds · [overall: total, late, future, tallies] ·
+   * last-seen ms · window · sketches.
    */
   serializeSeries(ref: SeriesRef): Uint8Array | undefined {
     const state = this.metrics.get(ref.metric);
@@ -687,6 +700,7 @@ export class StreamingAggregator {
       w.varUint(state.totalEvents);
       w.varUint(state.lateEvents);
       w.varUint(state.futureEvents);
+      writeArrivals(w, state.arrivals);
     }
     writeSeries(w, series);
     return w.finish();
@@ -701,10 +715,12 @@ export class StreamingAggregator {
    */
   loadSeries(ref: SeriesRef, bytes: Uint8Array, principal?: string): void {
     const r = new ByteReader(bytes);
-    const version = r.u8();
-    if (version !== SERIES_VERSION) throw new DeserializationError(`series snapshot version must be ${SERIES_VERSION}, got ${version}`);
+    const version = readSeriesVersion(r);
     const windowSeconds = r.varUint();
-    const counts = ref.group === undefined ? { totalEvents: r.varUint(), lateEvents: r.varUint(), futureEvents: r.varUint() } : undefined;
+    const counts =
+      ref.group === undefined
+        ? { totalEvents: r.varUint(), lateEvents: r.varUint(), futureEvents: r.varUint(), arrivals: version >= 2 ? this.readArrivals(r) : undefined }
+        : undefined;
     const series = this.readSeries(r, windowSeconds, SERIAL_VERSION);
     r.expectEnd('series snapshot');
     series.metric = ref.metric;
@@ -735,13 +751,13 @@ export class StreamingAggregator {
    */
   static readSeriesWindow(bytes: Uint8Array, overall: boolean): SlidingWindow {
     const r = new ByteReader(bytes);
-    const version = r.u8();
-    if (version !== SERIES_VERSION) throw new DeserializationError(`series snapshot version must be ${SERIES_VERSION}, got ${version}`);
+    const version = readSeriesVersion(r);
     r.varUint(); // window seconds
     if (overall) {
       r.varUint(); // total, late and future events
       r.varUint();
       r.varUint();
+      if (version >= 2) ArrivalTallies.skip(r);
     }
     r.varInt(); // last-seen ms
     return SlidingWindow.readFrom(r);
@@ -759,7 +775,8 @@ export class StreamingAggregator {
     // Version 1 (before window tiers) is still read: its 1 s buckets are merged into blocks as they
     // load. Versions 1 and 2 (before late/future counts) read as zero late and future events per
     // metric. Versions 1–3 held all-time top-K summaries, which cannot be placed in a window: dropped.
-    // Versions 1–4 (before series principals) read as series of no known principal.
+    // Versions 1–4 (before series principals) read as series of no known principal. Versions 1–5
+    // (before arrival tallies) read as no late or future events in any window.
     if (version < 1 || version > SERIAL_VERSION) throw new DeserializationError(`StreamingAggregator snapshot version must be 1 to ${SERIAL_VERSION}, got ${version}`);
     const windowSeconds = r.varUint();
     const rateWindowSeconds = r.varUint();
@@ -794,6 +811,7 @@ export class StreamingAggregator {
       const totalEvents = r.varUint();
       const lateEvents = version >= 3 ? r.varUint() : 0;
       const futureEvents = version >= 3 ? r.varUint() : 0;
+      const arrivals = version >= 6 ? agg.readArrivals(r) : undefined;
       const overallPrincipal = version >= 5 ? r.string() : '';
       const overall = agg.readSeries(r, metricWindow, version);
       overall.metric = name;
@@ -811,7 +829,7 @@ export class StreamingAggregator {
         agg.schedule(series);
         groups.set(group, series);
       }
-      agg.metrics.set(name, { windowSeconds: metricWindow, overall, groups, totalEvents, lateEvents, futureEvents });
+      agg.metrics.set(name, { windowSeconds: metricWindow, overall, groups, totalEvents, lateEvents, futureEvents, arrivals });
       agg.activeSeries += 1 + groupCount;
     }
     const topicCount = r.varUint();
@@ -858,11 +876,19 @@ export class StreamingAggregator {
     };
   }
 
-  /** The metric's window length and event counts (no statistics computed); undefined when unknown. */
-  metricCounts(metricName: string): MetricCounts | undefined {
+  /** The metric's window length and event counts, those in the window at `nowMs` too (no statistics computed); undefined when unknown. */
+  metricCounts(metricName: string, nowMs: number): MetricCounts | undefined {
     const state = this.metrics.get(metricName);
     if (state === undefined) return undefined;
-    return { window_seconds: state.windowSeconds, total_events: state.totalEvents, late_events: state.lateEvents, future_events: state.futureEvents };
+    const recent = state.arrivals?.inWindow(nowMs, state.windowSeconds) ?? { late: 0, future: 0 };
+    return {
+      window_seconds: state.windowSeconds,
+      total_events: state.totalEvents,
+      late_events: state.lateEvents,
+      future_events: state.futureEvents,
+      late_events_in_window: recent.late,
+      future_events_in_window: recent.future,
+    };
   }
 
   /** metric name → overall stats, for every live metric (an object without a prototype). */
@@ -920,7 +946,18 @@ export class StreamingAggregator {
   /** A metric with an empty overall series (counted in `activeSeries`). */
   private newMetric(name: string, windowSeconds: number, lastSeenMs: number, principal?: string): MetricState {
     this.activeSeries++;
-    return { windowSeconds, overall: this.newSeries(name, undefined, windowSeconds, lastSeenMs, principal), groups: new Map(), totalEvents: 0, lateEvents: 0, futureEvents: 0 };
+    return { windowSeconds, overall: this.newSeries(name, undefined, windowSeconds, lastSeenMs, principal), groups: new Map(), totalEvents: 0, lateEvents: 0, futureEvents: 0, arrivals: undefined };
+  }
+
+  /** Counts a late or future event of `state` by its arrival at `nowMs`. */
+  private tally(state: MetricState, kind: 'late' | 'future', nowMs: number): void {
+    (state.arrivals ??= new ArrivalTallies(this.coarseBucketSeconds)).add(kind, nowMs, state.windowSeconds);
+  }
+
+  /** An `ArrivalTallies.writeTo` state (undefined when it holds no block). */
+  private readArrivals(r: ByteReader): ArrivalTallies | undefined {
+    const arrivals = ArrivalTallies.readFrom(r, this.coarseBucketSeconds);
+    return arrivals.empty ? undefined : arrivals;
   }
 
   private touch(metric: string, group: string | undefined, what: 'changed' | 'removed'): void {
@@ -1010,6 +1047,18 @@ function mergeSeries(into: Series, from: Series): void {
   into.window.merge(from.window);
   into.quantiles.merge(from.quantiles);
   if (from.lastSeenMs > into.lastSeenMs) into.lastSeenMs = from.lastSeenMs;
+}
+
+function writeArrivals(w: ByteWriter, arrivals: ArrivalTallies | undefined): void {
+  if (arrivals === undefined) w.varUint(0);
+  else arrivals.writeTo(w);
+}
+
+/** A `serializeSeries` state's version byte: 1 (no arrival tallies) or 2. */
+function readSeriesVersion(r: ByteReader): number {
+  const version = r.u8();
+  if (version < 1 || version > SERIES_VERSION) throw new DeserializationError(`series snapshot version must be 1 to ${SERIES_VERSION}, got ${version}`);
+  return version;
 }
 
 function writeSeries(w: ByteWriter, series: Series): void {

@@ -112,7 +112,7 @@ describe('LiveStatsView', () => {
       // NOW is 12:01:00.000: the 300 s window is the seconds 11:56:01 to 12:01:00; no partition count was given.
       completeness: {
         window_start: '2026-12-07T11:56:01.000Z', window_end: '2026-12-07T12:01:01.000Z', watermark: iso(NOW), snapshot_age_ms: 0,
-        partitions_reported: 1, partitions_total: null, late_events: 0, future_events: 0,
+        partitions_reported: 1, partitions_total: null, late_events: 0, future_events: 0, late_events_in_window: 0, future_events_in_window: 0,
       },
     });
   });
@@ -209,12 +209,14 @@ describe('LiveStatsView', () => {
       watermark: iso(T0 + 3_000), // the lower of p0 and p1, the partitions holding cpu (p2's older one is not behind this answer)
       snapshot_age_ms: 2_250, // p0's snapshot, the older of the two
       partitions_reported: 3, partitions_total: 4, late_events: 1, future_events: 1,
+      late_events_in_window: 1, future_events_in_window: 1, // both arrived at 12:00:00, in the window
     };
     expect([cpu.stats.count, cpu.accuracy, cpu.completeness]).toEqual([2, { percentile_relative_error: 0.02 }, cpuCompleteness]);
     expect(view.metricStats('cpu', at, 'a')!.completeness).toEqual(cpuCompleteness);
     expect(view.metricStats('mem', at)!.completeness).toEqual({
       window_start: '2026-12-07T12:00:01.000Z', window_end: '2026-12-07T12:01:01.000Z', // mem's own 60 s window
       watermark: iso(T0 + 3_000), snapshot_age_ms: 750, partitions_reported: 3, partitions_total: 4, late_events: 0, future_events: 0,
+      late_events_in_window: 0, future_events_in_window: 0,
     });
     expect(view.allStats(at).stats['cpu']).toEqual({ ...cpu.stats, accuracy: cpu.accuracy, completeness: cpuCompleteness });
 
@@ -235,6 +237,7 @@ describe('LiveStatsView', () => {
     expect(view.metricStats('ahead', at)!.completeness).toEqual({
       window_start: '2026-12-07T11:56:01.000Z', window_end: '2026-12-07T12:01:01.000Z',
       watermark: null, snapshot_age_ms: 250, partitions_reported: 4, partitions_total: 4, late_events: 0, future_events: 1,
+      late_events_in_window: 0, future_events_in_window: 1,
     });
   });
 

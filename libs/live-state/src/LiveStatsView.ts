@@ -169,7 +169,7 @@ export class LiveStatsView {
     const m = this.metric(name);
     const result = m?.agg.metricStats(name, nowMs, group);
     if (!m || !result) return undefined;
-    return { ...result, completeness: this.metricCompleteness(m, result, nowMs) };
+    return { ...result, completeness: this.metricCompleteness(m, m.agg.metricCounts(name, nowMs)!, nowMs) };
   }
 
   hasMetric(name: string): boolean {
@@ -197,7 +197,7 @@ export class LiveStatsView {
       const name = names[i]!;
       const m = this.metric(name);
       const s = m?.agg.allStats(nowMs)[name];
-      const counts = m?.agg.metricCounts(name);
+      const counts = m?.agg.metricCounts(name, nowMs);
       if (m && s && counts) {
         stats[name] = { ...s, accuracy: { percentile_relative_error: m.agg.relativeAccuracy }, completeness: this.metricCompleteness(m, counts, nowMs) };
         count++;
@@ -426,12 +426,14 @@ export class LiveStatsView {
    * partitions its series came from (their markers as they are now: a marker moves on without the
    * metric's entries changing). Partitions: those of the input topics of those partitions.
    */
-  private metricCompleteness(m: MergedMetric, counts: Pick<MetricCounts, 'window_seconds' | 'late_events' | 'future_events'>, nowMs: number): MetricCompleteness {
+  private metricCompleteness(m: MergedMetric, counts: MetricCounts, nowMs: number): MetricCompleteness {
     const behind = m.bases.map((b) => this.index.partition(b)!);
     return {
       ...this.progress(behind, nowMs, counts.window_seconds, new Set(behind.map((p) => p.topic))),
       late_events: counts.late_events,
       future_events: counts.future_events,
+      late_events_in_window: counts.late_events_in_window,
+      future_events_in_window: counts.future_events_in_window,
     };
   }
 

@@ -27,10 +27,18 @@ export interface AnswerCompleteness {
 
 /** A metric answer's completeness: also the metric's late and future events. */
 export interface MetricCompleteness extends AnswerCompleteness {
-  /** Events of the metric that arrived a window old, since its state was created (the same as the answer's `late_events`; not per window). */
+  /** Events of the metric that arrived a window old, since its state was created (the same as the answer's `late_events`; `late_events_in_window` for the window). */
   late_events: number;
-  /** Events of the metric stamped too far ahead of the clock, since its state was created (the same as `future_events`; not per window). */
+  /** Events of the metric stamped too far ahead of the clock, since its state was created (the same as `future_events`; `future_events_in_window` for the window). */
   future_events: number;
+  /**
+   * Of `late_events`, those that arrived in the answer's window: by the aggregator's clock when they
+   * arrived (their own stamps are a window old), widened at the far end to a whole coarse block
+   * (AGG_COARSE_BUCKET_SECONDS), as the window statistics are.
+   */
+  late_events_in_window: number;
+  /** Of `future_events`, those that arrived in the answer's window (as `late_events_in_window`). */
+  future_events_in_window: number;
 }
 
 export type LiveMetricStats = MetricStatsResult & { completeness: MetricCompleteness };

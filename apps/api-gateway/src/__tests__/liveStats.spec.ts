@@ -154,7 +154,7 @@ describe('live statistics end to end (gateway, ingest and aggregator on the in-m
     };
     const published = (schema: Parameters<typeof compileValidator>[0], answer: unknown) => compileValidator(schema).Check(answer);
 
-    it('states the percentile bound, the window, watermark, snapshot age, partitions reported of the topic\'s 3, and late and future events', async () => {
+    it('states the percentile bound, the window, watermark, snapshot age, partitions reported of the topic\'s 3, and late and future events (all, and arrived in the window)', async () => {
       const before = Date.now();
       // 12 metrics posted through the gateway, spread over the three partitions of events.metrics.
       const names = Array.from({ length: 12 }, (_, i) => `rel_${i + 1}`);
@@ -170,6 +170,7 @@ describe('live statistics end to end (gateway, ingest and aggregator on the in-m
       expect(published(MetricStatsResponseSchema, s)).toBe(true);
       const c = s.completeness;
       expect([s.stats.count, s.accuracy, s.late_events, c.late_events, c.future_events, c.partitions_reported, c.partitions_total]).toEqual([2, { percentile_relative_error: 0.01 }, 1, 1, 1, 3, 3]);
+      expect([c.late_events_in_window, c.future_events_in_window]).toEqual([1, 1]); // both arrived just now
       // The 300 s window of whole seconds that ends with the request's second.
       const second = Math.floor(Date.parse(s.timestamp) / 1000);
       expect([c.window_start, c.window_end]).toEqual([new Date((second - 299) * 1000).toISOString(), new Date((second + 1) * 1000).toISOString()]);
@@ -185,6 +186,7 @@ describe('live statistics end to end (gateway, ingest and aggregator on the in-m
       expect(published(AllStatsResponseSchema, all)).toBe(true);
       expect(Object.keys(all)).toEqual(['rel_0', ...names].sort());
       expect([all.rel_0.count, all.rel_0.accuracy, all.rel_0.completeness.late_events, all.rel_0.completeness.future_events, all.rel_0.completeness.partitions_total]).toEqual([2, { percentile_relative_error: 0.01 }, 1, 1, 3]);
+      expect([all.rel_0.completeness.late_events_in_window, all.rel_0.completeness.future_events_in_window]).toEqual([1, 1]);
     });
 
     it('states top-K\'s largest over-count and rates\' window, over every reported partition of the six event topics', async () => {

@@ -428,7 +428,7 @@ describe('the OpenAPI document and the handlers agree (gateway and ingest on the
     const props = (schema: Json, ...path: string[]) => path.reduce((s, key) => (s['properties'] as Record<string, Json>)[key]!, schema);
     const described = (schema: Json) => Object.entries(schema['properties'] as Record<string, Json>).map(([name, p]) => [name, typeof p['description']]);
     const shared = ['window_start', 'window_end', 'watermark', 'snapshot_age_ms', 'partitions_reported', 'partitions_total'].map((name) => [name, 'string']);
-    const metricCompleteness = [...shared, ['late_events', 'string'], ['future_events', 'string']];
+    const metricCompleteness = [...shared, ...['late_events', 'future_events', 'late_events_in_window', 'future_events_in_window'].map((name) => [name, 'string'])];
     const stats = answer('/pipeline/stats/{metric_name}');
     expect(described(props(stats, 'accuracy'))).toEqual([['percentile_relative_error', 'string']]);
     expect(described(props(stats, 'completeness'))).toEqual(metricCompleteness);

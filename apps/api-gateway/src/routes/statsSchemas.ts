@@ -92,8 +92,13 @@ export const CompletenessSchema = Type.Object(completenessProperties, { descript
 export const MetricCompletenessSchema = Type.Object(
   {
     ...completenessProperties,
-    late_events: Type.Integer({ minimum: 0, description: 'Events of the metric that arrived a window old, not in the stats: counted since the metric\'s state was created (dropped after twice the longest configured window with no accepted event), not per window; the same number as the answer\'s late_events' }),
+    late_events: Type.Integer({ minimum: 0, description: 'Events of the metric that arrived a window old, not in the stats: counted since the metric\'s state was created (dropped after twice the longest configured window with no accepted event; late_events_in_window for the window); the same number as the answer\'s late_events' }),
     future_events: Type.Integer({ minimum: 0, description: 'Events of the metric stamped more than AGG_MAX_FUTURE_SKEW_SECONDS ahead of the aggregator\'s clock, not in the stats: counted like late_events' }),
+    late_events_in_window: Type.Integer({
+      minimum: 0,
+      description: 'Of late_events, those that arrived in the answer\'s window — by the aggregator\'s clock when they arrived (their own timestamps are a window old), the window widened at its far end to a whole AGG_COARSE_BUCKET_SECONDS block as the statistics are',
+    }),
+    future_events_in_window: Type.Integer({ minimum: 0, description: 'Of future_events, those that arrived in the answer\'s window (counted as late_events_in_window)' }),
   },
   { description: 'What the answer covers and how current it is, from the aggregator snapshots behind it' },
 );
