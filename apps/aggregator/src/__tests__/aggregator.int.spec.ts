@@ -198,7 +198,7 @@ describe('aggregator on a real broker', () => {
     expect((await send(1000, Date.now() - 20 * 60_000)).status).toBe(202); // 20 min old, window is 5 min
     expect((await send(2, Date.now())).status).toBe(202);
     const s = await gw.waitForCount(metric, 2);
-    expect([s.stats.sum, s.stats.max, s.total_events]).toEqual([3, 2, 3]);
+    expect([s.stats.sum, s.stats.max, s.total_events, s.late_events, s.completeness.late_events_in_window]).toEqual([3, 2, 3, 1, 1]);
     await waitFor(async () => (metricValue(await p.metrics(), 'pipeline_aggregator_late_events_total') ?? 0) === before + 1, { what: 'late counter' });
   });
 
@@ -235,7 +235,7 @@ describe('aggregator on a real broker', () => {
       expect([name, s.stats.sum, s.late_events, s.future_events]).toEqual([name, 10, 0, 0]);
     }
     const x = await gw.stats(future);
-    expect([x.stats.count, x.total_events, x.future_events]).toEqual([0, 1, 1]);
+    expect([x.stats.count, x.total_events, x.future_events, x.completeness.future_events_in_window, x.completeness.late_events_in_window]).toEqual([0, 1, 1, 1, 0]);
     expect(await counters()).toEqual([futureBefore! + 1, lateBefore]);
   });
 });
