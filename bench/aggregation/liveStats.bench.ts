@@ -46,6 +46,7 @@
  * 100,000 busy series held (no target figures).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { INTERNAL_TOPICS, normalizeEvent } from '@pipeline/contracts';
@@ -276,13 +277,26 @@ interface Common {
   refused: number;
   activeSeries: number;
   snapshotEntriesPerSec: number;
+  /** Share of the host's CPU time (all cores) that was busy during the window: near 1, every process waits for a core. */
+  hostCpuBusy: number;
+}
+
+/** Idle and total CPU time of the host, all cores (ms). */
+function hostCpu(): { idle: number; total: number } {
+  let idle = 0;
+  let total = 0;
+  for (const { times } of cpus()) {
+    idle += times.idle;
+    total += times.user + times.nice + times.sys + times.idle + times.irq;
+  }
+  return { idle, total };
 }
 
 async function measureWindow(aggregatorPort: number, ld: Load, st: Step, share: number, waitedS: number, during: (seconds: number) => Promise<Reads>): Promise<Common> {
   const seconds = measureS(st);
-  const [c0, p0, t0] = [await aggregatorCounters(aggregatorPort), ld.published(), Date.now()];
+  const [c0, p0, t0, cpu0] = [await aggregatorCounters(aggregatorPort), ld.published(), Date.now(), hostCpu()];
   const r = await during(seconds);
-  const [c1, p1, elapsed] = [await aggregatorCounters(aggregatorPort), ld.published(), (Date.now() - t0) / 1000];
+  const [c1, p1, elapsed, cpu1] = [await aggregatorCounters(aggregatorPort), ld.published(), (Date.now() - t0) / 1000, hostCpu()];
   return {
     series: st.series,
     periodS: st.periodS,
@@ -301,6 +315,7 @@ async function measureWindow(aggregatorPort: number, ld: Load, st: Step, share: 
     refused: c1.refused,
     activeSeries: c1.activeSeries,
     snapshotEntriesPerSec: (c1.snapshotEntries - c0.snapshotEntries) / elapsed,
+    hostCpuBusy: 1 - (cpu1.idle - cpu0.idle) / (cpu1.total - cpu0.total),
   };
 }
 
@@ -340,15 +355,15 @@ const MODES = (process.env['BENCH_MODES'] ?? 'embedded,stack').split(',');
 const root = process.cwd();
 
 interface StackMeasure extends Common {
-  gateway: { blockMs: number; rssMb: number };
-  aggregator: { blockMs: number; rssMb: number };
+  gateway: { blockMs: number; rssMb: number; cores: number };
+  aggregator: { blockMs: number; rssMb: number; cores: number };
 }
 
-/** Longest event-loop block (ms) and RSS (MB) of a service since its last scrape, from its /metrics (prom-client defaults). */
-async function scrape(port: number): Promise<{ blockMs: number; rssMb: number } | undefined> {
+/** Longest event-loop block (ms) since its last scrape, RSS (MB) and CPU seconds used of a service, from its /metrics (prom-client defaults). */
+async function scrape(port: number): Promise<{ blockMs: number; rssMb: number; cpuS: number } | undefined> {
   const text = await metricsText(port);
   if (text === undefined) return undefined;
-  return { blockMs: promValue(text, 'nodejs_eventloop_lag_max_seconds') * 1000, rssMb: promValue(text, 'process_resident_memory_bytes') / MB };
+  return { blockMs: promValue(text, 'nodejs_eventloop_lag_max_seconds') * 1000, rssMb: promValue(text, 'process_resident_memory_bytes') / MB, cpuS: promValue(text, 'process_cpu_seconds_total') };
 }
 
 function spawnService(app: 'aggregator' | 'api-gateway', env: Record<string, string>): ChildProcess {
@@ -371,8 +386,9 @@ async function waitReady(port: number, path: string): Promise<void> {
 const PORTS = { gateway: Number(process.env['BENCH_GATEWAY_PORT'] ?? 18380), aggregator: Number(process.env['BENCH_AGG_PORT'] ?? 18382) };
 
 async function measureStack(url: string, ld: Load, st: Step, share: number, waitedS: number): Promise<StackMeasure> {
-  const worst = { gateway: { blockMs: 0, rssMb: 0 }, aggregator: { blockMs: 0, rssMb: 0 } };
-  await Promise.all([scrape(PORTS.gateway), scrape(PORTS.aggregator)]); // resets the lag histograms
+  const worst = { gateway: { blockMs: 0, rssMb: 0, cores: 0 }, aggregator: { blockMs: 0, rssMb: 0, cores: 0 } };
+  const [g0, a0] = await Promise.all([scrape(PORTS.gateway), scrape(PORTS.aggregator)]); // resets the lag histograms
+  const t0 = performance.now();
   const timer = setInterval(() => {
     for (const k of ['gateway', 'aggregator'] as const) {
       void scrape(PORTS[k]).then((m) => {
@@ -384,6 +400,11 @@ async function measureStack(url: string, ld: Load, st: Step, share: number, wait
   }, 1000);
   const c = await measureWindow(PORTS.aggregator, ld, st, share, waitedS, (s) => readFor(url, st.series, s));
   clearInterval(timer);
+  const [g1, a1] = await Promise.all([scrape(PORTS.gateway), scrape(PORTS.aggregator)]);
+  const seconds = (performance.now() - t0) / 1000;
+  worst.gateway.cores = ((g1?.cpuS ?? NaN) - (g0?.cpuS ?? NaN)) / seconds;
+  worst.aggregator.cores = ((a1?.cpuS ?? NaN) - (a0?.cpuS ?? NaN)) / seconds;
+  for (const [k, m] of [['gateway', g1], ['aggregator', a1]] as const) if (m) worst[k].blockMs = Math.max(worst[k].blockMs, m.blockMs);
   return { ...c, ...worst };
 }
 
@@ -445,8 +466,8 @@ const f = (x: number, d = 1) => x.toFixed(d);
 const n = (x: number) => Math.round(x).toLocaleString('en');
 const label = (r: Common) => `${r.series.toLocaleString('en')} | 1 / ${r.periodS} s | ${f(r.changingShare * 100, 0)} % | ${f(r.waitedS)}`;
 const common = (r: Common) =>
-  `${r.reads} (${r.misses} not 200) | ${f(r.p50, 2)} / ${f(r.p99, 2)} / ${f(r.max, 2)} | ${n(r.ageP50)} / ${n(r.ageMax)} | ${n(r.folded)} of ${n(r.published)} | ${n(r.activeSeries)}, ${n(r.refused)} | ${n(r.snapshotEntriesPerSec)}`;
-const HEAD = '| series | events per series | changing | waited (s) | reads | read p50 / p99 / max (ms) | snapshot age p50 / max (ms) | events folded of published | aggregator active series, refused | snapshot entries/s |';
+  `${r.reads} (${r.misses} not 200) | ${f(r.p50, 2)} / ${f(r.p99, 2)} / ${f(r.max, 2)} | ${n(r.ageP50)} / ${n(r.ageMax)} | ${n(r.folded)} of ${n(r.published)} | ${n(r.activeSeries)}, ${n(r.refused)} | ${n(r.snapshotEntriesPerSec)} | ${f(r.hostCpuBusy * 100, 0)}`;
+const HEAD = '| series | events per series | changing | waited (s) | reads | read p50 / p99 / max (ms) | snapshot age p50 / max (ms) | events folded of published | aggregator active series, refused | snapshot entries/s | host CPU busy (%) |';
 
 /** Ratios of the steps against 10 series at the same period, and 1 % vs 100 % changing. */
 function ratios<R extends Common>(rows: R[], figures: Record<string, (r: R) => number>): void {
@@ -472,7 +493,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nlive stats, embedded (in-memory bus), ${new Date().toISOString()}, node ${process.version}, steps ${steps}, warm-up ≥ ${WARMUP_S} s, measure ≥ ${MEASURE_S} s each`);
     console.log(`${HEAD} longest event-loop block (ms) | RSS (MB) | snapshot bytes/s |`);
-    console.log(`|${'---|'.repeat(13)}`);
+    console.log(`|${'---|'.repeat(14)}`);
     for (const r of rows) console.log(`| ${label(r)} | ${common(r)} | ${f(r.blockMs)} | ${f(r.rssMb, 0)} | ${n(r.snapshotBytesPerSec)} |`);
     console.log('');
     ratios(rows, { 'longest block': (r) => r.blockMs });
@@ -480,9 +501,10 @@ async function main(): Promise<void> {
   if (MODES.includes('stack')) {
     const rows = await stack();
     console.log(`\nlive stats, multi-process (aggregator and gateway from dist/, real broker), ${new Date().toISOString()}, node ${process.version}, steps ${steps}, warm-up ≥ ${WARMUP_S} s, measure ≥ ${MEASURE_S} s each`);
-    console.log(`${HEAD} gateway: longest block (ms), RSS max (MB) | aggregator: longest block (ms), RSS max (MB) |`);
-    console.log(`|${'---|'.repeat(12)}`);
-    for (const r of rows) console.log(`| ${label(r)} | ${common(r)} | ${f(r.gateway.blockMs)}, ${f(r.gateway.rssMb, 0)} | ${f(r.aggregator.blockMs)}, ${f(r.aggregator.rssMb, 0)} |`);
+    console.log(`${HEAD} gateway: longest block (ms), RSS max (MB), CPU (cores) | aggregator: longest block (ms), RSS max (MB), CPU (cores) |`);
+    console.log(`|${'---|'.repeat(13)}`);
+    const svc = (x: StackMeasure['gateway']) => `${f(x.blockMs)}, ${f(x.rssMb, 0)}, ${f(x.cores, 2)}`;
+    for (const r of rows) console.log(`| ${label(r)} | ${common(r)} | ${svc(r.gateway)} | ${svc(r.aggregator)} |`);
     console.log('');
     ratios(rows, { 'gateway block': (r) => r.gateway.blockMs, 'aggregator block': (r) => r.aggregator.blockMs });
     for (const r of rows.filter((x) => x.series >= 10_000 && x.changingShare === 1)) {

@@ -102,4 +102,27 @@ describe('aggregator service (in-memory bus)', () => {
     expect([s.count, s.sum]).toEqual([300, 150 + 300]);
     await a.stop!();
   });
+
+  it('lists in /metrics the AGG_WINDOW_EVENTS_METRICS metrics with the most late plus future events arrived in their window', async () => {
+    const bus = new InMemoryBus({ defaultPartitions: 3 });
+    await bus.ensureTopics(pipelineTopicSpecs({ partitions: 3, replicationFactor: 1 }));
+    const metrics = new ServiceMetrics('aggregator');
+    const config = readAggregatorConfig({ AGG_SNAPSHOT_INTERVAL_MS: '50', AGG_WINDOW_EVENTS_METRICS: '2', LOG_LEVEL: 'silent' }, { requireBrokers: false });
+    const instance = await createAggregator({ config, bus, metrics, logger });
+    await instance.start!();
+    const now = Date.now();
+    const event = (metric_name: string, timestampMs: number) => toOutgoing(normalizeEvent({ topic: 'events.metrics', payload: { metric_name, value: 1 }, timestamp: new Date(timestampMs).toISOString() }, { nowMs: timestampMs, defaultSource: 't' }));
+    // Each metric's partition first sees an event of now (its watermark), then its late (10 min old) and future (1 day ahead) ones.
+    const plan: Array<[string, number, number]> = [['few', 1, 0], ['most', 2, 2], ['more', 0, 3], ['none', 0, 0]];
+    await bus.publishBatch(plan.map(([m]) => event(m, now)));
+    await bus.publishBatch(plan.flatMap(([m, late, future]) => [...Array<number>(late).fill(now - 600_000), ...Array<number>(future).fill(now + 86_400_000)].map((t) => event(m, t))));
+    const listed = async () => {
+      const text = await metrics.registry.metrics();
+      return [...text.matchAll(/^pipeline_aggregator_metric_events_in_window\{metric="([^"]+)",kind="(late|future)"[^}]*\} (\d+)$/gm)].map((x) => `${x[1]}:${x[2]}=${x[3]}`).sort();
+    };
+    const end = Date.now() + 3000;
+    while ((await listed()).length < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(await listed()).toEqual(['more:future=3', 'more:late=0', 'most:future=2', 'most:late=2']);
+    await instance.stop!();
+  });
 });

@@ -50,6 +50,33 @@ export const createAggregator: ServiceFactory<AggregatorConfig> = ({ config, bus
     registers: r,
   });
   startCountersAtZero(fenced, { kind: ['stale_write', 'superseded'] });
+  // Filled at each scrape.
+  new Gauge({
+    name: 'pipeline_aggregator_metric_events_in_window',
+    help: 'Late and future events of a metric that arrived in its window (as a stats answer\'s completeness.*_in_window), for the AGG_WINDOW_EVENTS_METRICS metrics of this replica with the most; sum by (metric, kind) across replicas',
+    labelNames: ['metric', 'kind'],
+    registers: r,
+    collect() {
+      this.reset();
+      const counts = new Map<string, { late: number; future: number }>();
+      const now = Date.now();
+      for (const p of state.partitions()) {
+        for (const { metric, late, future } of p.agg.arrivalsInWindow(now)) {
+          const c = counts.get(metric);
+          if (c === undefined) counts.set(metric, { late, future });
+          else {
+            c.late += late;
+            c.future += future;
+          }
+        }
+      }
+      const top = [...counts].sort(([a, x], [b, y]) => y.late + y.future - (x.late + x.future) || (a < b ? -1 : a > b ? 1 : 0)).slice(0, config.windowEventsMetrics);
+      for (const [metric, c] of top) {
+        this.set({ metric, kind: 'late' }, c.late);
+        this.set({ metric, kind: 'future' }, c.future);
+      }
+    },
+  });
   const snapshotSeconds = new Histogram({ name: 'pipeline_aggregator_snapshot_duration_seconds', help: 'Serialize + publish + commit of one snapshot round', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
 
   let seriesPerPartition = config.maxSeries;

@@ -42,6 +42,12 @@ export interface AggregatorConfig extends BaseConfig {
    * are always listed.
    */
   topKCapacity: number;
+  /**
+   * How many metrics /metrics lists in pipeline_aggregator_metric_events_in_window (AGG_WINDOW_EVENTS_METRICS,
+   * default 20; 0: none): those of this replica with the most late plus future events arrived in
+   * their window. Bounded so that a flood of badly stamped metrics cannot flood the scrape.
+   */
+  windowEventsMetrics: number;
   groupId: string;
 }
 
@@ -73,6 +79,7 @@ export function readAggregatorConfig(env: Record<string, string | undefined> = p
     snapshotChunkBytes: envInt(env, 'AGG_SNAPSHOT_CHUNK_BYTES', SNAPSHOT_CHUNK_BYTES, { min: 1024, max: 15 * 1024 * 1024 }),
     maxFutureSkewSeconds: envInt(env, 'AGG_MAX_FUTURE_SKEW_SECONDS', 60, { min: 0, max: 86_400 }),
     topKCapacity: envInt(env, 'AGG_TOPK_CAPACITY', 100, { min: 10, max: 100_000 }),
+    windowEventsMetrics: envInt(env, 'AGG_WINDOW_EVENTS_METRICS', 20, { min: 0, max: 1_000 }),
     groupId,
   };
 }

@@ -891,6 +891,18 @@ export class StreamingAggregator {
     };
   }
 
+  /**
+   * Each metric with late or future events that arrived in its window at `nowMs`, with those counts
+   * (as `metricCounts`' `..._in_window`); a metric that never had one costs a map entry check.
+   */
+  *arrivalsInWindow(nowMs: number): IterableIterator<{ metric: string; late: number; future: number }> {
+    for (const [metric, state] of this.metrics) {
+      if (state.arrivals === undefined) continue;
+      const { late, future } = state.arrivals.inWindow(nowMs, state.windowSeconds);
+      if (late + future > 0) yield { metric, late, future };
+    }
+  }
+
   /** metric name → overall stats, for every live metric (an object without a prototype). */
   allStats(nowMs: number): Record<string, SeriesStats> {
     const out = namedRecord<SeriesStats>();

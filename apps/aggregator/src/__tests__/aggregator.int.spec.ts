@@ -200,6 +200,7 @@ describe('aggregator on a real broker', () => {
     const s = await gw.waitForCount(metric, 2);
     expect([s.stats.sum, s.stats.max, s.total_events, s.late_events, s.completeness.late_events_in_window]).toEqual([3, 2, 3, 1, 1]);
     await waitFor(async () => (metricValue(await p.metrics(), 'pipeline_aggregator_late_events_total') ?? 0) === before + 1, { what: 'late counter' });
+    expect(metricValue(await p.metrics(), 'pipeline_aggregator_metric_events_in_window', { metric, kind: 'late' })).toBe(1);
   });
 
   it('keeps every series exact when a Kafka producer writes an event stamped a day ahead, and counts it as future', async () => {
@@ -237,5 +238,7 @@ describe('aggregator on a real broker', () => {
     const x = await gw.stats(future);
     expect([x.stats.count, x.total_events, x.future_events, x.completeness.future_events_in_window, x.completeness.late_events_in_window]).toEqual([0, 1, 1, 1, 0]);
     expect(await counters()).toEqual([futureBefore! + 1, lateBefore]);
+    const text = await p.metrics();
+    expect([metricValue(text, 'pipeline_aggregator_metric_events_in_window', { metric: future, kind: 'future' }), metricValue(text, 'pipeline_aggregator_metric_events_in_window', { metric: names[0]!, kind: 'future' })]).toEqual([1, undefined]);
   });
 });
