@@ -37,7 +37,12 @@
  * at the end). Per step a fresh aggregator group (`AGG_GROUP_ID`), the same load published straight
  * to `events.metrics`, the same reader against the gateway. Reported per process: the longest
  * event-loop block (max of `nodejs_eventloop_lag_max_seconds` over 1 s scrapes of its /metrics) and
- * RSS (max over those scrapes). With `KAFKA_BROKERS`, the ~10,000 events/s it leaves on
+ * RSS (max over those scrapes), and from `blockProbe.cjs` (preloaded into both with `--require`: each
+ * late 10 ms timer, with the main thread's CPU time over it) the main-thread CPU time inside the
+ * longest block and the most main-thread CPU time inside any block of the window: how much of a block
+ * was the service running, and how much waiting for a core. `BENCH_PIN=gateway` (or `aggregator`)
+ * starts that service under `taskset -c 1`: run the bench itself under `taskset -c 0` to give it a
+ * core of its own (the broker, the bench and the other service share the other). With `KAFKA_BROKERS`, the ~10,000 events/s it leaves on
  * `events.metrics` are read by any new aggregator group on that broker for the next 5 minutes (the
  * history horizon): integration tests run there meanwhile time out.
  *
@@ -46,6 +51,7 @@
  * 100,000 busy series held (no target figures).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -354,9 +360,36 @@ async function run(st: Step): Promise<Measure[]> {
 const MODES = (process.env['BENCH_MODES'] ?? 'embedded,stack').split(',');
 const root = process.cwd();
 
+interface ServiceMeasure {
+  blockMs: number;
+  rssMb: number;
+  cores: number;
+  /** blockProbe: main-thread CPU ms inside the longest block it saw in the window. */
+  longestBlockCpuMs: number;
+  /** blockProbe: the most main-thread CPU ms inside any one block of the window. */
+  mostBlockCpuMs: number;
+}
+
 interface StackMeasure extends Common {
-  gateway: { blockMs: number; rssMb: number; cores: number };
-  aggregator: { blockMs: number; rssMb: number; cores: number };
+  gateway: ServiceMeasure;
+  aggregator: ServiceMeasure;
+}
+
+const PROBE = join(process.cwd(), 'bench/aggregation/blockProbe.cjs');
+const probeFiles = { gateway: '', aggregator: '' };
+
+/** The blocks blockProbe recorded for `app` between `fromMs` and `toMs` (epoch): the CPU inside the longest, the most CPU inside one. */
+function probed(app: 'gateway' | 'aggregator', fromMs: number, toMs: number): Pick<ServiceMeasure, 'longestBlockCpuMs' | 'mostBlockCpuMs'> {
+  const file = probeFiles[app];
+  let longest = { block: 0, cpu: 0 };
+  let most = 0;
+  for (const line of existsSync(file) ? readFileSync(file, 'utf8').split('\n') : []) {
+    const [at, block, cpu] = line.split(' ').map(Number);
+    if (!(at! >= fromMs && at! <= toMs)) continue;
+    if (block! > longest.block) longest = { block: block!, cpu: cpu! };
+    most = Math.max(most, cpu!);
+  }
+  return { longestBlockCpuMs: longest.cpu, mostBlockCpuMs: most };
 }
 
 /** Longest event-loop block (ms) since its last scrape, RSS (MB) and CPU seconds used of a service, from its /metrics (prom-client defaults). */
@@ -367,7 +400,12 @@ async function scrape(port: number): Promise<{ blockMs: number; rssMb: number; c
 }
 
 function spawnService(app: 'aggregator' | 'api-gateway', env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(root, `dist/apps/${app}/main.js`)], { env: { ...process.env, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const key = app === 'api-gateway' ? 'gateway' : 'aggregator';
+  probeFiles[key] = `/tmp/bench-live-probe-${key}-${process.pid}-${Date.now()}.log`;
+  const node = [process.execPath, join(root, `dist/apps/${app}/main.js`)];
+  const [cmd, ...args] = process.env['BENCH_PIN'] === key ? ['taskset', '-c', '1', ...node] : node;
+  const childEnv = { ...process.env, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', ...env, NODE_OPTIONS: `${env['NODE_OPTIONS'] ?? ''} --require ${PROBE}`, BLOCK_PROBE_FILE: probeFiles[key] };
+  return spawn(cmd!, args, { env: childEnv, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 async function waitReady(port: number, path: string): Promise<void> {
@@ -386,7 +424,9 @@ async function waitReady(port: number, path: string): Promise<void> {
 const PORTS = { gateway: Number(process.env['BENCH_GATEWAY_PORT'] ?? 18380), aggregator: Number(process.env['BENCH_AGG_PORT'] ?? 18382) };
 
 async function measureStack(url: string, ld: Load, st: Step, share: number, waitedS: number): Promise<StackMeasure> {
-  const worst = { gateway: { blockMs: 0, rssMb: 0, cores: 0 }, aggregator: { blockMs: 0, rssMb: 0, cores: 0 } };
+  const none = { blockMs: 0, rssMb: 0, cores: 0, longestBlockCpuMs: 0, mostBlockCpuMs: 0 };
+  const worst = { gateway: { ...none }, aggregator: { ...none } };
+  const fromMs = Date.now();
   const [g0, a0] = await Promise.all([scrape(PORTS.gateway), scrape(PORTS.aggregator)]); // resets the lag histograms
   const t0 = performance.now();
   const timer = setInterval(() => {
@@ -405,6 +445,8 @@ async function measureStack(url: string, ld: Load, st: Step, share: number, wait
   worst.gateway.cores = ((g1?.cpuS ?? NaN) - (g0?.cpuS ?? NaN)) / seconds;
   worst.aggregator.cores = ((a1?.cpuS ?? NaN) - (a0?.cpuS ?? NaN)) / seconds;
   for (const [k, m] of [['gateway', g1], ['aggregator', a1]] as const) if (m) worst[k].blockMs = Math.max(worst[k].blockMs, m.blockMs);
+  await sleep(600); // the probes write every 500 ms
+  for (const k of ['gateway', 'aggregator'] as const) Object.assign(worst[k], probed(k, fromMs, Date.now() - 600));
   return { ...c, ...worst };
 }
 
@@ -501,12 +543,17 @@ async function main(): Promise<void> {
   if (MODES.includes('stack')) {
     const rows = await stack();
     console.log(`\nlive stats, multi-process (aggregator and gateway from dist/, real broker), ${new Date().toISOString()}, node ${process.version}, steps ${steps}, warm-up ≥ ${WARMUP_S} s, measure ≥ ${MEASURE_S} s each`);
-    console.log(`${HEAD} gateway: longest block (ms), RSS max (MB), CPU (cores) | aggregator: longest block (ms), RSS max (MB), CPU (cores) |`);
+    console.log(`${HEAD} gateway: longest block (ms) [its main-thread CPU / most in one block (ms)], RSS max (MB), CPU (cores) | aggregator: the same |`);
     console.log(`|${'---|'.repeat(13)}`);
-    const svc = (x: StackMeasure['gateway']) => `${f(x.blockMs)}, ${f(x.rssMb, 0)}, ${f(x.cores, 2)}`;
+    const svc = (x: ServiceMeasure) => `${f(x.blockMs)} [${f(x.longestBlockCpuMs)} / ${f(x.mostBlockCpuMs)}], ${f(x.rssMb, 0)}, ${f(x.cores, 2)}`;
     for (const r of rows) console.log(`| ${label(r)} | ${common(r)} | ${svc(r.gateway)} | ${svc(r.aggregator)} |`);
     console.log('');
-    ratios(rows, { 'gateway block': (r) => r.gateway.blockMs, 'aggregator block': (r) => r.aggregator.blockMs });
+    ratios(rows, {
+      'gateway block': (r) => r.gateway.blockMs,
+      'aggregator block': (r) => r.aggregator.blockMs,
+      'gateway most main-thread CPU in a block': (r) => r.gateway.mostBlockCpuMs,
+      'aggregator most main-thread CPU in a block': (r) => r.aggregator.mostBlockCpuMs,
+    });
     for (const r of rows.filter((x) => x.series >= 10_000 && x.changingShare === 1)) {
       console.log(`RSS at ${r.series.toLocaleString('en')} (max): gateway ${f(r.gateway.rssMb, 0)} MB, aggregator ${f(r.aggregator.rssMb, 0)} MB (targets at 10,000: ≤ 256, ≤ 300)`);
     }
