@@ -16,7 +16,8 @@
  *      Reported: read latency p50 / p99 / max of the 200 answers, reads that were not 200 (a series
  *      the gateway does not hold), the answers' `snapshot_age_ms` (median and max: grows without end
  *      if the gateway falls behind), the aggregator's events folded vs published in the window, its
- *      refused events (series cap) and active series, the snapshot entries per second it wrote;
+ *      refused events (series cap) and active series, the snapshot entries per second it wrote, and
+ *      the share of the host's CPU time (all cores, `os.cpus()`) that was busy;
  *   3. (1,000 series or more) once the snapshot rounds of the 100 % load have gone out (entries/s
  *      down to 3× what 1 % writes; at least 2 s, at most 120 s, reported), the same with 1 % of the
  *      series changing every period.
@@ -37,7 +38,7 @@
  * at the end). Per step a fresh aggregator group (`AGG_GROUP_ID`), the same load published straight
  * to `events.metrics`, the same reader against the gateway. Reported per process: the longest
  * event-loop block (max of `nodejs_eventloop_lag_max_seconds` over 1 s scrapes of its /metrics) and
- * RSS (max over those scrapes), and from `blockProbe.cjs` (preloaded into both with `--require`: each
+ * RSS (max over those scrapes), its CPU (cores: `process_cpu_seconds_total` over the window), and from `blockProbe.cjs` (preloaded into both with `--require`: each
  * late 10 ms timer, with the main thread's CPU time over it) the main-thread CPU time inside the
  * longest block and the most main-thread CPU time inside any block of the window: how much of a block
  * was the service running, and how much waiting for a core. `BENCH_PIN=gateway` (or `aggregator`)
