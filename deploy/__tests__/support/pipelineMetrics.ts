@@ -16,6 +16,8 @@ export const PIPELINE_METRICS: Readonly<Record<string, MetricType>> = {
   pipeline_aggregator_active_series: 'gauge',
   pipeline_aggregator_window_expirations_total: 'counter',
   pipeline_aggregator_late_events_total: 'counter',
+  pipeline_aggregator_future_events_total: 'counter',
+  pipeline_aggregator_metric_events_in_window: 'gauge',
   pipeline_aggregator_refused_events_total: 'counter',
   pipeline_aggregator_events_processed_total: 'counter',
   pipeline_ml_training_duration_seconds: 'histogram',
